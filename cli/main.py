@@ -1,0 +1,29 @@
+"""`tongban`: the command line. Each area's subcommands live in their own module."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from cli import calendar_cmd, definitions_cmd, service_cmd
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tongban", description="Tongban (通办): parallel approvals for service centres"
+    )
+    areas = parser.add_subparsers(dest="area", required=True, metavar="COMMAND")
+    definitions_cmd.register(areas)
+    calendar_cmd.register(areas)
+    service_cmd.register(areas)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    sys.exit(args.handler(args) or 0)
+
+
+if __name__ == "__main__":
+    main()

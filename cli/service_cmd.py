@@ -1,0 +1,31 @@
+"""`tongban worker|migrate`: running the parts of the service."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from settings import get_settings
+
+
+def run_worker(_args: argparse.Namespace) -> int:
+    import worker
+
+    worker.main()
+    return 0
+
+
+def migrate(_args: argparse.Namespace) -> int:
+    from store.migrate import upgrade
+
+    settings = get_settings()
+    upgrade(settings.db_url)
+    print(f"database at head: {settings.db_url}")
+    return 0
+
+
+def register(areas: Any) -> None:
+    sub = areas.add_parser("worker", help="run the Temporal worker (settings from TONGBAN_*)")
+    sub.set_defaults(handler=run_worker)
+    sub = areas.add_parser("migrate", help="apply the database migrations")
+    sub.set_defaults(handler=migrate)

@@ -1,0 +1,133 @@
+"""The schema of a matter definition (事项) and of the departments that handle its steps.
+
+This is stage one of validation (shape and types). Stage two, meaning across fields and
+files, is `definitions.catalogue`. A definition is pinned, whole, into every application
+accepted under it, so these models are also part of the workflow's input.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+Code = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=40)]
+
+# Art 42 of the Administrative Licensing Law: an extension adds at most 10 working days to a
+# 20-day limit, or 15 to a 45-day joint handling limit. No definition may promise more.
+MAX_EXTENSION_DAYS_BY_LAW = 15
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Kind(StrEnum):
+    immediate = "immediate"  # 即办件: accepted and finished the same day
+    promised = "promised"  # 承诺件: finished by a promised date
+
+
+class Channel(StrEnum):
+    online = "online"  # 网上办 (web portal)
+    mobile = "mobile"  # 掌上办 (mobile)
+    window = "window"  # 窗口办 (service hall window)
+
+
+class OnOverdue(StrEnum):
+    escalate = "escalate"
+    deem_approved = "deem_approved"  # 逾期未反馈视为同意: opinion-only steps
+
+
+class FieldType(StrEnum):
+    text = "text"
+    textarea = "textarea"
+    number = "number"
+    date = "date"
+    select = "select"
+    phone = "phone"
+    id_number = "id_number"
+    credit_code = "credit_code"
+
+
+class FieldSpec(Strict):
+    """A field an applicant fills in, or a result a department enters when it approves."""
+
+    code: Code
+    label: str
+    type: FieldType = FieldType.text
+    required: bool = True
+    options: list[str] = Field(default_factory=list)
+    help: str = ""
+
+
+class MaterialSpec(Strict):
+    code: Code
+    name: str
+    required: bool = True
+    licence_type: Code | None = Field(
+        default=None, description="an electronic licence of this type replaces the material"
+    )
+    shared: bool = Field(
+        default=False, description="obtainable by data sharing: never asked of the applicant"
+    )
+
+
+class WarningPolicy(Strict):
+    """When a clock turns yellow. The defaults here are the one place they are set."""
+
+    yellow_share: float = Field(
+        default=0.8, gt=0, lt=1, description="share of the time limit used"
+    )
+    yellow_days_left: float | None = Field(
+        default=None, gt=0, description="or: at most this many working days left"
+    )
+
+
+class StepSpec(Strict):
+    code: Code
+    name: str
+    department: Code
+    limit_days: int = Field(ge=0, description="working days from the step opening")
+    needs: list[Code] = Field(default_factory=list)
+    on_overdue: OnOverdue = OnOverdue.escalate
+    result_fields: list[FieldSpec] = Field(default_factory=list)
+
+
+class MatterDefinition(Strict):
+    code: Code
+    name: str
+    version: int = Field(ge=1)
+    kind: Kind
+    description: str = ""
+    legal_basis: str = ""
+    legal_limit_days: int = Field(ge=0)
+    promised_limit_days: int = Field(ge=0)
+    lead_department: Code
+    applicant_types: list[Literal["person", "company"]] = Field(
+        default_factory=lambda: ["person", "company"]
+    )
+    channels: list[Channel] = Field(min_length=1)
+    fee: str = "不收费"
+    materials: list[MaterialSpec] = Field(default_factory=list)
+    form: list[FieldSpec] = Field(default_factory=list)
+    warning: WarningPolicy = WarningPolicy()
+    supplement_pauses_clock: bool = True
+    max_extension_days: int = Field(default=0, ge=0)
+    steps: list[StepSpec] = Field(min_length=1)
+
+    def step(self, code: str) -> StepSpec:
+        for s in self.steps:
+            if s.code == code:
+                return s
+        raise KeyError(code)
+
+
+class Department(Strict):
+    code: Code
+    name: str
+    head_title: str = Field(default="科室负责人", description="who a red card escalates to first")
+
+
+class DepartmentList(Strict):
+    departments: list[Department] = Field(min_length=1)

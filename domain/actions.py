@@ -1,0 +1,56 @@
+"""The inputs of the actions people take on an application (the workflow's Updates)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from domain.application import Actor, SuppliedItem
+from domain.calendar import CalendarSnapshot
+
+
+class StepAction(BaseModel):
+    step_code: str
+    actor: Actor
+
+
+class ClaimInput(StepAction):
+    pass
+
+
+class ReleaseInput(StepAction):
+    pass
+
+
+class ApproveInput(StepAction):
+    result: dict[str, str] = Field(default_factory=dict)
+    comment: str = ""
+
+
+class RejectInput(StepAction):
+    reason: str
+
+
+class SupplementRequestInput(StepAction):
+    items: list[str]
+    reason: str
+
+
+class SupplyInput(BaseModel):
+    actor: Actor
+    items: list[SuppliedItem]
+    note: str = ""
+
+
+class WithdrawInput(BaseModel):
+    actor: Actor
+    reason: str = ""
+
+
+class ExtendInput(StepAction):
+    working_days: int
+    reason: str
+
+
+class CalendarChangedInput(BaseModel):
+    actor: Actor
+    calendar: CalendarSnapshot

@@ -1,0 +1,244 @@
+"""An application as the engine sees it: its input, its status, its events and notifications.
+
+These models cross the Temporal boundary (workflow input, query result, activity input) and
+are what the read model stores, so they carry no behaviour beyond validation.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from definitions.schema import Channel, MatterDefinition
+from domain.calendar import CalendarSnapshot
+from domain.clock import Clock
+from domain.identifiers import credit_code_problem, id_number_problem
+from domain.states import ApplicationState, SlaLevel, StepState
+
+
+class Role(StrEnum):
+    applicant = "applicant"
+    clerk = "clerk"
+    staff = "staff"  # department staff, bound to one department
+    supervisor = "supervisor"
+    admin = "admin"
+    system = "system"
+
+
+class Actor(BaseModel):
+    """Who did something: recorded on every event."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    name: str
+    role: Role
+    department: str | None = None
+
+
+SYSTEM = Actor(id="system", name="系统", role=Role.system)
+
+
+class Applicant(BaseModel):
+    """申请人: a person identified by ID number or a company by its credit code."""
+
+    model_config = ConfigDict(str_strip_whitespace=True)
+
+    name: str = Field(min_length=1, max_length=100)
+    id_number: str | None = Field(default=None, description="居民身份证号码 (persons)")
+    credit_code: str | None = Field(default=None, description="统一社会信用代码 (companies)")
+    phone: str = Field(pattern=r"^1\d{10}$|^0\d{2,3}-?\d{7,8}$", description="手机或固话")
+
+    @model_validator(mode="after")
+    def _one_identifier(self) -> Applicant:
+        if bool(self.id_number) == bool(self.credit_code):
+            raise ValueError("give exactly one of id_number (person) or credit_code (company)")
+        if self.id_number:
+            self.id_number = self.id_number.upper()
+            problem = id_number_problem(self.id_number)
+            if problem:
+                raise ValueError(f"id_number: {problem}")
+        if self.credit_code:
+            self.credit_code = self.credit_code.upper()
+            problem = credit_code_problem(self.credit_code)
+            if problem:
+                raise ValueError(f"credit_code: {problem}")
+        return self
+
+    @property
+    def kind(self) -> Literal["person", "company"]:
+        return "person" if self.id_number else "company"
+
+
+class MaterialSource(StrEnum):
+    upload = "upload"  # 上传
+    licence = "licence"  # 电子证照库
+    sharing = "sharing"  # 数据共享
+    paper = "paper"  # 窗口纸质材料
+
+
+class MaterialReceipt(BaseModel):
+    code: str
+    source: MaterialSource
+    ref: str = Field(default="", max_length=500, description="file id, licence no., share ref")
+
+
+class ApplicationInput(BaseModel):
+    """What a `MatterWorkflow` starts from: the application and the rules pinned to it."""
+
+    application_no: str
+    matter: MatterDefinition
+    calendar: CalendarSnapshot
+    applicant: Applicant
+    form: dict[str, Any] = Field(default_factory=dict)
+    materials: list[MaterialReceipt] = Field(default_factory=list)
+    channel: Channel
+    delivery: Literal["pickup", "express"] = "pickup"
+    accepted_by: Actor
+    query_code_digest: str = Field(
+        default="", description="HMAC of the applicant's query code; never the code itself"
+    )
+
+
+# --- status ---------------------------------------------------------------------------
+
+
+class StepStatus(BaseModel):
+    code: str
+    name: str
+    department: str
+    needs: list[str] = Field(default_factory=list)
+    state: StepState = StepState.waiting
+    sla_level: SlaLevel = SlaLevel.green
+    opened_at: datetime | None = None
+    deadline: datetime | None = None
+    deadline_provisional: bool = False
+    paused: bool = False
+    working_days_left: float | None = None
+    extension_days: int = 0
+    claimed_by: Actor | None = None
+    decided_by: Actor | None = None
+    decided_at: datetime | None = None
+    result: dict[str, str] = Field(default_factory=dict)
+    reason: str | None = None
+    clock: Clock | None = None
+
+
+class CorrectionRequest(BaseModel):
+    step_code: str
+    items: list[str]
+    reason: str
+    requested_by: Actor
+    requested_at: datetime
+
+
+class SuppliedItem(BaseModel):
+    item: str
+    source: MaterialSource = MaterialSource.upload
+    ref: str = ""
+    note: str = ""
+
+
+class CorrectionNotice(BaseModel):
+    """一次性告知: every open request of every step, in one notice to the applicant."""
+
+    notice_no: int
+    opened_at: datetime
+    requests: list[CorrectionRequest]
+    answered_at: datetime | None = None
+    supplied: list[SuppliedItem] = Field(default_factory=list)
+    cancelled: bool = Field(default=False, description="the case closed before an answer")
+
+    @property
+    def open(self) -> bool:
+        return self.answered_at is None and not self.cancelled
+
+    @property
+    def items(self) -> list[str]:
+        seen: dict[str, None] = {}
+        for r in self.requests:
+            for item in r.items:
+                seen.setdefault(item, None)
+        return list(seen)
+
+
+class ApplicationStatus(BaseModel):
+    application_no: str
+    matter_code: str
+    matter_name: str
+    matter_version: int
+    state: ApplicationState
+    sla_level: SlaLevel = SlaLevel.green
+    accepted_at: datetime
+    promised_deadline: datetime | None = None
+    legal_deadline: datetime | None = None
+    deadline_provisional: bool = False
+    paused: bool = False
+    working_days_left: float | None = None
+    extension_days: int = 0
+    steps: list[StepStatus]
+    corrections: list[CorrectionNotice] = Field(default_factory=list)
+    completed_at: datetime | None = None
+    outcome_reason: str | None = None
+    calendar_code: str
+    calendar_version: str
+    promised_clock: Clock | None = None
+    legal_clock: Clock | None = None
+    revision: int = 0
+
+    def step(self, code: str) -> StepStatus:
+        for s in self.steps:
+            if s.code == code:
+                return s
+        raise KeyError(code)
+
+    @property
+    def correction(self) -> CorrectionNotice | None:
+        """The open correction notice, if the applicant owes one."""
+        last = self.corrections[-1] if self.corrections else None
+        return last if last and last.open else None
+
+    @property
+    def overdue_steps(self) -> list[str]:
+        return [
+            s.code
+            for s in self.steps
+            if s.sla_level.rank >= SlaLevel.red.rank and s.state.active
+        ]
+
+
+class Event(BaseModel):
+    """One transition, as the audit trail keeps it (append-only)."""
+
+    seq: int
+    at: datetime
+    kind: str
+    actor: Actor
+    step_code: str | None = None
+    payload: dict[str, Any] = Field(default_factory=dict)
+
+
+class Notification(BaseModel):
+    """A message for the outbox; `recipient` is a role address such as `dept_head:amr`."""
+
+    id: str
+    at: datetime
+    recipient: str
+    kind: str
+    subject: str
+    body: str = ""
+
+
+class Projection(BaseModel):
+    """One transition for the read model: the new status, its events and notifications.
+
+    `application` is sent with the first projection only; the rows it fills never change.
+    """
+
+    status: ApplicationStatus
+    application: ApplicationInput | None = None
+    events: list[Event] = Field(default_factory=list)
+    notifications: list[Notification] = Field(default_factory=list)

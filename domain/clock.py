@@ -1,0 +1,98 @@
+"""A time-limit clock kept as a ledger of facts, never as a stored firing time.
+
+The facts are: when the clock started, its limit in working days, the extensions granted and
+the pauses (corrections, special procedures). Every reading recomputes budget, time used and
+deadline from those facts under a given calendar, so pausing, resuming, extending and
+recomputing under a changed calendar are exact by construction (DOMAIN.md "Time limits").
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from pydantic import BaseModel, Field
+
+from domain.calendar import WorkCalendar
+
+
+class Pause(BaseModel):
+    since: datetime
+    until: datetime | None = None
+    reason: str
+
+
+class ClockReading(BaseModel):
+    """A clock as seen at one instant."""
+
+    budget: timedelta = Field(description="office time allowed, extensions included")
+    used: timedelta = Field(description="office time consumed while running")
+    running_since: datetime | None = Field(description="None while paused")
+    paused_since: datetime | None
+    deadline: datetime | None = Field(description="None while paused: the clock is stopped")
+    provisional: bool
+    working_days_left: float = Field(description="remaining office time in working days")
+
+    @property
+    def remaining(self) -> timedelta:
+        return self.budget - self.used
+
+    @property
+    def share_used(self) -> float:
+        if self.budget <= timedelta(0):
+            return 1.0
+        return self.used / self.budget
+
+
+class Clock(BaseModel):
+    started_at: datetime
+    limit_days: int
+    extension_days: int = 0
+    pauses: list[Pause] = Field(default_factory=list)
+
+    @property
+    def paused(self) -> bool:
+        return bool(self.pauses) and self.pauses[-1].until is None
+
+    def pause(self, at: datetime, reason: str) -> None:
+        if not self.paused:
+            self.pauses.append(Pause(since=at, reason=reason))
+
+    def resume(self, at: datetime) -> None:
+        if self.paused:
+            self.pauses[-1].until = at
+
+    def extend(self, working_days: int) -> None:
+        self.extension_days += working_days
+
+    def extend_to(self, working_days: int) -> None:
+        """Raise the extension to at least `working_days` (never shortens a clock)."""
+        self.extension_days = max(self.extension_days, working_days)
+
+    def reading(self, calendar: WorkCalendar, now: datetime) -> ClockReading:
+        total_days = self.limit_days + self.extension_days
+        original = calendar.deadline(self.started_at, total_days)
+        budget = calendar.office_time(self.started_at, original.at)
+        paused = sum(
+            (calendar.office_time(p.since, p.until or now) for p in self.pauses), timedelta(0)
+        )
+        used = calendar.office_time(self.started_at, now) - paused
+        deadline: datetime | None = None
+        provisional = original.provisional
+        if not self.paused:
+            # Solving office_time(start, x) - paused == budget: all pauses lie before now.
+            deadline = calendar.advance(self.started_at, budget + paused)
+            provisional = calendar.provisional_between(
+                calendar.local(self.started_at).date(), calendar.local(deadline).date()
+            )
+        return ClockReading(
+            budget=budget,
+            used=used,
+            running_since=None if self.paused else self._running_since(),
+            paused_since=self.pauses[-1].since if self.paused else None,
+            deadline=deadline,
+            provisional=provisional,
+            working_days_left=(budget - used) / calendar.day_length,
+        )
+
+    def _running_since(self) -> datetime:
+        return self.pauses[-1].until or self.started_at if self.pauses else self.started_at

@@ -1,0 +1,160 @@
+"""The read model: what inboxes, dashboards and status polls read (never Temporal).
+
+Rows are written by the workflow's projection activity (`store.projection`), each guarded by
+the workflow's revision so a retried or late write never moves a row backwards.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from store.types import Base, JSONDoc
+
+AppNo = String(40)
+
+
+class ApplicationRow(Base):
+    __tablename__ = "applications"
+
+    application_no: Mapped[str] = mapped_column(AppNo, primary_key=True)
+    matter_code: Mapped[str] = mapped_column(String(40), index=True)
+    matter_name: Mapped[str] = mapped_column(String(100))
+    matter_version: Mapped[int]
+    state: Mapped[str] = mapped_column(String(20), index=True)
+    sla_level: Mapped[str] = mapped_column(String(10), index=True)
+    applicant_name: Mapped[str] = mapped_column(String(100))
+    applicant_kind: Mapped[str] = mapped_column(String(10))
+    applicant_id: Mapped[str] = mapped_column(String(18), index=True)
+    applicant_phone: Mapped[str] = mapped_column(String(20))
+    channel: Mapped[str] = mapped_column(String(10))
+    delivery: Mapped[str] = mapped_column(String(10))
+    form: Mapped[dict[str, Any]]
+    definition: Mapped[dict[str, Any]] = mapped_column(JSONDoc, comment="the pinned definition")
+    calendar: Mapped[dict[str, Any]] = mapped_column(JSONDoc, comment="the pinned calendar")
+    query_code_digest: Mapped[str] = mapped_column(String(64))
+    accepted_by_id: Mapped[str] = mapped_column(String(64))
+    accepted_by_name: Mapped[str] = mapped_column(String(100))
+    accepted_at: Mapped[datetime] = mapped_column(index=True)
+    promised_deadline: Mapped[datetime | None] = mapped_column(index=True)
+    legal_deadline: Mapped[datetime | None]
+    deadline_provisional: Mapped[bool]
+    paused: Mapped[bool]
+    working_days_left: Mapped[float | None]
+    extension_days: Mapped[int]
+    completed_at: Mapped[datetime | None]
+    outcome_reason: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[dict[str, Any]] = mapped_column(JSONDoc, comment="the last ApplicationStatus")
+    revision: Mapped[int]
+    updated_at: Mapped[datetime]
+
+
+class StepRow(Base):
+    __tablename__ = "steps"
+    __table_args__ = (
+        UniqueConstraint("application_no", "code"),
+        Index("ix_steps_inbox", "department", "state", "deadline"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    application_no: Mapped[str] = mapped_column(
+        AppNo, ForeignKey("applications.application_no", ondelete="CASCADE")
+    )
+    code: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(String(100))
+    department: Mapped[str] = mapped_column(String(40))
+    state: Mapped[str] = mapped_column(String(20))
+    sla_level: Mapped[str] = mapped_column(String(10), index=True)
+    opened_at: Mapped[datetime | None]
+    deadline: Mapped[datetime | None]
+    deadline_provisional: Mapped[bool]
+    paused: Mapped[bool]
+    working_days_left: Mapped[float | None]
+    extension_days: Mapped[int]
+    claimed_by_id: Mapped[str | None] = mapped_column(String(64))
+    claimed_by_name: Mapped[str | None] = mapped_column(String(100))
+    decided_by_id: Mapped[str | None] = mapped_column(String(64))
+    decided_by_name: Mapped[str | None] = mapped_column(String(100))
+    decided_at: Mapped[datetime | None]
+    result: Mapped[dict[str, Any]]
+    reason: Mapped[str | None] = mapped_column(Text)
+    revision: Mapped[int]
+
+
+class EventRow(Base):
+    """The audit trail: append-only, one row per transition."""
+
+    __tablename__ = "events"
+    __table_args__ = (UniqueConstraint("application_no", "seq"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    application_no: Mapped[str] = mapped_column(
+        AppNo, ForeignKey("applications.application_no", ondelete="CASCADE")
+    )
+    seq: Mapped[int]
+    at: Mapped[datetime] = mapped_column(index=True)
+    kind: Mapped[str] = mapped_column(String(40), index=True)
+    actor_id: Mapped[str] = mapped_column(String(64))
+    actor_name: Mapped[str] = mapped_column(String(100))
+    actor_role: Mapped[str] = mapped_column(String(20))
+    actor_department: Mapped[str | None] = mapped_column(String(40))
+    step_code: Mapped[str | None] = mapped_column(String(40))
+    payload: Mapped[dict[str, Any]]
+
+
+class MaterialRow(Base):
+    """How each material arrived: the basis of the materials-saved figures."""
+
+    __tablename__ = "materials"
+    __table_args__ = (UniqueConstraint("application_no", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    application_no: Mapped[str] = mapped_column(
+        AppNo, ForeignKey("applications.application_no", ondelete="CASCADE")
+    )
+    code: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(String(100))
+    required: Mapped[bool]
+    source: Mapped[str] = mapped_column(String(10), index=True)
+    ref: Mapped[str] = mapped_column(String(500))
+
+
+class CorrectionRow(Base):
+    """One correction notice (补正告知) and the applicant's answer."""
+
+    __tablename__ = "corrections"
+    __table_args__ = (UniqueConstraint("application_no", "notice_no"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    application_no: Mapped[str] = mapped_column(
+        AppNo, ForeignKey("applications.application_no", ondelete="CASCADE")
+    )
+    notice_no: Mapped[int]
+    opened_at: Mapped[datetime]
+    items: Mapped[list[str]] = mapped_column(JSONDoc)
+    requests: Mapped[list[dict[str, Any]]] = mapped_column(JSONDoc)
+    answered_at: Mapped[datetime | None]
+    supplied: Mapped[list[dict[str, Any]]] = mapped_column(JSONDoc)
+    cancelled: Mapped[bool]
+    revision: Mapped[int]
+
+
+class NotificationRow(Base):
+    """The outbox: a sender delivers rows with no `sent_at` and stamps them."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notifications_pending", "recipient", "sent_at"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    application_no: Mapped[str] = mapped_column(
+        AppNo, ForeignKey("applications.application_no", ondelete="CASCADE"), index=True
+    )
+    at: Mapped[datetime]
+    recipient: Mapped[str] = mapped_column(String(80))
+    kind: Mapped[str] = mapped_column(String(20))
+    subject: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    sent_at: Mapped[datetime | None]

