@@ -12,7 +12,9 @@ from settings import Settings
 def _tls(settings: Settings) -> TLSConfig | bool:
     if settings.temporal_tls_cert or settings.temporal_tls_ca:
         return TLSConfig(
-            client_cert=settings.temporal_tls_cert.read_bytes() if settings.temporal_tls_cert else None,
+            client_cert=settings.temporal_tls_cert.read_bytes()
+            if settings.temporal_tls_cert
+            else None,
             client_private_key=(
                 settings.temporal_tls_key.read_bytes() if settings.temporal_tls_key else None
             ),

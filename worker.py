@@ -8,7 +8,7 @@ import signal
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 from temporalio.worker import Worker
 
@@ -22,7 +22,7 @@ log = logging.getLogger("tongban.worker")
 
 
 def build_worker(
-    client: Client, sessions: async_sessionmaker[Any], task_queue: str, **options: Any
+    client: Client, sessions: async_sessionmaker[AsyncSession], task_queue: str, **options: Any
 ) -> Worker:
     read_model = ReadModelActivities(sessions)
     return Worker(

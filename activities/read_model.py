@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
 from domain.application import Projection
@@ -14,7 +12,7 @@ from store.projection import apply_projection
 class ReadModelActivities:
     """Holds the database sessions the activities write with (one per worker)."""
 
-    def __init__(self, sessions: async_sessionmaker[Any]) -> None:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
 
     @activity.defn(name="record_projection")

@@ -35,9 +35,10 @@ def list_matters(args: argparse.Namespace) -> int:
         return 1
     for m in sorted(catalogue.matters.values(), key=lambda m: m.code):
         kind = "即办件" if m.kind.value == "immediate" else "承诺件"
+        lead = catalogue.department_name(m.lead_department)
         print(
             f"{m.code:<22} v{m.version}  {m.name}  {kind}  承诺{m.promised_limit_days}个工作日"
-            f" / 法定{m.legal_limit_days}个工作日  牵头：{catalogue.department_name(m.lead_department)}"
+            f" / 法定{m.legal_limit_days}个工作日  牵头：{lead}"
         )
         for s in m.steps:
             needs = f"  needs {', '.join(s.needs)}" if s.needs else ""

@@ -50,7 +50,9 @@ def _check_unique(src: SourceFile, loc: Loc, codes: Sequence[str]) -> list[Defin
     for i, code in enumerate(codes):
         if code in first:
             line = src.line_of((*loc, first[code], "code"))
-            errors.append(src.error((*loc, i, "code"), f"duplicate code {code!r} (first on line {line})"))
+            errors.append(
+                src.error((*loc, i, "code"), f"duplicate code {code!r} (first on line {line})")
+            )
         else:
             first[code] = i
     return errors
@@ -225,7 +227,9 @@ def load_catalogue(
             continue
         problems = check_matter(src, matter, departments)
         if matter.code in seen:
-            problems.append(src.error(("code",), f"matter {matter.code!r} also in {seen[matter.code]}"))
+            problems.append(
+                src.error(("code",), f"matter {matter.code!r} also in {seen[matter.code]}")
+            )
         errors += problems
         if not problems:
             seen[matter.code] = src.name

@@ -19,6 +19,10 @@ Code = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length
 MAX_EXTENSION_DAYS_BY_LAW = 15
 
 
+ApplicantType = Literal["person", "company"]
+APPLICANT_TYPES: tuple[ApplicantType, ...] = ("person", "company")
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -76,9 +80,7 @@ class MaterialSpec(Strict):
 class WarningPolicy(Strict):
     """When a clock turns yellow. The defaults here are the one place they are set."""
 
-    yellow_share: float = Field(
-        default=0.8, gt=0, lt=1, description="share of the time limit used"
-    )
+    yellow_share: float = Field(default=0.8, gt=0, lt=1, description="share of the time limit used")
     yellow_days_left: float | None = Field(
         default=None, gt=0, description="or: at most this many working days left"
     )
@@ -104,9 +106,7 @@ class MatterDefinition(Strict):
     legal_limit_days: int = Field(ge=0)
     promised_limit_days: int = Field(ge=0)
     lead_department: Code
-    applicant_types: list[Literal["person", "company"]] = Field(
-        default_factory=lambda: ["person", "company"]
-    )
+    applicant_types: list[ApplicantType] = Field(default_factory=lambda: list(APPLICANT_TYPES))
     channels: list[Channel] = Field(min_length=1)
     fee: str = "不收费"
     materials: list[MaterialSpec] = Field(default_factory=list)

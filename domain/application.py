@@ -204,9 +204,7 @@ class ApplicationStatus(BaseModel):
     @property
     def overdue_steps(self) -> list[str]:
         return [
-            s.code
-            for s in self.steps
-            if s.sla_level.rank >= SlaLevel.red.rank and s.state.active
+            s.code for s in self.steps if s.sla_level.rank >= SlaLevel.red.rank and s.state.active
         ]
 
 

@@ -10,15 +10,26 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from domain.calendar import WorkCalendar
+
+
+def to_minute(instant: datetime) -> datetime:
+    """Ledger entries are kept to the minute, as a register would keep them; otherwise a
+    pause of two days and a few milliseconds would move a deadline past closing time."""
+    return instant.replace(second=0, microsecond=0)
 
 
 class Pause(BaseModel):
     since: datetime
     until: datetime | None = None
     reason: str
+
+    @field_validator("since", "until")
+    @classmethod
+    def _minutes(cls, value: datetime | None) -> datetime | None:
+        return None if value is None else to_minute(value)
 
 
 class ClockReading(BaseModel):
@@ -49,6 +60,11 @@ class Clock(BaseModel):
     extension_days: int = 0
     pauses: list[Pause] = Field(default_factory=list)
 
+    @field_validator("started_at")
+    @classmethod
+    def _minutes(cls, value: datetime) -> datetime:
+        return to_minute(value)
+
     @property
     def paused(self) -> bool:
         return bool(self.pauses) and self.pauses[-1].until is None
@@ -59,7 +75,7 @@ class Clock(BaseModel):
 
     def resume(self, at: datetime) -> None:
         if self.paused:
-            self.pauses[-1].until = at
+            self.pauses[-1].until = to_minute(at)
 
     def extend(self, working_days: int) -> None:
         self.extension_days += working_days

@@ -18,7 +18,8 @@ _ID_CHECK = "10X98765432"
 def credit_code_check_char(first17: str) -> str:
     """The 18th character of a unified social credit code (GB 32100-2015)."""
     total = sum(
-        CREDIT_CODE_ALPHABET.index(c) * w for c, w in zip(first17, _CREDIT_CODE_WEIGHTS, strict=True)
+        CREDIT_CODE_ALPHABET.index(c) * w
+        for c, w in zip(first17, _CREDIT_CODE_WEIGHTS, strict=True)
     )
     return CREDIT_CODE_ALPHABET[(31 - total % 31) % 31]
 

@@ -16,7 +16,9 @@ def alembic_config(url: str) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     # ConfigParser interpolation: a literal % in a password must be doubled.
-    config.set_main_option("sqlalchemy.url", sync_url(url).render_as_string(False).replace("%", "%%"))
+    config.set_main_option(
+        "sqlalchemy.url", sync_url(url).render_as_string(False).replace("%", "%%")
+    )
     return config
 
 

@@ -8,10 +8,9 @@ import sys
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client
@@ -64,8 +63,9 @@ def db_url(tmp_path_factory: pytest.TempPathFactory) -> str:
         f"sqlite:///{tmp_path_factory.mktemp('db') / 'tongban.db'}"
     )
     if not url.startswith("sqlite"):
-        from store.migrate import alembic_config
         from alembic import command
+
+        from store.migrate import alembic_config
 
         command.downgrade(alembic_config(url), "base")
     upgrade(url)
@@ -80,7 +80,7 @@ async def engine(db_url: str) -> AsyncIterator[AsyncEngine]:
 
 
 @pytest.fixture(scope="session")
-def sessions(engine: AsyncEngine) -> async_sessionmaker[Any]:
+def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return session_factory(engine)
 
 
@@ -91,10 +91,18 @@ def task_queue() -> str:
 
 @pytest.fixture
 async def worker(
-    env: WorkflowEnvironment, sessions: async_sessionmaker[Any], task_queue: str
+    env: WorkflowEnvironment, sessions: async_sessionmaker[AsyncSession], task_queue: str
 ) -> AsyncIterator[Worker]:
     from worker import build_worker
 
     w = build_worker(env.client, sessions, task_queue)
     async with w:
         yield w
+
+
+@pytest.fixture(autouse=True)
+async def _terminate_leftover_workflows() -> AsyncIterator[None]:
+    from tests.engine import terminate_leftovers
+
+    yield
+    await terminate_leftovers()

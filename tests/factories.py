@@ -9,7 +9,14 @@ from typing import Any
 from definitions.calendars import default_sources
 from definitions.catalogue import default_catalogue
 from definitions.schema import Channel
-from domain.application import Actor, Applicant, ApplicationInput, MaterialReceipt, MaterialSource, Role
+from domain.application import (
+    Actor,
+    Applicant,
+    ApplicationInput,
+    MaterialReceipt,
+    MaterialSource,
+    Role,
+)
 from domain.calendar import CalendarSnapshot
 from domain.identifiers import credit_code_check_char, id_number_check_char
 
@@ -19,7 +26,12 @@ SUPERVISOR = Actor(id="sup1", name="督查李", role=Role.supervisor)
 
 
 def staff(department: str, name: str | None = None) -> Actor:
-    return Actor(id=f"{department}-1", name=name or f"{department}经办人", role=Role.staff, department=department)
+    return Actor(
+        id=f"{department}-1",
+        name=name or f"{department}经办人",
+        role=Role.staff,
+        department=department,
+    )
 
 
 def id_number(birth: str = "19900307", serial: str = "123") -> str:
@@ -54,7 +66,10 @@ def application(
         calendar=calendar or calendar_for(now),
         applicant=Applicant(name="张三", id_number=id_number(), phone="13800000000"),
         form={},
-        materials=[MaterialReceipt(code=m.code, source=MaterialSource.upload, ref="f1") for m in matter.materials],
+        materials=[
+            MaterialReceipt(code=m.code, source=MaterialSource.upload, ref="f1")
+            for m in matter.materials
+        ],
         channel=Channel.online,
         accepted_by=CLERK,
         **overrides,

@@ -48,11 +48,23 @@ def test_shipped_catalogue_has_the_seed_matters() -> None:
         "tax_deregistration",
     }
     assert set(catalogue.departments) == {
-        "amr", "psb", "tax", "housing", "realty", "urban", "water", "power", "gas"
+        "amr",
+        "psb",
+        "tax",
+        "housing",
+        "realty",
+        "urban",
+        "water",
+        "power",
+        "gas",
     }
     company = catalogue.matter("company_setup")
     assert company.name == "企业开办" and company.promised_limit_days == 3
-    assert [(s.department, s.needs) for s in company.steps] == [("amr", []), ("psb", []), ("tax", [])]
+    assert [(s.department, s.needs) for s in company.steps] == [
+        ("amr", []),
+        ("psb", []),
+        ("tax", []),
+    ]
     prop = catalogue.matter("property_transfer")
     assert {s.department for s in prop.steps} == {"housing", "tax", "realty"}
     assert prop.promised_limit_days == 5

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from temporalio.testing import WorkflowEnvironment
 
 from definitions.calendars import default_sources
-from domain.calendar import CalendarSnapshot
+from domain.calendar import FIXED_DATE_HOLIDAYS, CalendarSnapshot
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 T = TypeVar("T")
@@ -47,7 +47,10 @@ def shifted_official(first: date, last: date, onto: date) -> tuple[CalendarSnaps
     weeks = -(-(onto - first).days // 7)
     shift = timedelta(weeks=max(weeks, 0))
     real = default_sources().snapshot("maanshan", range(first.year, last.year + 1))
-    in_window = lambda days: [d + shift for d in days if first <= d <= last]  # noqa: E731
+
+    def in_window(days: Iterable[date]) -> list[date]:
+        return [d + shift for d in days if first <= d <= last]
+
     calendar = plain_calendar(
         first + shift, off_days=in_window(real.off_days), on_days=in_window(real.on_days)
     )
@@ -58,12 +61,23 @@ def at(day: date, hh: int, mm: int = 0) -> datetime:
     return datetime.combine(day, time(hh, mm), tzinfo=BEIJING)
 
 
-def next_weekday(after: datetime, weekday: int) -> date:
+def next_weekday(after: datetime, weekday: int = 0) -> date:
     """The first date strictly after `after`'s Beijing date falling on `weekday` (Mon = 0)."""
     day = after.astimezone(BEIJING).date() + timedelta(days=1)
     while day.weekday() != weekday:
         day += timedelta(days=1)
     return day
+
+
+def next_plain_monday(after: datetime) -> date:
+    """The next Monday of a fortnight free of fixed-date holidays, so that even a provisional
+    calendar (which knows those dates) treats the fortnight as plain weekdays and weekends."""
+    monday = next_weekday(after, 0)
+    while any(
+        (monday + timedelta(days=i)).strftime("%m-%d") in FIXED_DATE_HOLIDAYS for i in range(14)
+    ):
+        monday += timedelta(weeks=1)
+    return monday
 
 
 async def skip_to(env: WorkflowEnvironment, instant: datetime) -> None:

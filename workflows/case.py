@@ -95,7 +95,9 @@ class Case:
             Event(seq=self._seq, at=now, kind=kind, actor=actor, step_code=step, payload=payload)
         )
 
-    def notify(self, now: datetime, recipient: str, kind: str, subject: str, body: str = "") -> None:
+    def notify(
+        self, now: datetime, recipient: str, kind: str, subject: str, body: str = ""
+    ) -> None:
         self._notes += 1
         self.notifications.append(
             Notification(
@@ -152,7 +154,9 @@ class Case:
                 step.state = StepState.cancelled
                 self.record(now, "step_cancelled", step=step.code)
                 if step.opened_at:
-                    self.notify(now, department(step.department), "cancelled", f"已取消：{step.name}")
+                    self.notify(
+                        now, department(step.department), "cancelled", f"已取消：{step.name}"
+                    )
         self.status.state = state
         self.status.outcome_reason = reason
         self.status.completed_at = now
@@ -164,7 +168,9 @@ class Case:
             self._finish(now, ApplicationState.granted)
             results = {s.code: s.result for s in self.status.steps if s.result}
             self.record(now, "granted", results=results)
-            self.notify(now, APPLICANT, "granted", "已办结", "您的申请已办结，请按约定方式领取结果。")
+            self.notify(
+                now, APPLICANT, "granted", "已办结", "您的申请已办结，请按约定方式领取结果。"
+            )
 
     # --- department actions -------------------------------------------------------------
 
@@ -192,7 +198,9 @@ class Case:
         step = self.status.step(action.step_code)
         self._decide(now, step, action.actor, StepState.approved)
         step.result = dict(action.result)
-        self.record(now, "approved", action.actor, step.code, result=step.result, comment=action.comment)
+        self.record(
+            now, "approved", action.actor, step.code, result=step.result, comment=action.comment
+        )
         self.open_ready_steps(now)
         self._complete_if_done(now)
 
@@ -262,7 +270,9 @@ class Case:
                 step.state = StepState.claimed if step.claimed_by else StepState.open
                 if step.clock:
                     step.clock.resume(now)
-                self.notify(now, department(step.department), "supplied", f"补正材料已提交：{step.name}")
+                self.notify(
+                    now, department(step.department), "supplied", f"补正材料已提交：{step.name}"
+                )
         self.record(
             now,
             "correction_supplied",
@@ -377,21 +387,41 @@ class Case:
         running = reading.running_since is not None
         if running and step.sla_level.rank < SlaLevel.yellow.rank and self._yellow_due(reading):
             self._raise(now, step, SlaLevel.yellow)
-            self.notify(now, department(step.department), "yellow", f"黄牌预警：{step.name}临近办理时限")
-        if running and step.sla_level.rank < SlaLevel.red.rank and reading.remaining <= timedelta(0):
+            self.notify(
+                now, department(step.department), "yellow", f"黄牌预警：{step.name}临近办理时限"
+            )
+        if (
+            running
+            and step.sla_level.rank < SlaLevel.red.rank
+            and reading.remaining <= timedelta(0)
+        ):
             self._raise(now, step, SlaLevel.red)
             if spec.on_overdue is OnOverdue.deem_approved:
                 step.state = StepState.deemed_approved
                 step.decided_at = now
                 self.record(now, "deemed_approved", step=step.code)
-                self.notify(now, department(step.department), "deemed", f"逾期未反馈，视为同意：{step.name}")
+                self.notify(
+                    now, department(step.department), "deemed", f"逾期未反馈，视为同意：{step.name}"
+                )
                 return
-            self.record(now, "escalated", step=step.code, level="red", to=[department_head(step.department), SUPERVISORS])
+            self.record(
+                now,
+                "escalated",
+                step=step.code,
+                level="red",
+                to=[department_head(step.department), SUPERVISORS],
+            )
             for to in (department_head(step.department), SUPERVISORS):
                 self.notify(now, to, "red", f"红牌督办：{step.name}超过办理时限")
         if legal_over and step.sla_level.rank < SlaLevel.serious.rank:
             self._raise(now, step, SlaLevel.serious)
-            self.record(now, "escalated", step=step.code, level="serious", to=[leader(step.department), SUPERVISORS])
+            self.record(
+                now,
+                "escalated",
+                step=step.code,
+                level="serious",
+                to=[leader(step.department), SUPERVISORS],
+            )
             for to in (leader(step.department), SUPERVISORS):
                 self.notify(now, to, "serious", f"严重超时：{step.name}超过法定时限")
 

@@ -9,11 +9,12 @@ before the update returns, so the caller sees a consistent state.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, SearchAttributePair
+from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -36,7 +37,9 @@ with workflow.unsafe.imports_passed_through():
 
 REFUSED = "ActionRefused"
 
-_PROJECTION_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1))
+_PROJECTION_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1)
+)
 
 
 def _refuse(problem: str | None) -> None:
@@ -78,10 +81,8 @@ class MatterWorkflow:
         timeout = None if wake is None else wake - workflow.now()
         if timeout is not None and timeout <= timedelta(0):
             return
-        try:
+        with contextlib.suppress(TimeoutError):
             await workflow.wait_condition(lambda: self._changed, timeout=timeout)
-        except TimeoutError:
-            pass
 
     async def _commit(self) -> None:
         """Write the transition to the read model and make it visible to Temporal's UI."""
@@ -114,16 +115,18 @@ class MatterWorkflow:
             sa.PROMISED_DEADLINE.name: st.promised_deadline,
         }
         if wanted != self._search:
-            pairs: list[SearchAttributePair] = [  # type: ignore[type-arg]
-                SearchAttributePair(sa.APPLICATION_NO, st.application_no),
-                SearchAttributePair(sa.MATTER_CODE, st.matter_code),
-                SearchAttributePair(sa.APPLICATION_STATE, st.state.value),
-                SearchAttributePair(sa.SLA_LEVEL, st.sla_level.value),
-                SearchAttributePair(sa.OVERDUE_STEPS, st.overdue_steps),
-            ]
-            if st.promised_deadline:
-                pairs.append(SearchAttributePair(sa.PROMISED_DEADLINE, st.promised_deadline))
-            workflow.upsert_search_attributes(pairs)
+            workflow.upsert_search_attributes(
+                [
+                    sa.APPLICATION_NO.value_set(st.application_no),
+                    sa.MATTER_CODE.value_set(st.matter_code),
+                    sa.APPLICATION_STATE.value_set(st.state.value),
+                    sa.SLA_LEVEL.value_set(st.sla_level.value),
+                    sa.OVERDUE_STEPS.value_set(st.overdue_steps),
+                    sa.PROMISED_DEADLINE.value_set(st.promised_deadline)
+                    if st.promised_deadline
+                    else sa.PROMISED_DEADLINE.value_unset(),
+                ]
+            )
             self._search = wanted
         workflow.set_current_details(self._details())
 
@@ -138,7 +141,9 @@ class MatterWorkflow:
         ]
         return "\n".join(line for line in lines if line)
 
-    async def _act(self, problem: Callable[[], str | None], apply: Callable[[datetime], None]) -> ApplicationStatus:
+    async def _act(
+        self, problem: Callable[[], str | None], apply: Callable[[datetime], None]
+    ) -> ApplicationStatus:
         """Run one action under the lock: re-check (a timer may have moved the case), apply,
         write the read model, and wake the main loop to recompute its timer."""
         async with self._lock:
@@ -154,11 +159,23 @@ class MatterWorkflow:
     def state(self) -> ApplicationStatus:
         return self._status
 
+    @workflow.update
+    async def acceptance(self) -> ApplicationStatus:
+        """The state once the acceptance is in the read model.
+
+        Submitting is update-with-start of this update, so the caller gets the application
+        back only when status polls can already find it.
+        """
+        await workflow.wait_condition(lambda: self._projected_application)
+        return self._status
+
     # --- department actions -------------------------------------------------------------
 
     @workflow.update
     async def claim(self, action: ClaimInput) -> ApplicationStatus:
-        return await self._act(lambda: refusals.claim(self._status, action), lambda now: self._case.claim(now, action))
+        return await self._act(
+            lambda: refusals.claim(self._status, action), lambda now: self._case.claim(now, action)
+        )
 
     @claim.validator
     def _claim_allowed(self, action: ClaimInput) -> None:
@@ -167,7 +184,8 @@ class MatterWorkflow:
     @workflow.update
     async def release(self, action: ReleaseInput) -> ApplicationStatus:
         return await self._act(
-            lambda: refusals.release(self._status, action), lambda now: self._case.release(now, action)
+            lambda: refusals.release(self._status, action),
+            lambda now: self._case.release(now, action),
         )
 
     @release.validator
@@ -187,7 +205,10 @@ class MatterWorkflow:
 
     @workflow.update
     async def reject(self, action: RejectInput) -> ApplicationStatus:
-        return await self._act(lambda: refusals.reject(self._status, action), lambda now: self._case.reject(now, action))
+        return await self._act(
+            lambda: refusals.reject(self._status, action),
+            lambda now: self._case.reject(now, action),
+        )
 
     @reject.validator
     def _reject_allowed(self, action: RejectInput) -> None:
@@ -208,7 +229,10 @@ class MatterWorkflow:
 
     @workflow.update
     async def supply_supplement(self, action: SupplyInput) -> ApplicationStatus:
-        return await self._act(lambda: refusals.supply(self._status, action), lambda now: self._case.supply(now, action))
+        return await self._act(
+            lambda: refusals.supply(self._status, action),
+            lambda now: self._case.supply(now, action),
+        )
 
     @supply_supplement.validator
     def _supply_allowed(self, action: SupplyInput) -> None:
@@ -217,7 +241,8 @@ class MatterWorkflow:
     @workflow.update
     async def withdraw(self, action: WithdrawInput) -> ApplicationStatus:
         return await self._act(
-            lambda: refusals.withdraw(self._status, action), lambda now: self._case.withdraw(now, action)
+            lambda: refusals.withdraw(self._status, action),
+            lambda now: self._case.withdraw(now, action),
         )
 
     @withdraw.validator

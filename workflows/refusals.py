@@ -91,7 +91,9 @@ def release(status: ApplicationStatus, action: ReleaseInput) -> str | None:
     return None
 
 
-def approve(status: ApplicationStatus, matter: MatterDefinition, action: ApproveInput) -> str | None:
+def approve(
+    status: ApplicationStatus, matter: MatterDefinition, action: ApproveInput
+) -> str | None:
     problem = _decidable(status, action)
     if problem:
         return problem
@@ -176,7 +178,8 @@ def extend(
         return "延期天数至少为1个工作日"
     allowed = matter.max_extension_days - step.extension_days
     if action.working_days > allowed:
-        return f"延期超过本事项允许的上限（最多{matter.max_extension_days}个工作日，尚可延期{allowed}个）"
+        most = matter.max_extension_days
+        return f"延期超过本事项允许的上限（最多{most}个工作日，尚可延期{allowed}个）"
     if len(action.reason.strip()) < 2:
         return "延期必须说明理由"
     return None

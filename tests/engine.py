@@ -1,0 +1,107 @@
+"""Driving MatterWorkflow in tests and reading back what it wrote to the read model."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio.client import WorkflowExecutionStatus, WorkflowHandle
+from temporalio.testing import WorkflowEnvironment
+
+from api.engine import submit
+from definitions.schema import FieldType, MatterDefinition
+from domain.actions import ApproveInput
+from domain.application import Actor, ApplicationInput, ApplicationStatus
+from store.models import ApplicationRow, EventRow, NotificationRow, StepRow
+from tests.factories import credit_code, staff
+from workflows.matter import MatterWorkflow
+
+Handle = WorkflowHandle[MatterWorkflow, ApplicationStatus]
+
+
+# Workflows this test started. The conftest terminates those still running when the test
+# ends: on the time-skipping server a timer due with no worker to run it stops time for all.
+STARTED: list[Handle] = []
+
+
+async def start(env: WorkflowEnvironment, task_queue: str, app: ApplicationInput) -> Handle:
+    """Submit as the API does; returns once the read model shows the acceptance."""
+    await submit(env.client, app, task_queue=task_queue)
+    handle = env.client.get_workflow_handle_for(MatterWorkflow.run, app.application_no)
+    STARTED.append(handle)
+    return handle
+
+
+async def terminate_leftovers() -> None:
+    while STARTED:
+        handle = STARTED.pop()
+        if (await handle.describe()).status == WorkflowExecutionStatus.RUNNING:
+            await handle.terminate("test over")
+
+
+def valid_result(matter: MatterDefinition, step_code: str) -> dict[str, str]:
+    values = {
+        FieldType.credit_code: credit_code(),
+        FieldType.number: "12",
+        FieldType.date: "2030-01-01",
+        FieldType.phone: "13800000000",
+    }
+    out = {}
+    for f in matter.step(step_code).result_fields:
+        out[f.code] = (
+            f.options[0] if f.type is FieldType.select else values.get(f.type, f"{f.code}-1")
+        )
+    return out
+
+
+def approval(matter: MatterDefinition, step_code: str, actor: Actor | None = None) -> ApproveInput:
+    return ApproveInput(
+        step_code=step_code,
+        actor=actor or staff(matter.step(step_code).department),
+        result=valid_result(matter, step_code),
+    )
+
+
+async def approve(handle: Handle, matter: MatterDefinition, step_code: str) -> ApplicationStatus:
+    return await handle.execute_update(MatterWorkflow.approve, approval(matter, step_code))
+
+
+async def application_row(
+    sessions: async_sessionmaker[AsyncSession], no: str
+) -> ApplicationRow | None:
+    async with sessions() as s:
+        return await s.get(ApplicationRow, no)
+
+
+async def step_rows(sessions: async_sessionmaker[AsyncSession], no: str) -> dict[str, StepRow]:
+    async with sessions() as s:
+        rows = await s.scalars(select(StepRow).where(StepRow.application_no == no))
+        return {r.code: r for r in rows}
+
+
+async def event_rows(sessions: async_sessionmaker[AsyncSession], no: str) -> list[EventRow]:
+    async with sessions() as s:
+        rows = await s.scalars(
+            select(EventRow).where(EventRow.application_no == no).order_by(EventRow.seq)
+        )
+        return list(rows)
+
+
+async def notification_rows(
+    sessions: async_sessionmaker[AsyncSession], no: str
+) -> list[NotificationRow]:
+    async with sessions() as s:
+        rows = await s.scalars(
+            select(NotificationRow)
+            .where(NotificationRow.application_no == no)
+            .order_by(NotificationRow.at)
+        )
+        return list(rows)
+
+
+def kinds(events: list[EventRow]) -> list[str]:
+    return [e.kind for e in events]
+
+
+def cards(events: list[EventRow], step: str | None = None) -> list[str]:
+    """The levels raised, in order, for one step (or for the matter when step is None)."""
+    return [e.payload["level"] for e in events if e.kind == "card_raised" and e.step_code == step]

@@ -1,0 +1,65 @@
+"""The read model's writer is idempotent and never moves a row backwards."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from domain.application import Event, Notification, Projection
+from domain.states import ApplicationState
+from store.models import ApplicationRow, EventRow, NotificationRow
+from store.projection import apply_projection
+from tests.factories import CLERK, application
+from workflows.case import Case
+
+NOW = datetime(2030, 6, 3, 2, 0, tzinfo=UTC)
+
+
+def first_projection() -> Projection:
+    app = application("company_setup", now=NOW)
+    case = Case(app, NOW)
+    case.accept(NOW)
+    case.status.revision = 1
+    events, notes = case.take_records()
+    return Projection(status=case.status, application=app, events=events, notifications=notes)
+
+
+async def _apply(sessions: async_sessionmaker[AsyncSession], projection: Projection) -> None:
+    async with sessions() as session, session.begin():
+        await apply_projection(session, projection)
+
+
+async def test_the_same_projection_twice_changes_nothing(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    projection = first_projection()
+    await _apply(sessions, projection)
+    await _apply(sessions, projection)
+    no = projection.status.application_no
+    async with sessions() as s:
+        events = await s.scalar(select(func.count()).where(EventRow.application_no == no))
+        notes = await s.scalar(select(func.count()).where(NotificationRow.application_no == no))
+    assert events == len(projection.events) and notes == len(projection.notifications)
+
+
+async def test_an_older_revision_arriving_late_is_ignored(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    first = first_projection()
+    await _apply(sessions, first)
+    newer = first.status.model_copy(deep=True)
+    newer.state, newer.revision = ApplicationState.withdrawn, 2
+    later = Projection(
+        status=newer,
+        events=[Event(seq=99, at=NOW, kind="withdrawn", actor=CLERK)],
+        notifications=[
+            Notification(id="x/99", at=NOW, recipient="applicant", kind="k", subject="s")
+        ],
+    )
+    await _apply(sessions, later)
+    await _apply(sessions, first.model_copy(update={"application": None}))
+    async with sessions() as s:
+        row = await s.get(ApplicationRow, first.status.application_no)
+    assert row is not None and row.state == "withdrawn" and row.revision == 2

@@ -1,0 +1,93 @@
+"""Replaying recorded histories: workflow code changes must not break running applications.
+
+`tests/histories/` keeps one history of each released workflow shape. To add one, run
+`TONGBAN_RECORD_HISTORIES=1 .venv/bin/pytest tests/test_workflow_replay.py` and commit the
+new file; a change that breaks replay needs `workflow.patched()`.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio.client import WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Replayer, Worker
+
+from domain.actions import ClaimInput, ExtendInput, SupplementRequestInput, SupplyInput
+from domain.application import SuppliedItem
+from tests.engine import approve, start
+from tests.factories import APPLICANT, SUPERVISOR, application, staff
+from tests.timeline import at, next_plain_monday, plain_calendar, skip_to
+from workflows.matter import MatterWorkflow
+
+HISTORIES = Path(__file__).parent / "histories"
+
+
+def replayer() -> Replayer:
+    return Replayer(workflows=[MatterWorkflow], data_converter=pydantic_data_converter)
+
+
+async def record_property_transfer(env: WorkflowEnvironment, worker: Worker) -> WorkflowHistory:
+    """Every kind of transition: claims, a correction, an extension, cards, approvals."""
+    monday = next_plain_monday(await env.get_current_time())
+    await skip_to(env, at(monday, 10))
+    app = application(
+        "property_transfer",
+        now=at(monday, 10),
+        calendar=plain_calendar(monday),
+        application_no=f"REPLAY-{monday:%Y%m%d}-{os.getpid()}",
+    )
+    handle = await start(env, worker.task_queue, app)
+    await handle.execute_update(
+        MatterWorkflow.claim, ClaimInput(step_code="deed_tax", actor=staff("tax"))
+    )
+    await handle.execute_update(
+        MatterWorkflow.request_supplement,
+        SupplementRequestInput(
+            step_code="contract_filing",
+            actor=staff("housing"),
+            items=["买卖合同原件"],
+            reason="复印件不清",
+        ),
+    )
+    await skip_to(env, at(monday + timedelta(days=1), 11))
+    await handle.execute_update(
+        MatterWorkflow.supply_supplement,
+        SupplyInput(actor=APPLICANT, items=[SuppliedItem(item="买卖合同原件", ref="scan-1")]),
+    )
+    await handle.execute_update(
+        MatterWorkflow.extend,
+        ExtendInput(
+            step_code="contract_filing", actor=SUPERVISOR, working_days=1, reason="合同需核验"
+        ),
+    )
+    await skip_to(env, at(monday + timedelta(days=2), 17, 31))  # deed tax goes yellow and red
+    for step in ("deed_tax", "contract_filing", "registration"):
+        await approve(handle, app.matter, step)
+    await handle.result()
+    return await handle.fetch_history()
+
+
+async def test_a_fresh_history_replays(
+    env: WorkflowEnvironment, worker: Worker, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    history = await record_property_transfer(env, worker)
+    assert len(history.events) > 40
+    await replayer().replay_workflow(history)
+    if os.environ.get("TONGBAN_RECORD_HISTORIES"):
+        (HISTORIES / "property_transfer_v1.json").write_text(history.to_json(), encoding="utf-8")
+
+
+@pytest.mark.parametrize("path", sorted(HISTORIES.glob("*.json")), ids=lambda p: p.stem)
+async def test_recorded_histories_replay(path: Path) -> None:
+    history = WorkflowHistory.from_json(path.stem, path.read_text(encoding="utf-8"))
+    await replayer().replay_workflow(history)
+
+
+def test_there_is_a_recorded_history() -> None:
+    assert list(HISTORIES.glob("*.json")), "record one: see this module's docstring"
