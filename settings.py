@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import secrets
 from functools import cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -17,6 +18,9 @@ class Settings(BaseSettings):
         default="", description="SQLAlchemy URL; empty means a SQLite file in data_dir"
     )
     centre: str = Field(default="maanshan", description="calendar of the service centre")
+    region_code: str = Field(
+        default="340500", pattern=r"^\d{6}$", description="行政区划代码: first digits of numbers"
+    )
 
     temporal_address: str = "127.0.0.1:7233"
     temporal_namespace: str = "default"
@@ -25,10 +29,42 @@ class Settings(BaseSettings):
     temporal_tls_key: Path | None = None
     temporal_tls_ca: Path | None = Field(default=None, description="server CA, if private")
     temporal_api_key: str | None = Field(default=None, description="Temporal Cloud API key")
+    temporal_ui_url: str = Field(
+        default="http://127.0.0.1:8233", description="Web UI, for links from the dashboard"
+    )
+
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description="signs query codes; if unset, one is generated once into data_dir",
+    )
+    token_hours: int = Field(default=12, ge=1, description="lifetime of tokens and sessions")
+    action_timeout_seconds: float = Field(
+        default=30, gt=0, description="how long an action may wait for the engine"
+    )
+    lookup_failures_allowed: int = Field(
+        default=10, ge=1, description="failed status look-ups per client per window"
+    )
+    lookup_window_seconds: int = Field(default=600, ge=1)
+    demo_password: SecretStr = Field(
+        default=SecretStr("demo"), description="password of the demo accounts"
+    )
 
     @property
     def db_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'tongban.db'}"
+
+    def secret(self) -> bytes:
+        """The server secret: from the environment, else generated once and kept on disk."""
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value().encode()
+        path = self.data_dir / "secret_key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(32), encoding="utf-8")
+            path.chmod(0o600)
+        return path.read_text(encoding="utf-8").strip().encode()
 
 
 @cache

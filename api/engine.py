@@ -1,16 +1,40 @@
-"""The API's side of the workflow engine: submitting applications and sending actions."""
+"""The API's side of the workflow engine: submitting applications and sending actions.
+
+Every failure is turned into what the caller can act on: a validator's refusal becomes a 409
+with its reason, an unreachable or overloaded engine a 503 with Retry-After.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
-from temporalio.client import Client, WithStartWorkflowOperation
+from temporalio.client import (
+    Client,
+    WithStartWorkflowOperation,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from api.errors import conflict, unavailable
 from domain.application import ApplicationInput, ApplicationStatus
-from workflows.matter import MatterWorkflow
+from workflows.matter import REFUSED, MatterWorkflow
+
+log = logging.getLogger("tongban.api.engine")
+T = TypeVar("T")
+
+_UNREACHABLE = {
+    RPCStatusCode.UNAVAILABLE,
+    RPCStatusCode.DEADLINE_EXCEEDED,
+    RPCStatusCode.RESOURCE_EXHAUSTED,
+    RPCStatusCode.CANCELLED,
+}
 
 
 async def submit(client: Client, app: ApplicationInput, *, task_queue: str) -> ApplicationStatus:
@@ -39,3 +63,72 @@ async def submit(client: Client, app: ApplicationInput, *, task_queue: str) -> A
     # The application closed already: its number stays its own.
     handle = client.get_workflow_handle_for(MatterWorkflow.run, app.application_no)
     return await handle.query(MatterWorkflow.state)
+
+
+class EngineGateway:
+    """Connects to Temporal on first use, so the API serves reads while Temporal is down."""
+
+    def __init__(
+        self,
+        connect: Callable[[], Awaitable[Client]],
+        *,
+        task_queue: str,
+        timeout: float,
+        client: Client | None = None,
+    ) -> None:
+        self._connect = connect
+        self._client = client
+        self._lock = asyncio.Lock()
+        self.task_queue = task_queue
+        self.timeout = timeout
+
+    async def client(self) -> Client:
+        if self._client is None:
+            async with self._lock:
+                if self._client is None:
+                    try:
+                        self._client = await asyncio.wait_for(self._connect(), self.timeout)
+                    except Exception as exc:
+                        log.warning("Temporal unreachable: %s", exc)
+                        raise unavailable("办理系统暂时无法连接，请稍后重试") from exc
+        return self._client
+
+    async def healthy(self) -> bool:
+        try:
+            client = await self.client()
+            return await asyncio.wait_for(client.service_client.check_health(), 5)
+        except Exception:
+            return False
+
+    async def _call(self, call: Callable[[Client], Awaitable[T]]) -> T:
+        client = await self.client()
+        try:
+            return await asyncio.wait_for(call(client), self.timeout)
+        except WorkflowUpdateFailedError as exc:
+            cause = exc.cause
+            if isinstance(cause, ApplicationError) and cause.type == REFUSED:
+                raise conflict(cause.message) from exc
+            raise
+        except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError) as exc:
+            raise unavailable("办理系统繁忙，请稍后重试（重复提交不会重复办理）", 10) from exc
+        except RPCError as exc:
+            if exc.status in _UNREACHABLE:
+                raise unavailable("办理系统暂时无法连接，请稍后重试") from exc
+            if exc.status is RPCStatusCode.NOT_FOUND:
+                raise conflict("该办件已办结，不能再办理") from exc
+            raise
+
+    async def submit(self, app: ApplicationInput) -> ApplicationStatus:
+        return await self._call(lambda c: submit(c, app, task_queue=self.task_queue))
+
+    async def update(self, application_no: str, update: str, action: Any) -> ApplicationStatus:
+        """Send one action; returns the state once the read model shows it."""
+
+        async def call(client: Client) -> ApplicationStatus:
+            handle = client.get_workflow_handle_for(MatterWorkflow.run, application_no)
+            status: ApplicationStatus = await handle.execute_update(
+                update, action, result_type=ApplicationStatus
+            )
+            return status
+
+        return await self._call(call)

@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from cli import calendar_cmd, definitions_cmd, service_cmd
+from cli import calendar_cmd, definitions_cmd, dev_stack, service_cmd
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -17,6 +17,7 @@ def build_parser() -> argparse.ArgumentParser:
     definitions_cmd.register(areas)
     calendar_cmd.register(areas)
     service_cmd.register(areas)
+    dev_stack.register(areas)
     return parser
 
 

@@ -1,4 +1,4 @@
-"""`tongban worker|migrate`: running the parts of the service."""
+"""`tongban worker|api|migrate`: running the parts of the service on their own."""
 
 from __future__ import annotations
 
@@ -15,6 +15,21 @@ def run_worker(_args: argparse.Namespace) -> int:
     return 0
 
 
+def run_api(_args: argparse.Namespace) -> int:
+    import uvicorn
+
+    settings = get_settings()
+    uvicorn.run(
+        "api.app:create_app",
+        factory=True,
+        host=settings.api_host,
+        port=settings.api_port,
+        proxy_headers=True,
+        log_level="info",
+    )
+    return 0
+
+
 def migrate(_args: argparse.Namespace) -> int:
     from store.migrate import upgrade
 
@@ -27,5 +42,7 @@ def migrate(_args: argparse.Namespace) -> int:
 def register(areas: Any) -> None:
     sub = areas.add_parser("worker", help="run the Temporal worker (settings from TONGBAN_*)")
     sub.set_defaults(handler=run_worker)
+    sub = areas.add_parser("api", help="run the API and pages (settings from TONGBAN_*)")
+    sub.set_defaults(handler=run_api)
     sub = areas.add_parser("migrate", help="apply the database migrations")
     sub.set_defaults(handler=migrate)

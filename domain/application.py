@@ -6,11 +6,12 @@ are what the read model stores, so they carry no behaviour beyond validation.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from definitions.schema import Channel, MatterDefinition
 from domain.calendar import CalendarSnapshot
@@ -50,27 +51,39 @@ class Applicant(BaseModel):
     name: str = Field(min_length=1, max_length=100)
     id_number: str | None = Field(default=None, description="居民身份证号码 (persons)")
     credit_code: str | None = Field(default=None, description="统一社会信用代码 (companies)")
-    phone: str = Field(pattern=r"^1\d{10}$|^0\d{2,3}-?\d{7,8}$", description="手机或固话")
+    phone: str = Field(
+        pattern=r"^1\d{10}$|^0\d{2,3}-?\d{7,8}$", description="手机号码或固定电话（区号-号码）"
+    )
+
+    @field_validator("id_number")
+    @classmethod
+    def _id_number(cls, value: str | None) -> str | None:
+        return _checked(value, id_number_problem)
+
+    @field_validator("credit_code")
+    @classmethod
+    def _credit_code(cls, value: str | None) -> str | None:
+        return _checked(value, credit_code_problem)
 
     @model_validator(mode="after")
     def _one_identifier(self) -> Applicant:
         if bool(self.id_number) == bool(self.credit_code):
-            raise ValueError("give exactly one of id_number (person) or credit_code (company)")
-        if self.id_number:
-            self.id_number = self.id_number.upper()
-            problem = id_number_problem(self.id_number)
-            if problem:
-                raise ValueError(f"id_number: {problem}")
-        if self.credit_code:
-            self.credit_code = self.credit_code.upper()
-            problem = credit_code_problem(self.credit_code)
-            if problem:
-                raise ValueError(f"credit_code: {problem}")
+            raise ValueError("请填写身份证号码（个人）或统一社会信用代码（企业），二者填一项")
         return self
 
     @property
     def kind(self) -> Literal["person", "company"]:
         return "person" if self.id_number else "company"
+
+
+def _checked(value: str | None, problem_of: Callable[[str], str | None]) -> str | None:
+    if not value:
+        return None
+    value = value.strip().upper()
+    problem = problem_of(value)
+    if problem:
+        raise ValueError(problem)
+    return value
 
 
 class MaterialSource(StrEnum):
@@ -97,6 +110,7 @@ class ApplicationInput(BaseModel):
     materials: list[MaterialReceipt] = Field(default_factory=list)
     channel: Channel
     delivery: Literal["pickup", "express"] = "pickup"
+    delivery_address: str | None = Field(default=None, max_length=300)
     accepted_by: Actor
     query_code_digest: str = Field(
         default="", description="HMAC of the applicant's query code; never the code itself"

@@ -32,6 +32,7 @@ class ApplicationRow(Base):
     applicant_phone: Mapped[str] = mapped_column(String(20))
     channel: Mapped[str] = mapped_column(String(10))
     delivery: Mapped[str] = mapped_column(String(10))
+    delivery_address: Mapped[str | None] = mapped_column(String(300))
     form: Mapped[dict[str, Any]]
     definition: Mapped[dict[str, Any]] = mapped_column(JSONDoc, comment="the pinned definition")
     calendar: Mapped[dict[str, Any]] = mapped_column(JSONDoc, comment="the pinned calendar")
@@ -158,3 +159,68 @@ class NotificationRow(Base):
     subject: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)
     sent_at: Mapped[datetime | None]
+
+
+# --- people and access -------------------------------------------------------------------
+
+
+class DepartmentRow(Base):
+    """Departments stationed in the centre, kept in step with definitions/departments.yaml."""
+
+    __tablename__ = "departments"
+
+    code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    head_title: Mapped[str] = mapped_column(String(100))
+
+
+class UserRow(Base):
+    """A member of staff: clerk, department staff (bound to one department), supervisor, admin."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(100))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    department: Mapped[str | None] = mapped_column(
+        String(40), ForeignKey("departments.code", ondelete="RESTRICT")
+    )
+    active: Mapped[bool]
+    created_at: Mapped[datetime]
+
+
+class TokenRow(Base):
+    """A bearer token (API) or a session (pages). Only a digest of the secret is stored."""
+
+    __tablename__ = "tokens"
+
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class IdempotencyRow(Base):
+    """An Idempotency-Key seen on a submission and the application it created."""
+
+    __tablename__ = "idempotency_keys"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    request_digest: Mapped[str] = mapped_column(String(64))
+    application_no: Mapped[str] = mapped_column(AppNo)
+    query_code: Mapped[str] = mapped_column(
+        String(32), comment="returned again to a retried request; purged with the key"
+    )
+    created_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class NumberSequenceRow(Base):
+    """The last application number issued per day."""
+
+    __tablename__ = "number_sequences"
+
+    day: Mapped[str] = mapped_column(String(8), primary_key=True)
+    last: Mapped[int]

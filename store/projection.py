@@ -82,6 +82,7 @@ def _application_values(status: ApplicationStatus, app: ApplicationInput | None)
             "applicant_phone": a.phone,
             "channel": app.channel.value,
             "delivery": app.delivery,
+            "delivery_address": app.delivery_address,
             "form": app.form,
             "definition": app.matter.model_dump(mode="json"),
             "calendar": app.calendar.model_dump(mode="json"),

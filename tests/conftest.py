@@ -3,18 +3,21 @@ a fresh task queue and worker per test (samples-python style)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -106,3 +109,56 @@ async def _terminate_leftover_workflows() -> AsyncIterator[None]:
 
     yield
     await terminate_leftovers()
+
+
+@pytest.fixture(scope="session")
+async def demo_accounts(sessions: async_sessionmaker[AsyncSession]) -> None:
+    from api.services.accounts import ensure_demo_accounts, sync_departments
+    from definitions.catalogue import default_catalogue
+
+    async with sessions() as session:
+        await sync_departments(session, default_catalogue())
+        await session.flush()
+        await ensure_demo_accounts(session, default_catalogue(), "demo")
+        await session.commit()
+
+
+@pytest.fixture
+async def api(
+    env: WorkflowEnvironment,
+    engine: AsyncEngine,
+    worker: Worker,
+    demo_accounts: None,
+    tmp_path: Path,
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The API over the time-skipping server and the session's database, with a worker."""
+    from api.app import create_app
+    from settings import Settings
+
+    settings = Settings(
+        data_dir=tmp_path,
+        database_url="unused: the engine is passed in",
+        secret_key="test-secret",
+        temporal_task_queue=worker.task_queue,
+    )
+    app = create_app(settings, temporal_client=env.client, db_engine=engine)
+    before = await _application_numbers(engine)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://tongban.test") as client:
+            yield client
+    # Like tests/engine.py's STARTED: close what this test left running.
+    for number in await _application_numbers(engine) - before:
+        handle = env.client.get_workflow_handle(number)
+        with contextlib.suppress(RPCError):
+            if (await handle.describe()).status == WorkflowExecutionStatus.RUNNING:
+                await handle.terminate("test over")
+
+
+async def _application_numbers(engine: AsyncEngine) -> set[str]:
+    from sqlalchemy import select
+
+    from store.models import ApplicationRow
+
+    async with engine.connect() as conn:
+        return set((await conn.scalars(select(ApplicationRow.application_no))).all())

@@ -1,0 +1,125 @@
+"""Applicants: submit, poll status with number + query code, answer corrections, withdraw."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Request, status
+
+from api.deps import ServicesDep, SessionDep
+from api.errors import invalid
+from api.schemas import ApplicationView, Receipt, SubmissionIn, SupplyIn, WithdrawIn
+from api.services import intake
+from api.services import status as lookup
+from api.services.views import local
+from definitions.schema import Channel
+from domain.actions import SupplyInput, WithdrawInput
+from domain.application import Actor, ApplicationStatus, Role
+
+router = APIRouter(prefix="/api/applications", tags=["applicants"])
+
+QueryCode = Annotated[str | None, Header(alias="X-Query-Code", description="查询码")]
+
+
+def client_key(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def receipt(number: str, code: str, status: ApplicationStatus, services: ServicesDep) -> Receipt:
+    return Receipt(
+        application_no=number,
+        query_code=code,
+        state=status.state.value,
+        matter_code=status.matter_code,
+        matter_name=status.matter_name,
+        accepted_at=local(status.accepted_at, services.tz) or status.accepted_at,
+        promised_deadline=local(status.promised_deadline, services.tz),
+        deadline_provisional=status.deadline_provisional,
+        status_url=f"/status/{number}",
+    )
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=Receipt)
+async def submit(
+    submission: SubmissionIn,
+    services: ServicesDep,
+    session: SessionDep,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+) -> Receipt:
+    """Apply online or on mobile. Retrying with the same Idempotency-Key returns the same
+    application (and query code) instead of a second one."""
+    if submission.channel == "window":
+        raise invalid({"channel": "窗口申请须由综合窗口受理（/api/window/applications）"})
+    actor = Actor(id="applicant", name=submission.applicant.name, role=Role.applicant)
+    number, code, state = await intake.receive(
+        services=services,
+        session=session,
+        submission=submission,
+        channel=Channel(submission.channel),
+        actor=actor,
+        idempotency_key=idempotency_key,
+    )
+    return receipt(number, code, state, services)
+
+
+@router.get("/{application_no}", response_model=ApplicationView)
+async def get_status(
+    application_no: str,
+    request: Request,
+    services: ServicesDep,
+    session: SessionDep,
+    query_code: QueryCode = None,
+) -> ApplicationView:
+    row = await lookup.find(
+        services=services,
+        session=session,
+        number=application_no,
+        code=query_code,
+        client=client_key(request),
+    )
+    return await lookup.view(services=services, session=session, row=row)
+
+
+@router.post("/{application_no}/supplements", response_model=ApplicationView)
+async def supply(
+    application_no: str,
+    body: SupplyIn,
+    request: Request,
+    services: ServicesDep,
+    session: SessionDep,
+    query_code: QueryCode = None,
+) -> ApplicationView:
+    """Answer the open correction notice (补正), all items at once."""
+    row = await lookup.find(
+        services=services,
+        session=session,
+        number=application_no,
+        code=query_code,
+        client=client_key(request),
+    )
+    action = SupplyInput(actor=lookup.applicant_actor(row), items=body.items, note=body.note)
+    return await lookup.act(
+        services=services, session=session, row=row, update="supply_supplement", action=action
+    )
+
+
+@router.post("/{application_no}/withdraw", response_model=ApplicationView)
+async def withdraw(
+    application_no: str,
+    body: WithdrawIn,
+    request: Request,
+    services: ServicesDep,
+    session: SessionDep,
+    query_code: QueryCode = None,
+) -> ApplicationView:
+    row = await lookup.find(
+        services=services,
+        session=session,
+        number=application_no,
+        code=query_code,
+        client=client_key(request),
+    )
+    action = WithdrawInput(actor=lookup.applicant_actor(row), reason=body.reason)
+    return await lookup.act(
+        services=services, session=session, row=row, update="withdraw", action=action
+    )

@@ -1,0 +1,70 @@
+"""Tokens for the API (OAuth2 password flow)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.security import OAuth2PasswordRequestForm
+
+from api.deps import CurrentUser, ServicesDep, SessionDep, credentials
+from api.errors import ApiError, too_many
+from api.routers.applications import client_key
+from api.schemas import TokenOut
+from api.services import accounts
+
+router = APIRouter(prefix="/api/auth", tags=["auth"])
+
+
+async def sign_in(
+    *, services: ServicesDep, session: SessionDep, username: str, password: str, client: str
+) -> accounts.StaffUser:
+    """Check a password, throttling repeated failures from one client."""
+    wait = services.logins.retry_after(client)
+    if wait is not None:
+        raise too_many("登录失败次数过多，请稍后再试", wait)
+    user = await accounts.authenticate(session, username, password)
+    if user is None:
+        services.logins.fail(client)
+        raise ApiError(
+            401, "unauthorized", "用户名或密码不正确", headers={"WWW-Authenticate": "Bearer"}
+        )
+    return user
+
+
+@router.post("/token", response_model=TokenOut)
+async def token(
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    request: Request,
+    services: ServicesDep,
+    session: SessionDep,
+) -> TokenOut:
+    user = await sign_in(
+        services=services,
+        session=session,
+        username=form.username,
+        password=form.password,
+        client=client_key(request),
+    )
+    hours = services.settings.token_hours
+    access = await accounts.issue_token(session, user, kind="bearer", hours=hours)
+    await session.commit()
+    return TokenOut(access_token=access, expires_in=hours * 3600)
+
+
+@router.get("/me")
+async def me(user: CurrentUser) -> dict[str, str | None]:
+    return {
+        "username": user.username,
+        "display_name": user.display_name,
+        "role": user.role.value,
+        "department": user.department,
+    }
+
+
+@router.post("/logout", status_code=204)
+async def logout(request: Request, _user: CurrentUser, session: SessionDep) -> None:
+    token = credentials(request)
+    if token:
+        await accounts.revoke(session, token)
+        await session.commit()

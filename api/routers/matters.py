@@ -1,0 +1,62 @@
+"""The catalogue and each matter's guide (办事指南). Public."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from api.deps import ServicesDep
+from api.errors import not_found
+from api.schemas import MatterGuide, MatterSummary
+from definitions.catalogue import Catalogue
+from definitions.schema import MatterDefinition
+
+router = APIRouter(prefix="/api/matters", tags=["catalogue"])
+
+
+def summary(matter: MatterDefinition, catalogue: Catalogue) -> MatterSummary:
+    return MatterSummary(
+        code=matter.code,
+        name=matter.name,
+        version=matter.version,
+        kind=matter.kind.value,
+        promised_limit_days=matter.promised_limit_days,
+        legal_limit_days=matter.legal_limit_days,
+        lead_department=matter.lead_department,
+        lead_department_name=catalogue.department_name(matter.lead_department),
+        channels=[c.value for c in matter.channels],
+        materials_count=len(matter.materials),
+    )
+
+
+def guide(matter: MatterDefinition, catalogue: Catalogue) -> MatterGuide:
+    departments = dict.fromkeys(s.department for s in matter.steps)
+    return MatterGuide(
+        **summary(matter, catalogue).model_dump(),
+        description=matter.description,
+        legal_basis=matter.legal_basis,
+        fee=matter.fee,
+        applicant_types=list(matter.applicant_types),
+        materials=[m.model_dump(mode="json") for m in matter.materials],
+        form=[f.model_dump(mode="json") for f in matter.form],
+        steps=[
+            s.model_dump(mode="json") | {"department_name": catalogue.department_name(s.department)}
+            for s in matter.steps
+        ],
+        departments=[{"code": d, "name": catalogue.department_name(d)} for d in departments],
+        supplement_pauses_clock=matter.supplement_pauses_clock,
+        max_extension_days=matter.max_extension_days,
+    )
+
+
+@router.get("", response_model=list[MatterSummary])
+async def list_matters(services: ServicesDep) -> list[MatterSummary]:
+    catalogue = services.catalogue
+    return [summary(m, catalogue) for m in sorted(catalogue.matters.values(), key=lambda m: m.code)]
+
+
+@router.get("/{code}", response_model=MatterGuide)
+async def get_matter(code: str, services: ServicesDep) -> MatterGuide:
+    matter = services.catalogue.matters.get(code)
+    if matter is None:
+        raise not_found(f"没有事项 {code}")
+    return guide(matter, services.catalogue)

@@ -1,0 +1,70 @@
+"""Supervisors: every open matter, timelines, figures, extensions."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from api.deps import ServicesDep, SessionDep, Supervisor
+from api.errors import not_found
+from api.schemas import ExtensionIn, Overview, SupervisedApplication, TaskView, TimelineEvent
+from api.services import supervision, tasks
+from domain.actions import ExtendInput
+from store.models import ApplicationRow
+
+router = APIRouter(prefix="/api/supervision", tags=["supervision"])
+
+
+@router.get("/applications", response_model=list[SupervisedApplication])
+async def applications(
+    _user: Supervisor,
+    services: ServicesDep,
+    session: SessionDep,
+    matter: str | None = None,
+    department: str | None = None,
+    sla_level: Annotated[list[str] | None, Query()] = None,
+    state: Annotated[list[str] | None, Query(description="open states unless given")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[SupervisedApplication]:
+    return await supervision.applications(
+        services=services,
+        session=session,
+        matter=matter,
+        department=department,
+        sla_level=sla_level,
+        state=state,
+        limit=limit,
+        offset=offset,
+    )
+
+
+@router.get("/applications/{application_no}/timeline", response_model=list[TimelineEvent])
+async def timeline(
+    application_no: str, _user: Supervisor, services: ServicesDep, session: SessionDep
+) -> list[TimelineEvent]:
+    if await session.get(ApplicationRow, application_no) is None:
+        raise not_found(f"没有办件 {application_no}")
+    return await supervision.timeline(
+        services=services, session=session, application_no=application_no
+    )
+
+
+@router.get("/overview", response_model=Overview)
+async def overview(_user: Supervisor, services: ServicesDep, session: SessionDep) -> Overview:
+    return await supervision.overview(services=services, session=session)
+
+
+@router.post("/tasks/{task_id}/extension", response_model=TaskView)
+async def extend(
+    task_id: int, body: ExtensionIn, user: Supervisor, services: ServicesDep, session: SessionDep
+) -> TaskView:
+    """Approve an extension (延期) before the step's deadline, within the matter's cap."""
+    step, app = await tasks.get_task(session=session, user=user, task_id=task_id)
+    action = ExtendInput(
+        step_code=step.code, actor=user.actor(), working_days=body.working_days, reason=body.reason
+    )
+    return await tasks.act(
+        services=services, session=session, step=step, app=app, update="extend", action=action
+    )

@@ -1,0 +1,251 @@
+"""Request and response bodies of the JSON API (what /docs shows)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from domain.application import Applicant, MaterialSource, SuppliedItem
+
+
+class ApiModel(BaseModel):
+    model_config = ConfigDict(str_strip_whitespace=True)
+
+
+# --- catalogue ---------------------------------------------------------------------------
+
+
+class MatterSummary(ApiModel):
+    code: str
+    name: str
+    version: int
+    kind: str
+    promised_limit_days: int
+    legal_limit_days: int
+    lead_department: str
+    lead_department_name: str
+    channels: list[str]
+    materials_count: int
+
+
+class MatterGuide(MatterSummary):
+    """办事指南."""
+
+    description: str
+    legal_basis: str
+    fee: str
+    applicant_types: list[str]
+    materials: list[dict[str, Any]]
+    form: list[dict[str, Any]]
+    steps: list[dict[str, Any]]
+    departments: list[dict[str, str]]
+    supplement_pauses_clock: bool
+    max_extension_days: int
+
+
+# --- applications ------------------------------------------------------------------------
+
+
+class MaterialIn(ApiModel):
+    code: str
+    source: MaterialSource
+    ref: str = Field(default="", max_length=500)
+
+
+class SubmissionIn(ApiModel):
+    matter_code: str
+    applicant: Applicant
+    form: dict[str, Any] = Field(default_factory=dict)
+    materials: list[MaterialIn] = Field(default_factory=list)
+    channel: Literal["online", "mobile", "window"] = "online"
+    delivery: Literal["pickup", "express"] = "pickup"
+    delivery_address: str | None = Field(default=None, max_length=300)
+
+
+class WindowSubmissionIn(SubmissionIn):
+    """At the window: the clerk accepts (受理) or refuses (不予受理, with a reason)."""
+
+    channel: Literal["online", "mobile", "window"] = "window"
+    decision: Literal["accept", "refuse"] = "accept"
+    reason: str = Field(default="", max_length=1000)
+
+
+class Receipt(ApiModel):
+    """受理回执: what the applicant needs to follow the application."""
+
+    application_no: str
+    query_code: str
+    state: str
+    matter_code: str
+    matter_name: str
+    accepted_at: datetime
+    promised_deadline: datetime | None
+    deadline_provisional: bool
+    status_url: str
+
+
+class StepView(ApiModel):
+    code: str
+    name: str
+    department: str
+    department_name: str
+    state: str
+    state_label: str
+    sla_level: str
+    opened_at: datetime | None
+    deadline: datetime | None
+    deadline_provisional: bool
+    paused: bool
+    decided_at: datetime | None
+    result: dict[str, str] = Field(default_factory=dict)
+    reason: str | None = None
+
+
+class CorrectionView(ApiModel):
+    notice_no: int
+    opened_at: datetime
+    items: list[str]
+    reasons: list[dict[str, str]]
+    answered_at: datetime | None = None
+
+
+class NextAction(ApiModel):
+    code: Literal["supply_correction", "wait", "collect_result", "receive_express", "none"]
+    text: str
+
+
+class ApplicationView(ApiModel):
+    """An application as its applicant sees it (status polling)."""
+
+    application_no: str
+    matter_code: str
+    matter_name: str
+    state: str
+    state_label: str
+    sla_level: str
+    channel: str
+    delivery: str
+    applicant_name: str
+    accepted_at: datetime
+    promised_deadline: datetime | None
+    deadline_provisional: bool
+    paused: bool
+    completed_at: datetime | None
+    outcome_reason: str | None
+    steps: list[StepView]
+    correction: CorrectionView | None
+    next_action: NextAction
+
+
+class SupplyIn(ApiModel):
+    items: list[SuppliedItem] = Field(min_length=1)
+    note: str = Field(default="", max_length=1000)
+
+
+class WithdrawIn(ApiModel):
+    reason: str = Field(default="", max_length=1000)
+
+
+# --- department tasks --------------------------------------------------------------------
+
+
+class TaskView(ApiModel):
+    id: int
+    application_no: str
+    matter_code: str
+    matter_name: str
+    step_code: str
+    step_name: str
+    department: str
+    state: str
+    state_label: str
+    sla_level: str
+    deadline: datetime | None
+    deadline_provisional: bool
+    paused: bool
+    working_days_left: float | None
+    claimed_by: str | None
+    accepted_at: datetime
+    result_fields: list[dict[str, Any]]
+
+
+class TaskDetail(TaskView):
+    applicant: dict[str, str]
+    form: dict[str, Any]
+    materials: list[dict[str, Any]]
+    corrections: list[CorrectionView]
+    result: dict[str, str]
+    reason: str | None
+    extension_days: int
+
+
+class DecisionIn(ApiModel):
+    decision: Literal["approve", "reject", "request_supplement"]
+    result: dict[str, str] = Field(default_factory=dict)
+    reason: str = Field(default="", max_length=1000)
+    items: list[str] = Field(default_factory=list)
+    comment: str = Field(default="", max_length=1000)
+
+
+# --- supervision -------------------------------------------------------------------------
+
+
+class SupervisedApplication(ApiModel):
+    application_no: str
+    matter_code: str
+    matter_name: str
+    state: str
+    state_label: str
+    sla_level: str
+    applicant_name: str
+    channel: str
+    accepted_at: datetime
+    promised_deadline: datetime | None
+    completed_at: datetime | None
+    overdue_steps: list[str]
+    temporal_url: str
+
+
+class TimelineEvent(ApiModel):
+    seq: int
+    at: datetime
+    kind: str
+    actor: str
+    actor_role: str
+    step_code: str | None
+    payload: dict[str, Any]
+
+
+class DepartmentFigures(ApiModel):
+    department: str
+    department_name: str
+    open: int
+    overdue: int
+    completed: int
+    on_time: int
+    on_time_rate: float | None
+
+
+class Overview(ApiModel):
+    open_by_sla: dict[str, int]
+    applications_by_state: dict[str, int]
+    by_channel: dict[str, int]
+    departments: list[DepartmentFigures]
+    completed: int
+    completed_on_time: int
+    on_time_rate: float | None
+    materials_total: int
+    materials_not_asked: int = Field(description="came from the licence library or data sharing")
+
+
+class ExtensionIn(ApiModel):
+    working_days: int = Field(ge=1, le=60)
+    reason: str = Field(min_length=2, max_length=1000)
+
+
+class TokenOut(ApiModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int

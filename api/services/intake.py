@@ -1,0 +1,250 @@
+"""Receiving an application: checking it against its matter, numbering it, starting it.
+
+Everything is checked before anything is written; when the engine cannot be reached the
+caller gets a 503 and nothing is left behind, so a retry (same Idempotency-Key) is safe.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import delete, insert
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.deps import Services
+from api.errors import ApiError, invalid, not_found
+from api.schemas import SubmissionIn
+from api.security import new_query_code, query_code_digest
+from definitions.schema import Channel, MatterDefinition
+from domain.application import (
+    Actor,
+    ApplicationInput,
+    ApplicationStatus,
+    MaterialReceipt,
+    MaterialSource,
+    Projection,
+)
+from domain.fields import clean_fields, fields_problems
+from domain.identifiers import id_number_problem
+from domain.states import ApplicationState, StepState
+from store.models import IdempotencyRow, NumberSequenceRow
+from store.projection import apply_projection
+from workflows.case import Case
+
+IDEMPOTENCY_TTL = timedelta(hours=24)
+
+
+def materials_problems(
+    matter: MatterDefinition, given: list[MaterialReceipt]
+) -> tuple[list[MaterialReceipt], dict[str, str]]:
+    """The materials as received (shared ones fetched for the applicant) and any problems."""
+    specs = {m.code: m for m in matter.materials}
+    problems: dict[str, str] = {}
+    received: dict[str, MaterialReceipt] = {}
+    for i, m in enumerate(given):
+        spec = specs.get(m.code)
+        field = f"materials[{i}]"
+        if spec is None:
+            problems[field] = f"本事项没有材料 {m.code}"
+        elif m.code in received:
+            problems[field] = f"材料 {m.code} 重复提交"
+        elif m.source is MaterialSource.licence and not spec.licence_type:
+            problems[field] = f"“{spec.name}”不能以电子证照代替"
+        elif m.source is MaterialSource.sharing and not spec.shared:
+            problems[field] = f"“{spec.name}”无法通过数据共享获取"
+        elif m.source in (MaterialSource.upload, MaterialSource.licence) and not m.ref:
+            problems[field] = f"“{spec.name}”缺少文件或证照编号（ref）"
+        else:
+            received[m.code] = m
+    # Data that sharing can provide is never asked of the applicant (国务院令第716号).
+    for spec in matter.materials:
+        if spec.shared and spec.code not in received:
+            received[spec.code] = MaterialReceipt(
+                code=spec.code, source=MaterialSource.sharing, ref="共享交换平台"
+            )
+    missing = [s.name for s in matter.materials if s.required and s.code not in received]
+    if missing and not problems:
+        problems["materials"] = f"缺少必需材料：{'、'.join(missing)}"
+    return list(received.values()), problems
+
+
+def check_submission(
+    matter: MatterDefinition, submission: SubmissionIn, *, today: datetime, channel: Channel
+) -> tuple[dict[str, str], list[MaterialReceipt]]:
+    """Problems by field (empty when acceptable) and the materials as received."""
+    problems: dict[str, str] = {}
+    if channel not in matter.channels:
+        names = {"online": "网上", "mobile": "掌上", "window": "窗口"}
+        problems["channel"] = f"本事项不能通过{names[channel.value]}办理"
+    applicant = submission.applicant
+    if applicant.kind not in matter.applicant_types:
+        needed = "企业（统一社会信用代码）" if applicant.kind == "person" else "个人（身份证号码）"
+        problems["applicant"] = f"本事项须以{needed}申请"
+    if applicant.id_number and id_number_problem(applicant.id_number, today=today.date()):
+        problems["applicant.id_number"] = "出生日期不能晚于今天"
+    problems |= {f"form.{k}": v for k, v in fields_problems(matter.form, submission.form).items()}
+    materials, material_problems = materials_problems(
+        matter, [MaterialReceipt(**m.model_dump()) for m in submission.materials]
+    )
+    problems |= material_problems
+    if submission.delivery == "express" and not submission.delivery_address:
+        problems["delivery_address"] = "选择邮寄送达时必须填写收件地址"
+    return problems, materials
+
+
+async def allocate_number(session: AsyncSession, *, region: str, now: datetime) -> str:
+    """`{region}{yyyymmdd}{nnnnnn}`: digits only, easy to read out and type on a phone."""
+    day = now.strftime("%Y%m%d")
+    table = NumberSequenceRow.__table__
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    stmt = (
+        dialect.insert(table)
+        .values(day=day, last=1)
+        .on_conflict_do_update(index_elements=["day"], set_={"last": table.c.last + 1})
+        .returning(table.c.last)
+    )
+    last = (await session.execute(stmt)).scalar_one()
+    await session.commit()
+    return f"{region}{day}{last:06d}"
+
+
+def _request_digest(submission: SubmissionIn) -> str:
+    return hashlib.sha256(submission.model_dump_json().encode()).hexdigest()
+
+
+async def _claim_key(
+    session: AsyncSession, services: Services, key: str, digest: str, now: datetime
+) -> tuple[str, str, bool]:
+    """(number, query code, whether this call created them) for an Idempotency-Key."""
+    for _ in range(2):
+        row = await session.get(IdempotencyRow, key)
+        if row is not None:
+            if row.request_digest != digest:
+                raise invalid({"Idempotency-Key": "该幂等键已用于另一份不同的申请"})
+            return row.application_no, row.query_code, False
+        number = await allocate_number(session, region=services.settings.region_code, now=now)
+        code = new_query_code()
+        try:
+            await session.execute(
+                delete(IdempotencyRow).where(IdempotencyRow.created_at < now - IDEMPOTENCY_TTL)
+            )
+            await session.execute(
+                insert(IdempotencyRow).values(
+                    key=key,
+                    request_digest=digest,
+                    application_no=number,
+                    query_code=code,
+                    created_at=now,
+                )
+            )
+            await session.commit()
+            return number, code, True
+        except IntegrityError:
+            await session.rollback()  # the same key arrived twice at once: use the first
+    raise ApiError(409, "conflict", "该幂等键的申请正在处理，请稍后重试")
+
+
+async def receive(
+    *,
+    services: Services,
+    session: AsyncSession,
+    submission: SubmissionIn,
+    channel: Channel,
+    actor: Actor,
+    idempotency_key: str | None,
+) -> tuple[str, str, ApplicationStatus]:
+    """Check, number and start an application. Returns (number, query code, status)."""
+    matter = services.catalogue.matters.get(submission.matter_code)
+    if matter is None:
+        raise not_found(f"没有事项 {submission.matter_code}")
+    now = datetime.now(UTC)
+    local_now = now.astimezone(services.tz)
+    problems, materials = check_submission(matter, submission, today=local_now, channel=channel)
+    if problems:
+        raise invalid(problems)
+    if idempotency_key:
+        key = idempotency_key.strip()[:200]
+        number, code, created = await _claim_key(
+            session, services, key, _request_digest(submission), local_now
+        )
+    else:
+        number = await allocate_number(session, region=services.settings.region_code, now=local_now)
+        code, created = new_query_code(), True
+    app = ApplicationInput(
+        application_no=number,
+        matter=matter,
+        calendar=services.calendars.snapshot_around(services.settings.centre, local_now),
+        applicant=submission.applicant,
+        form=clean_fields(matter.form, submission.form),
+        materials=materials,
+        channel=channel,
+        delivery=submission.delivery,
+        delivery_address=submission.delivery_address,
+        accepted_by=actor,
+        query_code_digest=query_code_digest(services.secret, code),
+    )
+    try:
+        status = await services.engine.submit(app)
+    except ApiError:
+        if idempotency_key and created:
+            await session.execute(delete(IdempotencyRow).where(IdempotencyRow.key == key))
+            await session.commit()
+        raise
+    return number, code, status
+
+
+async def refuse_at_window(
+    *,
+    services: Services,
+    session: AsyncSession,
+    submission: SubmissionIn,
+    actor: Actor,
+    reason: str,
+) -> tuple[str, str]:
+    """不予受理: recorded with its reason; the clock never starts, so no workflow either."""
+    matter = services.catalogue.matters.get(submission.matter_code)
+    if matter is None:
+        raise not_found(f"没有事项 {submission.matter_code}")
+    if len(reason.strip()) < 2:
+        raise invalid({"reason": "不予受理必须说明理由"})
+    now = datetime.now(UTC)
+    local_now = now.astimezone(services.tz)
+    materials, _ = materials_problems(
+        matter, [MaterialReceipt(**m.model_dump()) for m in submission.materials]
+    )
+    number = await allocate_number(session, region=services.settings.region_code, now=local_now)
+    code = new_query_code()
+    app = ApplicationInput(
+        application_no=number,
+        matter=matter,
+        calendar=services.calendars.snapshot_around(services.settings.centre, local_now),
+        applicant=submission.applicant,
+        form=clean_fields(matter.form, submission.form),
+        materials=materials,
+        channel=Channel.window,
+        delivery=submission.delivery,
+        delivery_address=submission.delivery_address,
+        accepted_by=actor,
+        query_code_digest=query_code_digest(services.secret, code),
+    )
+    case = Case(app, now)
+    case.record(now, "not_accepted", actor, reason=reason.strip())
+    case.notify(now, "applicant", "not_accepted", "不予受理", reason.strip())
+    status = case.status
+    status.state = ApplicationState.not_accepted
+    status.outcome_reason = reason.strip()
+    status.completed_at = now
+    status.promised_deadline = status.legal_deadline = None
+    for step in status.steps:
+        step.state = StepState.cancelled
+    status.revision = 1
+    events, notifications = case.take_records()
+    await apply_projection(
+        session,
+        Projection(status=status, application=app, events=events, notifications=notifications),
+    )
+    await session.commit()
+    return number, code

