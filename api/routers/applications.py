@@ -70,14 +70,14 @@ async def get_status(
     session: SessionDep,
     query_code: QueryCode = None,
 ) -> ApplicationView:
-    row = await lookup.find(
+    found = await lookup.find(
         services=services,
         session=session,
         number=application_no,
         code=query_code,
         client=client_key(request),
     )
-    return await lookup.view(services=services, session=session, row=row)
+    return lookup.view(services, found)
 
 
 @router.post("/{application_no}/supplements", response_model=ApplicationView)
@@ -90,16 +90,16 @@ async def supply(
     query_code: QueryCode = None,
 ) -> ApplicationView:
     """Answer the open correction notice (补正), all items at once."""
-    row = await lookup.find(
+    found = await lookup.find(
         services=services,
         session=session,
         number=application_no,
         code=query_code,
         client=client_key(request),
     )
-    action = SupplyInput(actor=lookup.applicant_actor(row), items=body.items, note=body.note)
+    action = SupplyInput(actor=lookup.applicant_actor(found), items=body.items, note=body.note)
     return await lookup.act(
-        services=services, session=session, row=row, update="supply_supplement", action=action
+        services=services, session=session, found=found, update="supply_supplement", action=action
     )
 
 
@@ -112,14 +112,14 @@ async def withdraw(
     session: SessionDep,
     query_code: QueryCode = None,
 ) -> ApplicationView:
-    row = await lookup.find(
+    found = await lookup.find(
         services=services,
         session=session,
         number=application_no,
         code=query_code,
         client=client_key(request),
     )
-    action = WithdrawInput(actor=lookup.applicant_actor(row), reason=body.reason)
+    action = WithdrawInput(actor=lookup.applicant_actor(found), reason=body.reason)
     return await lookup.act(
-        services=services, session=session, row=row, update="withdraw", action=action
+        services=services, session=session, found=found, update="withdraw", action=action
     )

@@ -29,6 +29,7 @@ async def inbox(
     state: Annotated[list[str] | None, Query(description="open, claimed, correction, ...")] = None,
     sla_level: Annotated[list[str] | None, Query(description="green, yellow, red, serious")] = None,
     department: Annotated[str | None, Query(description="supervisors only")] = None,
+    application_no: Annotated[str | None, Query(description="one application's tasks")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[TaskView]:
@@ -40,6 +41,7 @@ async def inbox(
         states=state,
         sla_levels=sla_level,
         department=department,
+        application_no=application_no,
         limit=limit,
         offset=offset,
     )

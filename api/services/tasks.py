@@ -14,10 +14,10 @@ from api.services.accounts import StaffUser
 from api.services.status import still_open
 from api.services.views import correction_view, pinned, task_view
 from domain.actions import ApproveInput, RejectInput, SupplementRequestInput
-from domain.application import Role
+from domain.application import ApplicationStatus, Role
 from domain.fields import fields_problems
 from domain.states import StepState
-from store.models import ApplicationRow, CorrectionRow, MaterialRow, StepRow
+from store.models import ApplicationRow, MaterialRow, StepRow
 
 ACTIVE = [StepState.open.value, StepState.claimed.value, StepState.correction.value]
 
@@ -30,6 +30,7 @@ async def list_tasks(
     states: list[str] | None,
     sla_levels: list[str] | None,
     department: str | None,
+    application_no: str | None = None,
     limit: int,
     offset: int,
 ) -> list[TaskView]:
@@ -40,6 +41,8 @@ async def list_tasks(
         query = query.where(StepRow.department == user.department)
     elif department:
         query = query.where(StepRow.department == department)
+    if application_no:
+        query = query.where(StepRow.application_no == application_no)
     query = query.where(StepRow.state.in_(states or ACTIVE))
     if sla_levels:
         query = query.where(StepRow.sla_level.in_(sla_levels))
@@ -69,11 +72,7 @@ async def task_detail(
 ) -> TaskDetail:
     no = app.application_no
     materials = await session.scalars(select(MaterialRow).where(MaterialRow.application_no == no))
-    corrections = await session.scalars(
-        select(CorrectionRow)
-        .where(CorrectionRow.application_no == no)
-        .order_by(CorrectionRow.notice_no)
-    )
+    corrections = ApplicationStatus.model_validate(app.status).corrections
     base = task_view(step, app, services.tz)
     return TaskDetail(
         **base.model_dump(),
@@ -141,7 +140,7 @@ async def act(
     action: Any,
 ) -> TaskView:
     """Send one action to the workflow; answer with the task as the read model now shows it."""
-    still_open(app)
+    still_open(ApplicationStatus.model_validate(app.status))
     step_id, no = step.id, app.application_no
     await services.engine.update(no, update, action)
     fresh_step = await session.get(StepRow, step_id, populate_existing=True)

@@ -14,8 +14,9 @@ from api.schemas import (
 )
 from definitions.catalogue import Catalogue
 from definitions.schema import MatterDefinition
+from domain.application import ApplicationStatus, CorrectionNotice, StepStatus
 from domain.states import ApplicationState, StepState
-from store.models import ApplicationRow, CorrectionRow, StepRow
+from store.models import ApplicationRow, StepRow
 
 
 def local(instant: datetime | None, tz: ZoneInfo) -> datetime | None:
@@ -27,16 +28,17 @@ def pinned(row: ApplicationRow) -> MatterDefinition:
     return MatterDefinition.model_validate(row.definition)
 
 
-def step_view(step: StepRow, catalogue: Catalogue, tz: ZoneInfo, *, with_result: bool) -> StepView:
-    state = StepState(step.state)
+def step_view(
+    step: StepStatus, catalogue: Catalogue, tz: ZoneInfo, *, with_result: bool
+) -> StepView:
     return StepView(
         code=step.code,
         name=step.name,
         department=step.department,
         department_name=catalogue.department_name(step.department),
-        state=state.value,
-        state_label=state.label,
-        sla_level=step.sla_level,
+        state=step.state.value,
+        state_label=step.state.label,
+        sla_level=step.sla_level.value,
         opened_at=local(step.opened_at, tz),
         deadline=local(step.deadline, tz),
         deadline_provisional=step.deadline_provisional,
@@ -47,65 +49,62 @@ def step_view(step: StepRow, catalogue: Catalogue, tz: ZoneInfo, *, with_result:
     )
 
 
-def correction_view(row: CorrectionRow, tz: ZoneInfo) -> CorrectionView:
+def correction_view(notice: CorrectionNotice, tz: ZoneInfo) -> CorrectionView:
     return CorrectionView(
-        notice_no=row.notice_no,
-        opened_at=local(row.opened_at, tz) or row.opened_at,
-        items=list(row.items),
-        reasons=[{"step_code": r["step_code"], "reason": r["reason"]} for r in row.requests],
-        answered_at=local(row.answered_at, tz),
+        notice_no=notice.notice_no,
+        opened_at=local(notice.opened_at, tz) or notice.opened_at,
+        items=notice.items,
+        reasons=[{"step_code": r.step_code, "reason": r.reason} for r in notice.requests],
+        answered_at=local(notice.answered_at, tz),
     )
 
 
-def next_action(row: ApplicationRow, open_correction: CorrectionRow | None) -> NextAction:
-    state = ApplicationState(row.state)
-    if open_correction is not None:
-        items = "、".join(open_correction.items)
+def next_action(status: ApplicationStatus, delivery: str) -> NextAction:
+    notice = status.correction
+    if notice is not None:
         return NextAction(
             code="supply_correction",
-            text=f"请一次性补正以下材料：{items}。补正期间办理时限暂停计算。",
+            text=f"请一次性补正以下材料：{'、'.join(notice.items)}。补正期间办理时限暂停计算。",
         )
-    if state is ApplicationState.granted:
-        if row.delivery == "express":
+    if status.state is ApplicationState.granted:
+        if delivery == "express":
             return NextAction(code="receive_express", text="办理结果将通过快递寄送，请注意查收。")
         return NextAction(code="collect_result", text="请携带身份证件到综合窗口领取办理结果。")
-    if state.final:
+    if status.state.final:
         return NextAction(code="none", text="本申请已办结，无需操作。")
     return NextAction(code="wait", text="各部门正在并联办理，无需操作，请留意短信通知。")
 
 
 def application_view(
-    row: ApplicationRow,
-    steps: list[StepRow],
-    corrections: list[CorrectionRow],
+    status: ApplicationStatus,
+    *,
+    applicant_name: str,
+    channel: str,
+    delivery: str,
     catalogue: Catalogue,
     tz: ZoneInfo,
 ) -> ApplicationView:
-    state = ApplicationState(row.state)
-    open_notice = next((c for c in corrections if c.answered_at is None and not c.cancelled), None)
-    order = {s.code: i for i, s in enumerate(pinned(row).steps)}
+    """From the status snapshot the workflow last wrote: one row answers a status poll."""
+    granted = status.state is ApplicationState.granted
     return ApplicationView(
-        application_no=row.application_no,
-        matter_code=row.matter_code,
-        matter_name=row.matter_name,
-        state=state.value,
-        state_label=state.label,
-        sla_level=row.sla_level,
-        channel=row.channel,
-        delivery=row.delivery,
-        applicant_name=row.applicant_name,
-        accepted_at=local(row.accepted_at, tz) or row.accepted_at,
-        promised_deadline=local(row.promised_deadline, tz),
-        deadline_provisional=row.deadline_provisional,
-        paused=row.paused,
-        completed_at=local(row.completed_at, tz),
-        outcome_reason=row.outcome_reason,
-        steps=[
-            step_view(s, catalogue, tz, with_result=state is ApplicationState.granted)
-            for s in sorted(steps, key=lambda s: order.get(s.code, 99))
-        ],
-        correction=correction_view(open_notice, tz) if open_notice else None,
-        next_action=next_action(row, open_notice),
+        application_no=status.application_no,
+        matter_code=status.matter_code,
+        matter_name=status.matter_name,
+        state=status.state.value,
+        state_label=status.state.label,
+        sla_level=status.sla_level.value,
+        channel=channel,
+        delivery=delivery,
+        applicant_name=applicant_name,
+        accepted_at=local(status.accepted_at, tz) or status.accepted_at,
+        promised_deadline=local(status.promised_deadline, tz),
+        deadline_provisional=status.deadline_provisional,
+        paused=status.paused,
+        completed_at=local(status.completed_at, tz),
+        outcome_reason=status.outcome_reason,
+        steps=[step_view(s, catalogue, tz, with_result=granted) for s in status.steps],
+        correction=correction_view(status.correction, tz) if status.correction else None,
+        next_action=next_action(status, delivery),
     )
 
 

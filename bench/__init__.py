@@ -1,0 +1,1 @@
+"""`make bench`: throughput and latency on the real dev server (a benchmark, not a test)."""

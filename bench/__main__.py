@@ -1,0 +1,251 @@
+"""Run the benchmark: `make bench` (or `.venv/bin/python -m bench --help`).
+
+Starts its own stack with `tongban dev` in a temporary data directory on spare ports, then:
+1. Tongban: N company-setup applications submitted through the HTTP API, each of the three
+   steps approved through the API by its department, until every application is granted;
+2. baseline: N bare workflows of the same shape (three parallel activities, three signals)
+   on the same Temporal dev server, no HTTP, no SQL;
+3. status polling: 50 concurrent pollers on GET /api/applications/{no} for a fixed time.
+Prints the figures and writes them to bench/results/ as JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from bench.baseline import STEPS, BaselineWorkflow, open_step
+from tests.api_helpers import company_setup
+
+RESULTS = Path(__file__).resolve().parent / "results"
+DEPARTMENTS = {"registration": "amr", "seal": "psb", "invoice": "tax"}
+
+
+def machine() -> dict[str, Any]:
+    cpu = "unknown"
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    memory = 0
+    meminfo = Path("/proc/meminfo")
+    if meminfo.exists():
+        memory = int(meminfo.read_text().split()[1]) // 1024
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_mib": memory,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
+
+
+def start_stack(data_dir: Path, port: int, temporal_port: int) -> subprocess.Popen[bytes]:
+    log = open(data_dir / "stack.log", "wb")  # noqa: SIM115 (the child writes to it)
+    return subprocess.Popen(
+        [sys.executable, "-m", "cli", "dev", "--data-dir", str(data_dir), "--port", str(port),
+         "--temporal-port", str(temporal_port)],
+        stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+
+
+async def wait_ready(base: str, stack: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 180
+    async with httpx.AsyncClient(base_url=base) as client:
+        while time.monotonic() < deadline:
+            if stack.poll() is not None:
+                raise RuntimeError("the stack exited while starting: see its stack.log")
+            try:
+                if (await client.get("/readyz")).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            await asyncio.sleep(0.5)
+    raise RuntimeError("the stack did not become ready")
+
+
+async def token(client: httpx.AsyncClient, username: str) -> dict[str, str]:
+    r = await client.post("/api/auth/token", data={"username": username, "password": "demo"})
+    r.raise_for_status()
+    return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+
+RESULT = {
+    "registration": {"credit_code": "91350100M000100Y43", "licence_no": "L-1"},
+    "seal": {"seal_record_no": "S-1"},
+    "invoice": {"invoice_type": "数电发票（普通发票）"},
+}
+
+
+async def journey(client: httpx.AsyncClient, headers: dict[str, dict[str, str]]) -> tuple[str, str]:
+    """One application: submitted, then each department finds its task and approves it."""
+    r = await client.post("/api/applications", json=company_setup())
+    r.raise_for_status()
+    number, code = r.json()["application_no"], r.json()["query_code"]
+
+    async def approve(step: str) -> None:
+        dept = headers[DEPARTMENTS[step]]
+        tasks = await client.get("/api/tasks", params={"application_no": number}, headers=dept)
+        tasks.raise_for_status()
+        [task] = tasks.json()
+        decision = {"decision": "approve", "result": RESULT[step]}
+        done = await client.post(f"/api/tasks/{task['id']}/decision", json=decision, headers=dept)
+        done.raise_for_status()
+
+    await asyncio.gather(*(approve(step) for step in STEPS))
+    final = await client.get(f"/api/applications/{number}", headers={"X-Query-Code": code})
+    if final.json()["state"] != "granted":
+        raise RuntimeError(f"{number} ended {final.json()['state']}")
+    return number, code
+
+
+async def run_limited(count: int, concurrency: int, make: Any) -> list[Any]:
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one() -> Any:
+        async with gate:
+            return await make()
+
+    return await asyncio.gather(*(one() for _ in range(count)))
+
+
+async def tongban_throughput(
+    base: str, n: int, concurrency: int
+) -> tuple[float, list[tuple[str, str]]]:
+    limits = httpx.Limits(max_connections=concurrency * 4)
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=120) as client:
+        headers = {d: await token(client, d) for d in DEPARTMENTS.values()}
+        await journey(client, headers)  # warm-up
+        started = time.perf_counter()
+        apps = await run_limited(n, concurrency, lambda: journey(client, headers))
+        return n / (time.perf_counter() - started), apps
+
+
+async def baseline_throughput(address: str, n: int, concurrency: int) -> float:
+    from temporalio.contrib.pydantic import pydantic_data_converter
+
+    client = await Client.connect(address, data_converter=pydantic_data_converter)
+    queue = f"bench-baseline-{uuid.uuid4()}"
+    async with Worker(
+        client, task_queue=queue, workflows=[BaselineWorkflow], activities=[open_step]
+    ):
+
+        async def one() -> None:
+            handle = await client.start_workflow(
+                BaselineWorkflow.run, id=f"baseline-{uuid.uuid4()}", task_queue=queue
+            )
+            await asyncio.gather(*(handle.signal(BaselineWorkflow.decide, s) for s in STEPS))
+            await handle.result()
+
+        await one()  # warm-up
+        started = time.perf_counter()
+        await run_limited(n, concurrency, one)
+        return n / (time.perf_counter() - started)
+
+
+async def poll_latency(
+    base: str, apps: list[tuple[str, str]], pollers: int, seconds: float
+) -> dict[str, float]:
+    latencies: list[float] = []
+    stop_at = time.perf_counter() + seconds
+    limits = httpx.Limits(max_connections=pollers)
+
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
+
+        async def poller(i: int) -> None:
+            k = i
+            while time.perf_counter() < stop_at:
+                number, code = apps[k % len(apps)]
+                k += pollers
+                t0 = time.perf_counter()
+                r = await client.get(f"/api/applications/{number}", headers={"X-Query-Code": code})
+                latencies.append(time.perf_counter() - t0)
+                r.raise_for_status()
+
+        await asyncio.gather(*(poller(i) for i in range(pollers)))
+    latencies.sort()
+    return {
+        "requests": len(latencies),
+        "requests_per_second": round(len(latencies) / seconds, 1),
+        "p50_ms": round(statistics.median(latencies) * 1000, 2),
+        "p99_ms": round(latencies[int(len(latencies) * 0.99) - 1] * 1000, 2),
+    }
+
+
+async def main_async(args: argparse.Namespace) -> dict[str, Any]:
+    base = f"http://127.0.0.1:{args.port}"
+    with tempfile.TemporaryDirectory(prefix="tongban-bench-") as tmp:
+        stack = start_stack(Path(tmp), args.port, args.temporal_port)
+        try:
+            await wait_ready(base, stack)
+            n, c = args.applications, args.concurrency
+            print(f"stack ready; Tongban: {n} applications, concurrency {c}")
+            tongban_rate, apps = await tongban_throughput(base, args.applications, args.concurrency)
+            print(f"  {tongban_rate:.1f} applications/s")
+            print(f"baseline: {args.applications} bare workflows")
+            baseline_rate = await baseline_throughput(
+                f"127.0.0.1:{args.temporal_port}", args.applications, args.concurrency
+            )
+            print(f"  {baseline_rate:.1f} workflows/s")
+            print(f"polling: {args.pollers} pollers for {args.poll_seconds:.0f}s")
+            polling = await poll_latency(base, apps, args.pollers, args.poll_seconds)
+            print(f"  p50 {polling['p50_ms']} ms, p99 {polling['p99_ms']} ms")
+        finally:
+            stack.send_signal(signal.SIGINT)
+            stack.wait(60)
+    return {
+        "at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": machine(),
+        "parameters": {
+            "applications": args.applications,
+            "concurrency": args.concurrency,
+            "pollers": args.pollers,
+            "poll_seconds": args.poll_seconds,
+            "database": "sqlite",
+        },
+        "tongban_applications_per_second": round(tongban_rate, 2),
+        "baseline_workflows_per_second": round(baseline_rate, 2),
+        "ratio_tongban_to_baseline": round(tongban_rate / baseline_rate, 3),
+        "status_poll": polling,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--applications", type=int, default=200)
+    parser.add_argument("--concurrency", type=int, default=20)
+    parser.add_argument("--pollers", type=int, default=50)
+    parser.add_argument("--poll-seconds", type=float, default=15)
+    parser.add_argument("--port", type=int, default=8300)
+    parser.add_argument("--temporal-port", type=int, default=7600)
+    args = parser.parse_args()
+    result = asyncio.run(main_async(args))
+    RESULTS.mkdir(exist_ok=True)
+    stamp = result["at"].replace(":", "").replace("+0000", "Z")
+    for path in (RESULTS / f"{stamp}.json", RESULTS / "latest.json"):
+        path.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    print(json.dumps(result, ensure_ascii=False, indent=2))
+    print(f"written to {RESULTS / 'latest.json'}")
+
+
+if __name__ == "__main__":
+    main()

