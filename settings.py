@@ -35,6 +35,10 @@ class Settings(BaseSettings):
 
     api_host: str = "127.0.0.1"
     api_port: int = 8000
+    trusted_proxies: str = Field(
+        default="127.0.0.1",
+        description="addresses whose X-Forwarded-For is believed (throttling is per client)",
+    )
     secret_key: SecretStr | None = Field(
         default=None,
         description="signs query codes; if unset, one is generated once into data_dir",
@@ -47,6 +51,9 @@ class Settings(BaseSettings):
         default=10, ge=1, description="failed status look-ups per client per window"
     )
     lookup_window_seconds: int = Field(default=600, ge=1)
+    bad_review_follow_up_days: int = Field(
+        default=10, ge=5, le=15, description="working days to follow up a bad review"
+    )
     demo_password: SecretStr = Field(
         default=SecretStr("demo"), description="password of the demo accounts"
     )

@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from datetime import datetime
+from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.middleware.sessions import SessionMiddleware
 from temporalio.client import Client
 
 from api import errors
-from api.deps import Services
+from api.deps import Services, system_clock
 from api.engine import EngineGateway
+from api.pages import applicant as pages_applicant
+from api.pages import staff as pages_staff
+from api.pages import supervision as pages_supervision
+from api.pages import window as pages_window
+from api.pages import workbench as pages_workbench
+from api.pages.common import error_page
 from api.routers import applications, auth, health, matters, supervision, tasks, window
 from api.security import FailureLimiter
 from api.services.accounts import sync_departments
@@ -20,6 +30,8 @@ from definitions.catalogue import load_catalogue
 from settings import Settings, get_settings
 from store.db import create_engine, session_factory
 from temporal_client import connect
+
+STATIC = Path(__file__).resolve().parent / "static"
 
 DESCRIPTION = """
 Tongban (通办): one application, the departments' steps in parallel, under working-day
@@ -34,8 +46,9 @@ def create_app(
     *,
     temporal_client: Client | None = None,
     db_engine: AsyncEngine | None = None,
+    clock: Callable[[], Awaitable[datetime]] = system_clock,
 ) -> FastAPI:
-    """The app. Tests pass their own Temporal client and database engine."""
+    """The app. Tests pass their own Temporal client, database engine and clock."""
     settings = settings or get_settings()
 
     @asynccontextmanager
@@ -57,6 +70,7 @@ def create_app(
                 settings.lookup_failures_allowed, settings.lookup_window_seconds
             ),
             logins=FailureLimiter(settings.lookup_failures_allowed, settings.lookup_window_seconds),
+            clock=clock,
         )
         async with services.sessions() as session:
             await sync_departments(session, services.catalogue)
@@ -67,7 +81,18 @@ def create_app(
             await engine.dispose()
 
     app = FastAPI(title="Tongban 通办", description=DESCRIPTION, version="0.1.0", lifespan=lifespan)
-    errors.install(app)
+    errors.install(app, html=error_page)
     for module in (matters, applications, window, tasks, supervision, auth, health):
         app.include_router(module.router)
+    for page in (pages_applicant, pages_staff, pages_window, pages_workbench, pages_supervision):
+        app.include_router(page.router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    # The page session (CSRF token, applicants' verified numbers, messages) is a signed cookie.
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=settings.secret().decode(),
+        session_cookie="tongban_page",
+        same_site="lax",
+        https_only=False,
+    )
     return app

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
@@ -22,6 +23,10 @@ from settings import Settings
 SESSION_COOKIE = "tongban_session"
 
 
+async def system_clock() -> datetime:
+    return datetime.now(UTC)
+
+
 @dataclass
 class Services:
     settings: Settings
@@ -32,10 +37,17 @@ class Services:
     secret: bytes
     lookups: FailureLimiter
     logins: FailureLimiter
+    # What "now" is for deadlines and records. Tests use the time-skipping server's clock.
+    clock: Callable[[], Awaitable[datetime]] = system_clock
 
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.calendars.centres[self.settings.centre].timezone)
+
+
+async def today(services: Services) -> date:
+    """Today at the centre (for birth dates that cannot be in the future)."""
+    return (await services.clock()).astimezone(services.tz).date()
 
 
 def get_services(request: Request) -> Services:

@@ -22,7 +22,7 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from api.errors import conflict, unavailable
+from api.errors import EngineUnreachable, conflict, unavailable
 from domain.application import ApplicationInput, ApplicationStatus
 from workflows.matter import REFUSED, MatterWorkflow
 
@@ -90,7 +90,7 @@ class EngineGateway:
                         self._client = await asyncio.wait_for(self._connect(), self.timeout)
                     except Exception as exc:
                         log.warning("Temporal unreachable: %s", exc)
-                        raise unavailable("办理系统暂时无法连接，请稍后重试") from exc
+                        raise EngineUnreachable("办理系统暂时无法连接，请稍后重试") from exc
         return self._client
 
     async def healthy(self) -> bool:
@@ -110,7 +110,9 @@ class EngineGateway:
                 raise conflict(cause.message) from exc
             raise
         except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError) as exc:
-            raise unavailable("办理系统繁忙，请稍后重试（重复提交不会重复办理）", 10) from exc
+            raise unavailable(
+                "办理系统繁忙，请稍后重试（使用同一幂等键重复提交不会重复办理）", 10
+            ) from exc
         except RPCError as exc:
             if exc.status in _UNREACHABLE:
                 raise unavailable("办理系统暂时无法连接，请稍后重试") from exc

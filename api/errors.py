@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
 
 
@@ -51,27 +52,82 @@ def unavailable(message: str, retry_after: int = 5) -> ApiError:
     return ApiError(503, "engine_unavailable", message, headers={"Retry-After": str(retry_after)})
 
 
+class EngineUnreachable(ApiError):
+    """A 503 raised before anything reached the engine: nothing can have started."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(503, "engine_unavailable", message, headers={"Retry-After": "5"})
+
+
 def too_many(message: str, retry_after: int) -> ApiError:
     return ApiError(429, "too_many_requests", message, headers={"Retry-After": str(retry_after)})
 
 
-def _field(loc: tuple[Any, ...]) -> str:
-    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header", "form")]
-    return ".".join(parts) or "body"
+def field_name(loc: tuple[Any, ...]) -> str:
+    """`("body", "materials", 4, "source")` -> `materials[4].source`, as the API names fields."""
+    out = ""
+    for part in loc:
+        if part in ("body", "query", "path", "header", "form"):
+            continue
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "body"
 
 
-def _reason(error: dict[str, Any]) -> str:
-    message = str(error.get("msg", "invalid"))
-    return message.removeprefix("Value error, ")
+# The validation library's messages, in the words the rest of the API uses.
+_REASONS = {
+    "missing": "必填",
+    "string_type": "应为文字",
+    "string_too_short": "不能为空",
+    "string_too_long": "内容过长",
+    "string_pattern_mismatch": "格式不正确",
+    "int_parsing": "应为整数",
+    "int_type": "应为整数",
+    "float_parsing": "应为数字",
+    "greater_than_equal": "数值过小",
+    "less_than_equal": "数值过大",
+    "bool_parsing": "应为是或否",
+    "dict_type": "应为对象",
+    "list_type": "应为列表",
+    "too_short": "不能为空",
+    "json_invalid": "不是有效的 JSON",
+    "model_attributes_type": "格式不正确",
+    "extra_forbidden": "不允许的字段",
+}
+
+
+def reason_of(error: dict[str, Any]) -> str:
+    kind = str(error.get("type", ""))
+    if kind in ("literal_error", "enum"):
+        expected = error.get("ctx", {}).get("expected", "")
+        return f"应为以下之一：{expected}" if expected else "取值不在允许范围内"
+    if kind in _REASONS:
+        return _REASONS[kind]
+    return str(error.get("msg", "不正确")).removeprefix("Value error, ")
 
 
 def body(error: str, message: str, details: Any = None) -> dict[str, Any]:
     return {"error": error, "message": message, "details": details}
 
 
-def install(app: FastAPI) -> None:
+def _wants_page(request: Request) -> bool:
+    path = request.url.path
+    return not (
+        path.startswith("/api/") or path in ("/healthz", "/readyz", "/docs", "/openapi.json")
+    )
+
+
+HtmlRenderer = Callable[[Request, int, str], Response]
+
+
+def install(app: FastAPI, html: HtmlRenderer | None = None) -> None:
+    """JSON errors for the API; `html` renders them for pages."""
+
     @app.exception_handler(ApiError)
-    async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
+    async def _api_error(request: Request, exc: ApiError) -> Response:
+        if html is not None and _wants_page(request):
+            response = html(request, exc.status, exc.message)
+            response.headers.update(exc.headers or {})
+            return response
         return JSONResponse(
             body(exc.error, exc.message, exc.details), status_code=exc.status, headers=exc.headers
         )
@@ -80,12 +136,14 @@ def install(app: FastAPI) -> None:
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
         problems: dict[str, str] = {}
         for e in exc.errors():
-            problems.setdefault(_field(tuple(e.get("loc", ()))), _reason(e))
+            problems.setdefault(field_name(tuple(e.get("loc", ()))), reason_of(e))
         err = invalid(problems)
         return JSONResponse(body(err.error, err.message, err.details), status_code=422)
 
     @app.exception_handler(HTTPException)
-    async def _http(_request: Request, exc: HTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: HTTPException) -> Response:
+        if html is not None and _wants_page(request):
+            return html(request, exc.status_code, str(exc.detail))
         names = {401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}
         return JSONResponse(
             body(names.get(exc.status_code, "error"), str(exc.detail)),

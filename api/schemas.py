@@ -116,6 +116,55 @@ class NextAction(ApiModel):
     text: str
 
 
+RatingLevel = Literal[
+    "very_satisfied", "satisfied", "basically_satisfied", "dissatisfied", "very_dissatisfied"
+]
+RATING_LABELS: dict[str, str] = {
+    "very_satisfied": "非常满意",
+    "satisfied": "满意",
+    "basically_satisfied": "基本满意",
+    "dissatisfied": "不满意",
+    "very_dissatisfied": "非常不满意",
+}
+BAD_RATINGS = ("dissatisfied", "very_dissatisfied")
+
+
+class RatingIn(ApiModel):
+    level: RatingLevel
+    reason: str = Field(default="", max_length=1000, description="required for a bad rating")
+
+
+class RatingView(ApiModel):
+    level: str
+    label: str
+    reason: str
+    rated_at: datetime
+    follow_up_due: datetime | None
+    followed_up_at: datetime | None
+
+
+class HandoverIn(ApiModel):
+    method: Literal["window", "express"]
+    ref: str = Field(default="", max_length=100, description="express tracking no. or signer")
+
+
+class HandoverItem(ApiModel):
+    application_no: str
+    matter_name: str
+    applicant_name: str
+    applicant_phone: str
+    delivery: str
+    delivery_address: str | None
+    completed_at: datetime | None
+
+
+class HandoverView(ApiModel):
+    method: str
+    ref: str | None
+    at: datetime
+    by: str | None
+
+
 class ApplicationView(ApiModel):
     """An application as its applicant sees it (status polling)."""
 
@@ -137,6 +186,8 @@ class ApplicationView(ApiModel):
     steps: list[StepView]
     correction: CorrectionView | None
     next_action: NextAction
+    handover: HandoverView | None = None
+    rating: RatingView | None = None
 
 
 class SupplyIn(ApiModel):
@@ -174,6 +225,7 @@ class TaskView(ApiModel):
 class TaskDetail(TaskView):
     applicant: dict[str, str]
     form: dict[str, Any]
+    form_labels: dict[str, str]
     materials: list[dict[str, Any]]
     corrections: list[CorrectionView]
     result: dict[str, str]
@@ -238,6 +290,29 @@ class Overview(ApiModel):
     on_time_rate: float | None
     materials_total: int
     materials_not_asked: int = Field(description="came from the licence library or data sharing")
+    ratings: dict[str, int]
+    bad_reviews_pending: int
+    bad_reviews_overdue: int
+
+
+class ReviewView(ApiModel):
+    """A bad review and its follow-up (差评整改)."""
+
+    application_no: str
+    matter_name: str
+    applicant_name: str
+    level: str
+    label: str
+    reason: str
+    rated_at: datetime
+    follow_up_due: datetime | None
+    followed_up_at: datetime | None
+    followed_up_by: str | None
+    follow_up_note: str | None
+
+
+class FollowUpIn(ApiModel):
+    note: str = Field(min_length=2, max_length=2000)
 
 
 class ExtensionIn(ApiModel):

@@ -25,6 +25,7 @@ def run_api(_args: argparse.Namespace) -> int:
         host=settings.api_host,
         port=settings.api_port,
         proxy_headers=True,
+        forwarded_allow_ips=settings.trusted_proxies,
         log_level="info",
     )
     return 0

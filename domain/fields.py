@@ -13,8 +13,10 @@ from domain.identifiers import credit_code_problem, id_number_problem
 _PHONE = re.compile(r"^1\d{10}$|^0\d{2,3}-?\d{7,8}$")
 
 
-def field_problem(spec: FieldSpec, value: Any) -> str | None:
-    """Why `value` does not fit `spec` (in words for the person entering it), or None."""
+def field_problem(spec: FieldSpec, value: Any, *, today: date | None = None) -> str | None:
+    """Why `value` does not fit `spec` (in words for the person entering it), or None.
+
+    `today` lets an ID number's birth date be checked against the calendar."""
     text = "" if value is None else str(value).strip()
     if not text:
         return "必填" if spec.required else None
@@ -40,18 +42,20 @@ def field_problem(spec: FieldSpec, value: Any) -> str | None:
             if not _PHONE.match(text):
                 return "不是有效的电话号码"
         case FieldType.id_number:
-            return id_number_problem(text)
+            return id_number_problem(text, today=today)
         case FieldType.credit_code:
             return credit_code_problem(text)
     return None
 
 
-def fields_problems(specs: Sequence[FieldSpec], values: Mapping[str, Any]) -> dict[str, str]:
+def fields_problems(
+    specs: Sequence[FieldSpec], values: Mapping[str, Any], *, today: date | None = None
+) -> dict[str, str]:
     """Every problem by field code, unknown fields included."""
     known = {s.code for s in specs}
     problems = {code: "未定义的字段" for code in values if code not in known}
     for spec in specs:
-        problem = field_problem(spec, values.get(spec.code))
+        problem = field_problem(spec, values.get(spec.code), today=today)
         if problem:
             problems[spec.code] = problem
     return problems

@@ -51,6 +51,11 @@ class ApplicationRow(Base):
     status: Mapped[dict[str, Any]] = mapped_column(JSONDoc, comment="the last ApplicationStatus")
     revision: Mapped[int]
     updated_at: Mapped[datetime]
+    # 综合窗口出件: how the result reached the applicant (after the workflow closed).
+    handed_over_at: Mapped[datetime | None] = mapped_column(default=None)
+    handover_method: Mapped[str | None] = mapped_column(String(10), default=None)
+    handover_ref: Mapped[str | None] = mapped_column(String(100), default=None)
+    handed_over_by: Mapped[str | None] = mapped_column(String(100), default=None)
 
 
 class StepRow(Base):
@@ -224,3 +229,20 @@ class NumberSequenceRow(Base):
 
     day: Mapped[str] = mapped_column(String(8), primary_key=True)
     last: Mapped[int]
+
+
+class RatingRow(Base):
+    """好差评: the applicant's rating of a closed application, and the follow-up of a bad one."""
+
+    __tablename__ = "ratings"
+
+    application_no: Mapped[str] = mapped_column(
+        AppNo, ForeignKey("applications.application_no", ondelete="CASCADE"), primary_key=True
+    )
+    level: Mapped[str] = mapped_column(String(20), index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    rated_at: Mapped[datetime]
+    follow_up_due: Mapped[datetime | None] = mapped_column(index=True)
+    followed_up_at: Mapped[datetime | None]
+    followed_up_by: Mapped[str | None] = mapped_column(String(100))
+    follow_up_note: Mapped[str | None] = mapped_column(Text)

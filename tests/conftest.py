@@ -141,7 +141,9 @@ async def api(
         secret_key="test-secret",
         temporal_task_queue=worker.task_queue,
     )
-    app = create_app(settings, temporal_client=env.client, db_engine=engine)
+    app = create_app(
+        settings, temporal_client=env.client, db_engine=engine, clock=env.get_current_time
+    )
     before = await _application_numbers(engine)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)

@@ -195,13 +195,13 @@ class MatterWorkflow:
     @workflow.update
     async def approve(self, action: ApproveInput) -> ApplicationStatus:
         return await self._act(
-            lambda: refusals.approve(self._status, self._case.matter, action),
+            lambda: refusals.approve(self._status, self._case.matter, action, workflow.now()),
             lambda now: self._case.approve(now, action),
         )
 
     @approve.validator
     def _approve_allowed(self, action: ApproveInput) -> None:
-        _refuse(refusals.approve(self._status, self._case.matter, action))
+        _refuse(refusals.approve(self._status, self._case.matter, action, workflow.now()))
 
     @workflow.update
     async def reject(self, action: RejectInput) -> ApplicationStatus:

@@ -92,13 +92,13 @@ def release(status: ApplicationStatus, action: ReleaseInput) -> str | None:
 
 
 def approve(
-    status: ApplicationStatus, matter: MatterDefinition, action: ApproveInput
+    status: ApplicationStatus, matter: MatterDefinition, action: ApproveInput, now: datetime
 ) -> str | None:
     problem = _decidable(status, action)
     if problem:
         return problem
     spec = matter.step(action.step_code)
-    problems = fields_problems(spec.result_fields, action.result)
+    problems = fields_problems(spec.result_fields, action.result, today=now.date())
     if problems:
         labels = {f.code: f.label for f in spec.result_fields}
         return "办理结果填写有误：" + "；".join(

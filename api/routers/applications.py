@@ -8,8 +8,8 @@ from fastapi import APIRouter, Header, Request, status
 
 from api.deps import ServicesDep, SessionDep
 from api.errors import invalid
-from api.schemas import ApplicationView, Receipt, SubmissionIn, SupplyIn, WithdrawIn
-from api.services import intake
+from api.schemas import ApplicationView, RatingIn, Receipt, SubmissionIn, SupplyIn, WithdrawIn
+from api.services import aftercare, intake
 from api.services import status as lookup
 from api.services.views import local
 from definitions.schema import Channel
@@ -97,6 +97,8 @@ async def supply(
         code=query_code,
         client=client_key(request),
     )
+    lookup.still_open(found.status)
+    lookup.check_supply(found, [i.item for i in body.items])
     action = SupplyInput(actor=lookup.applicant_actor(found), items=body.items, note=body.note)
     return await lookup.act(
         services=services, session=session, found=found, update="supply_supplement", action=action
@@ -123,3 +125,27 @@ async def withdraw(
     return await lookup.act(
         services=services, session=session, found=found, update="withdraw", action=action
     )
+
+
+@router.post("/{application_no}/rating", response_model=ApplicationView)
+async def rate(
+    application_no: str,
+    body: RatingIn,
+    request: Request,
+    services: ServicesDep,
+    session: SessionDep,
+    query_code: QueryCode = None,
+) -> ApplicationView:
+    """好差评 after completion: five levels; a bad rating must say why (it is followed up)."""
+    found = await lookup.find(
+        services=services,
+        session=session,
+        number=application_no,
+        code=query_code,
+        client=client_key(request),
+    )
+    await aftercare.rate(
+        services=services, session=session, found=found, rating=body,
+        actor=lookup.applicant_actor(found),
+    )  # fmt: skip
+    return lookup.view(services, await lookup.reload(session, found))

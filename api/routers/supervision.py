@@ -8,8 +8,16 @@ from fastapi import APIRouter, Query
 
 from api.deps import ServicesDep, SessionDep, Supervisor
 from api.errors import not_found
-from api.schemas import ExtensionIn, Overview, SupervisedApplication, TaskView, TimelineEvent
-from api.services import supervision, tasks
+from api.schemas import (
+    ExtensionIn,
+    FollowUpIn,
+    Overview,
+    ReviewView,
+    SupervisedApplication,
+    TaskView,
+    TimelineEvent,
+)
+from api.services import aftercare, supervision, tasks
 from domain.actions import ExtendInput
 from store.models import ApplicationRow
 
@@ -67,4 +75,29 @@ async def extend(
     )
     return await tasks.act(
         services=services, session=session, step=step, app=app, update="extend", action=action
+    )
+
+
+@router.get("/reviews", response_model=list[ReviewView])
+async def reviews(
+    _user: Supervisor, services: ServicesDep, session: SessionDep, pending: bool = True
+) -> list[ReviewView]:
+    """Bad reviews (差评) and their follow-up; every one must be followed up in time."""
+    return await aftercare.bad_reviews(services=services, session=session, pending_only=pending)
+
+
+@router.post("/reviews/{application_no}/follow-up", status_code=204)
+async def follow_up(
+    application_no: str,
+    body: FollowUpIn,
+    user: Supervisor,
+    services: ServicesDep,
+    session: SessionDep,
+) -> None:
+    await aftercare.follow_up(
+        session=session,
+        application_no=application_no,
+        note=body.note,
+        actor=user.actor(),
+        now=await services.clock(),
     )

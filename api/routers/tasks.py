@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from api.deps import ServicesDep, SessionDep, Staff
+from api.deps import ServicesDep, SessionDep, Staff, today
 from api.errors import forbidden
 from api.schemas import DecisionIn, TaskDetail, TaskView
 from api.services import tasks
@@ -82,7 +82,7 @@ async def decide(
     """approve (with the result fields), reject (with a reason), or request_supplement."""
     _acting_staff(user)
     step, app = await tasks.get_task(session=session, user=user, task_id=task_id)
-    update, action = tasks.decision_action(decision, step, app, user)
+    update, action = tasks.decision_action(decision, step, app, user, await today(services))
     return await tasks.act(
         services=services, session=session, step=step, app=app, update=update, action=action
     )

@@ -9,8 +9,9 @@ from fastapi.responses import JSONResponse
 
 from api.deps import Clerk, ServicesDep, SessionDep
 from api.routers.applications import receipt
-from api.schemas import Receipt, WindowSubmissionIn
-from api.services import intake
+from api.schemas import HandoverIn, HandoverItem, Receipt, WindowSubmissionIn
+from api.services import aftercare, intake
+from api.services.views import local
 from definitions.schema import Channel
 
 router = APIRouter(prefix="/api/window", tags=["window"])
@@ -37,6 +38,7 @@ async def accept_at_window(
             submission=submission,
             actor=clerk.actor(),
             reason=submission.reason,
+            idempotency_key=idempotency_key,
         )
         return JSONResponse(
             {
@@ -56,3 +58,36 @@ async def accept_at_window(
         idempotency_key=idempotency_key,
     )
     return receipt(number, code, state, services)
+
+
+@router.get("/handovers", response_model=list[HandoverItem])
+async def awaiting_handover(
+    _clerk: Clerk, services: ServicesDep, session: SessionDep
+) -> list[HandoverItem]:
+    """Granted applications whose results have not reached the applicant yet."""
+    return [
+        HandoverItem(
+            application_no=a.application_no,
+            matter_name=a.matter_name,
+            applicant_name=a.applicant_name,
+            applicant_phone=a.applicant_phone,
+            delivery=a.delivery,
+            delivery_address=a.delivery_address,
+            completed_at=local(a.completed_at, services.tz),
+        )
+        for a in await aftercare.awaiting_handover(session)
+    ]
+
+
+@router.post("/applications/{application_no}/handover", status_code=204)
+async def hand_over(
+    application_no: str, body: HandoverIn, clerk: Clerk, services: ServicesDep, session: SessionDep
+) -> None:
+    """综合窗口出件: handed over at the window, or posted (with the tracking number)."""
+    await aftercare.hand_over(
+        session=session,
+        application_no=application_no,
+        handover=body,
+        actor=clerk.actor(),
+        now=await services.clock(),
+    )

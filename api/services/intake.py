@@ -7,7 +7,7 @@ caller gets a 503 and nothing is left behind, so a retry (same Idempotency-Key) 
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, insert
 from sqlalchemy.dialects import postgresql, sqlite
@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.deps import Services
-from api.errors import ApiError, invalid, not_found
+from api.errors import ApiError, EngineUnreachable, invalid, not_found
 from api.schemas import SubmissionIn
 from api.security import new_query_code, query_code_digest
 from definitions.schema import Channel, MatterDefinition
@@ -30,7 +30,7 @@ from domain.application import (
 from domain.fields import clean_fields, fields_problems
 from domain.identifiers import id_number_problem
 from domain.states import ApplicationState, StepState
-from store.models import IdempotencyRow, NumberSequenceRow
+from store.models import ApplicationRow, IdempotencyRow, NumberSequenceRow
 from store.projection import apply_projection
 from workflows.case import Case
 
@@ -85,11 +85,20 @@ def check_submission(
         problems["applicant"] = f"本事项须以{needed}申请"
     if applicant.id_number and id_number_problem(applicant.id_number, today=today.date()):
         problems["applicant.id_number"] = "出生日期不能晚于今天"
-    problems |= {f"form.{k}": v for k, v in fields_problems(matter.form, submission.form).items()}
+    problems |= {
+        f"form.{k}": v
+        for k, v in fields_problems(matter.form, submission.form, today=today.date()).items()
+    }
     materials, material_problems = materials_problems(
         matter, [MaterialReceipt(**m.model_dump()) for m in submission.materials]
     )
     problems |= material_problems
+    if channel is not Channel.window:
+        for i, m in enumerate(submission.materials):
+            if m.source is MaterialSource.paper:
+                problems[f"materials[{i}].source"] = (
+                    "纸质材料只能在窗口提交，网上申请请上传或使用电子证照"
+                )
     if submission.delivery == "express" and not submission.delivery_address:
         problems["delivery_address"] = "选择邮寄送达时必须填写收件地址"
     return problems, materials
@@ -147,6 +156,24 @@ async def _claim_key(
     raise ApiError(409, "conflict", "该幂等键的申请正在处理，请稍后重试")
 
 
+async def _claim(
+    services: Services,
+    session: AsyncSession,
+    submission: SubmissionIn,
+    idempotency_key: str | None,
+    now: datetime,
+) -> tuple[str, str, bool]:
+    """(number, query code, whether new) for a submission, reusing those of a retried key."""
+    if idempotency_key:
+        if len(idempotency_key) > 200:
+            raise invalid({"Idempotency-Key": "幂等键不能超过200个字符"})
+        return await _claim_key(
+            session, services, idempotency_key, _request_digest(submission), now
+        )
+    number = await allocate_number(session, region=services.settings.region_code, now=now)
+    return number, new_query_code(), True
+
+
 async def receive(
     *,
     services: Services,
@@ -160,19 +187,12 @@ async def receive(
     matter = services.catalogue.matters.get(submission.matter_code)
     if matter is None:
         raise not_found(f"没有事项 {submission.matter_code}")
-    now = datetime.now(UTC)
+    now = await services.clock()
     local_now = now.astimezone(services.tz)
     problems, materials = check_submission(matter, submission, today=local_now, channel=channel)
     if problems:
         raise invalid(problems)
-    if idempotency_key:
-        key = idempotency_key.strip()[:200]
-        number, code, created = await _claim_key(
-            session, services, key, _request_digest(submission), local_now
-        )
-    else:
-        number = await allocate_number(session, region=services.settings.region_code, now=local_now)
-        code, created = new_query_code(), True
+    number, code, created = await _claim(services, session, submission, idempotency_key, local_now)
     app = ApplicationInput(
         application_no=number,
         matter=matter,
@@ -188,9 +208,13 @@ async def receive(
     )
     try:
         status = await services.engine.submit(app)
-    except ApiError:
+    except EngineUnreachable:
+        # Nothing reached the engine, so nothing started: free the key. After any other
+        # failure (a timeout) the workflow may exist, and a retry must find it by its number.
         if idempotency_key and created:
-            await session.execute(delete(IdempotencyRow).where(IdempotencyRow.key == key))
+            await session.execute(
+                delete(IdempotencyRow).where(IdempotencyRow.key == idempotency_key)
+            )
             await session.commit()
         raise
     return number, code, status
@@ -203,6 +227,7 @@ async def refuse_at_window(
     submission: SubmissionIn,
     actor: Actor,
     reason: str,
+    idempotency_key: str | None,
 ) -> tuple[str, str]:
     """不予受理: recorded with its reason; the clock never starts, so no workflow either."""
     matter = services.catalogue.matters.get(submission.matter_code)
@@ -210,13 +235,14 @@ async def refuse_at_window(
         raise not_found(f"没有事项 {submission.matter_code}")
     if len(reason.strip()) < 2:
         raise invalid({"reason": "不予受理必须说明理由"})
-    now = datetime.now(UTC)
+    now = await services.clock()
     local_now = now.astimezone(services.tz)
     materials, _ = materials_problems(
         matter, [MaterialReceipt(**m.model_dump()) for m in submission.materials]
     )
-    number = await allocate_number(session, region=services.settings.region_code, now=local_now)
-    code = new_query_code()
+    number, code, _ = await _claim(services, session, submission, idempotency_key, local_now)
+    if await session.get(ApplicationRow, number) is not None:
+        return number, code  # a retried refusal: recorded once
     app = ApplicationInput(
         application_no=number,
         matter=matter,

@@ -9,12 +9,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.deps import Services
-from api.errors import conflict, not_found, too_many
-from api.schemas import ApplicationView
+from api.errors import conflict, invalid, not_found, too_many
+from api.schemas import ApplicationView, HandoverView, NextAction, RatingView
 from api.security import query_code_digest, same_digest
-from api.services.views import application_view
+from api.services.views import application_view, local, rating_view
 from domain.application import Actor, ApplicationStatus, Role
-from store.models import ApplicationRow
+from store.models import ApplicationRow, RatingRow
 
 # The same answer whether the number does not exist or the code is wrong: a caller learns
 # nothing about which numbers exist.
@@ -29,6 +29,8 @@ class Found:
     applicant_name: str
     channel: str
     delivery: str
+    handover: HandoverView | None
+    rating: RatingView | None
 
     @property
     def application_no(self) -> str:
@@ -36,22 +38,35 @@ class Found:
 
 
 async def _load(session: AsyncSession, number: str) -> tuple[str, Found] | None:
-    """One indexed query: everything a status poll needs is in the application's row."""
+    """One indexed query: everything a status poll needs is in the application's row
+    (and its rating, if any, by the same key)."""
+    a = ApplicationRow
     row = (
         await session.execute(
             select(
-                ApplicationRow.query_code_digest,
-                ApplicationRow.status,
-                ApplicationRow.applicant_name,
-                ApplicationRow.channel,
-                ApplicationRow.delivery,
-            ).where(ApplicationRow.application_no == number)
+                a.query_code_digest, a.status, a.applicant_name, a.channel, a.delivery,
+                a.handed_over_at, a.handover_method, a.handover_ref, a.handed_over_by,
+                RatingRow,
+            )
+            .outerjoin(RatingRow, RatingRow.application_no == a.application_no)
+            .where(a.application_no == number)
         )
-    ).one_or_none()
+    ).one_or_none()  # fmt: skip
     if row is None:
         return None
-    digest, status, name, channel, delivery = row
-    return digest, Found(ApplicationStatus.model_validate(status), name, channel, delivery)
+    digest, status, name, channel, delivery, handed_at, method, ref, by, rating = row
+    handover = (
+        HandoverView(method=method, ref=ref, at=handed_at, by=by) if handed_at and method else None
+    )
+    found = Found(
+        ApplicationStatus.model_validate(status),
+        name,
+        channel,
+        delivery,
+        handover,
+        rating_view(rating) if rating else None,
+    )
+    return digest, found
 
 
 async def find(
@@ -70,7 +85,7 @@ async def find(
 
 
 def view(services: Services, found: Found) -> ApplicationView:
-    return application_view(
+    result = application_view(
         found.status,
         applicant_name=found.applicant_name,
         channel=found.channel,
@@ -78,6 +93,39 @@ def view(services: Services, found: Found) -> ApplicationView:
         catalogue=services.catalogue,
         tz=services.tz,
     )
+    tz = services.tz
+    if found.handover:
+        result.handover = found.handover.model_copy(update={"at": found.handover.at.astimezone(tz)})
+        if result.next_action.code in ("collect_result", "receive_express"):
+            result.next_action = NextAction(code="none", text="办理结果已送达，感谢您的办理。")
+    if found.rating:
+        result.rating = found.rating.model_copy(
+            update={
+                "rated_at": found.rating.rated_at.astimezone(tz),
+                "follow_up_due": local(found.rating.follow_up_due, tz),
+                "followed_up_at": local(found.rating.followed_up_at, tz),
+            }
+        )
+    return result
+
+
+async def reload(session: AsyncSession, found: Found) -> Found:
+    fresh = await _load(session, found.application_no)
+    assert fresh is not None
+    return fresh[1]
+
+
+def check_supply(found: Found, items: list[str]) -> None:
+    """The answer must match the notice item for item (a 422 naming what is wrong)."""
+    notice = found.status.correction
+    if notice is None:
+        raise conflict("当前没有需要补正的事项")
+    missing = [i for i in notice.items if i not in items]
+    extra = [i for i in items if i not in notice.items]
+    if missing:
+        raise invalid({"items": f"补正材料不全，还缺：{'、'.join(missing)}"})
+    if extra:
+        raise invalid({"items": f"以下内容不在补正告知中：{'、'.join(extra)}"})
 
 
 def applicant_actor(found: Found) -> Actor:
@@ -98,6 +146,4 @@ async def act(
     """Send the applicant's action; answer with the application as the read model shows it."""
     still_open(found.status)
     await services.engine.update(found.application_no, update, action)
-    fresh = await _load(session, found.application_no)
-    assert fresh is not None
-    return view(services, fresh[1])
+    return view(services, await reload(session, found))

@@ -6,10 +6,16 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.deps import Services
-from api.schemas import DepartmentFigures, Overview, SupervisedApplication, TimelineEvent
+from api.schemas import (
+    BAD_RATINGS,
+    DepartmentFigures,
+    Overview,
+    SupervisedApplication,
+    TimelineEvent,
+)
 from api.services.views import local
 from domain.states import ApplicationState, SlaLevel, StepState
-from store.models import ApplicationRow, EventRow, MaterialRow, StepRow
+from store.models import ApplicationRow, EventRow, MaterialRow, RatingRow, StepRow
 
 OPEN_STATES = [s.value for s in ApplicationState if not s.final]
 ACTIVE_STEPS = [s.value for s in StepState if s.active]
@@ -108,6 +114,7 @@ async def _counts(session: AsyncSession, column: object, *where: object) -> dict
 
 
 async def overview(*, services: Services, session: AsyncSession) -> Overview:
+    now = await services.clock()
     open_by_sla = dict.fromkeys((lv.value for lv in SlaLevel), 0)
     open_by_sla |= await _counts(
         session, ApplicationRow.sla_level, ApplicationRow.state.in_(OPEN_STATES)
@@ -163,6 +170,17 @@ async def overview(*, services: Services, session: AsyncSession) -> Overview:
             )
         )
     ).one()
+    ratings = await _counts(session, RatingRow.level)
+    pending_reviews, overdue_reviews = (
+        await session.execute(
+            select(
+                func.count().filter(RatingRow.followed_up_at.is_(None)),
+                func.count().filter(
+                    RatingRow.followed_up_at.is_(None), RatingRow.follow_up_due < now
+                ),
+            ).where(RatingRow.level.in_(BAD_RATINGS))
+        )
+    ).one()
     return Overview(
         open_by_sla=open_by_sla,
         applications_by_state=by_state,
@@ -173,4 +191,20 @@ async def overview(*, services: Services, session: AsyncSession) -> Overview:
         on_time_rate=round(completed_on_time / completed, 4) if completed else None,
         materials_total=materials_total,
         materials_not_asked=not_asked,
+        ratings=ratings,
+        bad_reviews_pending=pending_reviews,
+        bad_reviews_overdue=overdue_reviews,
     )
+
+
+async def open_steps_by_department_and_card(session: AsyncSession) -> dict[str, dict[str, int]]:
+    """Open steps counted by department and card, for the dashboard's chart."""
+    rows = await session.execute(
+        select(StepRow.department, StepRow.sla_level, func.count())
+        .where(StepRow.state.in_(ACTIVE_STEPS))
+        .group_by(StepRow.department, StepRow.sla_level)
+    )
+    out: dict[str, dict[str, int]] = {}
+    for department, level, n in rows:
+        out.setdefault(department, {})[level] = n
+    return out

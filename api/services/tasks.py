@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from sqlalchemy import case, select
@@ -15,7 +16,7 @@ from api.services.status import still_open
 from api.services.views import correction_view, pinned, task_view
 from domain.actions import ApproveInput, RejectInput, SupplementRequestInput
 from domain.application import ApplicationStatus, Role
-from domain.fields import fields_problems
+from domain.fields import clean_fields, fields_problems
 from domain.states import StepState
 from store.models import ApplicationRow, MaterialRow, StepRow
 
@@ -51,7 +52,8 @@ async def list_tasks(
         case((StepRow.deadline.is_(None), 1), else_=0), StepRow.deadline, StepRow.id
     )
     rows = (await session.execute(query.limit(limit).offset(offset))).all()
-    return [task_view(step, app, services.tz) for step, app in rows]
+    now = await services.clock()
+    return [task_view(step, app, services.tz, now) for step, app in rows]
 
 
 async def get_task(
@@ -73,7 +75,7 @@ async def task_detail(
     no = app.application_no
     materials = await session.scalars(select(MaterialRow).where(MaterialRow.application_no == no))
     corrections = ApplicationStatus.model_validate(app.status).corrections
-    base = task_view(step, app, services.tz)
+    base = task_view(step, app, services.tz, await services.clock())
     return TaskDetail(
         **base.model_dump(),
         applicant={
@@ -83,6 +85,7 @@ async def task_detail(
             "phone": app.applicant_phone,
         },
         form=app.form,
+        form_labels={f.code: f.label for f in pinned(app).form},
         materials=[
             {
                 "code": m.code,
@@ -101,17 +104,18 @@ async def task_detail(
 
 
 def decision_action(
-    decision: DecisionIn, step: StepRow, app: ApplicationRow, user: StaffUser
+    decision: DecisionIn, step: StepRow, app: ApplicationRow, user: StaffUser, today: date
 ) -> tuple[str, Any]:
     """The workflow update for a decision, after the checks a form can show field by field."""
     actor = user.actor()
     if decision.decision == "approve":
         spec = pinned(app).step(step.code)
-        problems = fields_problems(spec.result_fields, decision.result)
+        problems = fields_problems(spec.result_fields, decision.result, today=today)
         if problems:
             raise invalid({f"result.{code}": reason for code, reason in problems.items()})
+        result = clean_fields(spec.result_fields, decision.result)
         return "approve", ApproveInput(
-            step_code=step.code, actor=actor, result=decision.result, comment=decision.comment
+            step_code=step.code, actor=actor, result=result, comment=decision.comment
         )
     if decision.decision == "reject":
         if len(decision.reason) < 2:
@@ -146,4 +150,4 @@ async def act(
     fresh_step = await session.get(StepRow, step_id, populate_existing=True)
     fresh_app = await session.get(ApplicationRow, no, populate_existing=True)
     assert fresh_step is not None and fresh_app is not None
-    return task_view(fresh_step, fresh_app, services.tz)
+    return task_view(fresh_step, fresh_app, services.tz, await services.clock())

@@ -6,17 +6,20 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from api.schemas import (
+    RATING_LABELS,
     ApplicationView,
     CorrectionView,
     NextAction,
+    RatingView,
     StepView,
     TaskView,
 )
 from definitions.catalogue import Catalogue
 from definitions.schema import MatterDefinition
 from domain.application import ApplicationStatus, CorrectionNotice, StepStatus
+from domain.calendar import CalendarSnapshot, WorkCalendar
 from domain.states import ApplicationState, StepState
-from store.models import ApplicationRow, StepRow
+from store.models import ApplicationRow, RatingRow, StepRow
 
 
 def local(instant: datetime | None, tz: ZoneInfo) -> datetime | None:
@@ -108,7 +111,29 @@ def application_view(
     )
 
 
-def task_view(step: StepRow, app: ApplicationRow, tz: ZoneInfo) -> TaskView:
+def rating_view(row: RatingRow) -> RatingView:
+    return RatingView(
+        level=row.level,
+        label=RATING_LABELS[row.level],
+        reason=row.reason,
+        rated_at=row.rated_at,
+        follow_up_due=row.follow_up_due,
+        followed_up_at=row.followed_up_at,
+    )
+
+
+def working_days_left(step: StepRow, app: ApplicationRow, now: datetime) -> float | None:
+    """Counted now, not when the row was written: a running clock moves between writes.
+    A paused or closed step keeps the value it stopped at."""
+    if step.paused or step.deadline is None or not StepState(step.state).active:
+        return step.working_days_left
+    calendar = WorkCalendar(CalendarSnapshot.model_validate(app.calendar))
+    if now <= step.deadline:
+        return round(calendar.office_time(now, step.deadline) / calendar.day_length, 2)
+    return -round(calendar.office_time(step.deadline, now) / calendar.day_length, 2)
+
+
+def task_view(step: StepRow, app: ApplicationRow, tz: ZoneInfo, now: datetime) -> TaskView:
     state = StepState(step.state)
     spec = pinned(app).step(step.code)
     return TaskView(
@@ -125,7 +150,7 @@ def task_view(step: StepRow, app: ApplicationRow, tz: ZoneInfo) -> TaskView:
         deadline=local(step.deadline, tz),
         deadline_provisional=step.deadline_provisional,
         paused=step.paused,
-        working_days_left=step.working_days_left,
+        working_days_left=working_days_left(step, app, now),
         claimed_by=step.claimed_by_name,
         accepted_at=local(app.accepted_at, tz) or app.accepted_at,
         result_fields=[f.model_dump(mode="json") for f in spec.result_fields],

@@ -1,0 +1,361 @@
+"""Applicants' pages (掌上办, mobile first): catalogue, guide, form, receipt, status.
+
+An applicant has no account: a verified (number, query code) pair is kept in the signed page
+session, so the status page can be reloaded and its forms posted without the code in URLs.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import segno
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from pydantic import ValidationError
+from starlette.datastructures import FormData, UploadFile
+
+from api.deps import ServicesDep, SessionDep
+from api.errors import ApiError
+from api.pages.common import (
+    check_csrf,
+    flash,
+    form_problems,
+    redirect,
+    remember_access,
+    remembered_code,
+    render,
+)
+from api.routers.applications import client_key
+from api.routers.matters import guide
+from api.schemas import RatingIn, SubmissionIn
+from api.services import aftercare, intake
+from api.services import status as lookup
+from api.services.files import save_upload
+from definitions.schema import Channel, MatterDefinition
+from domain.actions import SupplyInput, WithdrawInput
+from domain.application import Actor, MaterialSource, Role, SuppliedItem
+
+router = APIRouter(include_in_schema=False)
+
+
+def _matter(services: ServicesDep, code: str) -> MatterDefinition:
+    matter = services.catalogue.matters.get(code)
+    if matter is None:
+        raise ApiError(404, "not_found", f"没有事项 {code}")
+    return matter
+
+
+@router.get("/")
+async def catalogue(request: Request, services: ServicesDep) -> Response:
+    matters = sorted(services.catalogue.matters.values(), key=lambda m: m.code)
+    return render(
+        request,
+        "catalogue.html",
+        matters=[guide(m, services.catalogue) for m in matters],
+    )
+
+
+@router.get("/matters/{code}")
+async def matter_guide(code: str, request: Request, services: ServicesDep) -> Response:
+    return render(request, "guide.html", matter=guide(_matter(services, code), services.catalogue))
+
+
+def _form_page(
+    request: Request,
+    services: ServicesDep,
+    matter: MatterDefinition,
+    *,
+    values: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+    message: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    return render(
+        request,
+        "apply.html",
+        matter=guide(matter, services.catalogue),
+        values=values or {},
+        errors=errors or {},
+        error_message=message,
+        idempotency_key=(values or {}).get("idempotency_key") or uuid.uuid4().hex,
+        status_code=status_code,
+    )
+
+
+@router.get("/apply/{code}")
+async def apply_form(code: str, request: Request, services: ServicesDep) -> Response:
+    return _form_page(request, services, _matter(services, code))
+
+
+async def _materials(
+    form: FormData, matter: MatterDefinition, services: ServicesDep
+) -> list[dict[str, str]]:
+    """A file, or an electronic licence number where the material allows one."""
+    out = []
+    for m in matter.materials:
+        if m.shared:
+            continue  # fetched by data sharing, never asked
+        licence = str(form.get(f"licence_{m.code}", "")).strip()
+        upload = form.get(f"file_{m.code}")
+        if licence and m.licence_type:
+            out.append({"code": m.code, "source": "licence", "ref": licence})
+        elif isinstance(upload, UploadFile) and upload.filename:
+            ref = await save_upload(services.settings.data_dir, f"materials.{m.code}", upload)
+            out.append({"code": m.code, "source": "upload", "ref": ref})
+    return out
+
+
+def _submission(
+    form: FormData, matter: MatterDefinition, materials: list[dict[str, str]], channel: str
+) -> dict[str, Any]:
+    identifier = str(form.get("identifier", "")).strip().upper()
+    company = str(form.get("applicant_kind", "person")) == "company"
+    return {
+        "matter_code": matter.code,
+        "applicant": {
+            "name": str(form.get("applicant_name", "")).strip(),
+            "id_number": None if company else identifier or None,
+            "credit_code": identifier or None if company else None,
+            "phone": str(form.get("phone", "")).strip(),
+        },
+        "form": {f.code: str(form.get(f"form_{f.code}", "")) for f in matter.form},
+        "materials": materials,
+        "channel": channel,
+        "delivery": str(form.get("delivery", "pickup")),
+        "delivery_address": str(form.get("delivery_address", "")).strip() or None,
+    }
+
+
+@router.post("/apply/{code}")
+async def apply_submit(
+    code: str, request: Request, services: ServicesDep, session: SessionDep
+) -> Response:
+    matter = _matter(services, code)
+    form = await request.form()
+    check_csrf(request, form)
+    values = {k: v for k, v in form.items() if isinstance(v, str)}
+    mobile = "Mobile" in request.headers.get("user-agent", "")
+    channel = Channel.mobile if mobile and Channel.mobile in matter.channels else Channel.online
+    try:
+        materials = await _materials(form, matter, services)
+        submission = SubmissionIn.model_validate(
+            _submission(form, matter, materials, channel.value)
+        )
+        actor = Actor(id="applicant", name=submission.applicant.name, role=Role.applicant)
+        number, query_code, _ = await intake.receive(
+            services=services,
+            session=session,
+            submission=submission,
+            channel=channel,
+            actor=actor,
+            idempotency_key=str(form.get("idempotency_key", "")) or None,
+        )
+    except (ValidationError, ApiError) as exc:
+        errors, message, status = form_problems(exc)
+        return _form_page(
+            request,
+            services,
+            matter,
+            values=values,
+            errors=errors,
+            message=message,
+            status_code=status,
+        )
+    remember_access(request, number, query_code)
+    return redirect(f"/receipt/{number}")
+
+
+def qr_svg(data: str) -> str:
+    """The QR code as inline SVG, drawn by the app (no outside service)."""
+    return str(segno.make(data, error="m").svg_inline(scale=4, dark="#111", border=2))
+
+
+@router.get("/receipt/{number}")
+async def receipt(
+    number: str, request: Request, services: ServicesDep, session: SessionDep
+) -> Response:
+    """受理通知书: printable, with a QR code that opens the status page."""
+    code = remembered_code(request, number)
+    if code is None:
+        return redirect(f"/status?no={number}")
+    found = await lookup.find(
+        services=services, session=session, number=number, code=code, client=client_key(request)
+    )
+    link = f"{str(request.base_url).rstrip('/')}/status/{number}?code={code}"
+    return render(
+        request,
+        "receipt.html",
+        app=lookup.view(services, found),
+        query_code=code,
+        qr=qr_svg(link),
+        link=link,
+        matter=guide(services.catalogue.matter(found.status.matter_code), services.catalogue),
+    )
+
+
+@router.get("/status")
+async def status_lookup(request: Request) -> Response:
+    return render(request, "status_lookup.html", number=request.query_params.get("no", ""))
+
+
+@router.post("/status")
+async def status_lookup_submit(
+    request: Request, services: ServicesDep, session: SessionDep
+) -> Response:
+    form = await request.form()
+    check_csrf(request, form)
+    number = str(form.get("number", "")).strip()
+    code = str(form.get("code", "")).strip().upper()
+    try:
+        await lookup.find(
+            services=services, session=session, number=number, code=code, client=client_key(request)
+        )
+    except ApiError as exc:
+        return render(
+            request,
+            "status_lookup.html",
+            number=number,
+            error_message=exc.message,
+            status_code=exc.status,
+        )
+    remember_access(request, number, code)
+    return redirect(f"/status/{number}")
+
+
+async def _found(
+    request: Request, services: ServicesDep, session: SessionDep, number: str
+) -> lookup.Found | None:
+    code = request.query_params.get("code") or remembered_code(request, number)
+    if not code:
+        return None
+    found = await lookup.find(
+        services=services,
+        session=session,
+        number=number,
+        code=code.upper(),
+        client=client_key(request),
+    )
+    remember_access(request, number, code.upper())
+    return found
+
+
+@router.get("/status/{number}")
+async def status_page(
+    number: str, request: Request, services: ServicesDep, session: SessionDep
+) -> Response:
+    try:
+        found = await _found(request, services, session, number)
+    except ApiError as exc:
+        return render(
+            request,
+            "status_lookup.html",
+            number=number,
+            error_message=exc.message,
+            status_code=exc.status,
+        )
+    if found is None:
+        return redirect(f"/status?no={number}")
+    if "code" in request.query_params:
+        return redirect(f"/status/{number}")  # keep the code out of the address bar
+    return render(request, "status.html", app=lookup.view(services, found))
+
+
+async def _action(
+    request: Request, services: ServicesDep, session: SessionDep, number: str
+) -> tuple[FormData, lookup.Found] | Response:
+    form = await request.form()
+    check_csrf(request, form)
+    found = await _found(request, services, session, number)
+    if found is None:
+        return redirect(f"/status?no={number}")
+    return form, found
+
+
+@router.post("/status/{number}/supplement")
+async def supplement(
+    number: str, request: Request, services: ServicesDep, session: SessionDep
+) -> Response:
+    got = await _action(request, services, session, number)
+    if isinstance(got, Response):
+        return got
+    form, found = got
+    notice = found.status.correction
+    try:
+        if notice is None:
+            raise ApiError(409, "conflict", "当前没有需要补正的事项")
+        items = []
+        for i, item in enumerate(notice.items):
+            upload = form.get(f"file_{i}")
+            note = str(form.get(f"note_{i}", "")).strip()
+            if isinstance(upload, UploadFile) and upload.filename:
+                ref = await save_upload(services.settings.data_dir, f"items[{i}]", upload)
+                items.append(
+                    SuppliedItem(item=item, source=MaterialSource.upload, ref=ref, note=note)
+                )
+            elif note:
+                items.append(SuppliedItem(item=item, source=MaterialSource.upload, note=note))
+            else:
+                raise ApiError(422, "invalid_input", f"请为“{item}”上传文件或填写说明")
+        action = SupplyInput(
+            actor=lookup.applicant_actor(found), items=items, note=str(form.get("note", ""))
+        )
+        await lookup.act(
+            services=services,
+            session=session,
+            found=found,
+            update="supply_supplement",
+            action=action,
+        )
+        flash(request, "补正材料已提交，办理时限恢复计算。")
+    except ApiError as exc:
+        flash(request, exc.message, "error")
+    return redirect(f"/status/{number}")
+
+
+@router.post("/status/{number}/withdraw")
+async def withdraw(
+    number: str, request: Request, services: ServicesDep, session: SessionDep
+) -> Response:
+    got = await _action(request, services, session, number)
+    if isinstance(got, Response):
+        return got
+    form, found = got
+    try:
+        action = WithdrawInput(
+            actor=lookup.applicant_actor(found), reason=str(form.get("reason", ""))
+        )
+        await lookup.act(
+            services=services, session=session, found=found, update="withdraw", action=action
+        )
+        flash(request, "申请已撤回。")
+    except ApiError as exc:
+        flash(request, exc.message, "error")
+    return redirect(f"/status/{number}")
+
+
+@router.post("/status/{number}/rating")
+async def rate(
+    number: str, request: Request, services: ServicesDep, session: SessionDep
+) -> Response:
+    got = await _action(request, services, session, number)
+    if isinstance(got, Response):
+        return got
+    form, found = got
+    try:
+        rating = RatingIn.model_validate(
+            {"level": form.get("level"), "reason": str(form.get("reason", ""))}
+        )
+        await aftercare.rate(
+            services=services,
+            session=session,
+            found=found,
+            rating=rating,
+            actor=lookup.applicant_actor(found),
+        )
+        flash(request, "感谢您的评价！")
+    except ValidationError:
+        flash(request, "请选择评价等级", "error")
+    except ApiError as exc:
+        flash(request, exc.message, "error")
+    return redirect(f"/status/{number}")

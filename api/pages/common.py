@@ -1,0 +1,214 @@
+"""What every page shares: templates, the signed page session, CSRF, flash messages, login.
+
+Pages call the same services as the JSON API; an `ApiError` from a service becomes a message
+on the page (and field errors next to their fields) instead of a JSON body.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from pydantic import ValidationError
+
+from api.deps import get_services
+from api.errors import ApiError, field_name, reason_of
+from api.schemas import RATING_LABELS
+from api.services.accounts import StaffUser
+from domain.application import Role
+from domain.states import ApplicationState, SlaLevel, StepState
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+templates = Jinja2Templates(directory=TEMPLATES)
+
+SLA_NAMES = {"green": "绿牌", "yellow": "黄牌", "red": "红牌", "serious": "严重超时"}
+CHANNEL_NAMES = {"online": "网上办", "mobile": "掌上办", "window": "窗口办"}
+SOURCE_NAMES = {"upload": "上传", "licence": "电子证照", "sharing": "数据共享", "paper": "纸质材料"}
+EVENT_NAMES = {
+    "accepted": "受理",
+    "not_accepted": "不予受理",
+    "step_opened": "环节开始办理",
+    "claimed": "签收",
+    "released": "退回待办",
+    "approved": "审批通过",
+    "rejected": "不予通过",
+    "refused": "办结（不予许可）",
+    "granted": "办结（准予）",
+    "correction_requested": "一次性告知补正",
+    "correction_supplied": "申请人补正",
+    "withdrawn": "申请人撤回",
+    "step_cancelled": "环节取消",
+    "card_raised": "亮牌",
+    "escalated": "超时督办",
+    "deemed_approved": "逾期未反馈，视为同意",
+    "extended": "批准延期",
+    "calendar_changed": "工作日历更新",
+    "handed_over": "出件",
+    "rated": "好差评",
+    "review_followed_up": "差评整改回访",
+}
+
+
+def _when(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    return value.strftime(fmt) if value else "—"
+
+
+def _days_left(value: float | None) -> str:
+    if value is None:
+        return "—"
+    if value < 0:
+        return f"已超 {-value:.1f} 个工作日"
+    return f"{value:.1f} 个工作日"
+
+
+templates.env.filters["when"] = _when
+templates.env.filters["days_left"] = _days_left
+templates.env.globals.update(
+    SLA_NAMES=SLA_NAMES,
+    CHANNEL_NAMES=CHANNEL_NAMES,
+    SOURCE_NAMES=SOURCE_NAMES,
+    RATING_LABELS=RATING_LABELS,
+    EVENT_NAMES=EVENT_NAMES,
+    ApplicationState=ApplicationState,
+    StepState=StepState,
+    SlaLevel=SlaLevel,
+)
+
+
+def csrf_token(request: Request) -> str:
+    token = request.session.get("csrf")
+    if not token:
+        token = secrets.token_urlsafe(24)
+        request.session["csrf"] = token
+    return str(token)
+
+
+def check_csrf(request: Request, form: Any) -> None:
+    sent = str(form.get("csrf", ""))
+    expected = request.session.get("csrf")
+    if not expected or not secrets.compare_digest(sent, str(expected)):
+        raise ApiError(403, "csrf", "页面已过期，请刷新后重新提交")
+
+
+def flash(request: Request, message: str, kind: str = "ok") -> None:
+    request.session.setdefault("flash", []).append({"kind": kind, "text": message})
+
+
+def render(
+    request: Request,
+    template: str,
+    *,
+    user: StaffUser | None = None,
+    status_code: int = 200,
+    **context: Any,
+) -> HTMLResponse:
+    services = get_services(request)
+    messages = request.session.pop("flash", [])
+    return templates.TemplateResponse(
+        request,
+        template,
+        {
+            "user": user,
+            "csrf": csrf_token(request),
+            "messages": messages,
+            "temporal_ui": services.settings.temporal_ui_url.rstrip("/"),
+            "namespace": services.settings.temporal_namespace,
+            "tz": services.tz,
+            "department_name": services.catalogue.department_name,
+            **context,
+        },
+        status_code=status_code,
+    )
+
+
+def redirect(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+def to_login(request: Request) -> RedirectResponse:
+    return redirect(f"/login?next={quote(request.url.path)}")
+
+
+def role_home(user: StaffUser) -> str:
+    return {
+        Role.clerk: "/window",
+        Role.staff: "/workbench",
+        Role.supervisor: "/supervision",
+        Role.admin: "/supervision",
+    }.get(user.role, "/")
+
+
+def forbidden_page(request: Request, user: StaffUser) -> Response:
+    return render(
+        request,
+        "error.html",
+        user=user,
+        status_code=403,
+        title="无权访问",
+        message="您的账号无权查看此页面。",
+    )
+
+
+def _input_name(field: str) -> str:
+    """An API field name (`form.company_name`) as the page's input name (`form_company_name`)."""
+    name = field.replace("form.", "form_").replace("applicant.", "applicant_")
+    return "identifier" if name in ("applicant_id_number", "applicant_credit_code") else name
+
+
+def form_problems(exc: ValidationError | ApiError) -> tuple[dict[str, str], str, int]:
+    """(errors by input name, the banner above the form, status) for a refused form."""
+    if isinstance(exc, ValidationError):
+        fields = {field_name(tuple(e["loc"])): reason_of(dict(e)) for e in exc.errors()}
+        status, fallback = 422, "请按提示修改后重新提交。"
+    else:
+        details = exc.details if exc.status == 422 and isinstance(exc.details, list) else []
+        fields = {d["field"]: d["reason"] for d in details if isinstance(d, dict)}
+        status, fallback = exc.status, exc.message
+    errors = {_input_name(f): reason for f, reason in fields.items()}
+    if errors:
+        return errors, f"有 {len(errors)} 处需要修改，请查看标红的项目后重新提交。", status
+    return errors, fallback, status
+
+
+def remember_access(request: Request, number: str, code: str) -> None:
+    """An applicant's verified (number, code), kept in the signed page session."""
+    apps = dict(request.session.get("apps", {}))
+    apps[number] = code
+    request.session["apps"] = dict(list(apps.items())[-20:])  # a few recent ones are enough
+
+
+def remembered_code(request: Request, number: str) -> str | None:
+    code = request.session.get("apps", {}).get(number)
+    return str(code) if code else None
+
+
+ERROR_TITLES = {
+    403: "无权访问",
+    404: "页面不存在",
+    409: "无法办理",
+    422: "提交的数据有误",
+    429: "操作过于频繁",
+    503: "系统繁忙",
+}
+
+
+def error_page(request: Request, status: int, message: str) -> Response:
+    """Errors on pages are pages, not JSON."""
+    return templates.TemplateResponse(
+        request,
+        "error.html",
+        {
+            "user": None,
+            "csrf": "",
+            "messages": [],
+            "title": ERROR_TITLES.get(status, "出错了"),
+            "message": message,
+        },
+        status_code=status,
+    )

@@ -1,0 +1,91 @@
+"""Staff sign-in and sign-out (session cookie), and files for staff to open."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse, Response
+
+from api.deps import SESSION_COOKIE, OptionalUser, ServicesDep, SessionDep, credentials
+from api.errors import ApiError
+from api.pages.common import check_csrf, redirect, render, role_home, to_login
+from api.routers.applications import client_key
+from api.routers.auth import sign_in
+from api.services import accounts
+from api.services.files import stored_path
+
+router = APIRouter(include_in_schema=False)
+
+
+def _safe_next(target: str | None) -> str | None:
+    """Only a path on this site (never `//elsewhere` or a full URL)."""
+    if target and target.startswith("/") and not target.startswith("//"):
+        return target
+    return None
+
+
+@router.get("/login")
+async def login_page(request: Request, user: OptionalUser) -> Response:
+    if user is not None:
+        return redirect(role_home(user))
+    return render(request, "login.html", next=_safe_next(request.query_params.get("next")) or "")
+
+
+@router.post("/login")
+async def login(request: Request, services: ServicesDep, session: SessionDep) -> Response:
+    form = await request.form()
+    check_csrf(request, form)
+    username = str(form.get("username", ""))
+    try:
+        user = await sign_in(
+            services=services,
+            session=session,
+            username=username,
+            password=str(form.get("password", "")),
+            client=client_key(request),
+        )
+    except ApiError as exc:
+        return render(
+            request,
+            "login.html",
+            username=username,
+            next=_safe_next(str(form.get("next", ""))) or "",
+            error_message=exc.message,
+            status_code=exc.status,
+        )
+    hours = services.settings.token_hours
+    token = await accounts.issue_token(session, user, kind="session", hours=hours)
+    await session.commit()
+    response = redirect(_safe_next(str(form.get("next", ""))) or role_home(user))
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=hours * 3600,
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+    )
+    return response
+
+
+@router.post("/logout")
+async def logout(request: Request, session: SessionDep) -> Response:
+    form = await request.form()
+    check_csrf(request, form)
+    token = credentials(request)
+    if token:
+        await accounts.revoke(session, token)
+        await session.commit()
+    response = redirect("/login")
+    response.delete_cookie(SESSION_COOKIE)
+    return response
+
+
+@router.get("/files/{name}")
+async def file(name: str, request: Request, user: OptionalUser, services: ServicesDep) -> Response:
+    """An uploaded material, for signed-in staff."""
+    if user is None:
+        return to_login(request)
+    path = stored_path(services.settings.data_dir, f"upload:{name}")
+    if path is None:
+        raise ApiError(404, "not_found", "文件不存在")
+    return FileResponse(path)

@@ -1,0 +1,180 @@
+"""The supervisor's dashboard (电子监察): cards, overdue lists, departments, timelines."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from sqlalchemy import select
+
+from api.deps import OptionalUser, ServicesDep, SessionDep
+from api.errors import ApiError
+from api.pages.common import check_csrf, flash, forbidden_page, redirect, render, to_login
+from api.services import aftercare, supervision, tasks
+from api.services.accounts import StaffUser
+from domain.actions import ExtendInput
+from domain.application import ApplicationStatus, Role
+from domain.states import SlaLevel
+from store.models import ApplicationRow, StepRow
+
+router = APIRouter(include_in_schema=False)
+
+CARD_COLOURS = {"green": "#2e8b57", "yellow": "#e0a800", "red": "#d9363e", "serious": "#7b1fa2"}
+
+
+def _supervisor(request: Request, user: StaffUser | None) -> Response | StaffUser:
+    if user is None:
+        return to_login(request)
+    if user.role not in (Role.supervisor, Role.admin):
+        return forbidden_page(request, user)
+    return user
+
+
+def chart(rows: list[tuple[str, dict[str, int]]]) -> dict[str, object]:
+    """Stacked bars of open steps per department and card, laid out for an inline SVG."""
+    longest = max((sum(c.values()) for _, c in rows), default=0) or 1
+    bars = []
+    for i, (name, counts) in enumerate(rows):
+        x = 0.0
+        segments = []
+        for level in ("green", "yellow", "red", "serious"):
+            n = counts.get(level, 0)
+            if n:
+                width = 300 * n / longest
+                segments.append(
+                    {"x": x, "width": width, "colour": CARD_COLOURS[level], "n": n, "level": level}
+                )
+                x += width
+        bars.append(
+            {"y": 10 + i * 28, "name": name, "segments": segments, "total": sum(counts.values())}
+        )
+    return {"bars": bars, "height": 20 + 28 * len(rows)}
+
+
+@router.get("/supervision")
+async def dashboard(
+    request: Request, user: OptionalUser, services: ServicesDep, session: SessionDep
+) -> Response:
+    boss = _supervisor(request, user)
+    if isinstance(boss, Response):
+        return boss
+    overview = await supervision.overview(services=services, session=session)
+    overdue = await supervision.applications(
+        services=services,
+        session=session,
+        matter=None,
+        department=None,
+        sla_level=[SlaLevel.red.value, SlaLevel.serious.value],
+        state=None,
+        limit=100,
+        offset=0,
+    )
+    yellow = await supervision.applications(
+        services=services,
+        session=session,
+        matter=None,
+        department=None,
+        sla_level=[SlaLevel.yellow.value],
+        state=None,
+        limit=100,
+        offset=0,
+    )
+    per_department = await supervision.open_steps_by_department_and_card(session)
+    names = {d.department: d.department_name for d in overview.departments}
+    rows = [(names.get(code, code), counts) for code, counts in sorted(per_department.items())]
+    return render(
+        request,
+        "supervision.html",
+        user=boss,
+        overview=overview,
+        overdue=overdue,
+        yellow=yellow,
+        chart=chart(rows),
+        departments=[d for d in overview.departments if d.open or d.completed]
+        or overview.departments,
+        reviews=await aftercare.bad_reviews(services=services, session=session, pending_only=True),
+        colours=CARD_COLOURS,
+    )
+
+
+@router.get("/supervision/applications/{number}")
+async def drill_down(
+    number: str, request: Request, user: OptionalUser, services: ServicesDep, session: SessionDep
+) -> Response:
+    boss = _supervisor(request, user)
+    if isinstance(boss, Response):
+        return boss
+    app = await session.get(ApplicationRow, number)
+    if app is None:
+        raise ApiError(404, "not_found", f"没有办件 {number}")
+    status = ApplicationStatus.model_validate(app.status)
+    rows = await session.scalars(select(StepRow).where(StepRow.application_no == number))
+    task_ids = {row.code: row.id for row in rows}
+    events = await supervision.timeline(services=services, session=session, application_no=number)
+    return render(
+        request,
+        "supervision_application.html",
+        user=boss,
+        app=app,
+        status=status,
+        task_ids=task_ids,
+        events=events,
+        temporal_link=supervision.temporal_url(services, number),
+        active=[s for s in status.steps if s.state.active],
+        step_names={s.code: s.name for s in status.steps},
+    )
+
+
+@router.post("/supervision/tasks/{task_id}/extension")
+async def extend(
+    task_id: int, request: Request, user: OptionalUser, services: ServicesDep, session: SessionDep
+) -> Response:
+    boss = _supervisor(request, user)
+    if isinstance(boss, Response):
+        return boss
+    form = await request.form()
+    check_csrf(request, form)
+    step, app = await tasks.get_task(session=session, user=boss, task_id=task_id)
+    number = app.application_no
+    try:
+        days = int(str(form.get("working_days", "0")) or 0)
+        action = ExtendInput(
+            step_code=step.code,
+            actor=boss.actor(),
+            working_days=days,
+            reason=str(form.get("reason", "")).strip(),
+        )
+        await tasks.act(
+            services=services, session=session, step=step, app=app, update="extend", action=action
+        )
+        flash(request, f"已批准延期 {days} 个工作日。")
+    except ValueError:
+        flash(request, "延期天数应为整数", "error")
+    except ApiError as exc:
+        flash(request, exc.message, "error")
+    return redirect(f"/supervision/applications/{number}")
+
+
+@router.post("/supervision/reviews/{number}/follow-up")
+async def follow_up(
+    number: str, request: Request, user: OptionalUser, services: ServicesDep, session: SessionDep
+) -> Response:
+    boss = _supervisor(request, user)
+    if isinstance(boss, Response):
+        return boss
+    form = await request.form()
+    check_csrf(request, form)
+    note = str(form.get("note", "")).strip()
+    try:
+        if len(note) < 2:
+            raise ApiError(422, "invalid_input", "请填写整改回访情况")
+        await aftercare.follow_up(
+            session=session,
+            application_no=number,
+            note=note,
+            actor=boss.actor(),
+            now=await services.clock(),
+        )
+        flash(request, "已记录整改回访。")
+    except ApiError as exc:
+        flash(request, exc.message, "error")
+    return redirect("/supervision")

@@ -1,0 +1,187 @@
+"""The comprehensive window (一窗受理 / 综合窗口出件) for clerks."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from pydantic import ValidationError
+
+from api.deps import OptionalUser, ServicesDep, SessionDep
+from api.errors import ApiError
+from api.pages.common import (
+    check_csrf,
+    flash,
+    forbidden_page,
+    form_problems,
+    redirect,
+    remember_access,
+    render,
+    to_login,
+)
+from api.routers.matters import guide
+from api.schemas import HandoverIn, WindowSubmissionIn
+from api.services import aftercare, intake
+from api.services.accounts import StaffUser
+from definitions.schema import Channel
+from domain.application import Role
+
+router = APIRouter(include_in_schema=False)
+
+
+def _clerk(request: Request, user: StaffUser | None) -> Response | StaffUser:
+    if user is None:
+        return to_login(request)
+    if user.role not in (Role.clerk, Role.admin):
+        return forbidden_page(request, user)
+    return user
+
+
+@router.get("/window")
+async def desk(
+    request: Request, user: OptionalUser, services: ServicesDep, session: SessionDep
+) -> Response:
+    clerk = _clerk(request, user)
+    if isinstance(clerk, Response):
+        return clerk
+    matters = sorted(services.catalogue.matters.values(), key=lambda m: m.code)
+    return render(
+        request,
+        "window.html",
+        user=clerk,
+        matters=[guide(m, services.catalogue) for m in matters if Channel.window in m.channels],
+        handovers=await aftercare.awaiting_handover(session),
+    )
+
+
+def _accept_page(
+    request: Request, services: ServicesDep, user: StaffUser, code: str, **extra: Any
+) -> Response:
+    matter = services.catalogue.matters.get(code)
+    if matter is None:
+        raise ApiError(404, "not_found", f"没有事项 {code}")
+    extra.setdefault("values", {})
+    extra.setdefault("errors", {})
+    return render(
+        request,
+        "window_accept.html",
+        user=user,
+        matter=guide(matter, services.catalogue),
+        idempotency_key=extra["values"].get("idempotency_key") or uuid.uuid4().hex,
+        **extra,
+    )
+
+
+@router.get("/window/accept/{code}")
+async def accept_form(
+    code: str, request: Request, user: OptionalUser, services: ServicesDep
+) -> Response:
+    clerk = _clerk(request, user)
+    if isinstance(clerk, Response):
+        return clerk
+    return _accept_page(request, services, clerk, code)
+
+
+@router.post("/window/accept/{code}")
+async def accept(
+    code: str, request: Request, user: OptionalUser, services: ServicesDep, session: SessionDep
+) -> Response:
+    clerk = _clerk(request, user)
+    if isinstance(clerk, Response):
+        return clerk
+    form = await request.form()
+    check_csrf(request, form)
+    matter = services.catalogue.matters.get(code)
+    if matter is None:
+        raise ApiError(404, "not_found", f"没有事项 {code}")
+    values = {k: v for k, v in form.items() if isinstance(v, str)}
+    company = values.get("applicant_kind") == "company"
+    identifier = values.get("identifier", "").strip().upper() or None
+    materials = []
+    for m in matter.materials:
+        licence = values.get(f"licence_{m.code}", "").strip()
+        if licence and m.licence_type:
+            materials.append({"code": m.code, "source": "licence", "ref": licence})
+        elif values.get(f"paper_{m.code}"):
+            materials.append({"code": m.code, "source": "paper", "ref": "窗口收取纸质材料"})
+    body = {
+        "matter_code": code,
+        "applicant": {
+            "name": values.get("applicant_name", ""),
+            "id_number": None if company else identifier,
+            "credit_code": identifier if company else None,
+            "phone": values.get("phone", ""),
+        },
+        "form": {f.code: values.get(f"form_{f.code}", "") for f in matter.form},
+        "materials": materials,
+        "delivery": values.get("delivery", "pickup"),
+        "delivery_address": values.get("delivery_address") or None,
+        "decision": values.get("decision", "accept"),
+        "reason": values.get("reason", ""),
+    }
+    try:
+        submission = WindowSubmissionIn.model_validate(body)
+        if submission.decision == "refuse":
+            number, query_code = await intake.refuse_at_window(
+                services=services,
+                session=session,
+                submission=submission,
+                actor=clerk.actor(),
+                reason=submission.reason,
+                idempotency_key=values.get("idempotency_key") or None,
+            )
+            flash(request, f"已作出不予受理决定（{number}），请将告知书交给申请人。")
+        else:
+            number, query_code, _ = await intake.receive(
+                services=services,
+                session=session,
+                submission=submission,
+                channel=Channel.window,
+                actor=clerk.actor(),
+                idempotency_key=values.get("idempotency_key") or None,
+            )
+            flash(request, f"已受理：{number}。请打印受理通知书交给申请人。")
+    except (ValidationError, ApiError) as exc:
+        errors, message, status = form_problems(exc)
+        return _accept_page(
+            request,
+            services,
+            clerk,
+            code,
+            values=values,
+            errors=errors,
+            error_message=message,
+            status_code=status,
+        )
+    remember_access(request, number, query_code)
+    return redirect(f"/receipt/{number}")
+
+
+@router.post("/window/handover/{number}")
+async def hand_over(
+    number: str, request: Request, user: OptionalUser, services: ServicesDep, session: SessionDep
+) -> Response:
+    clerk = _clerk(request, user)
+    if isinstance(clerk, Response):
+        return clerk
+    form = await request.form()
+    check_csrf(request, form)
+    try:
+        handover = HandoverIn.model_validate(
+            {"method": form.get("method"), "ref": str(form.get("ref", "")).strip()}
+        )
+        await aftercare.hand_over(
+            session=session,
+            application_no=number,
+            handover=handover,
+            actor=clerk.actor(),
+            now=await services.clock(),
+        )
+        flash(request, f"{number} 已{'窗口出件' if handover.method == 'window' else '邮寄送达'}。")
+    except ValidationError:
+        flash(request, "请选择出件方式", "error")
+    except ApiError as exc:
+        flash(request, exc.message, "error")
+    return redirect("/window")

@@ -1,0 +1,148 @@
+"""After the decision: handing over the result (综合窗口出件) and the applicant's rating
+(好差评) with the follow-up of every bad one. The workflow has closed by then, so these are
+written here, with their events continuing the application's audit trail."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.deps import Services
+from api.errors import conflict, invalid, not_found
+from api.schemas import BAD_RATINGS, RATING_LABELS, HandoverIn, RatingIn, ReviewView
+from api.services.status import Found
+from api.services.views import local
+from domain.application import Actor
+from domain.states import ApplicationState
+from store.audit import append_event
+from store.models import ApplicationRow, RatingRow
+
+
+async def rate(
+    *, services: Services, session: AsyncSession, found: Found, rating: RatingIn, actor: Actor
+) -> None:
+    if not found.status.state.final:
+        raise conflict("办结后才能评价")
+    if found.rating is not None:
+        raise conflict("该办件已评价，每件只能评价一次")
+    bad = rating.level in BAD_RATINGS
+    if bad and len(rating.reason) < 2:
+        raise invalid({"reason": "选择“不满意”或“非常不满意”时，请说明原因，我们将逐一整改回访"})
+    now = await services.clock()
+    due = None
+    if bad:
+        calendar = services.calendars.calendar_around(services.settings.centre, now)
+        due = calendar.deadline(now, services.settings.bad_review_follow_up_days).at
+    session.add(
+        RatingRow(
+            application_no=found.application_no,
+            level=rating.level,
+            reason=rating.reason,
+            rated_at=now,
+            follow_up_due=due,
+        )
+    )
+    await append_event(
+        session,
+        application_no=found.application_no,
+        kind="rated",
+        actor=actor,
+        at=now,
+        payload={
+            "level": rating.level,
+            "label": RATING_LABELS[rating.level],
+            "reason": rating.reason,
+        },
+    )
+    await session.commit()
+
+
+async def hand_over(
+    *, session: AsyncSession, application_no: str, handover: HandoverIn, actor: Actor, now: datetime
+) -> None:
+    app = await session.get(ApplicationRow, application_no)
+    if app is None:
+        raise not_found(f"没有办件 {application_no}")
+    if app.state != ApplicationState.granted.value:
+        raise conflict("只有已办结（准予）的办件才能出件")
+    if app.handed_over_at is not None:
+        raise conflict("该办件的结果已经送达")
+    if handover.method == "express" and not handover.ref:
+        raise invalid({"ref": "邮寄送达须填写快递单号"})
+    app.handed_over_at, app.handover_method = now, handover.method
+    app.handover_ref, app.handed_over_by = handover.ref or None, actor.name
+    await append_event(
+        session,
+        application_no=application_no,
+        kind="handed_over",
+        actor=actor,
+        at=now,
+        payload={"method": handover.method, "ref": handover.ref},
+    )
+    await session.commit()
+
+
+async def awaiting_handover(session: AsyncSession, limit: int = 200) -> list[ApplicationRow]:
+    return list(
+        await session.scalars(
+            select(ApplicationRow)
+            .where(
+                ApplicationRow.state == ApplicationState.granted.value,
+                ApplicationRow.handed_over_at.is_(None),
+            )
+            .order_by(ApplicationRow.completed_at)
+            .limit(limit)
+        )
+    )
+
+
+async def bad_reviews(
+    *, services: Services, session: AsyncSession, pending_only: bool
+) -> list[ReviewView]:
+    query = (
+        select(RatingRow, ApplicationRow)
+        .join(ApplicationRow, ApplicationRow.application_no == RatingRow.application_no)
+        .where(RatingRow.level.in_(BAD_RATINGS))
+        .order_by(RatingRow.follow_up_due)
+    )
+    if pending_only:
+        query = query.where(RatingRow.followed_up_at.is_(None))
+    tz = services.tz
+    return [
+        ReviewView(
+            application_no=r.application_no,
+            matter_name=a.matter_name,
+            applicant_name=a.applicant_name,
+            level=r.level,
+            label=RATING_LABELS[r.level],
+            reason=r.reason,
+            rated_at=r.rated_at.astimezone(tz),
+            follow_up_due=local(r.follow_up_due, tz),
+            followed_up_at=local(r.followed_up_at, tz),
+            followed_up_by=r.followed_up_by,
+            follow_up_note=r.follow_up_note,
+        )
+        for r, a in await session.execute(query)
+    ]
+
+
+async def follow_up(
+    *, session: AsyncSession, application_no: str, note: str, actor: Actor, now: datetime
+) -> None:
+    rating = await session.get(RatingRow, application_no)
+    if rating is None or rating.level not in BAD_RATINGS:
+        raise not_found(f"办件 {application_no} 没有差评")
+    if rating.followed_up_at is not None:
+        raise conflict("该差评已整改回访")
+    rating.followed_up_at, rating.followed_up_by, rating.follow_up_note = now, actor.name, note
+    await append_event(
+        session,
+        application_no=application_no,
+        kind="review_followed_up",
+        actor=actor,
+        at=now,
+        payload={"note": note},
+    )
+    await session.commit()

@@ -1,0 +1,46 @@
+"""Files applicants upload as materials: kept under the data directory, named by a random id.
+
+Only the reference (`upload:<id>.<ext>`) enters the application; staff open the file through
+the pages. Types and size are checked here, so a bad file is refused before anything else.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+from starlette.datastructures import UploadFile
+
+from api.errors import invalid
+
+MAX_BYTES = 10 * 1024 * 1024
+ALLOWED = {"pdf": b"%PDF", "png": b"\x89PNG", "jpg": b"\xff\xd8\xff", "jpeg": b"\xff\xd8\xff"}
+
+
+def upload_dir(data_dir: Path) -> Path:
+    path = data_dir / "uploads"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+async def save_upload(data_dir: Path, field: str, upload: UploadFile) -> str:
+    """Store one uploaded file; 422 naming `field` if it is not a PDF/PNG/JPEG of ≤ 10 MB."""
+    name = upload.filename or ""
+    ext = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    content = await upload.read(MAX_BYTES + 1)
+    if ext not in ALLOWED or not content.startswith(ALLOWED[ext]):
+        raise invalid({field: "只接受 PDF、PNG、JPG 文件"})
+    if len(content) > MAX_BYTES:
+        raise invalid({field: "文件不能超过 10 MB"})
+    stored = f"{secrets.token_hex(16)}.{ext}"
+    (upload_dir(data_dir) / stored).write_bytes(content)
+    return f"upload:{stored}"
+
+
+def stored_path(data_dir: Path, ref: str) -> Path | None:
+    """The file behind an `upload:` reference, if it is one of ours."""
+    name = ref.removeprefix("upload:")
+    if not ref.startswith("upload:") or "/" in name or name.startswith("."):
+        return None
+    path = upload_dir(data_dir) / name
+    return path if path.is_file() else None
