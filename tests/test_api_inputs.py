@@ -114,8 +114,18 @@ BAD_SUBMISSIONS: list[tuple[str, Callable[[], Json], str, str]] = [
         "applicant",
         "二者填一项",
     ),
-    ("bad phone", lambda: company_setup(applicant=person(phone="12345")), "applicant.phone", "格式不正确"),
-    ("missing name", lambda: company_setup(applicant=person(name="")), "applicant.name", "不能为空"),
+    (
+        "bad phone",
+        lambda: company_setup(applicant=person(phone="12345")),
+        "applicant.phone",
+        "格式不正确",
+    ),
+    (
+        "missing name",
+        lambda: company_setup(applicant=person(name="")),
+        "applicant.name",
+        "不能为空",
+    ),
     (
         "paper material online",
         lambda: with_materials({"code": "seal_application", "source": "paper", "ref": ""}),
