@@ -80,7 +80,9 @@ class Receipt(ApiModel):
     state: str
     matter_code: str
     matter_name: str
-    accepted_at: datetime
+    received_at: datetime
+    accepted_at: datetime | None = Field(description="None until the window accepts it")
+    acceptance_due: datetime | None = Field(description="accepted by law if not decided by then")
     promised_deadline: datetime | None
     deadline_provisional: bool
     status_url: str
@@ -148,6 +150,23 @@ class HandoverIn(ApiModel):
     ref: str = Field(default="", max_length=100, description="express tracking no. or signer")
 
 
+class PendingApplication(ApiModel):
+    """An application submitted online, waiting for the window's decision on acceptance."""
+
+    application_no: str
+    matter_code: str
+    matter_name: str
+    applicant_name: str
+    applicant_phone: str
+    channel: str
+    received_at: datetime
+    acceptance_due: datetime | None
+
+
+class AcceptanceRefusalIn(ApiModel):
+    reason: str = Field(min_length=2, max_length=1000)
+
+
 class HandoverItem(ApiModel):
     application_no: str
     matter_name: str
@@ -177,7 +196,9 @@ class ApplicationView(ApiModel):
     channel: str
     delivery: str
     applicant_name: str
-    accepted_at: datetime
+    received_at: datetime
+    accepted_at: datetime | None
+    acceptance_due: datetime | None
     promised_deadline: datetime | None
     deadline_provisional: bool
     paused: bool
@@ -253,7 +274,8 @@ class SupervisedApplication(ApiModel):
     sla_level: str
     applicant_name: str
     channel: str
-    accepted_at: datetime
+    received_at: datetime
+    accepted_at: datetime | None
     promised_deadline: datetime | None
     completed_at: datetime | None
     overdue_steps: list[str]

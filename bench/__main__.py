@@ -1,8 +1,9 @@
 """Run the benchmark: `make bench` (or `.venv/bin/python -m bench --help`).
 
 Starts its own stack with `tongban dev` in a temporary data directory on spare ports, then:
-1. Tongban: N company-setup applications submitted through the HTTP API, each of the three
-   steps approved through the API by its department, until every application is granted;
+1. Tongban: N company-setup applications submitted through the HTTP API, accepted by the
+   window and each of the three steps approved through the API by its department, until
+   every application is granted;
 2. baseline: N bare workflows of the same shape (three parallel activities, three signals)
    on the same Temporal dev server, no HTTP, no SQL;
 3. status polling: 50 concurrent pollers on GET /api/applications/{no} for a fixed time.
@@ -97,10 +98,15 @@ RESULT = {
 
 
 async def journey(client: httpx.AsyncClient, headers: dict[str, dict[str, str]]) -> tuple[str, str]:
-    """One application: submitted, then each department finds its task and approves it."""
+    """One application: submitted online, accepted by the window, then each department finds
+    its task and approves it."""
     r = await client.post("/api/applications", json=company_setup())
     r.raise_for_status()
     number, code = r.json()["application_no"], r.json()["query_code"]
+    accepted = await client.post(
+        f"/api/window/applications/{number}/accept", headers=headers["clerk"]
+    )
+    accepted.raise_for_status()
 
     async def approve(step: str) -> None:
         dept = headers[DEPARTMENTS[step]]
@@ -133,7 +139,7 @@ async def tongban_throughput(
 ) -> tuple[float, list[tuple[str, str]]]:
     limits = httpx.Limits(max_connections=concurrency * 4)
     async with httpx.AsyncClient(base_url=base, limits=limits, timeout=120) as client:
-        headers = {d: await token(client, d) for d in DEPARTMENTS.values()}
+        headers = {u: await token(client, u) for u in (*DEPARTMENTS.values(), "clerk")}
         await journey(client, headers)  # warm-up
         started = time.perf_counter()
         apps = await run_limited(n, concurrency, lambda: journey(client, headers))

@@ -54,3 +54,16 @@ class ExtendInput(StepAction):
 class CalendarChangedInput(BaseModel):
     actor: Actor
     calendar: CalendarSnapshot
+
+
+class AcceptInput(BaseModel):
+    """受理 of an application submitted online."""
+
+    actor: Actor
+
+
+class RefuseAcceptanceInput(BaseModel):
+    """不予受理, with the reason the applicant is told."""
+
+    actor: Actor
+    reason: str

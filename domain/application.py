@@ -112,6 +112,11 @@ class ApplicationInput(BaseModel):
     delivery: Literal["pickup", "express"] = "pickup"
     delivery_address: str | None = Field(default=None, max_length=300)
     accepted_by: Actor
+    needs_acceptance: bool = Field(
+        default=False,
+        description="submitted online: the window accepts it (受理) before any clock starts; "
+        "False when accepted in person (accepted_by is the clerk)",
+    )
     query_code_digest: str = Field(
         default="", description="HMAC of the applicant's query code; never the code itself"
     )
@@ -186,7 +191,11 @@ class ApplicationStatus(BaseModel):
     matter_version: int
     state: ApplicationState
     sla_level: SlaLevel = SlaLevel.green
-    accepted_at: datetime
+    received_at: datetime | None = None  # None in histories recorded before 收件 existed
+    accepted_at: datetime | None = None
+    acceptance_due: datetime | None = Field(
+        default=None, description="while received: accepted by law if not decided by then"
+    )
     promised_deadline: datetime | None = None
     legal_deadline: datetime | None = None
     deadline_provisional: bool = False
@@ -208,6 +217,13 @@ class ApplicationStatus(BaseModel):
             if s.code == code:
                 return s
         raise KeyError(code)
+
+    @property
+    def received(self) -> datetime:
+        """When the application arrived (older histories only recorded acceptance)."""
+        arrived = self.received_at or self.accepted_at
+        assert arrived is not None, "an application is received or accepted when it starts"
+        return arrived
 
     @property
     def correction(self) -> CorrectionNotice | None:

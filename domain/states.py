@@ -6,6 +6,7 @@ from enum import StrEnum
 
 
 class ApplicationState(StrEnum):
+    received = "received"  # 收件: submitted online, the window has yet to accept it
     accepted = "accepted"  # 受理
     in_progress = "in_progress"  # 在办
     correction = "correction"  # 补齐补正: waiting for the applicant
@@ -30,6 +31,7 @@ _FINAL_APPLICATION = {
     ApplicationState.withdrawn,
 }
 _APPLICATION_LABELS = {
+    ApplicationState.received: "待受理",
     ApplicationState.accepted: "已受理",
     ApplicationState.in_progress: "办理中",
     ApplicationState.correction: "待补正",

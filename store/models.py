@@ -39,7 +39,9 @@ class ApplicationRow(Base):
     query_code_digest: Mapped[str] = mapped_column(String(64))
     accepted_by_id: Mapped[str] = mapped_column(String(64))
     accepted_by_name: Mapped[str] = mapped_column(String(100))
-    accepted_at: Mapped[datetime] = mapped_column(index=True)
+    received_at: Mapped[datetime] = mapped_column(index=True)
+    accepted_at: Mapped[datetime | None] = mapped_column(index=True)
+    acceptance_due: Mapped[datetime | None]
     promised_deadline: Mapped[datetime | None] = mapped_column(index=True)
     legal_deadline: Mapped[datetime | None]
     deadline_provisional: Mapped[bool]

@@ -154,11 +154,28 @@ def approval(task: Json) -> Json:
 
 
 async def submit(
-    api: httpx.AsyncClient, body: Json | None = None, **headers: str
+    api: httpx.AsyncClient,
+    body: Json | None = None,
+    *,
+    accept: bool = True,
+    idempotency_key: str | None = None,
 ) -> dict[str, Any]:
+    """Apply online; then, unless `accept` is False, the window accepts it (受理) as a clerk
+    would, and the receipt carries the state and deadline after acceptance."""
+    headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
     response = await api.post("/api/applications", json=body or company_setup(), headers=headers)
     assert response.status_code == 201, response.text
-    return dict(response.json())
+    receipt = dict(response.json())
+    if accept and receipt["state"] == "received":
+        number = receipt["application_no"]
+        accepted = await api.post(
+            f"/api/window/applications/{number}/accept", headers=await as_user(api, CLERK)
+        )
+        assert accepted.status_code == 200, accepted.text
+        view = accepted.json()
+        keys = ("state", "accepted_at", "promised_deadline", "deadline_provisional")
+        receipt |= {k: view[k] for k in keys}
+    return receipt
 
 
 async def status(api: httpx.AsyncClient, number: str, code: str) -> dict[str, Any]:

@@ -70,7 +70,5 @@ def application(
             MaterialReceipt(code=m.code, source=MaterialSource.upload, ref="f1")
             for m in matter.materials
         ],
-        channel=Channel.online,
-        accepted_by=CLERK,
-        **overrides,
+        **({"channel": Channel.online, "accepted_by": CLERK} | overrides),
     )

@@ -605,8 +605,8 @@ async def test_retrying_with_the_same_key_returns_the_same_application(
     before = await application_numbers(engine)
     body = company_setup()
     key = f"retry-{uuid.uuid4()}"
-    first = await submit(api, body, **{"Idempotency-Key": key})
-    second = await submit(api, body, **{"Idempotency-Key": key})
+    first = await submit(api, body, idempotency_key=key)
+    second = await submit(api, body, idempotency_key=key)
     assert (second["application_no"], second["query_code"]) == (
         first["application_no"],
         first["query_code"],
@@ -631,7 +631,7 @@ async def test_a_retry_after_a_closed_application_still_returns_it(
     api: httpx.AsyncClient,
 ) -> None:
     body, key = company_setup(), f"retry-{uuid.uuid4()}"
-    first = await submit(api, body, **{"Idempotency-Key": key})
+    first = await submit(api, body, idempotency_key=key)
     withdrawn = await api.post(
         f"/api/applications/{first['application_no']}/withdraw",
         headers=code_header(first["query_code"]),
@@ -709,7 +709,7 @@ async def test_unreachable_engine_is_503_and_leaves_nothing(
         assert "Retry-After" in withdraw.headers
 
     # Once the engine is back, the same retry goes through.
-    retried = await submit(api, body, **{"Idempotency-Key": key})
+    retried = await submit(api, body, idempotency_key=key)
     assert await application_numbers(engine) - before == {retried["application_no"]}
 
 

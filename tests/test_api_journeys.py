@@ -140,8 +140,25 @@ async def test_applicant_submits_and_polls_the_status(api: httpx.AsyncClient) ->
     number, code = receipt["application_no"], receipt["query_code"]
     assert number.isdigit() and number.startswith("340500")
     assert len(code) >= 8
-    assert receipt["state"] == "accepted" and receipt["matter_name"] == "企业开办"
+    assert receipt["state"] == "received" and receipt["matter_name"] == "企业开办"
     assert receipt["status_url"] == f"/status/{number}"
+    # Submitted online: received (收件), no clock yet, nothing in any department's inbox.
+    assert receipt["promised_deadline"] is None and receipt["accepted_at"] is None
+    assert when(receipt["acceptance_due"]) > when(receipt["received_at"])
+    waiting = await status(api, number, code)
+    assert waiting["state_label"] == "待受理" and waiting["next_action"]["code"] == "wait"
+    assert {step["state"] for step in waiting["steps"]} == {"waiting"}
+    assert number not in {t["application_no"] for t in await inbox(api, await as_user(api, "amr"))}
+
+    # The window sees it among the online applications to accept, and accepts it.
+    clerk = await as_user(api, CLERK)
+    pending = (await api.get("/api/window/pending", headers=clerk)).json()
+    assert number in {p["application_no"] for p in pending}
+    accepted = await api.post(f"/api/window/applications/{number}/accept", headers=clerk)
+    assert accepted.status_code == 200, accepted.text
+    assert number not in {
+        p["application_no"] for p in (await api.get("/api/window/pending", headers=clerk)).json()
+    }
 
     s = await status(api, number, code)
     assert s["application_no"] == number
@@ -149,8 +166,8 @@ async def test_applicant_submits_and_polls_the_status(api: httpx.AsyncClient) ->
     assert s["sla_level"] == "green"
     assert s["channel"] == "online"
     assert s["applicant_name"] == "张三"
-    assert when(s["promised_deadline"]) == when(receipt["promised_deadline"])
-    assert when(s["promised_deadline"]) > when(s["accepted_at"])
+    assert when(s["promised_deadline"]) == when(accepted.json()["promised_deadline"])
+    assert when(s["promised_deadline"]) > when(s["accepted_at"]) >= when(s["received_at"])
     steps = {step["code"]: step for step in s["steps"]}
     assert list(steps) == ["registration", "seal", "invoice"]
     assert [step["department_name"] for step in s["steps"]] == ["市场监管局", "公安局", "税务局"]
@@ -503,7 +520,7 @@ async def test_supervisor_filters_the_applications(api: httpx.AsyncClient) -> No
 
     open_now = await supervised(api)  # open states unless asked otherwise
     assert gone_no not in {a["application_no"] for a in open_now}
-    assert {a["state"] for a in open_now} <= {"accepted", "in_progress", "correction"}
+    assert {a["state"] for a in open_now} <= {"received", "accepted", "in_progress", "correction"}
     ended = await supervised(api, state="withdrawn")
     assert gone_no in {a["application_no"] for a in ended}
     assert {a["state"] for a in ended} == {"withdrawn"}
@@ -543,6 +560,7 @@ async def test_supervisor_reads_the_timeline_in_order_with_actors(api: httpx.Asy
 
     events = await timeline(api, number)
     assert [(e["kind"], e["step_code"]) for e in events] == [
+        ("received", None),
         ("accepted", None),
         ("step_opened", "registration"),
         ("step_opened", "seal"),
@@ -556,12 +574,13 @@ async def test_supervisor_reads_the_timeline_in_order_with_actors(api: httpx.Asy
     assert [when(e["at"]) for e in events] == sorted(when(e["at"]) for e in events)
     actors = [(e["actor"], e["actor_role"]) for e in events]
     assert actors[0] == ("张三", "applicant")
-    assert actors[1] == ("系统", "system")
-    assert actors[4] == actors[5] == ("市场监管局审批员", "staff")
-    assert actors[6] == ("公安局审批员", "staff")
-    assert actors[7] == ("张三", "applicant")
-    assert events[5]["payload"]["result"]["licence_no"] == "licence_no-1"
-    assert events[6]["payload"]["items"] == ["印章样式"]
+    assert actors[1] == ("综合窗口受理员", "clerk")
+    assert actors[2] == ("系统", "system")
+    assert actors[5] == actors[6] == ("市场监管局审批员", "staff")
+    assert actors[7] == ("公安局审批员", "staff")
+    assert actors[8] == ("张三", "applicant")
+    assert events[6]["payload"]["result"]["licence_no"] == "licence_no-1"
+    assert events[7]["payload"]["items"] == ["印章样式"]
 
 
 async def test_overview_counts_open_work_and_on_time_decisions(api: httpx.AsyncClient) -> None:

@@ -96,9 +96,17 @@ def test_the_whole_stack_from_the_installed_binary(stack: DevStack) -> None:
         receipt = api.post("/api/applications", json=body, headers={"Idempotency-Key": "e2e-1"})
         assert receipt.status_code == 201, receipt.text
         number, code = receipt.json()["application_no"], receipt.json()["query_code"]
+        assert receipt.json()["state"] == "received"
 
-        login = api.post("/api/auth/token", data={"username": "tax", "password": "e2e-secret"})
-        tax = {"Authorization": f"Bearer {login.json()['access_token']}"}
+        def sign_in(username: str) -> dict[str, str]:
+            login = api.post(
+                "/api/auth/token", data={"username": username, "password": "e2e-secret"}
+            )
+            return {"Authorization": f"Bearer {login.json()['access_token']}"}
+
+        accepted = api.post(f"/api/window/applications/{number}/accept", headers=sign_in("clerk"))
+        assert accepted.status_code == 200 and accepted.json()["state"] == "accepted"
+        tax = sign_in("tax")
         [task] = api.get("/api/tasks", params={"application_no": number}, headers=tax).json()
         decision = {"decision": "approve", "result": {"clearance_no": "马税 清〔2026〕1号"}}
         done = api.post(f"/api/tasks/{task['id']}/decision", json=decision, headers=tax)

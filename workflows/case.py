@@ -16,6 +16,7 @@ from domain.actions import (
     CalendarChangedInput,
     ClaimInput,
     ExtendInput,
+    RefuseAcceptanceInput,
     RejectInput,
     ReleaseInput,
     SupplementRequestInput,
@@ -39,6 +40,11 @@ from domain.states import ApplicationState, SlaLevel, StepState
 
 APPLICANT = "applicant"
 SUPERVISORS = "supervisors"
+WINDOW = "window"
+
+# 行政许可法 Art 32: an application not refused nor sent back for correction within five
+# (working) days of receipt counts as accepted from the day it was received.
+ACCEPTANCE_LIMIT_DAYS = 5
 
 
 def department(code: str) -> str:
@@ -70,8 +76,9 @@ class Case:
             matter_code=self.matter.code,
             matter_name=self.matter.name,
             matter_version=self.matter.version,
-            state=ApplicationState.accepted,
-            accepted_at=now,
+            state=ApplicationState.received if app.needs_acceptance else ApplicationState.accepted,
+            received_at=now,
+            accepted_at=None if app.needs_acceptance else now,
             steps=[
                 StepStatus(code=s.code, name=s.name, department=s.department, needs=list(s.needs))
                 for s in self.matter.steps
@@ -117,27 +124,72 @@ class Case:
 
     # --- lifecycle ----------------------------------------------------------------------
 
-    def accept(self, now: datetime) -> None:
+    def receive(self, now: datetime) -> None:
+        """收件: submitted online; the window decides on acceptance, no clock runs yet."""
+        due = self.calendar.deadline(now, ACCEPTANCE_LIMIT_DAYS).at
+        self.status.acceptance_due = due
         self.record(
             now,
-            "accepted",
+            "received",
             self.app.accepted_by,
+            channel=self.app.channel.value,
+            materials=[m.model_dump(mode="json") for m in self.app.materials],
+            calendar=self.calendar.snapshot.version,
+            acceptance_due=due.isoformat(),
+        )
+        local_due = self.calendar.local(due)
+        self.notify(
+            now,
+            APPLICANT,
+            "received",
+            "已收件，等待受理",
+            f"综合窗口将于{local_due:%Y-%m-%d %H:%M}前完成受理审查，逾期视为受理。",
+        )
+        self.notify(now, WINDOW, "received", "网上申请待受理")
+
+    def accept(
+        self,
+        now: datetime,
+        actor: Actor | None = None,
+        *,
+        since: datetime | None = None,
+        kind: str = "accepted",
+    ) -> None:
+        """受理: the clocks start (at `since` when acceptance is deemed from receipt)."""
+        start = since or now
+        if self.status.state is ApplicationState.received:
+            self.promised = Clock(started_at=start, limit_days=self.matter.promised_limit_days)
+            self.legal = Clock(started_at=start, limit_days=self.matter.legal_limit_days)
+            self.status.state = ApplicationState.accepted
+            self.status.accepted_at = start
+            self.status.acceptance_due = None
+        self.record(
+            now,
+            kind,
+            actor or self.app.accepted_by,
             channel=self.app.channel.value,
             materials=[m.model_dump(mode="json") for m in self.app.materials],
             calendar=self.calendar.snapshot.version,
         )
         self.notify(now, APPLICANT, "accepted", "已受理", self._deadline_text())
-        self.open_ready_steps(now)
+        self.open_ready_steps(now, since=start)
         self.refresh(now)
 
-    def open_ready_steps(self, now: datetime) -> None:
+    def refuse_acceptance(self, now: datetime, action: RefuseAcceptanceInput) -> None:
+        reason = action.reason.strip()
+        self._finish(now, ApplicationState.not_accepted, reason)
+        self.status.acceptance_due = None
+        self.record(now, "not_accepted", action.actor, reason=reason)
+        self.notify(now, APPLICANT, "not_accepted", "不予受理", reason)
+
+    def open_ready_steps(self, now: datetime, since: datetime | None = None) -> None:
         done = {s.code for s in self.status.steps if s.state.done}
         for step in self.status.steps:
             if step.state is StepState.waiting and set(step.needs) <= done:
                 spec = self.matter.step(step.code)
                 step.state = StepState.open
                 step.opened_at = now
-                step.clock = Clock(started_at=now, limit_days=spec.limit_days)
+                step.clock = Clock(started_at=since or now, limit_days=spec.limit_days)
                 self.record(now, "step_opened", step=step.code, limit_days=spec.limit_days)
                 self.notify(now, department(step.department), "task", f"新待办：{step.name}")
 
@@ -353,6 +405,11 @@ class Case:
         """Raise every card that is due, once each, and act on overdue steps."""
         if self.status.state.final:
             return
+        if self.status.state is ApplicationState.received:
+            due = self.status.acceptance_due
+            if due is None or now < due:
+                return
+            self.accept(now, SYSTEM, since=self.status.received_at, kind="deemed_accepted")
         legal = self.legal.reading(self.calendar, now)
         legal_over = not self.legal.paused and legal.remaining <= timedelta(0)
         promised = self.promised.reading(self.calendar, now)
@@ -427,6 +484,8 @@ class Case:
 
     def refresh(self, now: datetime) -> None:
         """Recompute deadlines and the worst card from the ledgers."""
+        if self.status.state is ApplicationState.received:
+            return  # no clock runs before acceptance
         promised = self.promised.reading(self.calendar, now)
         legal = self.legal.reading(self.calendar, now)
         st = self.status
@@ -458,6 +517,8 @@ class Case:
         """The earliest instant at which some card may become due."""
         if self.status.state.final:
             return None
+        if self.status.state is ApplicationState.received:
+            return self.status.acceptance_due
         candidates: list[datetime] = []
         clocks: list[tuple[Clock, SlaLevel]] = [(self.promised, self.own_card)]
         clocks += [(s.clock, s.sla_level) for s in self.status.steps if s.clock and s.state.active]
@@ -484,7 +545,7 @@ class Case:
         return min(share_at, self.calendar.advance(now, r.remaining - left))
 
     def _deadline_text(self) -> str:
-        deadline = self.promised.reading(self.calendar, self.status.accepted_at).deadline
+        deadline = self.promised.reading(self.calendar, self.promised.started_at).deadline
         if deadline is None:
             return ""
         local = self.calendar.local(deadline)

@@ -12,18 +12,21 @@ import asyncio
 import contextlib
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+from temporalio.common import RetryPolicy, SearchAttributeUpdate
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.read_model import ReadModelActivities
     from domain.actions import (
+        AcceptInput,
         ApproveInput,
         CalendarChangedInput,
         ClaimInput,
         ExtendInput,
+        RefuseAcceptanceInput,
         RejectInput,
         ReleaseInput,
         SupplementRequestInput,
@@ -64,7 +67,10 @@ class MatterWorkflow:
     @workflow.run
     async def run(self, app: ApplicationInput) -> ApplicationStatus:
         async with self._lock:
-            self._case.accept(workflow.now())
+            if app.needs_acceptance:
+                self._case.receive(workflow.now())
+            else:
+                self._case.accept(workflow.now())
             await self._commit()
         while not self._status.state.final:
             await self._sleep_until(self._case.next_wake(workflow.now()))
@@ -115,18 +121,17 @@ class MatterWorkflow:
             sa.PROMISED_DEADLINE.name: st.promised_deadline,
         }
         if wanted != self._search:
-            workflow.upsert_search_attributes(
-                [
-                    sa.APPLICATION_NO.value_set(st.application_no),
-                    sa.MATTER_CODE.value_set(st.matter_code),
-                    sa.APPLICATION_STATE.value_set(st.state.value),
-                    sa.SLA_LEVEL.value_set(st.sla_level.value),
-                    sa.OVERDUE_STEPS.value_set(st.overdue_steps),
-                    sa.PROMISED_DEADLINE.value_set(st.promised_deadline)
-                    if st.promised_deadline
-                    else sa.PROMISED_DEADLINE.value_unset(),
-                ]
-            )
+            updates: list[SearchAttributeUpdate[Any]] = [
+                sa.APPLICATION_NO.value_set(st.application_no),
+                sa.MATTER_CODE.value_set(st.matter_code),
+                sa.APPLICATION_STATE.value_set(st.state.value),
+                sa.SLA_LEVEL.value_set(st.sla_level.value),
+                sa.OVERDUE_STEPS.value_set(st.overdue_steps),
+            ]
+            # No deadline before acceptance; once set it only moves, so it is never unset.
+            if st.promised_deadline:
+                updates.append(sa.PROMISED_DEADLINE.value_set(st.promised_deadline))
+            workflow.upsert_search_attributes(updates)
             self._search = wanted
         workflow.set_current_details(self._details())
 
@@ -168,6 +173,30 @@ class MatterWorkflow:
         """
         await workflow.wait_condition(lambda: self._projected_application)
         return self._status
+
+    # --- the window's decision on an application submitted online -----------------------
+
+    @workflow.update
+    async def accept(self, action: AcceptInput) -> ApplicationStatus:
+        return await self._act(
+            lambda: refusals.accept(self._status, action),
+            lambda now: self._case.accept(now, action.actor),
+        )
+
+    @accept.validator
+    def _accept_allowed(self, action: AcceptInput) -> None:
+        _refuse(refusals.accept(self._status, action))
+
+    @workflow.update
+    async def refuse_acceptance(self, action: RefuseAcceptanceInput) -> ApplicationStatus:
+        return await self._act(
+            lambda: refusals.refuse_acceptance(self._status, action),
+            lambda now: self._case.refuse_acceptance(now, action),
+        )
+
+    @refuse_acceptance.validator
+    def _refuse_acceptance_allowed(self, action: RefuseAcceptanceInput) -> None:
+        _refuse(refusals.refuse_acceptance(self._status, action))
 
     # --- department actions -------------------------------------------------------------
 

@@ -12,10 +12,12 @@ from datetime import datetime
 
 from definitions.schema import MatterDefinition
 from domain.actions import (
+    AcceptInput,
     ApproveInput,
     CalendarChangedInput,
     ClaimInput,
     ExtendInput,
+    RefuseAcceptanceInput,
     RejectInput,
     ReleaseInput,
     StepAction,
@@ -23,9 +25,9 @@ from domain.actions import (
     SupplyInput,
     WithdrawInput,
 )
-from domain.application import ApplicationStatus, Role
+from domain.application import Actor, ApplicationStatus, Role
 from domain.fields import fields_problems
-from domain.states import SlaLevel, StepState
+from domain.states import ApplicationState, SlaLevel, StepState
 
 _DEPARTMENT_ROLES = (Role.staff,)
 _APPLICANT_SIDE = (Role.applicant, Role.clerk)
@@ -43,6 +45,8 @@ def _step_problem(status: ApplicationStatus, action: StepAction) -> str | None:
     closed = _closed(status)
     if closed:
         return closed
+    if status.state is ApplicationState.received:
+        return "该申请尚未受理，部门暂不能办理"
     try:
         step = status.step(action.step_code)
     except KeyError:
@@ -146,6 +150,30 @@ def supply(status: ApplicationStatus, action: SupplyInput) -> str | None:
     extra = sorted(given - set(notice.items))
     if extra:
         return f"以下内容不在补正告知中：{'、'.join(extra)}"
+    return None
+
+
+def _acceptance(status: ApplicationStatus, actor: Actor) -> str | None:
+    closed = _closed(status)
+    if closed:
+        return closed
+    if actor.role not in (Role.clerk, Role.admin):
+        return "只有综合窗口工作人员可以作出受理决定"
+    if status.state is not ApplicationState.received:
+        return f"该申请当前为“{status.state.label}”，无需再作受理决定"
+    return None
+
+
+def accept(status: ApplicationStatus, action: AcceptInput) -> str | None:
+    return _acceptance(status, action.actor)
+
+
+def refuse_acceptance(status: ApplicationStatus, action: RefuseAcceptanceInput) -> str | None:
+    problem = _acceptance(status, action.actor)
+    if problem:
+        return problem
+    if len(action.reason.strip()) < 2:
+        return "不予受理必须说明理由"
     return None
 
 

@@ -6,13 +6,26 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, status
 from fastapi.responses import JSONResponse
+from sqlalchemy import select
 
 from api.deps import Clerk, ServicesDep, SessionDep
 from api.routers.applications import receipt
-from api.schemas import HandoverIn, HandoverItem, Receipt, WindowSubmissionIn
+from api.schemas import (
+    AcceptanceRefusalIn,
+    ApplicationView,
+    HandoverIn,
+    HandoverItem,
+    PendingApplication,
+    Receipt,
+    WindowSubmissionIn,
+)
 from api.services import aftercare, intake
+from api.services import status as lookup
 from api.services.views import local
 from definitions.schema import Channel
+from domain.actions import AcceptInput, RefuseAcceptanceInput
+from domain.states import ApplicationState
+from store.models import ApplicationRow
 
 router = APIRouter(prefix="/api/window", tags=["window"])
 
@@ -90,4 +103,59 @@ async def hand_over(
         handover=body,
         actor=clerk.actor(),
         now=await services.clock(),
+    )
+
+
+@router.get("/pending", response_model=list[PendingApplication])
+async def pending(
+    _clerk: Clerk, services: ServicesDep, session: SessionDep
+) -> list[PendingApplication]:
+    """Applications submitted online awaiting acceptance, the oldest first (accepted by law
+    if not decided by `acceptance_due`)."""
+    rows = await session.scalars(
+        select(ApplicationRow)
+        .where(ApplicationRow.state == ApplicationState.received.value)
+        .order_by(ApplicationRow.received_at)
+        .limit(500)
+    )
+    return [
+        PendingApplication(
+            application_no=r.application_no,
+            matter_code=r.matter_code,
+            matter_name=r.matter_name,
+            applicant_name=r.applicant_name,
+            applicant_phone=r.applicant_phone,
+            channel=r.channel,
+            received_at=r.received_at.astimezone(services.tz),
+            acceptance_due=local(r.acceptance_due, services.tz),
+        )
+        for r in rows
+    ]
+
+
+@router.post("/applications/{application_no}/accept", response_model=ApplicationView)
+async def accept(
+    application_no: str, clerk: Clerk, services: ServicesDep, session: SessionDep
+) -> ApplicationView:
+    """受理 an application submitted online: its clocks start now."""
+    found = await lookup.load(session, application_no)
+    action = AcceptInput(actor=clerk.actor())
+    return await lookup.act(
+        services=services, session=session, found=found, update="accept", action=action
+    )
+
+
+@router.post("/applications/{application_no}/refuse", response_model=ApplicationView)
+async def refuse(
+    application_no: str,
+    body: AcceptanceRefusalIn,
+    clerk: Clerk,
+    services: ServicesDep,
+    session: SessionDep,
+) -> ApplicationView:
+    """不予受理 an application submitted online, with the reason the applicant is told."""
+    found = await lookup.load(session, application_no)
+    action = RefuseAcceptanceInput(actor=clerk.actor(), reason=body.reason)
+    return await lookup.act(
+        services=services, session=session, found=found, update="refuse_acceptance", action=action
     )

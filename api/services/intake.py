@@ -204,6 +204,8 @@ async def receive(
         delivery=submission.delivery,
         delivery_address=submission.delivery_address,
         accepted_by=actor,
+        # Online, the window still decides on acceptance; at the window it is decided now.
+        needs_acceptance=channel is not Channel.window,
         query_code_digest=query_code_digest(services.secret, code),
     )
     try:

@@ -37,7 +37,7 @@ class Found:
         return self.status.application_no
 
 
-async def _load(session: AsyncSession, number: str) -> tuple[str, Found] | None:
+async def load_with_digest(session: AsyncSession, number: str) -> tuple[str, Found] | None:
     """One indexed query: everything a status poll needs is in the application's row
     (and its rating, if any, by the same key)."""
     a = ApplicationRow
@@ -69,6 +69,14 @@ async def _load(session: AsyncSession, number: str) -> tuple[str, Found] | None:
     return digest, found
 
 
+async def load(session: AsyncSession, number: str) -> Found:
+    """For staff: the application by number alone (404 if there is none)."""
+    loaded = await load_with_digest(session, number.strip())
+    if loaded is None:
+        raise not_found(f"没有办件 {number}")
+    return loaded[1]
+
+
 async def find(
     *, services: Services, session: AsyncSession, number: str, code: str | None, client: str
 ) -> Found:
@@ -76,7 +84,7 @@ async def find(
     wait = services.lookups.retry_after(client)
     if wait is not None:
         raise too_many("查询失败次数过多，请稍后再试", wait)
-    loaded = await _load(session, number.strip())
+    loaded = await load_with_digest(session, number.strip())
     given = query_code_digest(services.secret, code or "")
     if loaded is None or not code or not same_digest(loaded[0], given):
         services.lookups.fail(client)
@@ -110,7 +118,7 @@ def view(services: Services, found: Found) -> ApplicationView:
 
 
 async def reload(session: AsyncSession, found: Found) -> Found:
-    fresh = await _load(session, found.application_no)
+    fresh = await load_with_digest(session, found.application_no)
     assert fresh is not None
     return fresh[1]
 

@@ -75,6 +75,10 @@ def next_action(status: ApplicationStatus, delivery: str) -> NextAction:
         return NextAction(code="collect_result", text="请携带身份证件到综合窗口领取办理结果。")
     if status.state.final:
         return NextAction(code="none", text="本申请已办结，无需操作。")
+    if status.state is ApplicationState.received:
+        return NextAction(
+            code="wait", text="申请已提交，综合窗口正在审查材料，受理后各部门开始并联办理。"
+        )
     return NextAction(code="wait", text="各部门正在并联办理，无需操作，请留意短信通知。")
 
 
@@ -99,7 +103,9 @@ def application_view(
         channel=channel,
         delivery=delivery,
         applicant_name=applicant_name,
-        accepted_at=local(status.accepted_at, tz) or status.accepted_at,
+        received_at=status.received.astimezone(tz),
+        accepted_at=local(status.accepted_at, tz),
+        acceptance_due=local(status.acceptance_due, tz),
         promised_deadline=local(status.promised_deadline, tz),
         deadline_provisional=status.deadline_provisional,
         paused=status.paused,
@@ -152,6 +158,6 @@ def task_view(step: StepRow, app: ApplicationRow, tz: ZoneInfo, now: datetime) -
         paused=step.paused,
         working_days_left=working_days_left(step, app, now),
         claimed_by=step.claimed_by_name,
-        accepted_at=local(app.accepted_at, tz) or app.accepted_at,
+        accepted_at=local(app.accepted_at, tz) or app.received_at,
         result_fields=[f.model_dump(mode="json") for f in spec.result_fields],
     )

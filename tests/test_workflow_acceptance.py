@@ -1,0 +1,126 @@
+"""Applications submitted online: received (收件), then accepted (受理) by the window, refused
+(不予受理), or accepted by law when nobody decides within five working days (Art 32)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from domain.actions import AcceptInput, ClaimInput, RefuseAcceptanceInput
+from domain.application import Actor, Role
+from domain.states import ApplicationState, StepState
+from tests.engine import application_row, event_rows, kinds, notification_rows, start
+from tests.factories import APPLICANT, CLERK, application, staff
+from tests.timeline import at, eventually, next_plain_monday, plain_calendar, skip_to
+from workflows.matter import MatterWorkflow
+
+ONLINE: dict[str, Any] = {"needs_acceptance": True, "accepted_by": APPLICANT}
+
+
+async def test_the_clock_starts_when_the_window_accepts(
+    env: WorkflowEnvironment, worker: Worker, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    monday = next_plain_monday(await env.get_current_time())
+
+    def day(n: int) -> date:
+        return monday + timedelta(days=n)
+
+    await skip_to(env, at(monday, 10))
+    app = application(
+        "company_setup", now=at(monday, 10), calendar=plain_calendar(monday), **ONLINE
+    )
+    handle = await start(env, worker.task_queue, app)
+    status = await handle.query(MatterWorkflow.state)
+    assert status.state is ApplicationState.received
+    assert status.promised_deadline is None and status.accepted_at is None
+    assert status.acceptance_due == at(day(7), 17, 30)  # five working days after Monday
+    assert {s.state for s in status.steps} == {StepState.waiting}
+    with pytest.raises(WorkflowUpdateFailedError) as early:
+        await handle.execute_update(
+            MatterWorkflow.claim, ClaimInput(step_code="seal", actor=staff("psb"))
+        )
+    assert "尚未受理" in str(early.value.cause)
+    assert "window" in {n.recipient for n in await notification_rows(sessions, app.application_no)}
+
+    # Accepted on Wednesday: the three days run from Wednesday, not from Monday.
+    await skip_to(env, at(day(2), 11))
+    with pytest.raises(WorkflowUpdateFailedError) as not_a_clerk:
+        await handle.execute_update(MatterWorkflow.accept, AcceptInput(actor=staff("amr")))
+    assert "综合窗口" in str(not_a_clerk.value.cause)
+    status = await handle.execute_update(MatterWorkflow.accept, AcceptInput(actor=CLERK))
+    assert status.state is ApplicationState.accepted
+    assert status.received_at is not None and status.accepted_at is not None
+    assert status.accepted_at > status.received_at
+    assert status.promised_deadline == at(day(7), 17, 30)
+    assert {s.state for s in status.steps} == {StepState.open}
+    with pytest.raises(WorkflowUpdateFailedError) as twice:
+        await handle.execute_update(MatterWorkflow.accept, AcceptInput(actor=CLERK))
+    assert "无需再作受理决定" in str(twice.value.cause)
+    row = await application_row(sessions, app.application_no)
+    assert row is not None and row.accepted_at is not None and row.received_at < row.accepted_at
+    assert kinds(await event_rows(sessions, app.application_no))[:2] == ["received", "accepted"]
+
+
+async def test_refused_at_acceptance_with_a_reason(
+    env: WorkflowEnvironment, worker: Worker, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    app = application("property_transfer", now=await env.get_current_time(), **ONLINE)
+    handle = await start(env, worker.task_queue, app)
+    with pytest.raises(WorkflowUpdateFailedError) as no_reason:
+        await handle.execute_update(
+            MatterWorkflow.refuse_acceptance, RefuseAcceptanceInput(actor=CLERK, reason=" ")
+        )
+    assert "说明理由" in str(no_reason.value.cause)
+    await handle.execute_update(
+        MatterWorkflow.refuse_acceptance,
+        RefuseAcceptanceInput(actor=CLERK, reason="该房屋已被法院查封，不属于本机关受理范围"),
+    )
+    result = await handle.result()
+    assert result.state is ApplicationState.not_accepted
+    assert result.outcome_reason == "该房屋已被法院查封，不属于本机关受理范围"
+    assert all(s.state is StepState.cancelled for s in result.steps)
+    row = await application_row(sessions, app.application_no)
+    assert row is not None and row.state == "not_accepted" and row.accepted_at is None
+
+
+async def test_no_decision_in_five_working_days_is_acceptance_from_receipt(
+    env: WorkflowEnvironment, worker: Worker, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    monday = next_plain_monday(await env.get_current_time())
+    await skip_to(env, at(monday, 10))
+    app = application(
+        "company_setup", now=at(monday, 10), calendar=plain_calendar(monday), **ONLINE
+    )
+    await start(env, worker.task_queue, app)
+    # Next Monday 17:30 is the fifth working day's end; the clock then counts from receipt,
+    # so the three-day promise ran out on Thursday: the matter is red at once.
+    await skip_to(env, at(monday + timedelta(days=7), 17, 31))
+
+    async def deemed() -> None:
+        events = await event_rows(sessions, app.application_no)
+        assert "deemed_accepted" in kinds(events)
+        accepted = next(e for e in events if e.kind == "deemed_accepted")
+        assert accepted.actor_role == Role.system.value
+        row = await application_row(sessions, app.application_no)
+        assert row is not None and row.accepted_at == row.received_at
+        assert row.sla_level == "red"
+
+    await eventually(deemed)
+
+
+async def test_the_applicant_may_withdraw_before_acceptance(
+    env: WorkflowEnvironment, worker: Worker
+) -> None:
+    from domain.actions import WithdrawInput
+
+    app = application("company_setup", now=await env.get_current_time(), **ONLINE)
+    handle = await start(env, worker.task_queue, app)
+    applicant = Actor(id="applicant:x", name="张三", role=Role.applicant)
+    await handle.execute_update(MatterWorkflow.withdraw, WithdrawInput(actor=applicant))
+    assert (await handle.result()).state is ApplicationState.withdrawn
