@@ -279,6 +279,7 @@ class SupervisedApplication(ApiModel):
     promised_deadline: datetime | None
     completed_at: datetime | None
     overdue_steps: list[str]
+    overdue_step_names: list[str]
     temporal_url: str
 
 

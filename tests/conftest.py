@@ -3,12 +3,14 @@ a fresh task queue and worker per test (samples-python style)."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import sys
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -149,7 +151,11 @@ async def api(
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://tongban.test") as client:
             yield client
-    # Like tests/engine.py's STARTED: close what this test left running.
+    await _terminate_new(env, engine, before)
+
+
+async def _terminate_new(env: WorkflowEnvironment, engine: AsyncEngine, before: set[str]) -> None:
+    """Like tests/engine.py's STARTED: close what the test left running, found by number."""
     for number in await _application_numbers(engine) - before:
         handle = env.client.get_workflow_handle(number)
         with contextlib.suppress(RPCError):
@@ -164,3 +170,81 @@ async def _application_numbers(engine: AsyncEngine) -> set[str]:
 
     async with engine.connect() as conn:
         return set((await conn.scalars(select(ApplicationRow.application_no))).all())
+
+
+# --- pages in a real browser -------------------------------------------------------------
+
+CHROMIUM = os.environ.get("TONGBAN_CHROMIUM", "/usr/bin/chromium")
+SCREENS = Path(__file__).parent / "artifacts" / "screens"
+
+
+@pytest.fixture
+async def live(
+    env: WorkflowEnvironment,
+    engine: AsyncEngine,
+    worker: Worker,
+    demo_accounts: None,
+    tmp_path: Path,
+) -> AsyncIterator[str]:
+    """The app served over HTTP on a free port (pages need a real server), on the test
+    server's clock, with a worker; yields its base URL."""
+    import socket
+
+    import uvicorn
+
+    from api.app import create_app
+    from settings import Settings
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    settings = Settings(
+        data_dir=tmp_path,
+        database_url="unused: the engine is passed in",
+        secret_key="test-secret",
+        temporal_task_queue=worker.task_queue,
+    )
+    app = create_app(
+        settings, temporal_client=env.client, db_engine=engine, clock=env.get_current_time
+    )
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
+    before = await _application_numbers(engine)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.02)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    await task
+    await _terminate_new(env, engine, before)
+
+
+@pytest.fixture(scope="session")
+async def browser() -> AsyncIterator[Any]:
+    """Debian's Chromium driven by Playwright (nothing downloaded)."""
+    from playwright.async_api import async_playwright
+
+    if not Path(CHROMIUM).exists():
+        raise RuntimeError(
+            f"{CHROMIUM} not found: install Debian's chromium (apt-get install chromium "
+            "fonts-noto-cjk) or set TONGBAN_CHROMIUM"
+        )
+    SCREENS.mkdir(parents=True, exist_ok=True)
+    async with async_playwright() as p:
+        b = await p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+                "--lang=zh-CN",
+            ],
+        )
+        yield b
+        await b.close()

@@ -19,6 +19,13 @@ from pydantic import ValidationError
 
 from api.deps import get_services
 from api.errors import ApiError, field_name, reason_of
+from api.pages.events import (
+    CHANNEL_NAMES,
+    EVENT_NAMES,
+    SLA_NAMES,
+    SOURCE_NAMES,
+    describe_event,
+)
 from api.schemas import RATING_LABELS
 from api.services.accounts import StaffUser
 from domain.application import Role
@@ -26,33 +33,6 @@ from domain.states import ApplicationState, SlaLevel, StepState
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 templates = Jinja2Templates(directory=TEMPLATES)
-
-SLA_NAMES = {"green": "绿牌", "yellow": "黄牌", "red": "红牌", "serious": "严重超时"}
-CHANNEL_NAMES = {"online": "网上办", "mobile": "掌上办", "window": "窗口办"}
-SOURCE_NAMES = {"upload": "上传", "licence": "电子证照", "sharing": "数据共享", "paper": "纸质材料"}
-EVENT_NAMES = {
-    "accepted": "受理",
-    "not_accepted": "不予受理",
-    "step_opened": "环节开始办理",
-    "claimed": "签收",
-    "released": "退回待办",
-    "approved": "审批通过",
-    "rejected": "不予通过",
-    "refused": "办结（不予许可）",
-    "granted": "办结（准予）",
-    "correction_requested": "一次性告知补正",
-    "correction_supplied": "申请人补正",
-    "withdrawn": "申请人撤回",
-    "step_cancelled": "环节取消",
-    "card_raised": "亮牌",
-    "escalated": "超时督办",
-    "deemed_approved": "逾期未反馈，视为同意",
-    "extended": "批准延期",
-    "calendar_changed": "工作日历更新",
-    "handed_over": "出件",
-    "rated": "好差评",
-    "review_followed_up": "差评整改回访",
-}
 
 
 def _when(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
@@ -75,6 +55,7 @@ templates.env.globals.update(
     SOURCE_NAMES=SOURCE_NAMES,
     RATING_LABELS=RATING_LABELS,
     EVENT_NAMES=EVENT_NAMES,
+    describe_event=describe_event,
     ApplicationState=ApplicationState,
     StepState=StepState,
     SlaLevel=SlaLevel,

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
+from sqlalchemy import select
 
 from api.deps import OptionalUser, ServicesDep, SessionDep
 from api.errors import ApiError
@@ -24,9 +25,13 @@ from api.pages.common import (
 from api.routers.matters import guide
 from api.schemas import HandoverIn, WindowSubmissionIn
 from api.services import aftercare, intake
+from api.services import status as lookup
 from api.services.accounts import StaffUser
+from api.services.views import pinned
 from definitions.schema import Channel
+from domain.actions import AcceptInput, RefuseAcceptanceInput
 from domain.application import Role
+from store.models import ApplicationRow, MaterialRow
 
 router = APIRouter(include_in_schema=False)
 
@@ -52,8 +57,71 @@ async def desk(
         "window.html",
         user=clerk,
         matters=[guide(m, services.catalogue) for m in matters if Channel.window in m.channels],
+        pending=await intake.pending(session),
         handovers=await aftercare.awaiting_handover(session),
     )
+
+
+@router.get("/window/review/{number}")
+async def review(
+    number: str, request: Request, user: OptionalUser, services: ServicesDep, session: SessionDep
+) -> Response:
+    """预审: an application submitted online, its form and materials, to accept or refuse."""
+    clerk = _clerk(request, user)
+    if isinstance(clerk, Response):
+        return clerk
+    app = await session.get(ApplicationRow, number)
+    if app is None:
+        raise ApiError(404, "not_found", f"没有办件 {number}")
+    materials = await session.scalars(
+        select(MaterialRow).where(MaterialRow.application_no == number)
+    )
+    return render(
+        request,
+        "window_review.html",
+        user=clerk,
+        app=app,
+        labels={f.code: f.label for f in pinned(app).form},
+        materials=list(materials),
+        view=lookup.view(services, await lookup.load(session, number)),
+    )
+
+
+@router.post("/window/review/{number}")
+async def decide(
+    number: str, request: Request, user: OptionalUser, services: ServicesDep, session: SessionDep
+) -> Response:
+    clerk = _clerk(request, user)
+    if isinstance(clerk, Response):
+        return clerk
+    form = await request.form()
+    check_csrf(request, form)
+    found = await lookup.load(session, number)
+    try:
+        if form.get("decision") == "refuse":
+            reason = str(form.get("reason", "")).strip()
+            refusal = RefuseAcceptanceInput(actor=clerk.actor(), reason=reason)
+            await lookup.act(
+                services=services,
+                session=session,
+                found=found,
+                update="refuse_acceptance",
+                action=refusal,
+            )
+            flash(request, f"{number} 不予受理，已告知申请人。")
+        else:
+            await lookup.act(
+                services=services,
+                session=session,
+                found=found,
+                update="accept",
+                action=AcceptInput(actor=clerk.actor()),
+            )
+            flash(request, f"{number} 已受理，各部门开始并联办理。")
+    except ApiError as exc:
+        flash(request, exc.message, "error")
+        return redirect(f"/window/review/{number}")
+    return redirect("/window")
 
 
 def _accept_page(

@@ -6,7 +6,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, status
 from fastapi.responses import JSONResponse
-from sqlalchemy import select
 
 from api.deps import Clerk, ServicesDep, SessionDep
 from api.routers.applications import receipt
@@ -24,8 +23,6 @@ from api.services import status as lookup
 from api.services.views import local
 from definitions.schema import Channel
 from domain.actions import AcceptInput, RefuseAcceptanceInput
-from domain.states import ApplicationState
-from store.models import ApplicationRow
 
 router = APIRouter(prefix="/api/window", tags=["window"])
 
@@ -112,12 +109,6 @@ async def pending(
 ) -> list[PendingApplication]:
     """Applications submitted online awaiting acceptance, the oldest first (accepted by law
     if not decided by `acceptance_due`)."""
-    rows = await session.scalars(
-        select(ApplicationRow)
-        .where(ApplicationRow.state == ApplicationState.received.value)
-        .order_by(ApplicationRow.received_at)
-        .limit(500)
-    )
     return [
         PendingApplication(
             application_no=r.application_no,
@@ -129,7 +120,7 @@ async def pending(
             received_at=r.received_at.astimezone(services.tz),
             acceptance_due=local(r.acceptance_due, services.tz),
         )
-        for r in rows
+        for r in await intake.pending(session)
     ]
 
 

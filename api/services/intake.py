@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, insert
+from sqlalchemy import delete, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -276,3 +276,15 @@ async def refuse_at_window(
     )
     await session.commit()
     return number, code
+
+
+async def pending(session: AsyncSession) -> list[ApplicationRow]:
+    """Applications submitted online awaiting the window's decision, the oldest first."""
+    return list(
+        await session.scalars(
+            select(ApplicationRow)
+            .where(ApplicationRow.state == ApplicationState.received.value)
+            .order_by(ApplicationRow.received_at)
+            .limit(500)
+        )
+    )

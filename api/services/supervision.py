@@ -56,17 +56,17 @@ async def applications(
         ApplicationRow.promised_deadline.is_(None), ApplicationRow.promised_deadline
     )
     rows = list(await session.scalars(query.limit(limit).offset(offset)))
-    overdue: dict[str, list[str]] = {}
+    overdue: dict[str, list[tuple[str, str]]] = {}
     if rows:
         late = await session.execute(
-            select(StepRow.application_no, StepRow.code).where(
+            select(StepRow.application_no, StepRow.code, StepRow.name).where(
                 StepRow.application_no.in_([r.application_no for r in rows]),
                 StepRow.state.in_(ACTIVE_STEPS),
                 StepRow.sla_level.in_(OVERDUE),
             )
         )
-        for no, code in late:
-            overdue.setdefault(no, []).append(code)
+        for no, code, name in late:
+            overdue.setdefault(no, []).append((code, name))
     tz = services.tz
     return [
         SupervisedApplication(
@@ -82,7 +82,8 @@ async def applications(
             accepted_at=local(r.accepted_at, tz),
             promised_deadline=local(r.promised_deadline, tz),
             completed_at=local(r.completed_at, tz),
-            overdue_steps=sorted(overdue.get(r.application_no, [])),
+            overdue_steps=[code for code, _ in sorted(overdue.get(r.application_no, []))],
+            overdue_step_names=[name for _, name in sorted(overdue.get(r.application_no, []))],
             temporal_url=temporal_url(services, r.application_no),
         )
         for r in rows

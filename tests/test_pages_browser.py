@@ -1,0 +1,253 @@
+"""The pages in a real browser (Debian's Chromium driven by Playwright), as people use them.
+
+Each main page is saved as a screenshot under tests/artifacts/screens/.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.async_api import Browser, BrowserContext, Page, expect
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from tests.conftest import SCREENS
+from tests.engine import start
+from tests.factories import application, credit_code, id_number
+from tests.timeline import at, next_plain_monday, plain_calendar, skip_to
+
+pytestmark = pytest.mark.timeout(180)
+
+MOBILE = {"viewport": {"width": 375, "height": 812}, "is_mobile": True, "has_touch": True}
+DESKTOP = {"viewport": {"width": 1280, "height": 900}}
+
+
+async def context(browser: Browser, base: str, **options: Any) -> BrowserContext:
+    ctx = await browser.new_context(base_url=base, locale="zh-CN", **options)
+    ctx.set_default_timeout(20_000)
+    return ctx
+
+
+async def shot(page: Page, name: str) -> None:
+    await page.screenshot(path=str(SCREENS / f"{name}.png"), full_page=True)
+
+
+async def sign_in(browser: Browser, base: str, username: str) -> Page:
+    page = await (await context(browser, base, **DESKTOP)).new_page()
+    await page.goto("/login")
+    await page.fill("#username", username)
+    await page.fill("#password", "demo")
+    await page.click("button[type=submit]")
+    await expect(page.locator("header.top")).to_contain_text("退出")
+    return page
+
+
+async def fits_the_screen(page: Page) -> None:
+    """Nothing wider than a 375 px phone: no sideways scrolling."""
+    width = await page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 375, f"{page.url} is {width}px wide"
+
+
+async def open_task(page: Page, number: str) -> None:
+    await page.goto("/workbench")
+    await page.click(f"a:has-text('{number}')")
+    await expect(page.locator("h1")).to_contain_text(number)
+
+
+async def test_one_application_through_every_role(
+    browser: Browser, live: str, tmp_path: Path
+) -> None:
+    pdf = tmp_path / "材料.pdf"
+    pdf.write_bytes(b"%PDF-1.4\n% test material\n")
+
+    # The applicant, on a phone: catalogue, guide, form (with a mistake first), receipt.
+    phone = await (await context(browser, live, **MOBILE)).new_page()
+    await phone.goto("/")
+    await expect(phone.locator("h1")).to_contain_text("一网通办")
+    await fits_the_screen(phone)
+    await shot(phone, "01_catalogue_mobile")
+    await phone.click("a:has-text('企业开办') >> nth=0")
+    await expect(phone.locator("h1")).to_contain_text("办事指南")
+    await expect(phone.locator("table").first).to_contain_text("可用电子证照代替")
+    await fits_the_screen(phone)
+    await shot(phone, "02_guide_mobile")
+    await phone.click("text=在线申请")
+    await phone.fill("#applicant_name", "张三")
+    await phone.fill("#identifier", id_number())
+    await phone.fill("#phone", "13912345678")
+    await phone.fill("#form_company_name", "马鞍山通办科技有限公司")
+    await phone.select_option("#form_company_type", "有限责任公司")
+    await phone.fill("#form_registered_capital", "100")
+    await phone.fill("#form_address", "马鞍山市雨山区示例路1号")
+    await phone.fill("#form_legal_representative", "张三")
+    await phone.fill("#form_legal_representative_id", "34050319900307123")  # one digit short
+    await phone.fill("#form_business_scope", "软件开发")
+    for code in ("application_form", "articles", "premises_proof"):
+        await phone.set_input_files(f"input[name=file_{code}]", str(pdf))
+    await phone.fill("input[name=licence_investor_id]", "ID-340503-0001")
+    await phone.click("button:has-text('提交申请')")
+    await expect(phone.locator("#form_legal_representative_id-error")).to_contain_text("18位")
+    await expect(phone.locator(".flash.error")).to_contain_text("1 处需要修改")
+    await fits_the_screen(phone)
+    await shot(phone, "03_form_errors_mobile")
+    await phone.fill("#form_legal_representative_id", id_number())
+    for code in ("application_form", "articles", "premises_proof"):  # files are not kept
+        await phone.set_input_files(f"input[name=file_{code}]", str(pdf))
+    await phone.click("button:has-text('提交申请')")
+    await phone.wait_for_url(re.compile(r".*/receipt/\d+$"))
+    await expect(phone.locator(".receipt h1")).to_have_text("收件回执")
+    await expect(phone.locator(".qr svg")).to_be_visible()
+    await shot(phone, "04_receipt_mobile")
+    number = phone.url.rsplit("/", 1)[1]
+    code = (await phone.locator("dd.code").nth(1).inner_text()).strip()
+    assert len(code) >= 8
+
+    # The window accepts it (受理).
+    clerk = await sign_in(browser, live, "clerk")
+    await clerk.goto("/window")
+    await shot(clerk, "05_window_desk")
+    await clerk.click(f"tr:has-text('{number}') >> text=审查受理")
+    await expect(clerk.locator("h1")).to_contain_text(number)
+    await shot(clerk, "06_window_review")
+    await clerk.click("button:has-text('受理') >> nth=0")
+    await expect(clerk.locator(".flash")).to_contain_text("已受理")
+
+    # Departments: the registry approves, the police ask for a correction.
+    amr = await sign_in(browser, live, "amr")
+    await amr.goto("/workbench")
+    await expect(amr.locator("tbody")).to_contain_text(number)
+    await shot(amr, "07_workbench")
+    await open_task(amr, number)
+    await amr.click("button:has-text('签收')")
+    await expect(amr.locator(".flash")).to_contain_text("已签收")
+    await amr.fill("#result_credit_code", credit_code())
+    await amr.fill("#result_licence_no", "340500000123456")
+    await shot(amr, "08_task")
+    await amr.click("button:has-text('通过并办结本环节')")
+    await expect(amr.locator(".flash")).to_contain_text("通过")
+
+    psb = await sign_in(browser, live, "psb")
+    await open_task(psb, number)
+    await psb.fill("#items", "印章样式确认书")
+    await psb.fill("#supplement_reason", "未确认印章样式")
+    await psb.click("button:has-text('发送补正告知')")
+    await expect(psb.locator(".flash")).to_contain_text("补正告知已发送")
+
+    # The applicant answers the correction notice on the phone.
+    await phone.goto(f"/status/{number}")
+    await expect(phone.locator("h2", has_text="补正告知")).to_be_visible()
+    await phone.set_input_files("#file_0", str(pdf))
+    await fits_the_screen(phone)
+    await shot(phone, "09_status_correction_mobile")
+    await phone.click("button:has-text('提交补正材料')")
+    await expect(phone.locator(".flash")).to_contain_text("补正材料已提交")
+
+    # The police and the tax office approve: the application is granted.
+    await open_task(psb, number)
+    await psb.fill("#result_seal_record_no", "马公章备2026-001")
+    await psb.click("button:has-text('通过并办结本环节')")
+    await expect(psb.locator(".flash")).to_contain_text("通过")
+    tax = await sign_in(browser, live, "tax")
+    await open_task(tax, number)
+    await tax.select_option("#result_invoice_type", index=1)
+    await tax.click("button:has-text('通过并办结本环节')")
+    await expect(tax.locator(".flash")).to_contain_text("通过")
+
+    # The supervisor sees it finished on time, with its whole timeline.
+    boss = await sign_in(browser, live, "supervisor")
+    await boss.goto("/supervision")
+    await expect(boss.locator("svg[role=img]")).to_be_visible()
+    await shot(boss, "10_supervision")
+    await boss.goto(f"/supervision/applications/{number}")
+    await expect(boss.locator("dl.facts")).to_contain_text("已办结（准予）")
+    await expect(boss.locator("dl.facts")).to_contain_text("绿牌")
+    await expect(boss.locator(".timeline")).to_contain_text("一次性告知补正")
+    await expect(boss.locator("a:has-text('Temporal Web UI')")).to_have_attribute(
+        "href", re.compile(rf".*/workflows/{number}$")
+    )
+    await shot(boss, "11_supervision_application")
+
+    # The applicant sees the result and rates: a bad rating must say why.
+    await phone.goto(f"/status/{number}")
+    await expect(phone.locator("dl.facts")).to_contain_text("已办结（准予）")
+    await expect(phone.locator(".progress")).to_contain_text("马公章备2026-001")
+    await phone.check("input[value=dissatisfied]")
+    await phone.click("button:has-text('提交评价')")
+    await expect(phone.locator(".flash.error")).to_contain_text("请说明原因")
+    await phone.check("input[value=very_satisfied]")
+    await phone.click("button:has-text('提交评价')")
+    await expect(phone.locator(".flash")).to_contain_text("感谢您的评价")
+    await expect(phone.locator("body")).to_contain_text("您的评价：非常满意")
+    await fits_the_screen(phone)
+    await shot(phone, "12_status_granted_mobile")
+
+    # The clerk hands over the result at the window.
+    await clerk.goto("/window")
+    await clerk.click(f"form:has-text('{number}') >> button:has-text('登记出件')")
+    await expect(clerk.locator(".flash")).to_contain_text("已窗口出件")
+
+
+async def test_yellow_and_red_cards_reached_by_skipping_time(
+    browser: Browser, live: str, env: WorkflowEnvironment, worker: Worker
+) -> None:
+    monday = next_plain_monday(await env.get_current_time())
+    await skip_to(env, at(monday, 10))
+    app = application("company_setup", now=at(monday, 10), calendar=plain_calendar(monday))
+    await start(env, worker.task_queue, app)
+    number = app.application_no
+    psb = await sign_in(browser, live, "psb")
+
+    # Wednesday 13:00: the two-day seal step is yellow (80% of its time used).
+    await skip_to(env, at(monday + timedelta(days=2), 13))
+    await psb.goto("/workbench")
+    row = psb.locator(f"tr:has-text('{number}')")
+    await expect(row.locator(".tag")).to_have_text(re.compile("黄牌"))
+    await shot(psb, "13_workbench_yellow")
+
+    # Thursday: red, and the supervisor counts it among the overdue.
+    await skip_to(env, at(monday + timedelta(days=3), 10))
+    await psb.goto("/workbench")
+    await expect(row.locator(".tag")).to_have_text(re.compile("红牌"))
+    await expect(row).to_contain_text("已超")
+    boss = await sign_in(browser, live, "supervisor")
+    await boss.goto("/supervision")
+    overdue = boss.locator("table").first
+    await expect(overdue).to_contain_text(number)
+    await shot(boss, "14_supervision_red")
+
+
+async def test_each_role_sees_only_its_own_pages(
+    browser: Browser, live: str, env: WorkflowEnvironment, worker: Worker
+) -> None:
+    app = application("company_setup", now=await env.get_current_time())
+    await start(env, worker.task_queue, app)
+    psb = await sign_in(browser, live, "psb")
+    await psb.goto("/workbench")
+    await psb.click(f"a:has-text('{app.application_no}')")
+    seal_task = psb.url
+
+    # Another department cannot open the police's task, nor act on it.
+    amr = await sign_in(browser, live, "amr")
+    response = await amr.goto(seal_task)
+    assert response is not None and response.status == 403
+    await expect(amr.locator("h1")).to_have_text("无权访问")
+    await shot(amr, "15_forbidden_other_department")
+    await amr.goto("/workbench")
+    await expect(amr.locator("tbody")).to_contain_text(app.application_no)  # its own step
+    await expect(amr.locator("tbody")).not_to_contain_text("公章刻制备案")
+
+    # Staff see no window, a clerk no dashboard; nobody signed out sees any of them.
+    assert (await amr.goto("/window")) is not None
+    await expect(amr.locator("h1")).to_have_text("无权访问")
+    clerk = await sign_in(browser, live, "clerk")
+    await clerk.goto("/supervision")
+    await expect(clerk.locator("h1")).to_have_text("无权访问")
+    await expect(clerk.locator("header.top nav")).not_to_contain_text("电子监察")
+    anonymous = await (await context(browser, live, **DESKTOP)).new_page()
+    for path in ("/workbench", "/window", "/supervision", seal_task.removeprefix(live)):
+        await anonymous.goto(path)
+        await expect(anonymous.locator("h1")).to_have_text("工作人员登录")
