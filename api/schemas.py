@@ -303,6 +303,15 @@ class DepartmentFigures(ApiModel):
     on_time_rate: float | None
 
 
+class CatalogueFigures(ApiModel):
+    """The seed's service-list figures, from the definitions."""
+
+    matters: int
+    online_share: float = Field(description="网上可办率: matters that can be applied for online")
+    average_promised_limit_days: float = Field(description="平均承诺时限")
+    average_materials: float = Field(description="平均申请材料 (asked of the applicant)")
+
+
 class Overview(ApiModel):
     open_by_sla: dict[str, int]
     applications_by_state: dict[str, int]
@@ -316,6 +325,8 @@ class Overview(ApiModel):
     ratings: dict[str, int]
     bad_reviews_pending: int
     bad_reviews_overdue: int
+    online_share: float | None = Field(description="share of applications made online or on mobile")
+    catalogue: CatalogueFigures
 
 
 class ReviewView(ApiModel):

@@ -737,3 +737,40 @@ async def test_supervisor_extends_a_task_before_its_deadline_but_not_after(
     )
     s = await status(api, number, receipt["query_code"])
     assert s["state"] == "granted" and s["sla_level"] == "serious"  # a card never goes down
+
+
+async def test_the_window_refuses_an_online_application_and_records_corrections_brought_in(
+    api: httpx.AsyncClient,
+) -> None:
+    clerk = await as_user(api, CLERK)
+    # An online application the window refuses (不予受理): the applicant is told why.
+    refused = await submit(api, accept=False)
+    response = await api.post(
+        f"/api/window/applications/{refused['application_no']}/refuse",
+        headers=clerk,
+        json={"reason": "申请事项不属于本中心办理范围"},
+    )
+    assert response.status_code == 200, response.text
+    seen = await status(api, refused["application_no"], refused["query_code"])
+    assert seen["state"] == "not_accepted"
+    assert seen["outcome_reason"] == "申请事项不属于本中心办理范围"
+
+    # Another one: the applicant brings the missing material to the window in person.
+    receipt = await submit(api)
+    number = receipt["application_no"]
+    asked = await decide(
+        api,
+        "psb",
+        number,
+        {"decision": "request_supplement", "items": ["印章样式"], "reason": "缺少印章样式"},
+    )
+    assert asked.status_code == 200
+    brought = await api.post(
+        f"/api/window/applications/{number}/supplements",
+        headers=clerk,
+        json={"items": [{"item": "印章样式", "source": "paper", "note": "窗口收取原件"}]},
+    )
+    assert brought.status_code == 200, brought.text
+    assert brought.json()["state"] == "in_progress" and brought.json()["correction"] is None
+    event = (await timeline(api, number))[-1]
+    assert (event["kind"], event["actor_role"]) == ("correction_supplied", "clerk")

@@ -25,6 +25,7 @@ from api.pages.common import (
     remember_access,
     remembered_code,
     render,
+    submission_body,
 )
 from api.routers.applications import client_key
 from api.routers.matters import guide
@@ -106,27 +107,6 @@ async def _materials(
     return out
 
 
-def _submission(
-    form: FormData, matter: MatterDefinition, materials: list[dict[str, str]], channel: str
-) -> dict[str, Any]:
-    identifier = str(form.get("identifier", "")).strip().upper()
-    company = str(form.get("applicant_kind", "person")) == "company"
-    return {
-        "matter_code": matter.code,
-        "applicant": {
-            "name": str(form.get("applicant_name", "")).strip(),
-            "id_number": None if company else identifier or None,
-            "credit_code": identifier or None if company else None,
-            "phone": str(form.get("phone", "")).strip(),
-        },
-        "form": {f.code: str(form.get(f"form_{f.code}", "")) for f in matter.form},
-        "materials": materials,
-        "channel": channel,
-        "delivery": str(form.get("delivery", "pickup")),
-        "delivery_address": str(form.get("delivery_address", "")).strip() or None,
-    }
-
-
 @router.post("/apply/{code}")
 async def apply_submit(
     code: str, request: Request, services: ServicesDep, session: SessionDep
@@ -139,9 +119,8 @@ async def apply_submit(
     channel = Channel.mobile if mobile and Channel.mobile in matter.channels else Channel.online
     try:
         materials = await _materials(form, matter, services)
-        submission = SubmissionIn.model_validate(
-            _submission(form, matter, materials, channel.value)
-        )
+        body = submission_body(values, matter, materials) | {"channel": channel.value}
+        submission = SubmissionIn.model_validate(body)
         actor = Actor(id="applicant", name=submission.applicant.name, role=Role.applicant)
         number, query_code, _ = await intake.receive(
             services=services,

@@ -7,6 +7,7 @@ on the page (and field errors next to their fields) instead of a JSON body.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from api.pages.events import (
 )
 from api.schemas import RATING_LABELS
 from api.services.accounts import StaffUser
+from definitions.schema import MatterDefinition
 from domain.application import Role
 from domain.states import ApplicationState, SlaLevel, StepState
 
@@ -193,3 +195,25 @@ def error_page(request: Request, status: int, message: str) -> Response:
         },
         status_code=status,
     )
+
+
+def submission_body(
+    values: Mapping[str, str], matter: MatterDefinition, materials: list[dict[str, str]]
+) -> dict[str, Any]:
+    """An application form's inputs (same names on the applicant's and the clerk's form) as
+    the body of a submission; the channel and any decision are added by the caller."""
+    identifier = values.get("identifier", "").strip().upper() or None
+    company = values.get("applicant_kind") == "company"
+    return {
+        "matter_code": matter.code,
+        "applicant": {
+            "name": values.get("applicant_name", "").strip(),
+            "id_number": None if company else identifier,
+            "credit_code": identifier if company else None,
+            "phone": values.get("phone", "").strip(),
+        },
+        "form": {f.code: values.get(f"form_{f.code}", "") for f in matter.form},
+        "materials": materials,
+        "delivery": values.get("delivery", "pickup"),
+        "delivery_address": values.get("delivery_address", "").strip() or None,
+    }

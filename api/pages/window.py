@@ -20,6 +20,7 @@ from api.pages.common import (
     redirect,
     remember_access,
     render,
+    submission_body,
     to_login,
 )
 from api.routers.matters import guide
@@ -51,12 +52,15 @@ async def desk(
     clerk = _clerk(request, user)
     if isinstance(clerk, Response):
         return clerk
+    q = request.query_params.get("q", "").strip()
     matters = sorted(services.catalogue.matters.values(), key=lambda m: m.code)
+    found = [m for m in matters if Channel.window in m.channels and (q in m.name or q in m.code)]
     return render(
         request,
         "window.html",
         user=clerk,
-        matters=[guide(m, services.catalogue) for m in matters if Channel.window in m.channels],
+        q=q,
+        matters=[guide(m, services.catalogue) for m in found],
         pending=await intake.pending(session),
         handovers=await aftercare.awaiting_handover(session),
     )
@@ -165,8 +169,6 @@ async def accept(
     if matter is None:
         raise ApiError(404, "not_found", f"没有事项 {code}")
     values = {k: v for k, v in form.items() if isinstance(v, str)}
-    company = values.get("applicant_kind") == "company"
-    identifier = values.get("identifier", "").strip().upper() or None
     materials = []
     for m in matter.materials:
         licence = values.get(f"licence_{m.code}", "").strip()
@@ -174,18 +176,7 @@ async def accept(
             materials.append({"code": m.code, "source": "licence", "ref": licence})
         elif values.get(f"paper_{m.code}"):
             materials.append({"code": m.code, "source": "paper", "ref": "窗口收取纸质材料"})
-    body = {
-        "matter_code": code,
-        "applicant": {
-            "name": values.get("applicant_name", ""),
-            "id_number": None if company else identifier,
-            "credit_code": identifier if company else None,
-            "phone": values.get("phone", ""),
-        },
-        "form": {f.code: values.get(f"form_{f.code}", "") for f in matter.form},
-        "materials": materials,
-        "delivery": values.get("delivery", "pickup"),
-        "delivery_address": values.get("delivery_address") or None,
+    body = submission_body(values, matter, materials) | {
         "decision": values.get("decision", "accept"),
         "reason": values.get("reason", ""),
     }

@@ -16,13 +16,15 @@ from api.schemas import (
     HandoverItem,
     PendingApplication,
     Receipt,
+    SupplyIn,
     WindowSubmissionIn,
+    WithdrawIn,
 )
 from api.services import aftercare, intake
 from api.services import status as lookup
 from api.services.views import local
 from definitions.schema import Channel
-from domain.actions import AcceptInput, RefuseAcceptanceInput
+from domain.actions import AcceptInput, RefuseAcceptanceInput, SupplyInput, WithdrawInput
 
 router = APIRouter(prefix="/api/window", tags=["window"])
 
@@ -149,4 +151,30 @@ async def refuse(
     action = RefuseAcceptanceInput(actor=clerk.actor(), reason=body.reason)
     return await lookup.act(
         services=services, session=session, found=found, update="refuse_acceptance", action=action
+    )
+
+
+@router.post("/applications/{application_no}/supplements", response_model=ApplicationView)
+async def supply_at_window(
+    application_no: str, body: SupplyIn, clerk: Clerk, services: ServicesDep, session: SessionDep
+) -> ApplicationView:
+    """The applicant brings the corrections to the window; the clerk records them."""
+    found = await lookup.load(session, application_no)
+    lookup.still_open(found.status)
+    lookup.check_supply(found, [i.item for i in body.items])
+    action = SupplyInput(actor=clerk.actor(), items=body.items, note=body.note)
+    return await lookup.act(
+        services=services, session=session, found=found, update="supply_supplement", action=action
+    )
+
+
+@router.post("/applications/{application_no}/withdraw", response_model=ApplicationView)
+async def withdraw_at_window(
+    application_no: str, body: WithdrawIn, clerk: Clerk, services: ServicesDep, session: SessionDep
+) -> ApplicationView:
+    """The applicant withdraws in person at the window."""
+    found = await lookup.load(session, application_no)
+    action = WithdrawInput(actor=clerk.actor(), reason=body.reason)
+    return await lookup.act(
+        services=services, session=session, found=found, update="withdraw", action=action
     )

@@ -8,12 +8,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.deps import Services
 from api.schemas import (
     BAD_RATINGS,
+    CatalogueFigures,
     DepartmentFigures,
     Overview,
     SupervisedApplication,
     TimelineEvent,
 )
 from api.services.views import local
+from definitions.catalogue import Catalogue
+from definitions.schema import Channel
 from domain.states import ApplicationState, SlaLevel, StepState
 from store.models import ApplicationRow, EventRow, MaterialRow, RatingRow, StepRow
 
@@ -196,6 +199,27 @@ async def overview(*, services: Services, session: AsyncSession) -> Overview:
         ratings=ratings,
         bad_reviews_pending=pending_reviews,
         bad_reviews_overdue=overdue_reviews,
+        online_share=_share(
+            by_channel.get("online", 0) + by_channel.get("mobile", 0), sum(by_channel.values())
+        ),
+        catalogue=catalogue_figures(services.catalogue),
+    )
+
+
+def _share(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def catalogue_figures(catalogue: Catalogue) -> CatalogueFigures:
+    matters = list(catalogue.matters.values())
+    n = len(matters) or 1
+    online = sum(1 for m in matters if {Channel.online, Channel.mobile} & set(m.channels))
+    asked = [sum(1 for x in m.materials if x.required and not x.shared) for m in matters]
+    return CatalogueFigures(
+        matters=len(matters),
+        online_share=round(online / n, 4),
+        average_promised_limit_days=round(sum(m.promised_limit_days for m in matters) / n, 2),
+        average_materials=round(sum(asked) / n, 2),
     )
 
 
