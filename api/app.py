@@ -17,11 +17,11 @@ from api import errors
 from api.deps import Services, system_clock
 from api.engine import EngineGateway
 from api.pages import applicant as pages_applicant
+from api.pages import common as pages_common
 from api.pages import staff as pages_staff
 from api.pages import supervision as pages_supervision
 from api.pages import window as pages_window
 from api.pages import workbench as pages_workbench
-from api.pages.common import error_page
 from api.routers import applications, auth, health, matters, supervision, tasks, window
 from api.security import FailureLimiter
 from api.services.accounts import sync_departments
@@ -81,7 +81,8 @@ def create_app(
             await engine.dispose()
 
     app = FastAPI(title="Tongban 通办", description=DESCRIPTION, version="0.1.0", lifespan=lifespan)
-    errors.install(app, html=error_page)
+    errors.install(app, html=pages_common.error_page)
+    pages_common.install(app)
     for module in (matters, applications, window, tasks, supervision, auth, health):
         app.include_router(module.router)
     for page in (pages_applicant, pages_staff, pages_window, pages_workbench, pages_supervision):

@@ -63,10 +63,21 @@ def machine() -> dict[str, Any]:
 def start_stack(data_dir: Path, port: int, temporal_port: int) -> subprocess.Popen[bytes]:
     log = open(data_dir / "stack.log", "wb")  # noqa: SIM115 (the child writes to it)
     return subprocess.Popen(
-        [sys.executable, "-m", "cli", "dev", "--data-dir", str(data_dir), "--port", str(port),
-         "--temporal-port", str(temporal_port)],
-        stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "cli",
+            "dev",
+            "--data-dir",
+            str(data_dir),
+            "--port",
+            str(port),
+            "--temporal-port",
+            str(temporal_port),
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
 
 
 async def wait_ready(base: str, stack: subprocess.Popen[bytes]) -> None:

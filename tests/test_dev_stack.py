@@ -56,11 +56,21 @@ class DevStack:
     def start(self) -> str:
         tongban = str(Path(sys.executable).parent / "tongban")
         self.proc = subprocess.Popen(
-            [tongban, "dev", "--data-dir", str(self.data_dir), "--port", str(self.port),
-             "--temporal-port", str(self.temporal_port)],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            [
+                tongban,
+                "dev",
+                "--data-dir",
+                str(self.data_dir),
+                "--port",
+                str(self.port),
+                "--temporal-port",
+                str(self.temporal_port),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
             env=os.environ | {"TONGBAN_DEMO_PASSWORD": "e2e-secret"},
-        )  # fmt: skip
+        )
         assert self.proc.stdout is not None
         lines = []
         for line in self.proc.stdout:

@@ -461,26 +461,27 @@ class Case:
                     now, department(step.department), "deemed", f"逾期未反馈，视为同意：{step.name}"
                 )
                 return
-            self.record(
+            self._escalate(
                 now,
-                "escalated",
-                step=step.code,
-                level="red",
-                to=[department_head(step.department), SUPERVISORS],
+                step,
+                SlaLevel.red,
+                department_head(step.department),
+                "红牌督办：{}超过办理时限",
             )
-            for to in (department_head(step.department), SUPERVISORS):
-                self.notify(now, to, "red", f"红牌督办：{step.name}超过办理时限")
         if legal_over and step.sla_level.rank < SlaLevel.serious.rank:
             self._raise(now, step, SlaLevel.serious)
-            self.record(
-                now,
-                "escalated",
-                step=step.code,
-                level="serious",
-                to=[leader(step.department), SUPERVISORS],
+            self._escalate(
+                now, step, SlaLevel.serious, leader(step.department), "严重超时：{}超过法定时限"
             )
-            for to in (leader(step.department), SUPERVISORS):
-                self.notify(now, to, "serious", f"严重超时：{step.name}超过法定时限")
+
+    def _escalate(
+        self, now: datetime, step: StepStatus, level: SlaLevel, head: str, subject: str
+    ) -> None:
+        """督办: up the chain (department head, then the leader in charge) and to supervisors."""
+        to = [head, SUPERVISORS]
+        self.record(now, "escalated", step=step.code, level=level.value, to=to)
+        for recipient in to:
+            self.notify(now, recipient, level.value, subject.format(step.name))
 
     def refresh(self, now: datetime) -> None:
         """Recompute deadlines and the worst card from the ledgers."""

@@ -7,18 +7,18 @@ on the page (and field errors next to their fields) instead of a JSON body.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 
-from api.deps import get_services
+from api.deps import OptionalUser, get_services
 from api.errors import ApiError, field_name, reason_of
 from api.pages.events import (
     CHANNEL_NAMES,
@@ -125,6 +125,46 @@ def role_home(user: StaffUser) -> str:
         Role.supervisor: "/supervision",
         Role.admin: "/supervision",
     }.get(user.role, "/")
+
+
+class LoginRequired(Exception):
+    """A page for staff, opened without signing in: answered with the login page."""
+
+
+class NotForThisRole(Exception):
+    """A page for other roles: answered with a 403 page."""
+
+    def __init__(self, user: StaffUser) -> None:
+        super().__init__(user.username)
+        self.user = user
+
+
+def page_for(*roles: Role) -> Callable[[StaffUser | None], Awaitable[StaffUser]]:
+    """A dependency admitting signed-in staff of `roles` to a page."""
+
+    async def check(user: OptionalUser) -> StaffUser:
+        if user is None:
+            raise LoginRequired
+        if user.role not in roles:
+            raise NotForThisRole(user)
+        return user
+
+    return check
+
+
+ClerkPage = Annotated[StaffUser, Depends(page_for(Role.clerk, Role.admin))]
+StaffPage = Annotated[StaffUser, Depends(page_for(Role.staff, Role.supervisor, Role.admin))]
+SupervisorPage = Annotated[StaffUser, Depends(page_for(Role.supervisor, Role.admin))]
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(LoginRequired)
+    async def _login(request: Request, _exc: LoginRequired) -> Response:
+        return to_login(request)
+
+    @app.exception_handler(NotForThisRole)
+    async def _forbidden(request: Request, exc: NotForThisRole) -> Response:
+        return forbidden_page(request, exc.user)
 
 
 def forbidden_page(request: Request, user: StaffUser) -> Response:

@@ -6,27 +6,24 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 
-from api.deps import OptionalUser, ServicesDep, SessionDep
+from api.deps import ServicesDep, SessionDep
 from api.errors import ApiError
-from api.pages.common import check_csrf, flash, forbidden_page, redirect, render, to_login
+from api.pages.common import (
+    SupervisorPage,
+    check_csrf,
+    flash,
+    redirect,
+    render,
+)
 from api.services import aftercare, supervision, tasks
-from api.services.accounts import StaffUser
 from domain.actions import ExtendInput
-from domain.application import ApplicationStatus, Role
+from domain.application import ApplicationStatus
 from domain.states import SlaLevel
 from store.models import ApplicationRow, StepRow
 
 router = APIRouter(include_in_schema=False)
 
 CARD_COLOURS = {"green": "#2e8b57", "yellow": "#e0a800", "red": "#d9363e", "serious": "#7b1fa2"}
-
-
-def _supervisor(request: Request, user: StaffUser | None) -> Response | StaffUser:
-    if user is None:
-        return to_login(request)
-    if user.role not in (Role.supervisor, Role.admin):
-        return forbidden_page(request, user)
-    return user
 
 
 def chart(rows: list[tuple[str, dict[str, int]]]) -> dict[str, object]:
@@ -52,11 +49,8 @@ def chart(rows: list[tuple[str, dict[str, int]]]) -> dict[str, object]:
 
 @router.get("/supervision")
 async def dashboard(
-    request: Request, user: OptionalUser, services: ServicesDep, session: SessionDep
+    request: Request, boss: SupervisorPage, services: ServicesDep, session: SessionDep
 ) -> Response:
-    boss = _supervisor(request, user)
-    if isinstance(boss, Response):
-        return boss
     overview = await supervision.overview(services=services, session=session)
     overdue = await supervision.applications(
         services=services,
@@ -98,11 +92,8 @@ async def dashboard(
 
 @router.get("/supervision/applications/{number}")
 async def drill_down(
-    number: str, request: Request, user: OptionalUser, services: ServicesDep, session: SessionDep
+    number: str, request: Request, boss: SupervisorPage, services: ServicesDep, session: SessionDep
 ) -> Response:
-    boss = _supervisor(request, user)
-    if isinstance(boss, Response):
-        return boss
     app = await session.get(ApplicationRow, number)
     if app is None:
         raise ApiError(404, "not_found", f"没有办件 {number}")
@@ -126,11 +117,8 @@ async def drill_down(
 
 @router.post("/supervision/tasks/{task_id}/extension")
 async def extend(
-    task_id: int, request: Request, user: OptionalUser, services: ServicesDep, session: SessionDep
+    task_id: int, request: Request, boss: SupervisorPage, services: ServicesDep, session: SessionDep
 ) -> Response:
-    boss = _supervisor(request, user)
-    if isinstance(boss, Response):
-        return boss
     form = await request.form()
     check_csrf(request, form)
     step, app = await tasks.get_task(session=session, user=boss, task_id=task_id)
@@ -156,11 +144,8 @@ async def extend(
 
 @router.post("/supervision/reviews/{number}/follow-up")
 async def follow_up(
-    number: str, request: Request, user: OptionalUser, services: ServicesDep, session: SessionDep
+    number: str, request: Request, boss: SupervisorPage, services: ServicesDep, session: SessionDep
 ) -> Response:
-    boss = _supervisor(request, user)
-    if isinstance(boss, Response):
-        return boss
     form = await request.form()
     check_csrf(request, form)
     note = str(form.get("note", "")).strip()

@@ -10,18 +10,17 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlalchemy import select
 
-from api.deps import OptionalUser, ServicesDep, SessionDep
+from api.deps import ServicesDep, SessionDep
 from api.errors import ApiError
 from api.pages.common import (
+    ClerkPage,
     check_csrf,
     flash,
-    forbidden_page,
     form_problems,
     redirect,
     remember_access,
     render,
     submission_body,
-    to_login,
 )
 from api.routers.matters import guide
 from api.schemas import HandoverIn, WindowSubmissionIn
@@ -31,27 +30,15 @@ from api.services.accounts import StaffUser
 from api.services.views import pinned
 from definitions.schema import Channel
 from domain.actions import AcceptInput, RefuseAcceptanceInput
-from domain.application import Role
 from store.models import ApplicationRow, MaterialRow
 
 router = APIRouter(include_in_schema=False)
 
 
-def _clerk(request: Request, user: StaffUser | None) -> Response | StaffUser:
-    if user is None:
-        return to_login(request)
-    if user.role not in (Role.clerk, Role.admin):
-        return forbidden_page(request, user)
-    return user
-
-
 @router.get("/window")
 async def desk(
-    request: Request, user: OptionalUser, services: ServicesDep, session: SessionDep
+    request: Request, clerk: ClerkPage, services: ServicesDep, session: SessionDep
 ) -> Response:
-    clerk = _clerk(request, user)
-    if isinstance(clerk, Response):
-        return clerk
     q = request.query_params.get("q", "").strip()
     matters = sorted(services.catalogue.matters.values(), key=lambda m: m.code)
     found = [m for m in matters if Channel.window in m.channels and (q in m.name or q in m.code)]
@@ -68,12 +55,9 @@ async def desk(
 
 @router.get("/window/review/{number}")
 async def review(
-    number: str, request: Request, user: OptionalUser, services: ServicesDep, session: SessionDep
+    number: str, request: Request, clerk: ClerkPage, services: ServicesDep, session: SessionDep
 ) -> Response:
     """预审: an application submitted online, its form and materials, to accept or refuse."""
-    clerk = _clerk(request, user)
-    if isinstance(clerk, Response):
-        return clerk
     app = await session.get(ApplicationRow, number)
     if app is None:
         raise ApiError(404, "not_found", f"没有办件 {number}")
@@ -93,11 +77,8 @@ async def review(
 
 @router.post("/window/review/{number}")
 async def decide(
-    number: str, request: Request, user: OptionalUser, services: ServicesDep, session: SessionDep
+    number: str, request: Request, clerk: ClerkPage, services: ServicesDep, session: SessionDep
 ) -> Response:
-    clerk = _clerk(request, user)
-    if isinstance(clerk, Response):
-        return clerk
     form = await request.form()
     check_csrf(request, form)
     found = await lookup.load(session, number)
@@ -148,21 +129,15 @@ def _accept_page(
 
 @router.get("/window/accept/{code}")
 async def accept_form(
-    code: str, request: Request, user: OptionalUser, services: ServicesDep
+    code: str, request: Request, clerk: ClerkPage, services: ServicesDep
 ) -> Response:
-    clerk = _clerk(request, user)
-    if isinstance(clerk, Response):
-        return clerk
     return _accept_page(request, services, clerk, code)
 
 
 @router.post("/window/accept/{code}")
 async def accept(
-    code: str, request: Request, user: OptionalUser, services: ServicesDep, session: SessionDep
+    code: str, request: Request, clerk: ClerkPage, services: ServicesDep, session: SessionDep
 ) -> Response:
-    clerk = _clerk(request, user)
-    if isinstance(clerk, Response):
-        return clerk
     form = await request.form()
     check_csrf(request, form)
     matter = services.catalogue.matters.get(code)
@@ -220,11 +195,8 @@ async def accept(
 
 @router.post("/window/handover/{number}")
 async def hand_over(
-    number: str, request: Request, user: OptionalUser, services: ServicesDep, session: SessionDep
+    number: str, request: Request, clerk: ClerkPage, services: ServicesDep, session: SessionDep
 ) -> Response:
-    clerk = _clerk(request, user)
-    if isinstance(clerk, Response):
-        return clerk
     form = await request.form()
     check_csrf(request, form)
     try:

@@ -7,33 +7,28 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from api.deps import OptionalUser, ServicesDep, SessionDep, today
+from api.deps import ServicesDep, SessionDep, today
 from api.errors import ApiError
-from api.pages.common import check_csrf, flash, forbidden_page, redirect, render, to_login
+from api.pages.common import (
+    StaffPage,
+    check_csrf,
+    flash,
+    forbidden_page,
+    redirect,
+    render,
+)
 from api.schemas import DecisionIn
 from api.services import tasks
-from api.services.accounts import StaffUser
 from domain.actions import ClaimInput, ReleaseInput
 from domain.application import Role
 
 router = APIRouter(include_in_schema=False)
 
 
-def _staff(request: Request, user: StaffUser | None) -> Response | StaffUser:
-    if user is None:
-        return to_login(request)
-    if user.role not in (Role.staff, Role.supervisor, Role.admin):
-        return forbidden_page(request, user)
-    return user
-
-
 @router.get("/workbench")
 async def inbox(
-    request: Request, user: OptionalUser, services: ServicesDep, session: SessionDep
+    request: Request, staff: StaffPage, services: ServicesDep, session: SessionDep
 ) -> Response:
-    staff = _staff(request, user)
-    if isinstance(staff, Response):
-        return staff
     state = request.query_params.get("state") or None
     sla = request.query_params.get("sla") or None
     items = await tasks.list_tasks(
@@ -60,11 +55,8 @@ async def inbox(
 
 @router.get("/workbench/tasks/{task_id}")
 async def task_page(
-    task_id: int, request: Request, user: OptionalUser, services: ServicesDep, session: SessionDep
+    task_id: int, request: Request, staff: StaffPage, services: ServicesDep, session: SessionDep
 ) -> Response:
-    staff = _staff(request, user)
-    if isinstance(staff, Response):
-        return staff
     try:
         step, app = await tasks.get_task(session=session, user=staff, task_id=task_id)
     except ApiError as exc:
@@ -80,13 +72,10 @@ async def act(
     task_id: int,
     action: str,
     request: Request,
-    user: OptionalUser,
+    staff: StaffPage,
     services: ServicesDep,
     session: SessionDep,
 ) -> Response:
-    staff = _staff(request, user)
-    if isinstance(staff, Response):
-        return staff
     form = await request.form()
     check_csrf(request, form)
     page = f"/workbench/tasks/{task_id}"

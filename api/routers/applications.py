@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Request, status
+from fastapi import APIRouter, Depends, Header, Request, status
 
 from api.deps import ServicesDep, SessionDep
 from api.errors import invalid
@@ -23,6 +23,26 @@ QueryCode = Annotated[str | None, Header(alias="X-Query-Code", description="查�
 
 def client_key(request: Request) -> str:
     return request.client.host if request.client else "unknown"
+
+
+async def applicants_application(
+    application_no: str,
+    request: Request,
+    services: ServicesDep,
+    session: SessionDep,
+    query_code: QueryCode = None,
+) -> lookup.Found:
+    """The application the caller holds the query code of (404 otherwise, throttled)."""
+    return await lookup.find(
+        services=services,
+        session=session,
+        number=application_no,
+        code=query_code,
+        client=client_key(request),
+    )
+
+
+Applicants = Annotated[lookup.Found, Depends(applicants_application)]
 
 
 def receipt(number: str, code: str, status: ApplicationStatus, services: ServicesDep) -> Receipt:
@@ -65,40 +85,18 @@ async def submit(
 
 
 @router.get("/{application_no}", response_model=ApplicationView)
-async def get_status(
-    application_no: str,
-    request: Request,
-    services: ServicesDep,
-    session: SessionDep,
-    query_code: QueryCode = None,
-) -> ApplicationView:
-    found = await lookup.find(
-        services=services,
-        session=session,
-        number=application_no,
-        code=query_code,
-        client=client_key(request),
-    )
+async def get_status(found: Applicants, services: ServicesDep) -> ApplicationView:
     return lookup.view(services, found)
 
 
 @router.post("/{application_no}/supplements", response_model=ApplicationView)
 async def supply(
-    application_no: str,
     body: SupplyIn,
-    request: Request,
+    found: Applicants,
     services: ServicesDep,
     session: SessionDep,
-    query_code: QueryCode = None,
 ) -> ApplicationView:
     """Answer the open correction notice (补正), all items at once."""
-    found = await lookup.find(
-        services=services,
-        session=session,
-        number=application_no,
-        code=query_code,
-        client=client_key(request),
-    )
     lookup.still_open(found.status)
     lookup.check_supply(found, [i.item for i in body.items])
     action = SupplyInput(actor=lookup.applicant_actor(found), items=body.items, note=body.note)
@@ -109,20 +107,11 @@ async def supply(
 
 @router.post("/{application_no}/withdraw", response_model=ApplicationView)
 async def withdraw(
-    application_no: str,
     body: WithdrawIn,
-    request: Request,
+    found: Applicants,
     services: ServicesDep,
     session: SessionDep,
-    query_code: QueryCode = None,
 ) -> ApplicationView:
-    found = await lookup.find(
-        services=services,
-        session=session,
-        number=application_no,
-        code=query_code,
-        client=client_key(request),
-    )
     action = WithdrawInput(actor=lookup.applicant_actor(found), reason=body.reason)
     return await lookup.act(
         services=services, session=session, found=found, update="withdraw", action=action
@@ -131,23 +120,17 @@ async def withdraw(
 
 @router.post("/{application_no}/rating", response_model=ApplicationView)
 async def rate(
-    application_no: str,
     body: RatingIn,
-    request: Request,
+    found: Applicants,
     services: ServicesDep,
     session: SessionDep,
-    query_code: QueryCode = None,
 ) -> ApplicationView:
     """好差评 after completion: five levels; a bad rating must say why (it is followed up)."""
-    found = await lookup.find(
+    await aftercare.rate(
         services=services,
         session=session,
-        number=application_no,
-        code=query_code,
-        client=client_key(request),
-    )
-    await aftercare.rate(
-        services=services, session=session, found=found, rating=body,
+        found=found,
+        rating=body,
         actor=lookup.applicant_actor(found),
-    )  # fmt: skip
+    )
     return lookup.view(services, await lookup.reload(session, found))

@@ -44,14 +44,21 @@ async def load_with_digest(session: AsyncSession, number: str) -> tuple[str, Fou
     row = (
         await session.execute(
             select(
-                a.query_code_digest, a.status, a.applicant_name, a.channel, a.delivery,
-                a.handed_over_at, a.handover_method, a.handover_ref, a.handed_over_by,
+                a.query_code_digest,
+                a.status,
+                a.applicant_name,
+                a.channel,
+                a.delivery,
+                a.handed_over_at,
+                a.handover_method,
+                a.handover_ref,
+                a.handed_over_by,
                 RatingRow,
             )
             .outerjoin(RatingRow, RatingRow.application_no == a.application_no)
             .where(a.application_no == number)
         )
-    ).one_or_none()  # fmt: skip
+    ).one_or_none()
     if row is None:
         return None
     digest, status, name, channel, delivery, handed_at, method, ref, by, rating = row
