@@ -8,9 +8,12 @@ from datetime import datetime
 from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.middleware.sessions import SessionMiddleware
+from swagger_ui_bundle import swagger_ui_path
 from temporalio.client import Client
 
 from api import errors
@@ -80,13 +83,33 @@ def create_app(
         if db_engine is None:
             await engine.dispose()
 
-    app = FastAPI(title="Tongban 通办", description=DESCRIPTION, version="0.1.0", lifespan=lifespan)
+    # /docs is served with the app's own copy of Swagger UI: nothing is fetched from a CDN.
+    app = FastAPI(
+        title="Tongban 通办",
+        description=DESCRIPTION,
+        version="0.1.0",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title="Tongban 通办 · API",
+            swagger_js_url="/static/swagger-ui/swagger-ui-bundle.js",
+            swagger_css_url="/static/swagger-ui/swagger-ui.css",
+            swagger_favicon_url="/static/swagger-ui/favicon-32x32.png",
+        )
+
     errors.install(app, html=pages_common.error_page)
     pages_common.install(app)
     for module in (matters, applications, window, tasks, supervision, auth, health):
         app.include_router(module.router)
     for page in (pages_applicant, pages_staff, pages_window, pages_workbench, pages_supervision):
         app.include_router(page.router)
+    app.mount("/static/swagger-ui", StaticFiles(directory=str(swagger_ui_path)), name="swagger-ui")
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     # The page session (CSRF token, applicants' verified numbers, messages) is a signed cookie.
     app.add_middleware(

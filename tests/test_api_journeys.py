@@ -774,3 +774,12 @@ async def test_the_window_refuses_an_online_application_and_records_corrections_
     assert brought.json()["state"] == "in_progress" and brought.json()["correction"] is None
     event = (await timeline(api, number))[-1]
     assert (event["kind"], event["actor_role"]) == ("correction_supplied", "clerk")
+
+
+async def test_the_api_reference_is_served_without_any_cdn(api: httpx.AsyncClient) -> None:
+    page = await api.get("/docs")
+    assert page.status_code == 200
+    assert "cdn" not in page.text and "/static/swagger-ui/swagger-ui-bundle.js" in page.text
+    script = await api.get("/static/swagger-ui/swagger-ui-bundle.js")
+    assert script.status_code == 200 and len(script.content) > 100_000
+    assert (await api.get("/openapi.json")).json()["info"]["title"] == "Tongban 通办"
