@@ -33,6 +33,9 @@ class Settings(BaseSettings):
         default="http://127.0.0.1:8233", description="Web UI, for links from the dashboard"
     )
 
+    public_url: str = Field(
+        default="", description="address applicants reach, for QR codes (else the request's)"
+    )
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     trusted_proxies: str = Field(

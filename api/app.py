@@ -26,7 +26,7 @@ from api.pages import supervision as pages_supervision
 from api.pages import window as pages_window
 from api.pages import workbench as pages_workbench
 from api.routers import applications, auth, health, matters, supervision, tasks, window
-from api.security import FailureLimiter
+from api.security import Throttle
 from api.services.accounts import sync_departments
 from definitions.calendars import CalendarSources
 from definitions.catalogue import load_catalogue
@@ -69,10 +69,8 @@ def create_app(
             catalogue=load_catalogue(),
             calendars=CalendarSources(),
             secret=settings.secret(),
-            lookups=FailureLimiter(
-                settings.lookup_failures_allowed, settings.lookup_window_seconds
-            ),
-            logins=FailureLimiter(settings.lookup_failures_allowed, settings.lookup_window_seconds),
+            lookups=Throttle(settings.lookup_failures_allowed, settings.lookup_window_seconds),
+            logins=Throttle(settings.lookup_failures_allowed, settings.lookup_window_seconds),
             clock=clock,
         )
         async with services.sessions() as session:
@@ -116,6 +114,7 @@ def create_app(
         SessionMiddleware,
         secret_key=settings.secret().decode(),
         session_cookie="tongban_page",
+        max_age=4 * 3600,
         same_site="lax",
         https_only=False,
     )

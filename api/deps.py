@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.engine import EngineGateway
 from api.errors import ApiError, forbidden
-from api.security import FailureLimiter
+from api.security import Throttle
 from api.services.accounts import StaffUser, user_for_token
 from definitions.calendars import CalendarSources
 from definitions.catalogue import Catalogue
@@ -35,8 +35,8 @@ class Services:
     catalogue: Catalogue
     calendars: CalendarSources
     secret: bytes
-    lookups: FailureLimiter
-    logins: FailureLimiter
+    lookups: Throttle
+    logins: Throttle
     # What "now" is for deadlines and records. Tests use the time-skipping server's clock.
     clock: Callable[[], Awaitable[datetime]] = system_clock
 
@@ -66,20 +66,29 @@ async def get_session(services: ServicesDep) -> AsyncIterator[AsyncSession]:
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 
 
-def credentials(request: Request) -> str | None:
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() == "bearer" and token:
-        return token.strip()
+def bearer_token(request: Request) -> str | None:
+    """The API's credential. The page cookie is not accepted there: a cookie is sent by the
+    browser on its own, and the JSON routes carry no CSRF token."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token else None
+
+
+def session_token(request: Request) -> str | None:
+    """The pages' credential: the session cookie set at /login (forms carry CSRF tokens)."""
     return request.cookies.get(SESSION_COOKIE)
 
 
-async def optional_user(request: Request, session: SessionDep) -> StaffUser | None:
-    token = credentials(request)
+async def api_user(request: Request, session: SessionDep) -> StaffUser | None:
+    token = bearer_token(request)
     return await user_for_token(session, token) if token else None
 
 
-async def current_user(user: Annotated[StaffUser | None, Depends(optional_user)]) -> StaffUser:
+async def page_user(request: Request, session: SessionDep) -> StaffUser | None:
+    token = session_token(request)
+    return await user_for_token(session, token) if token else None
+
+
+async def current_user(user: Annotated[StaffUser | None, Depends(api_user)]) -> StaffUser:
     if user is None:
         raise ApiError(
             401,
@@ -91,7 +100,7 @@ async def current_user(user: Annotated[StaffUser | None, Depends(optional_user)]
 
 
 CurrentUser = Annotated[StaffUser, Depends(current_user)]
-OptionalUser = Annotated[StaffUser | None, Depends(optional_user)]
+PageUser = Annotated[StaffUser | None, Depends(page_user)]
 
 
 def require(*roles: Role) -> Callable[[StaffUser], Awaitable[StaffUser]]:

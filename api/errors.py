@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -9,6 +10,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
+
+log = logging.getLogger("tongban.api")
 
 
 class ApiError(Exception):
@@ -139,6 +142,14 @@ def install(app: FastAPI, html: HtmlRenderer | None = None) -> None:
             problems.setdefault(field_name(tuple(e.get("loc", ()))), reason_of(e))
         err = invalid(problems)
         return JSONResponse(body(err.error, err.message, err.details), status_code=422)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        message = "系统内部错误，请稍后重试；如仍有问题请联系管理员"
+        if html is not None and _wants_page(request):
+            return html(request, 500, message)
+        return JSONResponse(body("internal_error", message), status_code=500)
 
     @app.exception_handler(HTTPException)
     async def _http(request: Request, exc: HTTPException) -> Response:

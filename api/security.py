@@ -84,4 +84,38 @@ class FailureLimiter:
         return max(1, int(failures[0] + self.window - now) + 1)
 
     def fail(self, key: str) -> None:
-        self._failures[key].append(time.monotonic())
+        now = time.monotonic()
+        self._failures[key].append(now)
+        if len(self._failures) > 50_000:  # keep memory bounded under a flood of keys
+            for stale in [k for k in self._failures if not self._recent(k, now)]:
+                self._failures.pop(stale, None)
+
+
+class Throttle:
+    """Failed attempts counted per (subject, client), and with a tenfold cap per client.
+
+    Keyed by what is being guessed (a username, an application number) as well as by the
+    address, so one person's mistakes do not lock out a whole office behind one NAT address,
+    while guessing across many subjects from one address is still stopped.
+    """
+
+    BROAD_FACTOR = 10
+
+    def __init__(self, allowed: int, window_seconds: int) -> None:
+        self.narrow = FailureLimiter(allowed, window_seconds)
+        self.broad = FailureLimiter(allowed * self.BROAD_FACTOR, window_seconds)
+
+    def retry_after(self, subject: str, client: str) -> int | None:
+        waits = [
+            w
+            for w in (
+                self.narrow.retry_after(f"{subject}|{client}"),
+                self.broad.retry_after(client),
+            )
+            if w is not None
+        ]
+        return max(waits, default=None)
+
+    def fail(self, subject: str, client: str) -> None:
+        self.narrow.fail(f"{subject}|{client}")
+        self.broad.fail(client)

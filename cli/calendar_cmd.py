@@ -49,6 +49,12 @@ def is_workday(args: argparse.Namespace) -> int:
     return 0
 
 
+def publish(args: argparse.Namespace) -> int:
+    from cli.calendar_publish import run
+
+    return run(get_settings(), args.dry_run)
+
+
 def register(areas: Any) -> None:
     parser = areas.add_parser("calendar", help="working-day calendar")
     commands = parser.add_subparsers(dest="command", required=True, metavar="SUBCOMMAND")
@@ -64,3 +70,9 @@ def register(areas: Any) -> None:
     sub.add_argument("day", type=date.fromisoformat, metavar="DATE")
     sub.add_argument("--centre", default=centre)
     sub.set_defaults(handler=is_workday)
+
+    sub = commands.add_parser(
+        "publish", help="send the current calendar to open applications whose calendar differs"
+    )
+    sub.add_argument("--dry-run", action="store_true", help="only list what would change")
+    sub.set_defaults(handler=publish)

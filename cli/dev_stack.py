@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import signal
 import socket
@@ -16,6 +17,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -55,7 +57,8 @@ class DevConfig:
             host=str(raw.get("address", "127.0.0.1")),
             temporal_port=temporal_port,
             # The UI follows the gRPC port, as `temporal server start-dev` does by default.
-            ui_port=temporal_port + 1000 if args.temporal_port else int(raw.get("ui_port", 8233)),
+            ui_port=args.ui_port
+            or (temporal_port + 1000 if args.temporal_port else int(raw.get("ui_port", 8233))),
             api_port=args.port,
             namespace=str(raw.get("namespace", "default")),
             task_queue=str(raw.get("task_queue", "tongban")),
@@ -101,30 +104,25 @@ def _port_free(host: str, port: int) -> bool:
         return s.connect_ex((host, port)) != 0
 
 
-def _wait_for_port(host: str, port: int, proc: subprocess.Popen[bytes], timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"exited with code {proc.returncode} while starting")
-        if not _port_free(host, port):
-            return
-        time.sleep(0.2)
-    raise RuntimeError(f"not listening on {host}:{port} after {timeout:.0f}s")
+def _listening(host: str, port: int) -> Callable[[], bool]:
+    return lambda: not _port_free(host, port)
 
 
-def _wait_for_http(url: str, proc: subprocess.Popen[bytes], timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"exited with code {proc.returncode} while starting")
+def _ready(url: str) -> Callable[[], bool]:
+    """Our /readyz says ready: another server answering on the port does not count."""
+
+    def check() -> bool:
         try:
             with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"{url} did not answer after {timeout:.0f}s")
+                return bool(json.loads(response.read()).get("status") == "ready")
+        except (OSError, ValueError):
+            return False
+
+    return check
+
+
+class Interrupted(Exception):
+    """Ctrl-C (or SIGTERM) while the stack was starting."""
 
 
 def prepare_database(settings: Settings, password: str) -> int:
@@ -156,6 +154,26 @@ class Stack:
         self.config = config
         self.children: list[tuple[str, subprocess.Popen[bytes]]] = []
         self.stopping = False
+        # From the first child on, a signal only asks us to stop: we stop them in order.
+        signal.signal(signal.SIGINT, self._on_signal)
+        signal.signal(signal.SIGTERM, self._on_signal)
+
+    def _on_signal(self, _signum: int, _frame: object) -> None:
+        self.stopping = True
+
+    def wait_for(
+        self, what: str, ok: Callable[[], bool], proc: subprocess.Popen[bytes], timeout: float
+    ) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.stopping:
+                raise Interrupted
+            if proc.poll() is not None:
+                raise RuntimeError(f"{what}: exited with code {proc.returncode} while starting")
+            if ok():
+                return
+            time.sleep(0.2)
+        raise RuntimeError(f"{what}: not ready after {timeout:.0f}s")
 
     def spawn(
         self, name: str, command: list[str], log: Path | None = None
@@ -186,12 +204,6 @@ class Stack:
 
     def watch(self) -> int:
         """Block until a signal or a child's death; returns the exit code for `tongban dev`."""
-
-        def on_signal(_signum: int, _frame: object) -> None:
-            self.stopping = True
-
-        signal.signal(signal.SIGINT, on_signal)
-        signal.signal(signal.SIGTERM, on_signal)
         while not self.stopping:
             for name, proc in self.children:
                 if proc.poll() is not None:
@@ -209,11 +221,18 @@ class Stack:
 def run(args: argparse.Namespace) -> int:
     config = DevConfig.load(args)
     config.data_dir.mkdir(parents=True, exist_ok=True)
-    for what, port in (
-        ("API", config.api_port),
-        ("Temporal", config.temporal_port),
-        ("Temporal UI", config.ui_port),
-    ):
+    ports = {
+        "API": config.api_port,
+        "Temporal": config.temporal_port,
+        "Temporal UI": config.ui_port,
+    }
+    if len(set(ports.values())) < len(ports):
+        print(
+            f"two parts of the stack would share a port ({ports}): "
+            "choose others with --port, --temporal-port and --ui-port"
+        )
+        return 1
+    for what, port in ports.items():
         if not _port_free(config.host, port):
             print(
                 f"port {port} for the {what} is taken: is another stack running? "
@@ -230,13 +249,17 @@ def run(args: argparse.Namespace) -> int:
     try:
         print(f"starting the Temporal dev server (state in {config.db_file}) ...")
         temporal = stack.spawn("temporal", config.temporal_command(), logs / "temporal.log")
-        _wait_for_port(config.host, config.temporal_port, temporal, timeout=60)
-        _wait_for_port(config.host, config.ui_port, temporal, timeout=60)
+        stack.wait_for("temporal", _listening(config.host, config.temporal_port), temporal, 60)
+        stack.wait_for("temporal UI", _listening(config.host, config.ui_port), temporal, 60)
         print("starting the worker ...")
         stack.spawn("worker", [sys.executable, "-m", "cli", "worker"], logs / "worker.log")
         print("starting the API ...")
         api = stack.spawn("api", [sys.executable, "-m", "cli", "api"], logs / "api.log")
-        _wait_for_http(f"http://{config.host}:{config.api_port}/readyz", api, timeout=90)
+        stack.wait_for("api", _ready(f"http://{config.host}:{config.api_port}/readyz"), api, 90)
+    except Interrupted:
+        print("\ninterrupted while starting: stopping what was started ...")
+        stack.stop()
+        return 130
     except (RuntimeError, OSError) as exc:
         print(f"could not start the stack: {exc} (logs in {logs})")
         stack.stop()
@@ -273,4 +296,5 @@ def register(areas: Any) -> None:
         default=None,
         help="Temporal gRPC port (7233); the Web UI listens on this + 1000",
     )
+    sub.add_argument("--ui-port", type=int, default=None, help="Temporal Web UI port (8233)")
     sub.set_defaults(handler=run)

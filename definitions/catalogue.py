@@ -193,6 +193,11 @@ def load_departments(path: Path) -> tuple[dict[str, Department], list[Definition
 
 def matter_files(paths: Sequence[Path]) -> list[Path]:
     files: list[Path] = []
+    missing = [
+        DefinitionError(str(p), "", None, "no such file or folder") for p in paths if not p.exists()
+    ]
+    if missing:
+        raise DefinitionErrors(missing)
     for p in paths:
         if p.is_dir():
             inner = p / "matters" if (p / "matters").is_dir() else p

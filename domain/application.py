@@ -268,5 +268,8 @@ class Projection(BaseModel):
 
     status: ApplicationStatus
     application: ApplicationInput | None = None
+    calendar: CalendarSnapshot | None = Field(
+        default=None, description="sent when the calendar changed after acceptance"
+    )
     events: list[Event] = Field(default_factory=list)
     notifications: list[Notification] = Field(default_factory=list)

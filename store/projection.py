@@ -128,6 +128,8 @@ async def apply_projection(session: AsyncSession, projection: Projection) -> Non
     status, app = projection.status, projection.application
     no = status.application_no
     values = _application_values(status, app)
+    if projection.calendar is not None:
+        values["calendar"] = projection.calendar.model_dump(mode="json")
     if app is not None:
         await _upsert(session, ApplicationRow.__table__, values, ["application_no"])  # type: ignore[arg-type]
     else:

@@ -68,6 +68,7 @@ class DevStack:
             ],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
+            cwd=self.data_dir.parent,  # anywhere: the installed command must not need the repo
             text=True,
             env=os.environ | {"TONGBAN_DEMO_PASSWORD": "e2e-secret"},
         )

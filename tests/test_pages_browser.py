@@ -251,3 +251,44 @@ async def test_each_role_sees_only_its_own_pages(
     for path in ("/workbench", "/window", "/supervision", seal_task.removeprefix(live)):
         await anonymous.goto(path)
         await expect(anonymous.locator("h1")).to_have_text("工作人员登录")
+
+
+async def test_a_walk_in_receipt_leaves_no_code_behind_at_the_window(
+    browser: Browser, live: str
+) -> None:
+    clerk = await sign_in(browser, live, "clerk")
+    await clerk.goto("/window?q=清税")
+    await expect(clerk.locator(".matter-list")).not_to_contain_text("企业开办")
+    await clerk.click(".matter-list a:has-text('受理')")
+    await clerk.fill("#applicant_name", "马鞍山示例有限公司")
+    await clerk.fill("#identifier", credit_code())
+    await clerk.fill("#phone", "0555-2345678")
+    await clerk.fill("#form_taxpayer_name", "马鞍山示例有限公司")
+    await clerk.fill("#form_taxpayer_credit_code", credit_code())
+    await clerk.select_option("#form_reason", "解散")
+    for code in ("deregistration_form", "agent_id", "business_licence"):
+        await clerk.check(f"input[name=paper_{code}]")
+    await clerk.click("button:has-text('受理并打印受理通知书')")
+    await clerk.wait_for_url(re.compile(r".*/receipt/\d+$"))
+    await expect(clerk.locator(".receipt h1")).to_have_text("受理通知书")
+    number = clerk.url.rsplit("/", 1)[1]
+    code = (await clerk.locator("dd.code").nth(1).inner_text()).strip()
+    link = await clerk.locator("a:has-text('在本机查看办理进度')").get_attribute("href")
+    assert link is not None and link.endswith(f"/status/{number}#code={code}")
+    await shot(clerk, "16_window_receipt")
+
+    # Printed once: the code stays with the applicant, not in the clerk's browser.
+    await clerk.goto(f"/receipt/{number}")
+    await expect(clerk.locator("h1")).to_have_text("办件查询")
+    await clerk.goto(f"/status/{number}")
+    await expect(clerk.locator("h1")).to_have_text("办件查询")
+
+    # The applicant scans the QR code on a phone: straight to the status, code never sent.
+    phone = await (await context(browser, live, **MOBILE)).new_page()
+    await phone.goto(link.removeprefix(live))
+    await expect(phone.locator("h1")).to_have_text("清税注销")
+    await expect(phone.locator("dl.facts")).to_contain_text("已受理")
+    # On a shared computer, 退出查询 makes the browser forget it.
+    await phone.click("button:has-text('退出查询')")
+    await phone.goto(f"/status/{number}")
+    await expect(phone.locator("h1")).to_have_text("办件查询")

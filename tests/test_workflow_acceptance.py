@@ -15,7 +15,7 @@ from temporalio.worker import Worker
 from domain.actions import AcceptInput, ClaimInput, RefuseAcceptanceInput
 from domain.application import Actor, Role
 from domain.states import ApplicationState, StepState
-from tests.engine import application_row, event_rows, kinds, notification_rows, start
+from tests.engine import application_row, event_rows, kinds, notification_rows, start, step_rows
 from tests.factories import APPLICANT, CLERK, application, staff
 from tests.timeline import at, eventually, next_plain_monday, plain_calendar, skip_to
 from workflows.matter import MatterWorkflow
@@ -98,8 +98,8 @@ async def test_no_decision_in_five_working_days_is_acceptance_from_receipt(
         "company_setup", now=at(monday, 10), calendar=plain_calendar(monday), **ONLINE
     )
     await start(env, worker.task_queue, app)
-    # Next Monday 17:30 is the fifth working day's end; the clock then counts from receipt,
-    # so the three-day promise ran out on Thursday: the matter is red at once.
+    # Next Monday 17:30 is the fifth working day's end; the matter's clock then counts from
+    # receipt, so its three-day promise ran out on Thursday: the matter is red at once.
     await skip_to(env, at(monday + timedelta(days=7), 17, 31))
 
     async def deemed() -> None:
@@ -110,6 +110,11 @@ async def test_no_decision_in_five_working_days_is_acceptance_from_receipt(
         row = await application_row(sessions, app.application_no)
         assert row is not None and row.accepted_at == row.received_at
         assert row.sla_level == "red"
+        # The departments get their whole limit from now: no step is late on arrival.
+        steps = await step_rows(sessions, app.application_no)
+        assert {s.state for s in steps.values()} == {"open"}
+        assert {s.sla_level for s in steps.values()} == {"green"}
+        assert not [e for e in events if e.kind == "escalated"]
 
     await eventually(deemed)
 

@@ -11,13 +11,13 @@ from temporalio.client import WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from domain.actions import SupplementRequestInput, SupplyInput
+from domain.actions import ExtendInput, SupplementRequestInput, SupplyInput
 from domain.application import SuppliedItem
 from domain.calendar import WorkCalendar
 from domain.states import ApplicationState, StepState
 from store.models import CorrectionRow
 from tests.engine import application_row, approve, cards, event_rows, notification_rows, start
-from tests.factories import APPLICANT, application, staff
+from tests.factories import APPLICANT, SUPERVISOR, application, staff
 from tests.timeline import at, eventually, next_plain_monday, plain_calendar, skip_to
 from workflows.matter import MatterWorkflow
 
@@ -155,3 +155,26 @@ async def test_a_matter_that_keeps_its_clock_running_during_correction(
     )
     assert status.state is ApplicationState.correction
     assert not status.paused and not status.step("seal").paused
+
+
+async def test_a_step_paused_for_correction_can_be_extended_past_its_old_deadline(
+    env: WorkflowEnvironment, worker: Worker
+) -> None:
+    monday = next_plain_monday(await env.get_current_time())
+    await skip_to(env, at(monday, 10))
+    app = application("company_setup", now=at(monday, 10), calendar=plain_calendar(monday))
+    handle = await start(env, worker.task_queue, app)
+    await handle.execute_update(
+        MatterWorkflow.request_supplement,
+        SupplementRequestInput(
+            step_code="seal", actor=staff("psb"), items=["印章样式"], reason="未选择"
+        ),
+    )
+    # The seal step was due Wednesday 17:30 before it paused on Monday at 10:00; on Thursday
+    # it still has its time in hand, so an extension is not "after the deadline".
+    await skip_to(env, at(monday + timedelta(days=3), 10))
+    status = await handle.execute_update(
+        MatterWorkflow.extend,
+        ExtendInput(step_code="seal", actor=SUPERVISOR, working_days=1, reason="需补充核查"),
+    )
+    assert status.step("seal").extension_days == 1

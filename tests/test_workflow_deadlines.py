@@ -4,6 +4,7 @@ extensions and calendar changes. Time moves only by skipping on the test server.
 from __future__ import annotations
 
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -11,8 +12,11 @@ from temporalio.client import WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from cli.calendar_publish import publish
+from definitions.calendars import default_sources
 from domain.actions import CalendarChangedInput, ExtendInput, WithdrawInput
 from domain.states import ApplicationState, SlaLevel, StepState
+from settings import Settings
 from tests.engine import (
     application_row,
     approve,
@@ -276,4 +280,31 @@ async def test_calendar_change_moves_a_provisional_deadline(
     assert changed[0].payload["calendar_after"] == official.version
     described = await handle.describe()
     assert described.typed_search_attributes.get(sa.PROMISED_DEADLINE) == at(day(4), 17, 30)
+    await handle.execute_update(MatterWorkflow.withdraw, WithdrawInput(actor=APPLICANT))
+
+
+async def test_publishing_a_calendar_updates_open_applications(
+    env: WorkflowEnvironment,
+    worker: Worker,
+    sessions: async_sessionmaker[AsyncSession],
+    db_url: str,
+    tmp_path: Path,
+) -> None:
+    """`tongban calendar publish`: open applications still on an older calendar get the
+    current one, their deadlines recomputed, and the read model keeps the new calendar."""
+    now = await env.get_current_time()
+    stale = plain_calendar(now.date(), official=False)  # code "maanshan", but no data
+    app = application("company_setup", now=now, calendar=stale)
+    handle = await start(env, worker.task_queue, app)
+    settings = Settings(data_dir=tmp_path, database_url=db_url)
+    outcome = await publish(settings, client=env.client)
+    assert app.application_no in outcome.changed
+    status = await handle.query(MatterWorkflow.state)
+    fresh = default_sources().snapshot_around("maanshan", now)
+    assert status.calendar_version == fresh.version != stale.version
+    row = await application_row(sessions, app.application_no)
+    assert row is not None and row.calendar["official_years"] == list(fresh.official_years)
+    # Publishing again changes nothing for it.
+    again = await publish(settings, client=env.client)
+    assert app.application_no not in again.changed
     await handle.execute_update(MatterWorkflow.withdraw, WithdrawInput(actor=APPLICANT))

@@ -172,7 +172,9 @@ class Case:
             calendar=self.calendar.snapshot.version,
         )
         self.notify(now, APPLICANT, "accepted", "已受理", self._deadline_text())
-        self.open_ready_steps(now, since=start)
+        # Steps get their whole limit from the moment they reach the departments, even when
+        # the matter's own clock was backdated to receipt.
+        self.open_ready_steps(now)
         self.refresh(now)
 
     def refuse_acceptance(self, now: datetime, action: RefuseAcceptanceInput) -> None:
@@ -182,14 +184,14 @@ class Case:
         self.record(now, "not_accepted", action.actor, reason=reason)
         self.notify(now, APPLICANT, "not_accepted", "不予受理", reason)
 
-    def open_ready_steps(self, now: datetime, since: datetime | None = None) -> None:
+    def open_ready_steps(self, now: datetime) -> None:
         done = {s.code for s in self.status.steps if s.state.done}
         for step in self.status.steps:
             if step.state is StepState.waiting and set(step.needs) <= done:
                 spec = self.matter.step(step.code)
                 step.state = StepState.open
                 step.opened_at = now
-                step.clock = Clock(started_at=since or now, limit_days=spec.limit_days)
+                step.clock = Clock(started_at=now, limit_days=spec.limit_days)
                 self.record(now, "step_opened", step=step.code, limit_days=spec.limit_days)
                 self.notify(now, department(step.department), "task", f"新待办：{step.name}")
 

@@ -58,6 +58,7 @@ class MatterWorkflow:
         self._lock = asyncio.Lock()
         self._changed = False
         self._projected_application = False
+        self._projected_calendar = app.calendar.version
         self._search: dict[str, object] = {}
 
     @property
@@ -95,9 +96,11 @@ class MatterWorkflow:
         self._status.revision += 1
         self._case.refresh(workflow.now())
         events, notifications = self._case.take_records()
+        calendar = self._case.app.calendar
         projection = Projection(
             status=self._status,
             application=None if self._projected_application else self._case.app,
+            calendar=calendar if calendar.version != self._projected_calendar else None,
             events=events,
             notifications=notifications,
         )
@@ -108,6 +111,7 @@ class MatterWorkflow:
             retry_policy=_PROJECTION_RETRY,
         )
         self._projected_application = True
+        self._projected_calendar = calendar.version
         self._publish()
 
     def _publish(self) -> None:
@@ -283,13 +287,19 @@ class MatterWorkflow:
     @workflow.update
     async def extend(self, action: ExtendInput) -> ApplicationStatus:
         return await self._act(
-            lambda: refusals.extend(self._status, self._case.matter, action, workflow.now()),
+            lambda: refusals.extend(
+                self._status, self._case.matter, action, workflow.now(), self._case.calendar
+            ),
             lambda now: self._case.extend(now, action),
         )
 
     @extend.validator
     def _extend_allowed(self, action: ExtendInput) -> None:
-        _refuse(refusals.extend(self._status, self._case.matter, action, workflow.now()))
+        _refuse(
+            refusals.extend(
+                self._status, self._case.matter, action, workflow.now(), self._case.calendar
+            )
+        )
 
     @workflow.update
     async def calendar_changed(self, action: CalendarChangedInput) -> ApplicationStatus:

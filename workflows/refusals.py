@@ -8,7 +8,7 @@ may run after a timer changed the state.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from definitions.schema import MatterDefinition
 from domain.actions import (
@@ -26,6 +26,7 @@ from domain.actions import (
     WithdrawInput,
 )
 from domain.application import Actor, ApplicationStatus, Role
+from domain.calendar import WorkCalendar
 from domain.fields import fields_problems
 from domain.states import ApplicationState, SlaLevel, StepState
 
@@ -54,7 +55,7 @@ def _step_problem(status: ApplicationStatus, action: StepAction) -> str | None:
     if action.actor.role not in _DEPARTMENT_ROLES:
         return "只有承办部门工作人员可以办理该环节"
     if action.actor.department != step.department:
-        return f"该环节由{step.department}办理，不属于您的部门"
+        return "该环节不属于您的部门，不能办理"
     return None
 
 
@@ -84,14 +85,19 @@ def claim(status: ApplicationStatus, action: ClaimInput) -> str | None:
 
 
 def release(status: ApplicationStatus, action: ReleaseInput) -> str | None:
-    problem = _step_problem(status, action)
+    """The claimer hands a step back; a supervisor may take it back from an absent claimer."""
+    supervising = action.actor.role in _SUPERVISING
+    problem = _closed(status) if supervising else _step_problem(status, action)
     if problem:
         return problem
-    step = status.step(action.step_code)
+    try:
+        step = status.step(action.step_code)
+    except KeyError:
+        return f"本事项没有环节 {action.step_code}"
     if step.state is not StepState.claimed or step.claimed_by is None:
         return "该环节未被签收，无需退回"
-    if step.claimed_by.id != action.actor.id:
-        return f"该环节由{step.claimed_by.name}签收，只有签收人可以退回"
+    if step.claimed_by.id != action.actor.id and not supervising:
+        return f"该环节由{step.claimed_by.name}签收，只有签收人或监督管理人员可以退回"
     return None
 
 
@@ -187,7 +193,11 @@ def withdraw(status: ApplicationStatus, action: WithdrawInput) -> str | None:
 
 
 def extend(
-    status: ApplicationStatus, matter: MatterDefinition, action: ExtendInput, now: datetime
+    status: ApplicationStatus,
+    matter: MatterDefinition,
+    action: ExtendInput,
+    now: datetime,
+    calendar: WorkCalendar,
 ) -> str | None:
     closed = _closed(status)
     if closed:
@@ -200,7 +210,12 @@ def extend(
         return f"本事项没有环节 {action.step_code}"
     if not step.state.active:
         return f"该环节当前为“{step.state.label}”，不能延期"
-    if step.sla_level.rank >= SlaLevel.red.rank or (step.deadline and now >= step.deadline):
+    # From the ledger, not the stored deadline: a step paused for correction keeps time
+    # in hand even when its old deadline has passed.
+    out_of_time = step.clock is not None and step.clock.reading(
+        calendar, now
+    ).remaining <= timedelta(0)
+    if step.sla_level.rank >= SlaLevel.red.rank or out_of_time:
         return "已超过办理期限，不能再申请延期（按逾期办结处理）"
     if action.working_days < 1:
         return "延期天数至少为1个工作日"

@@ -20,12 +20,14 @@ from api.errors import ApiError
 from api.pages.common import (
     check_csrf,
     flash,
+    forget_access,
     form_problems,
     redirect,
     remember_access,
     remembered_code,
     render,
     submission_body,
+    take_receipt,
 )
 from api.routers.applications import client_key
 from api.routers.matters import guide
@@ -132,6 +134,8 @@ async def apply_submit(
         )
     except (ValidationError, ApiError) as exc:
         errors, message, status = form_problems(exc)
+        if status != 503:  # only a retry after 503 may reuse the key: it may have started
+            values.pop("idempotency_key", None)
         return _form_page(
             request,
             services,
@@ -155,13 +159,15 @@ async def receipt(
     number: str, request: Request, services: ServicesDep, session: SessionDep
 ) -> Response:
     """受理通知书: printable, with a QR code that opens the status page."""
-    code = remembered_code(request, number)
+    code = take_receipt(request, number) or remembered_code(request, number)
     if code is None:
         return redirect(f"/status?no={number}")
     found = await lookup.find(
         services=services, session=session, number=number, code=code, client=client_key(request)
     )
-    link = f"{str(request.base_url).rstrip('/')}/status/{number}?code={code}"
+    # The code travels in the fragment: browsers never send it, so no server log holds it.
+    base = services.settings.public_url or str(request.base_url)
+    link = f"{base.rstrip('/')}/status/{number}#code={code}"
     return render(
         request,
         "receipt.html",
@@ -311,6 +317,15 @@ async def withdraw(
     except ApiError as exc:
         flash(request, exc.message, "error")
     return redirect(f"/status/{number}")
+
+
+@router.post("/status/{number}/forget")
+async def forget(number: str, request: Request) -> Response:
+    """退出查询: this browser forgets the application (a shared or public computer)."""
+    form = await request.form()
+    check_csrf(request, form)
+    forget_access(request, number)
+    return redirect("/status")
 
 
 @router.post("/status/{number}/rating")

@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 
-from api.deps import OptionalUser, get_services
+from api.deps import PageUser, get_services
 from api.errors import ApiError, field_name, reason_of
 from api.pages.events import (
     CHANNEL_NAMES,
@@ -104,6 +104,7 @@ def render(
             "namespace": services.settings.temporal_namespace,
             "tz": services.tz,
             "department_name": services.catalogue.department_name,
+            "centre_name": services.calendars.centres[services.settings.centre].name,
             **context,
         },
         status_code=status_code,
@@ -142,7 +143,7 @@ class NotForThisRole(Exception):
 def page_for(*roles: Role) -> Callable[[StaffUser | None], Awaitable[StaffUser]]:
     """A dependency admitting signed-in staff of `roles` to a page."""
 
-    async def check(user: OptionalUser) -> StaffUser:
+    async def check(user: PageUser) -> StaffUser:
         if user is None:
             raise LoginRequired
         if user.role not in roles:
@@ -193,6 +194,9 @@ def form_problems(exc: ValidationError | ApiError) -> tuple[dict[str, str], str,
         details = exc.details if exc.status == 422 and isinstance(exc.details, list) else []
         fields = {d["field"]: d["reason"] for d in details if isinstance(d, dict)}
         status, fallback = exc.status, exc.message
+    if "Idempotency-Key" in fields:
+        # This form was sent before with other contents: it cannot be sent again as it is.
+        return {}, "这份申请表已经提交过，内容与上次不同。请重新打开申请页面填写。", status
     errors = {_input_name(f): reason for f, reason in fields.items()}
     if errors:
         return errors, f"有 {len(errors)} 处需要修改，请查看标红的项目后重新提交。", status
@@ -211,7 +215,25 @@ def remembered_code(request: Request, number: str) -> str | None:
     return str(code) if code else None
 
 
+def forget_access(request: Request, number: str) -> None:
+    apps = dict(request.session.get("apps", {}))
+    apps.pop(number, None)
+    request.session["apps"] = apps
+
+
+def hand_receipt(request: Request, number: str, code: str) -> None:
+    """For staff: the code is shown once, on the receipt printed now, and not kept in the
+    staff member's browser (it is the applicant's, not theirs)."""
+    request.session["receipt"] = {"number": number, "code": code}
+
+
+def take_receipt(request: Request, number: str) -> str | None:
+    handed = request.session.pop("receipt", None)
+    return str(handed["code"]) if handed and handed.get("number") == number else None
+
+
 ERROR_TITLES = {
+    500: "系统错误",
     403: "无权访问",
     404: "页面不存在",
     409: "无法办理",

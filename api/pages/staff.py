@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, Response
 
-from api.deps import SESSION_COOKIE, OptionalUser, ServicesDep, SessionDep, credentials
+from api.deps import SESSION_COOKIE, PageUser, ServicesDep, SessionDep, session_token
 from api.errors import ApiError
 from api.pages.common import check_csrf, redirect, render, role_home, to_login
 from api.routers.applications import client_key
@@ -24,7 +24,7 @@ def _safe_next(target: str | None) -> str | None:
 
 
 @router.get("/login")
-async def login_page(request: Request, user: OptionalUser) -> Response:
+async def login_page(request: Request, user: PageUser) -> Response:
     if user is not None:
         return redirect(role_home(user))
     return render(request, "login.html", next=_safe_next(request.query_params.get("next")) or "")
@@ -71,17 +71,18 @@ async def login(request: Request, services: ServicesDep, session: SessionDep) ->
 async def logout(request: Request, session: SessionDep) -> Response:
     form = await request.form()
     check_csrf(request, form)
-    token = credentials(request)
+    token = session_token(request)
     if token:
         await accounts.revoke(session, token)
         await session.commit()
+    request.session.clear()  # nothing of this visit stays in the browser
     response = redirect("/login")
     response.delete_cookie(SESSION_COOKIE)
     return response
 
 
 @router.get("/files/{name}")
-async def file(name: str, request: Request, user: OptionalUser, services: ServicesDep) -> Response:
+async def file(name: str, request: Request, user: PageUser, services: ServicesDep) -> Response:
     """An uploaded material, for signed-in staff."""
     if user is None:
         return to_login(request)

@@ -17,8 +17,8 @@ from api.pages.common import (
     check_csrf,
     flash,
     form_problems,
+    hand_receipt,
     redirect,
-    remember_access,
     render,
     submission_body,
 )
@@ -179,6 +179,8 @@ async def accept(
             flash(request, f"已受理：{number}。请打印受理通知书交给申请人。")
     except (ValidationError, ApiError) as exc:
         errors, message, status = form_problems(exc)
+        if status != 503:  # only a retry after 503 may reuse the key: it may have started
+            values.pop("idempotency_key", None)
         return _accept_page(
             request,
             services,
@@ -189,7 +191,7 @@ async def accept(
             error_message=message,
             status_code=status,
         )
-    remember_access(request, number, query_code)
+    hand_receipt(request, number, query_code)
     return redirect(f"/receipt/{number}")
 
 

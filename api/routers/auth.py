@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.security import OAuth2PasswordRequestForm
 
-from api.deps import CurrentUser, ServicesDep, SessionDep, credentials
+from api.deps import CurrentUser, ServicesDep, SessionDep, bearer_token
 from api.errors import ApiError, too_many
 from api.routers.applications import client_key
 from api.schemas import TokenOut
@@ -20,12 +20,13 @@ async def sign_in(
     *, services: ServicesDep, session: SessionDep, username: str, password: str, client: str
 ) -> accounts.StaffUser:
     """Check a password, throttling repeated failures from one client."""
-    wait = services.logins.retry_after(client)
+    subject = username.strip().lower()
+    wait = services.logins.retry_after(subject, client)
     if wait is not None:
         raise too_many("登录失败次数过多，请稍后再试", wait)
     user = await accounts.authenticate(session, username, password)
     if user is None:
-        services.logins.fail(client)
+        services.logins.fail(subject, client)
         raise ApiError(
             401, "unauthorized", "用户名或密码不正确", headers={"WWW-Authenticate": "Bearer"}
         )
@@ -64,7 +65,7 @@ async def me(user: CurrentUser) -> dict[str, str | None]:
 
 @router.post("/logout", status_code=204)
 async def logout(request: Request, _user: CurrentUser, session: SessionDep) -> None:
-    token = credentials(request)
+    token = bearer_token(request)
     if token:
         await accounts.revoke(session, token)
         await session.commit()

@@ -67,7 +67,8 @@ async def claim(task_id: int, user: Staff, services: ServicesDep, session: Sessi
 async def release(
     task_id: int, user: Staff, services: ServicesDep, session: SessionDep
 ) -> TaskView:
-    _acting_staff(user)
+    """Hand a claimed task back to the inbox: its claimer, or a supervisor taking it back
+    from someone absent."""
     step, app = await tasks.get_task(session=session, user=user, task_id=task_id)
     action = ReleaseInput(step_code=step.code, actor=user.actor())
     return await tasks.act(

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.deps import Services
@@ -44,6 +45,11 @@ async def rate(
             follow_up_due=due,
         )
     )
+    try:
+        await session.flush()
+    except IntegrityError as exc:  # the same rating sent twice at once
+        await session.rollback()
+        raise conflict("该办件已评价，每件只能评价一次") from exc
     await append_event(
         session,
         application_no=found.application_no,

@@ -1,12 +1,14 @@
-"""Files applicants upload as materials: kept under the data directory, named by a random id.
+"""Files applicants upload as materials: kept under the data directory, named by content.
 
-Only the reference (`upload:<id>.<ext>`) enters the application; staff open the file through
-the pages. Types and size are checked here, so a bad file is refused before anything else.
+Only the reference (`upload:<digest>.<ext>`) enters the application; staff open the file
+through the pages. Naming by content makes a retried submission with the same files the same
+submission (its Idempotency-Key matches), and stores each file once. Types and size are
+checked here, so a bad file is refused before anything else.
 """
 
 from __future__ import annotations
 
-import secrets
+import hashlib
 from pathlib import Path
 
 from starlette.datastructures import UploadFile
@@ -32,8 +34,10 @@ async def save_upload(data_dir: Path, field: str, upload: UploadFile) -> str:
         raise invalid({field: "只接受 PDF、PNG、JPG 文件"})
     if len(content) > MAX_BYTES:
         raise invalid({field: "文件不能超过 10 MB"})
-    stored = f"{secrets.token_hex(16)}.{ext}"
-    (upload_dir(data_dir) / stored).write_bytes(content)
+    stored = f"{hashlib.sha256(content).hexdigest()[:40]}.{'jpg' if ext == 'jpeg' else ext}"
+    path = upload_dir(data_dir) / stored
+    if not path.exists():
+        path.write_bytes(content)
     return f"upload:{stored}"
 
 

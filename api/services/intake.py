@@ -211,13 +211,18 @@ async def receive(
     try:
         status = await services.engine.submit(app)
     except EngineUnreachable:
-        # Nothing reached the engine, so nothing started: free the key. After any other
-        # failure (a timeout) the workflow may exist, and a retry must find it by its number.
+        # Nothing reached the engine, so nothing started: free the key.
         if idempotency_key and created:
             await session.execute(
                 delete(IdempotencyRow).where(IdempotencyRow.key == idempotency_key)
             )
             await session.commit()
+        raise
+    except ApiError as exc:
+        # After a timeout the workflow may exist: the caller is given its number and code,
+        # and a retry with the same key finds it by that number.
+        if exc.status == 503:
+            exc.details = {"application_no": number, "query_code": code}
         raise
     return number, code, status
 

@@ -88,13 +88,14 @@ async def find(
     *, services: Services, session: AsyncSession, number: str, code: str | None, client: str
 ) -> Found:
     """The application, if `code` is its query code; failed attempts are throttled."""
-    wait = services.lookups.retry_after(client)
+    number = number.strip()
+    wait = services.lookups.retry_after(number, client)
     if wait is not None:
         raise too_many("查询失败次数过多，请稍后再试", wait)
     loaded = await load_with_digest(session, number.strip())
     given = query_code_digest(services.secret, code or "")
     if loaded is None or not code or not same_digest(loaded[0], given):
-        services.lookups.fail(client)
+        services.lookups.fail(number, client)
         raise not_found(NOT_FOUND_MESSAGE)
     return loaded[1]
 
