@@ -241,6 +241,9 @@ class TaskView(ApiModel):
     claimed_by: str | None
     accepted_at: datetime
     result_fields: list[dict[str, Any]]
+    extension_request: dict[str, Any] | None = Field(
+        default=None, description="the department's request for more time, while pending"
+    )
 
 
 class TaskDetail(TaskView):
@@ -347,6 +350,10 @@ class ReviewView(ApiModel):
 
 class FollowUpIn(ApiModel):
     note: str = Field(min_length=2, max_length=2000)
+
+
+class ExtensionRefusalIn(ApiModel):
+    reason: str = Field(min_length=2, max_length=1000)
 
 
 class ExtensionIn(ApiModel):

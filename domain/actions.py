@@ -47,7 +47,20 @@ class WithdrawInput(BaseModel):
 
 
 class ExtendInput(StepAction):
+    """A supervisor grants more time (approving the department's request, if there is one)."""
+
     working_days: int
+    reason: str
+
+
+class ExtensionRequestInput(StepAction):
+    """The department asks for more time (延期申请)."""
+
+    working_days: int
+    reason: str
+
+
+class ExtensionRefusalInput(StepAction):
     reason: str
 
 

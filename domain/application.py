@@ -125,6 +125,15 @@ class ApplicationInput(BaseModel):
 # --- status ---------------------------------------------------------------------------
 
 
+class ExtensionRequest(BaseModel):
+    """A department's request for more time, waiting for a supervisor's decision."""
+
+    working_days: int
+    reason: str
+    requested_by: Actor
+    requested_at: datetime
+
+
 class StepStatus(BaseModel):
     code: str
     name: str
@@ -138,6 +147,7 @@ class StepStatus(BaseModel):
     paused: bool = False
     working_days_left: float | None = None
     extension_days: int = 0
+    extension_request: ExtensionRequest | None = None
     claimed_by: Actor | None = None
     decided_by: Actor | None = None
     decided_at: datetime | None = None

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from store.types import Base, JSONDoc
+from store.types import Base, JSONDoc, OptionalJSONDoc
 
 AppNo = String(40)
 
@@ -82,6 +82,9 @@ class StepRow(Base):
     paused: Mapped[bool]
     working_days_left: Mapped[float | None]
     extension_days: Mapped[int]
+    extension_request: Mapped[dict[str, Any] | None] = mapped_column(
+        OptionalJSONDoc, comment="a department's pending request for more time"
+    )
     claimed_by_id: Mapped[str | None] = mapped_column(String(64))
     claimed_by_name: Mapped[str | None] = mapped_column(String(100))
     decided_by_id: Mapped[str | None] = mapped_column(String(64))

@@ -110,6 +110,9 @@ def _step_values(status: ApplicationStatus) -> list[dict[str, Any]]:
             "paused": s.paused,
             "working_days_left": s.working_days_left,
             "extension_days": s.extension_days,
+            "extension_request": (
+                s.extension_request.model_dump(mode="json") if s.extension_request else None
+            ),
             "claimed_by_id": s.claimed_by.id if s.claimed_by else None,
             "claimed_by_name": s.claimed_by.name if s.claimed_by else None,
             "decided_by_id": s.decided_by.id if s.decided_by else None,

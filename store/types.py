@@ -41,6 +41,8 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 JSONDoc = JSON().with_variant(JSONB(), "postgresql")
+# For optional documents: Python None is stored as SQL NULL, so `IS NULL` finds it.
+OptionalJSONDoc = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
 
 
 class Base(DeclarativeBase):

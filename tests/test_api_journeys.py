@@ -783,3 +783,46 @@ async def test_the_api_reference_is_served_without_any_cdn(api: httpx.AsyncClien
     script = await api.get("/static/swagger-ui/swagger-ui-bundle.js")
     assert script.status_code == 200 and len(script.content) > 100_000
     assert (await api.get("/openapi.json")).json()["info"]["title"] == "Tongban 通办"
+
+
+async def test_a_department_requests_an_extension_and_the_supervisor_approves(
+    api: httpx.AsyncClient,
+) -> None:
+    receipt = await submit(api)
+    number = receipt["application_no"]
+    seal = await task_for(api, "psb", number)
+    psb, supervisor = await as_user(api, "psb"), await as_user(api, SUPERVISOR)
+    asked = await api.post(
+        f"/api/tasks/{seal['id']}/extension-request",
+        headers=psb,
+        json={"working_days": 2, "reason": "需实地核查"},
+    )
+    assert asked.status_code == 200, asked.text
+    assert asked.json()["extension_request"]["working_days"] == 2
+    pending = (await api.get("/api/supervision/extension-requests", headers=supervisor)).json()
+    assert seal["id"] in {t["id"] for t in pending}
+    # Another department cannot ask for this task, nor can the supervisor list be read by staff.
+    foreign = await api.post(
+        f"/api/tasks/{seal['id']}/extension-request",
+        headers=await as_user(api, "amr"),
+        json={"working_days": 1, "reason": "代为申请"},
+    )
+    assert foreign.status_code == 403
+    assert (await api.get("/api/supervision/extension-requests", headers=psb)).status_code == 403
+
+    granted = await api.post(
+        f"/api/supervision/tasks/{seal['id']}/extension",
+        headers=supervisor,
+        json={"working_days": 2, "reason": "同意实地核查"},
+    )
+    assert granted.status_code == 200, granted.text
+    assert granted.json()["extension_request"] is None
+    assert when(granted.json()["deadline"]) > when(seal["deadline"])
+    pending = (await api.get("/api/supervision/extension-requests", headers=supervisor)).json()
+    assert seal["id"] not in {t["id"] for t in pending}
+    refused = await api.post(
+        f"/api/supervision/tasks/{seal['id']}/extension/refuse",
+        headers=supervisor,
+        json={"reason": "没有待审批的申请"},
+    )
+    assert refused.status_code == 409

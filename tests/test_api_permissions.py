@@ -86,6 +86,12 @@ MATRIX = [
     Route((401, 403, 403, 403, 200, 200), "POST", "/api/supervision/tasks/{task}/extension",
           json=EXTENSION),
     Route((401, 403, 403, 403, 200, 200), "GET",  "/api/supervision/reviews"),
+    Route((401, 403, 200, 403, 403, 403), "POST", "/api/tasks/{task}/extension-request",
+          json={"working_days": 1, "reason": "需实地核查"}),
+    Route((401, 403, 403, 403, 200, 200), "GET",  "/api/supervision/extension-requests"),
+    # No request is pending here: allowed roles meet the validator's refusal.
+    Route((401, 403, 403, 403, 409, 409), "POST", "/api/supervision/tasks/{task}/extension/refuse",
+          json={"reason": "可在期限内办结"}),
     Route((401, 200, 403, 403, 403, 200), "GET",  "/api/window/pending"),
     Route((401, 200, 403, 403, 403, 200), "GET",  "/api/window/handovers"),
     # Allowed roles get past the door; the first to act changes the application, so the

@@ -292,3 +292,26 @@ async def test_a_walk_in_receipt_leaves_no_code_behind_at_the_window(
     await phone.click("button:has-text('退出查询')")
     await phone.goto(f"/status/{number}")
     await expect(phone.locator("h1")).to_have_text("办件查询")
+
+
+async def test_a_department_asks_for_more_time_and_the_supervisor_approves_it(
+    browser: Browser, live: str, env: WorkflowEnvironment, worker: Worker
+) -> None:
+    app = application("company_setup", now=await env.get_current_time())
+    await start(env, worker.task_queue, app)
+    psb = await sign_in(browser, live, "psb")
+    await open_task(psb, app.application_no)
+    await psb.fill("#extension_days", "2")
+    await psb.fill("#extension_reason", "需实地核查印章样式")
+    await psb.click("button:has-text('提交延期申请')")
+    await expect(psb.locator(".flash")).to_contain_text("延期申请已提交")
+    await expect(psb.locator("body")).to_contain_text("已申请延期 2 个工作日")
+
+    boss = await sign_in(browser, live, "supervisor")
+    await boss.goto("/supervision")
+    row = boss.locator(f"tr:has-text('{app.application_no}')", has_text="需实地核查印章样式")
+    await shot(boss, "17_supervision_extension_request")
+    await row.locator("button:has-text('批准')").click()
+    await expect(boss.locator(".flash")).to_contain_text("已批准延期 2 个工作日")
+    await boss.goto(f"/supervision/applications/{app.application_no}")
+    await expect(boss.locator(".timeline")).to_contain_text("批准延期")

@@ -14,7 +14,13 @@ from temporalio.worker import Worker
 
 from cli.calendar_publish import publish
 from definitions.calendars import default_sources
-from domain.actions import CalendarChangedInput, ExtendInput, WithdrawInput
+from domain.actions import (
+    CalendarChangedInput,
+    ExtendInput,
+    ExtensionRefusalInput,
+    ExtensionRequestInput,
+    WithdrawInput,
+)
 from domain.states import ApplicationState, SlaLevel, StepState
 from settings import Settings
 from tests.engine import (
@@ -27,7 +33,7 @@ from tests.engine import (
     start,
     step_rows,
 )
-from tests.factories import APPLICANT, SUPERVISOR, application
+from tests.factories import APPLICANT, SUPERVISOR, application, staff
 from tests.timeline import (
     at,
     eventually,
@@ -307,4 +313,59 @@ async def test_publishing_a_calendar_updates_open_applications(
     # Publishing again changes nothing for it.
     again = await publish(settings, client=env.client)
     assert app.application_no not in again.changed
+    await handle.execute_update(MatterWorkflow.withdraw, WithdrawInput(actor=APPLICANT))
+
+
+async def test_a_department_asks_for_more_time_and_a_supervisor_decides(
+    env: WorkflowEnvironment, worker: Worker, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    monday = next_plain_monday(await env.get_current_time())
+
+    def day(n: int) -> date:
+        return monday + timedelta(days=n)
+
+    await skip_to(env, at(monday, 10))
+    app = application("company_setup", now=at(monday, 10), calendar=plain_calendar(monday))
+    handle = await start(env, worker.task_queue, app)
+    ask = ExtensionRequestInput(
+        step_code="seal", actor=staff("psb"), working_days=2, reason="需公安部门实地核查"
+    )
+    status = await handle.execute_update(MatterWorkflow.request_extension, ask)
+    request = status.step("seal").extension_request
+    assert request is not None and request.working_days == 2
+    assert status.step("seal").deadline == at(day(2), 17, 30)  # nothing granted yet
+    with pytest.raises(WorkflowUpdateFailedError) as twice:
+        await handle.execute_update(MatterWorkflow.request_extension, ask)
+    assert "已有待审批" in str(twice.value.cause)
+    with pytest.raises(WorkflowUpdateFailedError) as other:
+        await handle.execute_update(
+            MatterWorkflow.request_extension, ask.model_copy(update={"actor": staff("tax")})
+        )
+    assert "不属于您的部门" in str(other.value.cause)
+    steps = await step_rows(sessions, app.application_no)
+    assert steps["seal"].extension_request is not None
+    assert steps["invoice"].extension_request is None
+
+    # Granting answers the request; the deadline moves by the days granted.
+    status = await handle.execute_update(
+        MatterWorkflow.extend,
+        ExtendInput(step_code="seal", actor=SUPERVISOR, working_days=1, reason="同意延期1日"),
+    )
+    assert status.step("seal").extension_request is None
+    assert status.step("seal").deadline == at(day(3), 17, 30)
+    granted = [e for e in await event_rows(sessions, app.application_no) if e.kind == "extended"]
+    assert granted[0].payload["requested_days"] == 2 and granted[0].payload["working_days"] == 1
+
+    # A second request, refused with a reason: the deadline stays.
+    second = ask.model_copy(update={"working_days": 1, "reason": "再次核查"})
+    await handle.execute_update(MatterWorkflow.request_extension, second)
+    status = await handle.execute_update(
+        MatterWorkflow.refuse_extension,
+        ExtensionRefusalInput(step_code="seal", actor=SUPERVISOR, reason="核查可在期限内完成"),
+    )
+    assert status.step("seal").extension_request is None
+    assert status.step("seal").deadline == at(day(3), 17, 30)
+    assert (await step_rows(sessions, app.application_no))["seal"].extension_request is None
+    notes = {n.recipient for n in await notification_rows(sessions, app.application_no)}
+    assert {"supervisors", "dept:psb"} <= notes
     await handle.execute_update(MatterWorkflow.withdraw, WithdrawInput(actor=APPLICANT))

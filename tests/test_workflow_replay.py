@@ -19,7 +19,15 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer, Worker
 
-from domain.actions import AcceptInput, ClaimInput, ExtendInput, SupplementRequestInput, SupplyInput
+from domain.actions import (
+    AcceptInput,
+    ClaimInput,
+    ExtendInput,
+    ExtensionRefusalInput,
+    ExtensionRequestInput,
+    SupplementRequestInput,
+    SupplyInput,
+)
 from domain.application import SuppliedItem
 from tests.engine import approve, start
 from tests.factories import APPLICANT, CLERK, SUPERVISOR, application, staff
@@ -91,7 +99,35 @@ async def record_online_company_setup(env: WorkflowEnvironment, worker: Worker) 
     return await handle.fetch_history()
 
 
+async def record_extension_requests(env: WorkflowEnvironment, worker: Worker) -> WorkflowHistory:
+    """A department asks for more time twice: refused once, granted once."""
+    app = application(
+        "company_setup",
+        now=await env.get_current_time(),
+        application_no=f"REPLAY-EXT-{uuid.uuid4().hex[:8]}",
+    )
+    handle = await start(env, worker.task_queue, app)
+    ask = ExtensionRequestInput(
+        step_code="seal", actor=staff("psb"), working_days=2, reason="需实地核查"
+    )
+    await handle.execute_update(MatterWorkflow.request_extension, ask)
+    await handle.execute_update(
+        MatterWorkflow.refuse_extension,
+        ExtensionRefusalInput(step_code="seal", actor=SUPERVISOR, reason="可在期限内办结"),
+    )
+    await handle.execute_update(MatterWorkflow.request_extension, ask)
+    await handle.execute_update(
+        MatterWorkflow.extend,
+        ExtendInput(step_code="seal", actor=SUPERVISOR, working_days=1, reason="同意1日"),
+    )
+    for step in ("registration", "seal", "invoice"):
+        await approve(handle, app.matter, step)
+    await handle.result()
+    return await handle.fetch_history()
+
+
 RECORDERS = {
+    "company_setup_extension_requests_v3": record_extension_requests,
     "property_transfer_v1": record_property_transfer,
     "company_setup_online_v2": record_online_company_setup,
 }

@@ -16,6 +16,8 @@ from domain.actions import (
     CalendarChangedInput,
     ClaimInput,
     ExtendInput,
+    ExtensionRefusalInput,
+    ExtensionRequestInput,
     RefuseAcceptanceInput,
     RejectInput,
     ReleaseInput,
@@ -31,6 +33,7 @@ from domain.application import (
     CorrectionNotice,
     CorrectionRequest,
     Event,
+    ExtensionRequest,
     Notification,
     StepStatus,
 )
@@ -342,9 +345,44 @@ class Case:
 
     # --- supervision --------------------------------------------------------------------
 
+    def request_extension(self, now: datetime, action: ExtensionRequestInput) -> None:
+        step = self.status.step(action.step_code)
+        step.extension_request = ExtensionRequest(
+            working_days=action.working_days,
+            reason=action.reason.strip(),
+            requested_by=action.actor,
+            requested_at=now,
+        )
+        self.record(
+            now,
+            "extension_requested",
+            action.actor,
+            step.code,
+            working_days=action.working_days,
+            reason=action.reason.strip(),
+        )
+        self.notify(
+            now, SUPERVISORS, "extension", f"延期申请：{step.name}{action.working_days}个工作日"
+        )
+
+    def refuse_extension(self, now: datetime, action: ExtensionRefusalInput) -> None:
+        step = self.status.step(action.step_code)
+        request = step.extension_request
+        step.extension_request = None
+        self.record(
+            now,
+            "extension_refused",
+            action.actor,
+            step.code,
+            requested_days=request.working_days if request else None,
+            reason=action.reason.strip(),
+        )
+        self.notify(now, department(step.department), "extension", f"延期申请未获批准：{step.name}")
+
     def extend(self, now: datetime, action: ExtendInput) -> None:
         step = self.status.step(action.step_code)
         assert step.clock is not None
+        request, step.extension_request = step.extension_request, None
         before = step.clock.reading(self.calendar, now).deadline
         step.clock.extend(action.working_days)
         # The matter's limits follow its most extended step (行政许可法 Art 42).
@@ -359,6 +397,7 @@ class Case:
             step.code,
             working_days=action.working_days,
             reason=action.reason.strip(),
+            requested_days=request.working_days if request else None,
             deadline_before=before.isoformat() if before else None,
             deadline_after=after.isoformat() if after else None,
         )
@@ -513,6 +552,7 @@ class Case:
                 step.extension_days = step.clock.extension_days
             elif step.state.final:
                 step.paused = False
+                step.extension_request = None
         if not st.state.final:
             st.sla_level = SlaLevel.highest([self.own_card, *(s.sla_level for s in st.steps)])
 

@@ -26,6 +26,8 @@ with workflow.unsafe.imports_passed_through():
         CalendarChangedInput,
         ClaimInput,
         ExtendInput,
+        ExtensionRefusalInput,
+        ExtensionRequestInput,
         RefuseAcceptanceInput,
         RejectInput,
         ReleaseInput,
@@ -300,6 +302,34 @@ class MatterWorkflow:
                 self._status, self._case.matter, action, workflow.now(), self._case.calendar
             )
         )
+
+    @workflow.update
+    async def request_extension(self, action: ExtensionRequestInput) -> ApplicationStatus:
+        return await self._act(
+            lambda: refusals.request_extension(
+                self._status, self._case.matter, action, workflow.now(), self._case.calendar
+            ),
+            lambda now: self._case.request_extension(now, action),
+        )
+
+    @request_extension.validator
+    def _request_extension_allowed(self, action: ExtensionRequestInput) -> None:
+        _refuse(
+            refusals.request_extension(
+                self._status, self._case.matter, action, workflow.now(), self._case.calendar
+            )
+        )
+
+    @workflow.update
+    async def refuse_extension(self, action: ExtensionRefusalInput) -> ApplicationStatus:
+        return await self._act(
+            lambda: refusals.refuse_extension(self._status, action),
+            lambda now: self._case.refuse_extension(now, action),
+        )
+
+    @refuse_extension.validator
+    def _refuse_extension_allowed(self, action: ExtensionRefusalInput) -> None:
+        _refuse(refusals.refuse_extension(self._status, action))
 
     @workflow.update
     async def calendar_changed(self, action: CalendarChangedInput) -> ApplicationStatus:

@@ -17,6 +17,8 @@ from domain.actions import (
     CalendarChangedInput,
     ClaimInput,
     ExtendInput,
+    ExtensionRefusalInput,
+    ExtensionRequestInput,
     RefuseAcceptanceInput,
     RejectInput,
     ReleaseInput,
@@ -25,7 +27,7 @@ from domain.actions import (
     SupplyInput,
     WithdrawInput,
 )
-from domain.application import Actor, ApplicationStatus, Role
+from domain.application import Actor, ApplicationStatus, Role, StepStatus
 from domain.calendar import WorkCalendar
 from domain.fields import fields_problems
 from domain.states import ApplicationState, SlaLevel, StepState
@@ -192,6 +194,35 @@ def withdraw(status: ApplicationStatus, action: WithdrawInput) -> str | None:
     return None
 
 
+def _extension_problem(
+    step: StepStatus,
+    matter: MatterDefinition,
+    working_days: int,
+    reason: str,
+    now: datetime,
+    calendar: WorkCalendar,
+) -> str | None:
+    """What an extension of `step` by `working_days` may not be (granted or asked for)."""
+    if not step.state.active:
+        return f"该环节当前为“{step.state.label}”，不能延期"
+    # From the ledger, not the stored deadline: a step paused for correction keeps time
+    # in hand even when its old deadline has passed.
+    out_of_time = step.clock is not None and step.clock.reading(
+        calendar, now
+    ).remaining <= timedelta(0)
+    if step.sla_level.rank >= SlaLevel.red.rank or out_of_time:
+        return "已超过办理期限，不能再申请延期（按逾期办结处理）"
+    if working_days < 1:
+        return "延期天数至少为1个工作日"
+    allowed = matter.max_extension_days - step.extension_days
+    if working_days > allowed:
+        most = matter.max_extension_days
+        return f"延期超过本事项允许的上限（最多{most}个工作日，尚可延期{allowed}个）"
+    if len(reason.strip()) < 2:
+        return "延期必须说明理由"
+    return None
+
+
 def extend(
     status: ApplicationStatus,
     matter: MatterDefinition,
@@ -208,23 +239,39 @@ def extend(
         step = status.step(action.step_code)
     except KeyError:
         return f"本事项没有环节 {action.step_code}"
-    if not step.state.active:
-        return f"该环节当前为“{step.state.label}”，不能延期"
-    # From the ledger, not the stored deadline: a step paused for correction keeps time
-    # in hand even when its old deadline has passed.
-    out_of_time = step.clock is not None and step.clock.reading(
-        calendar, now
-    ).remaining <= timedelta(0)
-    if step.sla_level.rank >= SlaLevel.red.rank or out_of_time:
-        return "已超过办理期限，不能再申请延期（按逾期办结处理）"
-    if action.working_days < 1:
-        return "延期天数至少为1个工作日"
-    allowed = matter.max_extension_days - step.extension_days
-    if action.working_days > allowed:
-        most = matter.max_extension_days
-        return f"延期超过本事项允许的上限（最多{most}个工作日，尚可延期{allowed}个）"
+    return _extension_problem(step, matter, action.working_days, action.reason, now, calendar)
+
+
+def request_extension(
+    status: ApplicationStatus,
+    matter: MatterDefinition,
+    action: ExtensionRequestInput,
+    now: datetime,
+    calendar: WorkCalendar,
+) -> str | None:
+    problem = _step_problem(status, action)
+    if problem:
+        return problem
+    step = status.step(action.step_code)
+    if step.extension_request is not None:
+        return "该环节已有待审批的延期申请"
+    return _extension_problem(step, matter, action.working_days, action.reason, now, calendar)
+
+
+def refuse_extension(status: ApplicationStatus, action: ExtensionRefusalInput) -> str | None:
+    closed = _closed(status)
+    if closed:
+        return closed
+    if action.actor.role not in _SUPERVISING:
+        return "只有监督管理人员可以审批延期申请"
+    try:
+        step = status.step(action.step_code)
+    except KeyError:
+        return f"本事项没有环节 {action.step_code}"
+    if step.extension_request is None:
+        return "该环节没有待审批的延期申请"
     if len(action.reason.strip()) < 2:
-        return "延期必须说明理由"
+        return "不予延期必须说明理由"
     return None
 
 

@@ -111,6 +111,12 @@ def render(
     )
 
 
+def safe_path(target: object, default: str) -> str:
+    """A path on this site from a form or query (never `//elsewhere` or a full URL)."""
+    text = str(target or "")
+    return text if text.startswith("/") and not text.startswith("//") else default
+
+
 def redirect(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
 

@@ -7,7 +7,7 @@ from fastapi.responses import FileResponse, Response
 
 from api.deps import SESSION_COOKIE, PageUser, ServicesDep, SessionDep, session_token
 from api.errors import ApiError
-from api.pages.common import check_csrf, redirect, render, role_home, to_login
+from api.pages.common import check_csrf, redirect, render, role_home, safe_path, to_login
 from api.routers.applications import client_key
 from api.routers.auth import sign_in
 from api.services import accounts
@@ -16,18 +16,11 @@ from api.services.files import stored_path
 router = APIRouter(include_in_schema=False)
 
 
-def _safe_next(target: str | None) -> str | None:
-    """Only a path on this site (never `//elsewhere` or a full URL)."""
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return None
-
-
 @router.get("/login")
 async def login_page(request: Request, user: PageUser) -> Response:
     if user is not None:
         return redirect(role_home(user))
-    return render(request, "login.html", next=_safe_next(request.query_params.get("next")) or "")
+    return render(request, "login.html", next=safe_path(request.query_params.get("next"), ""))
 
 
 @router.post("/login")
@@ -48,14 +41,14 @@ async def login(request: Request, services: ServicesDep, session: SessionDep) ->
             request,
             "login.html",
             username=username,
-            next=_safe_next(str(form.get("next", ""))) or "",
+            next=safe_path(form.get("next"), ""),
             error_message=exc.message,
             status_code=exc.status,
         )
     hours = services.settings.token_hours
     token = await accounts.issue_token(session, user, kind="session", hours=hours)
     await session.commit()
-    response = redirect(_safe_next(str(form.get("next", ""))) or role_home(user))
+    response = redirect(safe_path(form.get("next"), role_home(user)))
     response.set_cookie(
         SESSION_COOKIE,
         token,

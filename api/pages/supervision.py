@@ -14,9 +14,10 @@ from api.pages.common import (
     flash,
     redirect,
     render,
+    safe_path,
 )
 from api.services import aftercare, supervision, tasks
-from domain.actions import ExtendInput
+from domain.actions import ExtendInput, ExtensionRefusalInput
 from domain.application import ApplicationStatus
 from domain.states import SlaLevel
 from store.models import ApplicationRow, StepRow
@@ -86,6 +87,9 @@ async def dashboard(
         departments=[d for d in overview.departments if d.open or d.completed]
         or overview.departments,
         reviews=await aftercare.bad_reviews(services=services, session=session, pending_only=True),
+        extension_requests=await tasks.pending_extension_requests(
+            services=services, session=session
+        ),
         colours=CARD_COLOURS,
     )
 
@@ -139,7 +143,32 @@ async def extend(
         flash(request, "延期天数应为整数", "error")
     except ApiError as exc:
         flash(request, exc.message, "error")
-    return redirect(f"/supervision/applications/{number}")
+    return redirect(safe_path(form.get("back"), f"/supervision/applications/{number}"))
+
+
+@router.post("/supervision/tasks/{task_id}/extension/refuse")
+async def refuse_extension(
+    task_id: int, request: Request, boss: SupervisorPage, services: ServicesDep, session: SessionDep
+) -> Response:
+    form = await request.form()
+    check_csrf(request, form)
+    step, app = await tasks.get_task(session=session, user=boss, task_id=task_id)
+    try:
+        action = ExtensionRefusalInput(
+            step_code=step.code, actor=boss.actor(), reason=str(form.get("reason", "")).strip()
+        )
+        await tasks.act(
+            services=services,
+            session=session,
+            step=step,
+            app=app,
+            update="refuse_extension",
+            action=action,
+        )
+        flash(request, "已作出不予延期的答复。")
+    except ApiError as exc:
+        flash(request, exc.message, "error")
+    return redirect(safe_path(form.get("back"), "/supervision"))
 
 
 @router.post("/supervision/reviews/{number}/follow-up")

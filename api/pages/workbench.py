@@ -19,7 +19,7 @@ from api.pages.common import (
 )
 from api.schemas import DecisionIn
 from api.services import tasks
-from domain.actions import ClaimInput, ReleaseInput
+from domain.actions import ClaimInput, ExtensionRequestInput, ReleaseInput
 from domain.application import Role
 
 router = APIRouter(include_in_schema=False)
@@ -90,6 +90,15 @@ async def act(
         elif action == "release":
             update, payload = "release", ReleaseInput(step_code=step.code, actor=staff.actor())
             done = "已退回待办。"
+        elif action == "extension-request":
+            update = "request_extension"
+            payload = ExtensionRequestInput(
+                step_code=step.code,
+                actor=staff.actor(),
+                working_days=int(str(form.get("working_days", "0")) or 0),
+                reason=str(form.get("reason", "")).strip(),
+            )
+            done = "延期申请已提交，等待监督管理人员审批。"
         elif action in ("approve", "reject", "request_supplement"):
             decision = DecisionIn(
                 decision=action,
@@ -117,6 +126,9 @@ async def act(
         await tasks.act(
             services=services, session=session, step=step, app=app, update=update, action=payload
         )
+    except ValueError:
+        flash(request, "延期天数应为整数", "error")
+        return redirect(page)
     except ApiError as exc:
         if exc.status == 403:
             return forbidden_page(request, staff)
@@ -124,4 +136,4 @@ async def act(
         return redirect(page)
     flash(request, done)
     # After a decision the task leaves the inbox: back to the inbox; else stay on the task.
-    return redirect(page if action in ("claim", "release") else "/workbench")
+    return redirect(page if action in ("claim", "release", "extension-request") else "/workbench")

@@ -10,6 +10,7 @@ from api.deps import ServicesDep, SessionDep, Supervisor
 from api.errors import not_found
 from api.schemas import (
     ExtensionIn,
+    ExtensionRefusalIn,
     FollowUpIn,
     Overview,
     ReviewView,
@@ -18,7 +19,7 @@ from api.schemas import (
     TimelineEvent,
 )
 from api.services import aftercare, supervision, tasks
-from domain.actions import ExtendInput
+from domain.actions import ExtendInput, ExtensionRefusalInput
 from store.models import ApplicationRow
 
 router = APIRouter(prefix="/api/supervision", tags=["supervision"])
@@ -68,7 +69,8 @@ async def overview(_user: Supervisor, services: ServicesDep, session: SessionDep
 async def extend(
     task_id: int, body: ExtensionIn, user: Supervisor, services: ServicesDep, session: SessionDep
 ) -> TaskView:
-    """Approve an extension (延期) before the step's deadline, within the matter's cap."""
+    """Grant an extension (延期) before the step's deadline, within the matter's cap; this
+    approves the department's pending request, if there is one."""
     step, app = await tasks.get_task(session=session, user=user, task_id=task_id)
     action = ExtendInput(
         step_code=step.code, actor=user.actor(), working_days=body.working_days, reason=body.reason
@@ -100,4 +102,33 @@ async def follow_up(
         note=body.note,
         actor=user.actor(),
         now=await services.clock(),
+    )
+
+
+@router.get("/extension-requests", response_model=list[TaskView])
+async def extension_requests(
+    _user: Supervisor, services: ServicesDep, session: SessionDep
+) -> list[TaskView]:
+    """Departments' pending requests for more time, the soonest deadline first."""
+    return await tasks.pending_extension_requests(services=services, session=session)
+
+
+@router.post("/tasks/{task_id}/extension/refuse", response_model=TaskView)
+async def refuse_extension(
+    task_id: int,
+    body: ExtensionRefusalIn,
+    user: Supervisor,
+    services: ServicesDep,
+    session: SessionDep,
+) -> TaskView:
+    """不予延期: the request is answered with a reason; the deadline stays."""
+    step, app = await tasks.get_task(session=session, user=user, task_id=task_id)
+    action = ExtensionRefusalInput(step_code=step.code, actor=user.actor(), reason=body.reason)
+    return await tasks.act(
+        services=services,
+        session=session,
+        step=step,
+        app=app,
+        update="refuse_extension",
+        action=action,
     )

@@ -8,9 +8,9 @@ from fastapi import APIRouter, Query
 
 from api.deps import ServicesDep, SessionDep, Staff, today
 from api.errors import forbidden
-from api.schemas import DecisionIn, TaskDetail, TaskView
+from api.schemas import DecisionIn, ExtensionIn, TaskDetail, TaskView
 from api.services import tasks
-from domain.actions import ClaimInput, ReleaseInput
+from domain.actions import ClaimInput, ExtensionRequestInput, ReleaseInput
 from domain.application import Role
 
 router = APIRouter(prefix="/api/tasks", tags=["departments"])
@@ -86,4 +86,24 @@ async def decide(
     update, action = tasks.decision_action(decision, step, app, user, await today(services))
     return await tasks.act(
         services=services, session=session, step=step, app=app, update=update, action=action
+    )
+
+
+@router.post("/{task_id}/extension-request", response_model=TaskView)
+async def request_extension(
+    task_id: int, body: ExtensionIn, user: Staff, services: ServicesDep, session: SessionDep
+) -> TaskView:
+    """延期申请: ask a supervisor for more working days, before the deadline, with a reason."""
+    _acting_staff(user)
+    step, app = await tasks.get_task(session=session, user=user, task_id=task_id)
+    action = ExtensionRequestInput(
+        step_code=step.code, actor=user.actor(), working_days=body.working_days, reason=body.reason
+    )
+    return await tasks.act(
+        services=services,
+        session=session,
+        step=step,
+        app=app,
+        update="request_extension",
+        action=action,
     )

@@ -56,6 +56,21 @@ async def list_tasks(
     return [task_view(step, app, services.tz, now) for step, app in rows]
 
 
+async def pending_extension_requests(
+    *, services: Services, session: AsyncSession
+) -> list[TaskView]:
+    rows = (
+        await session.execute(
+            select(StepRow, ApplicationRow)
+            .join(ApplicationRow, ApplicationRow.application_no == StepRow.application_no)
+            .where(StepRow.extension_request.is_not(None), StepRow.state.in_(ACTIVE))
+            .order_by(StepRow.deadline)
+        )
+    ).all()
+    now = await services.clock()
+    return [task_view(step, app, services.tz, now) for step, app in rows]
+
+
 async def get_task(
     *, session: AsyncSession, user: StaffUser, task_id: int
 ) -> tuple[StepRow, ApplicationRow]:

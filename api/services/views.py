@@ -160,4 +160,5 @@ def task_view(step: StepRow, app: ApplicationRow, tz: ZoneInfo, now: datetime) -
         claimed_by=step.claimed_by_name,
         accepted_at=local(app.accepted_at, tz) or app.received_at,
         result_fields=[f.model_dump(mode="json") for f in spec.result_fields],
+        extension_request=step.extension_request,
     )
