@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from cli import calendar_cmd, definitions_cmd, dev_stack, service_cmd
+from cli import calendar_cmd, definitions_cmd, dev_stack, service_cmd, users_cmd
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -18,6 +18,7 @@ def build_parser() -> argparse.ArgumentParser:
     calendar_cmd.register(areas)
     service_cmd.register(areas)
     dev_stack.register(areas)
+    users_cmd.register(areas)
     return parser
 
 

@@ -1,0 +1,118 @@
+"""`tongban users list|add|passwd|disable|enable`: staff accounts for a real deployment.
+
+Passwords are read from the terminal (not echoed) or, for scripts, one line of standard
+input with `--password-stdin`; never from the command line, where `ps` would show them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import sys
+from typing import Any
+
+from sqlalchemy import select
+
+from api.security import hash_password
+from api.services.accounts import create_user, sync_departments
+from definitions.catalogue import default_catalogue
+from domain.application import Role
+from settings import get_settings
+from store.db import create_engine, session_factory
+from store.models import UserRow
+
+MIN_PASSWORD = 8
+
+
+class UserError(Exception):
+    pass
+
+
+def _password(args: argparse.Namespace) -> str:
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass("password: ")
+        if getpass.getpass("again: ") != password:
+            raise UserError("the two passwords differ")
+    if len(password) < MIN_PASSWORD:
+        raise UserError(f"a password needs at least {MIN_PASSWORD} characters")
+    return password
+
+
+async def _run(args: argparse.Namespace) -> str:
+    engine = create_engine(get_settings().db_url)
+    try:
+        async with session_factory(engine)() as session:
+            if args.command == "list":
+                rows = await session.scalars(select(UserRow).order_by(UserRow.username))
+                return "\n".join(
+                    f"{u.username:<14} {u.role:<11} {u.department or '-':<8} "
+                    f"{'active' if u.active else 'disabled':<9} {u.display_name}"
+                    for u in rows
+                )
+            user = await session.scalar(select(UserRow).where(UserRow.username == args.username))
+            if args.command == "add":
+                if user is not None:
+                    raise UserError(f"{args.username} exists already")
+                role = Role(args.role)
+                catalogue = default_catalogue()
+                if role is Role.staff and args.department not in catalogue.departments:
+                    known = ", ".join(sorted(catalogue.departments))
+                    raise UserError(f"staff need --department, one of: {known}")
+                await sync_departments(session, catalogue)
+                await session.flush()
+                await create_user(
+                    session,
+                    username=args.username,
+                    display_name=args.name or args.username,
+                    role=role,
+                    department=args.department,
+                    password=_password(args),
+                )
+                message = f"added {args.username} ({role.value})"
+            elif user is None:
+                raise UserError(f"no user {args.username}")
+            elif args.command == "passwd":
+                user.password_hash = hash_password(_password(args))
+                message = f"password changed for {args.username}"
+            else:
+                user.active = args.command == "enable"
+                message = f"{args.username} {args.command}d"
+            await session.commit()
+            return message
+    finally:
+        await engine.dispose()
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        print(asyncio.run(_run(args)))
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def register(areas: Any) -> None:
+    parser = areas.add_parser("users", help="staff accounts")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="SUBCOMMAND")
+    commands.add_parser("list", help="every account").set_defaults(handler=run)
+    add = commands.add_parser("add", help="add an account")
+    add.add_argument("username")
+    add.add_argument("--role", required=True, choices=["clerk", "staff", "supervisor", "admin"])
+    add.add_argument("--department", help="department code (staff only)")
+    add.add_argument("--name", help="display name, e.g. 市场监管局 张三")
+    for name, help_text in (
+        ("passwd", "set a new password"),
+        ("disable", "stop an account from signing in"),
+        ("enable", "let a disabled account sign in again"),
+    ):
+        sub = commands.add_parser(name, help=help_text)
+        sub.add_argument("username")
+        if name == "passwd":
+            sub.add_argument("--password-stdin", action="store_true")
+        sub.set_defaults(handler=run)
+    add.add_argument("--password-stdin", action="store_true", help="read it from stdin")
+    add.set_defaults(handler=run)

@@ -1,0 +1,93 @@
+"""`tongban users`: accounts for a real deployment, managed from the command line."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import uuid
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from cli.main import main as cli
+from settings import get_settings
+
+
+@pytest.fixture
+def configured(monkeypatch: pytest.MonkeyPatch, db_url: str) -> Iterator[None]:
+    monkeypatch.setenv("TONGBAN_DATABASE_URL", db_url)
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+def tongban(*args: str, stdin: str = "") -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with (
+        pytest.MonkeyPatch.context() as mp,
+        pytest.raises(SystemExit) as done,
+    ):
+        mp.setattr("sys.stdin", io.StringIO(stdin))
+        mp.setattr("sys.stdout", out)
+        mp.setattr("sys.stderr", err)
+        cli(list(args))
+    return int(done.value.code or 0), out.getvalue(), err.getvalue()
+
+
+def test_add_list_passwd_disable(configured: None, demo_accounts: None) -> None:
+    name = f"zhang{uuid.uuid4().hex[:6]}"
+    code, out, _ = tongban(
+        "users",
+        "add",
+        name,
+        "--role",
+        "staff",
+        "--department",
+        "amr",
+        "--name",
+        "市场监管局 张三",
+        "--password-stdin",
+        stdin="long-enough-1\n",
+    )
+    assert code == 0 and f"added {name}" in out
+    code, out, _ = tongban("users", "list")
+    assert name in out and "amr" in out
+    code, _, err = tongban(
+        "users", "add", name, "--role", "clerk", "--password-stdin", stdin="x" * 9
+    )
+    assert code == 1 and "exists already" in err
+    code, _, err = tongban("users", "passwd", name, "--password-stdin", stdin="short\n")
+    assert code == 1 and "at least 8" in err
+    code, out, _ = tongban("users", "disable", name)
+    assert code == 0 and "disabled" in out
+    code, _, err = tongban(
+        "users", "add", "nobody", "--role", "staff", "--password-stdin", stdin="long-enough-1\n"
+    )
+    assert code == 1 and "--department" in err
+
+
+async def test_a_new_account_signs_in_and_a_disabled_one_cannot(
+    api: httpx.AsyncClient, configured: None
+) -> None:
+    name = f"li{uuid.uuid4().hex[:6]}"
+    # The command runs its own event loop: off this test's loop, in a thread.
+    added = await asyncio.to_thread(
+        tongban,
+        "users",
+        "add",
+        name,
+        "--role",
+        "supervisor",
+        "--password-stdin",
+        stdin="s3cret-pass\n",
+    )
+    assert added[0] == 0
+    ok = await api.post("/api/auth/token", data={"username": name, "password": "s3cret-pass"})
+    assert ok.status_code == 200
+    token = {"Authorization": f"Bearer {ok.json()['access_token']}"}
+    assert (await api.get("/api/supervision/overview", headers=token)).status_code == 200
+    assert (await asyncio.to_thread(tongban, "users", "disable", name))[0] == 0
+    assert (await api.get("/api/supervision/overview", headers=token)).status_code == 401
+    again = await api.post("/api/auth/token", data={"username": name, "password": "s3cret-pass"})
+    assert again.status_code == 401
