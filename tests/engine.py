@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import WorkflowExecutionStatus, WorkflowHandle
@@ -12,7 +14,8 @@ from definitions.schema import FieldType, MatterDefinition
 from domain.actions import ApproveInput
 from domain.application import Actor, ApplicationInput, ApplicationStatus
 from store.models import ApplicationRow, EventRow, NotificationRow, StepRow
-from tests.factories import credit_code, staff
+from tests.factories import application, credit_code, staff
+from tests.timeline import at, next_plain_monday, plain_calendar, skip_to
 from workflows.matter import MatterWorkflow
 
 Handle = WorkflowHandle[MatterWorkflow, ApplicationStatus]
@@ -29,6 +32,17 @@ async def start(env: WorkflowEnvironment, task_queue: str, app: ApplicationInput
     handle = env.client.get_workflow_handle_for(MatterWorkflow.run, app.application_no)
     STARTED.append(handle)
     return handle
+
+
+async def start_on_a_plain_monday(
+    env: WorkflowEnvironment, task_queue: str, matter_code: str
+) -> tuple[Handle, ApplicationInput, date]:
+    """An application accepted at 10:00 on the next plain Monday, on a calendar of plain
+    weekdays and weekends, so that deadlines fall on days a test can name."""
+    monday = next_plain_monday(await env.get_current_time())
+    await skip_to(env, at(monday, 10))
+    app = application(matter_code, now=at(monday, 10), calendar=plain_calendar(monday))
+    return await start(env, task_queue, app), app, monday
 
 
 async def terminate_leftovers() -> None:

@@ -31,7 +31,7 @@ from tests.api_helpers import (
     task_for,
     task_of,
 )
-from tests.engine import start
+from tests.engine import start, start_on_a_plain_monday
 from tests.factories import application
 from tests.timeline import at, eventually, next_plain_monday, plain_calendar, skip_to
 
@@ -657,10 +657,7 @@ async def test_inbox_counts_down_the_working_days_left(
     api: httpx.AsyncClient, env: WorkflowEnvironment, worker: Worker
 ) -> None:
     """Staff read how many working days a task has left; a day later it must show less."""
-    monday = next_plain_monday(await env.get_current_time())
-    await skip_to(env, at(monday, 10))
-    app = application("company_setup", now=at(monday, 10), calendar=plain_calendar(monday))
-    await start(env, worker.task_queue, app)
+    _, app, monday = await start_on_a_plain_monday(env, worker.task_queue, "company_setup")
     psb = await as_user(api, "psb")
     first = await task_of(api, psb, app.application_no)
     assert first["working_days_left"] > 2  # two working days from Monday 10:00

@@ -16,9 +16,9 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from tests.conftest import SCREENS
-from tests.engine import start
+from tests.engine import start, start_on_a_plain_monday
 from tests.factories import application, credit_code, id_number
-from tests.timeline import at, next_plain_monday, plain_calendar, skip_to
+from tests.timeline import at, skip_to
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -194,10 +194,7 @@ async def test_one_application_through_every_role(
 async def test_yellow_and_red_cards_reached_by_skipping_time(
     browser: Browser, live: str, env: WorkflowEnvironment, worker: Worker
 ) -> None:
-    monday = next_plain_monday(await env.get_current_time())
-    await skip_to(env, at(monday, 10))
-    app = application("company_setup", now=at(monday, 10), calendar=plain_calendar(monday))
-    await start(env, worker.task_queue, app)
+    _, app, monday = await start_on_a_plain_monday(env, worker.task_queue, "company_setup")
     number = app.application_no
     psb = await sign_in(browser, live, "psb")
 

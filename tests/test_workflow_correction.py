@@ -16,7 +16,15 @@ from domain.application import SuppliedItem
 from domain.calendar import WorkCalendar
 from domain.states import ApplicationState, StepState
 from store.models import CorrectionRow
-from tests.engine import application_row, approve, cards, event_rows, notification_rows, start
+from tests.engine import (
+    application_row,
+    approve,
+    cards,
+    event_rows,
+    notification_rows,
+    start,
+    start_on_a_plain_monday,
+)
 from tests.factories import APPLICANT, SUPERVISOR, application, staff
 from tests.timeline import at, eventually, next_plain_monday, plain_calendar, skip_to
 from workflows.matter import MatterWorkflow
@@ -160,10 +168,7 @@ async def test_a_matter_that_keeps_its_clock_running_during_correction(
 async def test_a_step_paused_for_correction_can_be_extended_past_its_old_deadline(
     env: WorkflowEnvironment, worker: Worker
 ) -> None:
-    monday = next_plain_monday(await env.get_current_time())
-    await skip_to(env, at(monday, 10))
-    app = application("company_setup", now=at(monday, 10), calendar=plain_calendar(monday))
-    handle = await start(env, worker.task_queue, app)
+    handle, _, monday = await start_on_a_plain_monday(env, worker.task_queue, "company_setup")
     await handle.execute_update(
         MatterWorkflow.request_supplement,
         SupplementRequestInput(

@@ -31,6 +31,7 @@ from tests.engine import (
     kinds,
     notification_rows,
     start,
+    start_on_a_plain_monday,
     step_rows,
 )
 from tests.factories import APPLICANT, SUPERVISOR, application, staff
@@ -104,14 +105,11 @@ async def test_deadlines_follow_the_2026_schedule(
 async def test_yellow_then_red_fire_once_each_and_red_escalates(
     env: WorkflowEnvironment, worker: Worker, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    monday = next_plain_monday(await env.get_current_time())
+    handle, app, monday = await start_on_a_plain_monday(env, worker.task_queue, "company_setup")
 
     def day(n: int) -> date:
         return monday + timedelta(days=n)
 
-    await skip_to(env, at(monday, 10))
-    app = application("company_setup", now=at(monday, 10), calendar=plain_calendar(monday))
-    handle = await start(env, worker.task_queue, app)
     no = app.application_no
     # seal: 2 working days, budget 24.5 office hours, yellow at 80% = Wednesday 12:36.
     await skip_to(env, at(day(2), 12, 30))
@@ -168,10 +166,7 @@ async def test_yellow_then_red_fire_once_each_and_red_escalates(
 async def test_the_legal_limit_raises_serious_and_escalates_to_the_leader(
     env: WorkflowEnvironment, worker: Worker, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    monday = next_plain_monday(await env.get_current_time())
-    await skip_to(env, at(monday, 10))
-    app = application("company_setup", now=at(monday, 10), calendar=plain_calendar(monday))
-    handle = await start(env, worker.task_queue, app)
+    handle, app, monday = await start_on_a_plain_monday(env, worker.task_queue, "company_setup")
     await approve(handle, app.matter, "seal")
     # 15 working days: three weeks later, Monday 17:30.
     await skip_to(env, at(monday + timedelta(weeks=3), 17, 31))
@@ -191,10 +186,9 @@ async def test_the_legal_limit_raises_serious_and_escalates_to_the_leader(
 async def test_an_opinion_step_without_answer_is_deemed_approved(
     env: WorkflowEnvironment, worker: Worker, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    monday = next_plain_monday(await env.get_current_time())
-    await skip_to(env, at(monday, 10))
-    app = application("utility_connection", now=at(monday, 10), calendar=plain_calendar(monday))
-    handle = await start(env, worker.task_queue, app)
+    handle, app, monday = await start_on_a_plain_monday(
+        env, worker.task_queue, "utility_connection"
+    )
     for step in ("road_opening", "water", "power"):
         await approve(handle, app.matter, step)
     # gas: 3 working days, deadline Thursday 17:30.
@@ -211,14 +205,11 @@ async def test_an_opinion_step_without_answer_is_deemed_approved(
 async def test_extension_before_the_deadline_and_refusal_after_it(
     env: WorkflowEnvironment, worker: Worker, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    monday = next_plain_monday(await env.get_current_time())
+    handle, app, monday = await start_on_a_plain_monday(env, worker.task_queue, "company_setup")
 
     def day(n: int) -> date:
         return monday + timedelta(days=n)
 
-    await skip_to(env, at(monday, 10))
-    app = application("company_setup", now=at(monday, 10), calendar=plain_calendar(monday))
-    handle = await start(env, worker.task_queue, app)
     status = await handle.execute_update(
         MatterWorkflow.extend,
         ExtendInput(
@@ -319,14 +310,11 @@ async def test_publishing_a_calendar_updates_open_applications(
 async def test_a_department_asks_for_more_time_and_a_supervisor_decides(
     env: WorkflowEnvironment, worker: Worker, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    monday = next_plain_monday(await env.get_current_time())
+    handle, app, monday = await start_on_a_plain_monday(env, worker.task_queue, "company_setup")
 
     def day(n: int) -> date:
         return monday + timedelta(days=n)
 
-    await skip_to(env, at(monday, 10))
-    app = application("company_setup", now=at(monday, 10), calendar=plain_calendar(monday))
-    handle = await start(env, worker.task_queue, app)
     ask = ExtensionRequestInput(
         step_code="seal", actor=staff("psb"), working_days=2, reason="需公安部门实地核查"
     )
