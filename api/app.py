@@ -17,7 +17,7 @@ from swagger_ui_bundle import swagger_ui_path
 from temporalio.client import Client
 
 from api import errors
-from api.deps import Services, system_clock
+from api.container import Services, system_clock
 from api.engine import EngineGateway
 from api.pages import applicant as pages_applicant
 from api.pages import common as pages_common

@@ -3,51 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
-from datetime import UTC, date, datetime
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 from fastapi import Depends, Request
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.engine import EngineGateway
+from api.container import Services
 from api.errors import ApiError, forbidden
-from api.security import Throttle
 from api.services.accounts import StaffUser, user_for_token
-from definitions.calendars import CalendarSources
-from definitions.catalogue import Catalogue
-from domain.application import Role
-from settings import Settings
+from domain.actors import Role
 
 SESSION_COOKIE = "tongban_session"
-
-
-async def system_clock() -> datetime:
-    return datetime.now(UTC)
-
-
-@dataclass
-class Services:
-    settings: Settings
-    sessions: async_sessionmaker[AsyncSession]
-    engine: EngineGateway
-    catalogue: Catalogue
-    calendars: CalendarSources
-    secret: bytes
-    lookups: Throttle
-    logins: Throttle
-    # What "now" is for deadlines and records. Tests use the time-skipping server's clock.
-    clock: Callable[[], Awaitable[datetime]] = system_clock
-
-    @property
-    def tz(self) -> ZoneInfo:
-        return ZoneInfo(self.calendars.centres[self.settings.centre].timezone)
-
-
-async def today(services: Services) -> date:
-    """Today at the centre (for birth dates that cannot be in the future)."""
-    return (await services.clock()).astimezone(services.tz).date()
 
 
 def get_services(request: Request) -> Services:

@@ -18,7 +18,7 @@ from temporalio.service import RPCError
 
 from definitions.calendars import CalendarSources
 from domain.actions import CalendarChangedInput
-from domain.application import Actor, Role
+from domain.actors import Actor, Role
 from domain.calendar import CalendarSnapshot
 from domain.states import ApplicationState
 from settings import Settings

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from api.security import hash_password
 from api.services.accounts import create_user, sync_departments
 from definitions.catalogue import default_catalogue
-from domain.application import Role
+from domain.actors import Role
 from settings import get_settings
 from store.db import create_engine, session_factory
 from store.models import UserRow

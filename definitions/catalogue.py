@@ -11,7 +11,14 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-from definitions.schema import (
+from definitions.source import (
+    DEFINITIONS_ROOT,
+    DefinitionError,
+    DefinitionErrors,
+    Loc,
+    SourceFile,
+)
+from domain.matter import (
     MAX_EXTENSION_DAYS_BY_LAW,
     Department,
     DepartmentList,
@@ -20,13 +27,6 @@ from definitions.schema import (
     Kind,
     MatterDefinition,
     OnOverdue,
-)
-from definitions.source import (
-    DEFINITIONS_ROOT,
-    DefinitionError,
-    DefinitionErrors,
-    Loc,
-    SourceFile,
 )
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from domain.application import Actor, SuppliedItem
+from domain.actors import Actor
+from domain.application import SuppliedItem
 from domain.calendar import CalendarSnapshot
 
 

@@ -13,34 +13,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from definitions.schema import Channel, MatterDefinition
+from domain.actors import Actor
 from domain.calendar import CalendarSnapshot
 from domain.clock import Clock
+from domain.events import Event, Notification
 from domain.identifiers import credit_code_problem, id_number_problem
+from domain.matter import Channel, MatterDefinition
 from domain.states import ApplicationState, SlaLevel, StepState
-
-
-class Role(StrEnum):
-    applicant = "applicant"
-    clerk = "clerk"
-    staff = "staff"  # department staff, bound to one department
-    supervisor = "supervisor"
-    admin = "admin"
-    system = "system"
-
-
-class Actor(BaseModel):
-    """Who did something: recorded on every event."""
-
-    model_config = ConfigDict(frozen=True)
-
-    id: str
-    name: str
-    role: Role
-    department: str | None = None
-
-
-SYSTEM = Actor(id="system", name="系统", role=Role.system)
 
 
 class Applicant(BaseModel):
@@ -246,28 +225,6 @@ class ApplicationStatus(BaseModel):
         return [
             s.code for s in self.steps if s.sla_level.rank >= SlaLevel.red.rank and s.state.active
         ]
-
-
-class Event(BaseModel):
-    """One transition, as the audit trail keeps it (append-only)."""
-
-    seq: int
-    at: datetime
-    kind: str
-    actor: Actor
-    step_code: str | None = None
-    payload: dict[str, Any] = Field(default_factory=dict)
-
-
-class Notification(BaseModel):
-    """A message for the outbox; `recipient` is a role address such as `dept_head:amr`."""
-
-    id: str
-    at: datetime
-    recipient: str
-    kind: str
-    subject: str
-    body: str = ""
 
 
 class Projection(BaseModel):

@@ -7,8 +7,8 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
-from definitions.schema import FieldSpec, FieldType
 from domain.identifiers import credit_code_problem, id_number_problem
+from domain.matter import FieldSpec, FieldType
 
 _PHONE = re.compile(r"^1\d{10}$|^0\d{2,3}-?\d{7,8}$")
 

@@ -278,7 +278,7 @@ async def ensure_staff(
 ) -> None:
     """A second member of staff in `department` (password "demo"), created once."""
     from api.services.accounts import create_user
-    from domain.application import Role
+    from domain.actors import Role
 
     async with sessions() as session:
         if await session.scalar(select(UserRow).where(UserRow.username == username)) is None:

@@ -10,9 +10,10 @@ from temporalio.client import WorkflowExecutionStatus, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from api.engine import submit
-from definitions.schema import FieldType, MatterDefinition
 from domain.actions import ApproveInput
-from domain.application import Actor, ApplicationInput, ApplicationStatus
+from domain.actors import Actor
+from domain.application import ApplicationInput, ApplicationStatus
+from domain.matter import FieldType, MatterDefinition
 from store.models import ApplicationRow, EventRow, NotificationRow, StepRow
 from tests.factories import application, credit_code, staff
 from tests.timeline import at, next_plain_monday, plain_calendar, skip_to

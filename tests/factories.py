@@ -8,17 +8,11 @@ from typing import Any
 
 from definitions.calendars import default_sources
 from definitions.catalogue import default_catalogue
-from definitions.schema import Channel
-from domain.application import (
-    Actor,
-    Applicant,
-    ApplicationInput,
-    MaterialReceipt,
-    MaterialSource,
-    Role,
-)
+from domain.actors import Actor, Role
+from domain.application import Applicant, ApplicationInput, MaterialReceipt, MaterialSource
 from domain.calendar import CalendarSnapshot
 from domain.identifiers import credit_code_check_char, id_number_check_char
+from domain.matter import Channel
 
 CLERK = Actor(id="clerk1", name="窗口王", role=Role.clerk)
 APPLICANT = Actor(id="applicant", name="申请人", role=Role.applicant)

@@ -13,8 +13,8 @@ import pytest
 
 from cli.main import main as cli
 from definitions.catalogue import default_catalogue, load_catalogue
-from definitions.schema import Kind, OnOverdue
 from definitions.source import DEFINITIONS_ROOT, DefinitionErrors
+from domain.matter import Kind, OnOverdue
 
 INVALID = Path(__file__).parent / "fixtures" / "invalid"
 EXPECT = re.compile(r"#\s*expect:\s*(.+)$")

@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from domain.application import Event, Notification, Projection
+from domain.application import Projection
+from domain.events import Event, Notification
 from domain.states import ApplicationState
 from store.models import ApplicationRow, EventRow, NotificationRow
 from store.projection import apply_projection

@@ -13,7 +13,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from domain.actions import AcceptInput, ClaimInput, RefuseAcceptanceInput
-from domain.application import Actor, Role
+from domain.actors import Actor, Role
 from domain.states import ApplicationState, StepState
 from tests.engine import application_row, event_rows, kinds, notification_rows, start, step_rows
 from tests.factories import APPLICANT, CLERK, application, staff

@@ -10,7 +10,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from definitions.schema import OnOverdue
 from domain.actions import (
     ApproveInput,
     CalendarChangedInput,
@@ -25,20 +24,19 @@ from domain.actions import (
     SupplyInput,
     WithdrawInput,
 )
+from domain.actors import SYSTEM, Actor
 from domain.application import (
-    SYSTEM,
-    Actor,
     ApplicationInput,
     ApplicationStatus,
     CorrectionNotice,
     CorrectionRequest,
-    Event,
     ExtensionRequest,
-    Notification,
     StepStatus,
 )
 from domain.calendar import WorkCalendar
 from domain.clock import Clock, ClockReading
+from domain.events import Event, Notification
+from domain.matter import OnOverdue
 from domain.states import ApplicationState, SlaLevel, StepState
 
 APPLICANT = "applicant"

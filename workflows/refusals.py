@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from definitions.schema import MatterDefinition
 from domain.actions import (
     AcceptInput,
     ApproveInput,
@@ -27,9 +26,11 @@ from domain.actions import (
     SupplyInput,
     WithdrawInput,
 )
-from domain.application import Actor, ApplicationStatus, Role, StepStatus
+from domain.actors import Actor, Role
+from domain.application import ApplicationStatus, StepStatus
 from domain.calendar import WorkCalendar
 from domain.fields import fields_problems
+from domain.matter import MatterDefinition
 from domain.states import ApplicationState, SlaLevel, StepState
 
 _DEPARTMENT_ROLES = (Role.staff,)

@@ -35,9 +35,10 @@ from api.schemas import RatingIn, SubmissionIn
 from api.services import aftercare, intake
 from api.services import status as lookup
 from api.services.files import save_upload
-from definitions.schema import Channel, MatterDefinition
 from domain.actions import SupplyInput, WithdrawInput
-from domain.application import Actor, MaterialSource, Role, SuppliedItem
+from domain.actors import Actor, Role
+from domain.application import MaterialSource, SuppliedItem
+from domain.matter import Channel, MatterDefinition
 
 router = APIRouter(include_in_schema=False)
 

@@ -29,8 +29,8 @@ from api.pages.events import (
 )
 from api.schemas import RATING_LABELS
 from api.services.accounts import StaffUser
-from definitions.schema import MatterDefinition
-from domain.application import Role
+from domain.actors import Role
+from domain.matter import MatterDefinition
 from domain.states import ApplicationState, SlaLevel, StepState
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"

@@ -28,8 +28,8 @@ from api.services import aftercare, intake
 from api.services import status as lookup
 from api.services.accounts import StaffUser
 from api.services.views import pinned
-from definitions.schema import Channel
 from domain.actions import AcceptInput, RefuseAcceptanceInput
+from domain.matter import Channel
 from store.models import ApplicationRow, MaterialRow
 
 router = APIRouter(include_in_schema=False)

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from api.deps import ServicesDep, SessionDep, today
+from api.deps import ServicesDep, SessionDep
 from api.errors import ApiError
 from api.pages.common import (
     StaffPage,
@@ -20,7 +20,7 @@ from api.pages.common import (
 from api.schemas import DecisionIn
 from api.services import tasks
 from domain.actions import ClaimInput, ExtensionRequestInput, ReleaseInput
-from domain.application import Role
+from domain.actors import Role
 
 router = APIRouter(include_in_schema=False)
 
@@ -114,7 +114,7 @@ async def act(
                 comment=str(form.get("comment", "")).strip(),
             )
             update, payload = tasks.decision_action(
-                decision, step, app, staff, await today(services)
+                decision, step, app, staff, await services.today()
             )
             done = {
                 "approve": "已办结本环节（通过）。",

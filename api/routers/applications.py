@@ -12,9 +12,10 @@ from api.schemas import ApplicationView, RatingIn, Receipt, SubmissionIn, Supply
 from api.services import aftercare, intake
 from api.services import status as lookup
 from api.services.views import local
-from definitions.schema import Channel
 from domain.actions import SupplyInput, WithdrawInput
-from domain.application import Actor, ApplicationStatus, Role
+from domain.actors import Actor, Role
+from domain.application import ApplicationStatus
+from domain.matter import Channel
 
 router = APIRouter(prefix="/api/applications", tags=["applicants"])
 

@@ -8,7 +8,7 @@ from api.deps import ServicesDep
 from api.errors import not_found
 from api.schemas import MatterGuide, MatterSummary
 from definitions.catalogue import Catalogue
-from definitions.schema import MatterDefinition
+from domain.matter import MatterDefinition
 
 router = APIRouter(prefix="/api/matters", tags=["catalogue"])
 

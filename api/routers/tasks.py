@@ -6,12 +6,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from api.deps import ServicesDep, SessionDep, Staff, today
+from api.deps import ServicesDep, SessionDep, Staff
 from api.errors import forbidden
 from api.schemas import DecisionIn, ExtensionIn, TaskDetail, TaskView
 from api.services import tasks
 from domain.actions import ClaimInput, ExtensionRequestInput, ReleaseInput
-from domain.application import Role
+from domain.actors import Role
 
 router = APIRouter(prefix="/api/tasks", tags=["departments"])
 
@@ -83,7 +83,7 @@ async def decide(
     """approve (with the result fields), reject (with a reason), or request_supplement."""
     _acting_staff(user)
     step, app = await tasks.get_task(session=session, user=user, task_id=task_id)
-    update, action = tasks.decision_action(decision, step, app, user, await today(services))
+    update, action = tasks.decision_action(decision, step, app, user, await services.today())
     return await tasks.act(
         services=services, session=session, step=step, app=app, update=update, action=action
     )

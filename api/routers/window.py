@@ -23,8 +23,8 @@ from api.schemas import (
 from api.services import aftercare, intake
 from api.services import status as lookup
 from api.services.views import local
-from definitions.schema import Channel
 from domain.actions import AcceptInput, RefuseAcceptanceInput, SupplyInput, WithdrawInput
+from domain.matter import Channel
 
 router = APIRouter(prefix="/api/window", tags=["window"])
 

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.security import DUMMY_HASH, hash_password, new_token, token_digest, verify_password
 from definitions.catalogue import Catalogue
-from domain.application import Actor, Role
+from domain.actors import Actor, Role
 from store.models import DepartmentRow, TokenRow, UserRow
 
 STAFF_ROLES = (Role.clerk, Role.staff, Role.supervisor, Role.admin)

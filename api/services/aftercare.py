@@ -10,12 +10,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.deps import Services
+from api.container import Services
 from api.errors import conflict, invalid, not_found
 from api.schemas import BAD_RATINGS, RATING_LABELS, HandoverIn, RatingIn, ReviewView
 from api.services.status import Found
 from api.services.views import local
-from domain.application import Actor
+from domain.actors import Actor
 from domain.states import ApplicationState
 from store.audit import append_event
 from store.models import ApplicationRow, RatingRow

@@ -14,13 +14,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.deps import Services
+from api.container import Services
 from api.errors import ApiError, EngineUnreachable, invalid, not_found
 from api.schemas import SubmissionIn
 from api.security import new_query_code, query_code_digest
-from definitions.schema import Channel, MatterDefinition
+from domain.actors import Actor
 from domain.application import (
-    Actor,
     ApplicationInput,
     ApplicationStatus,
     MaterialReceipt,
@@ -29,6 +28,7 @@ from domain.application import (
 )
 from domain.fields import clean_fields, fields_problems
 from domain.identifiers import id_number_problem
+from domain.matter import Channel, MatterDefinition
 from domain.states import ApplicationState, StepState
 from store.models import ApplicationRow, IdempotencyRow, NumberSequenceRow
 from store.projection import apply_projection

@@ -8,12 +8,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.deps import Services
+from api.container import Services
 from api.errors import conflict, invalid, not_found, too_many
 from api.schemas import ApplicationView, HandoverView, NextAction, RatingView
 from api.security import query_code_digest, same_digest
 from api.services.views import application_view, local, rating_view
-from domain.application import Actor, ApplicationStatus, Role
+from domain.actors import Actor, Role
+from domain.application import ApplicationStatus
 from store.models import ApplicationRow, RatingRow
 
 # The same answer whether the number does not exist or the code is wrong: a caller learns

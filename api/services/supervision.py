@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.deps import Services
+from api.container import Services
 from api.schemas import (
     BAD_RATINGS,
     CatalogueFigures,
@@ -16,7 +16,7 @@ from api.schemas import (
 )
 from api.services.views import local
 from definitions.catalogue import Catalogue
-from definitions.schema import Channel
+from domain.matter import Channel
 from domain.states import ApplicationState, SlaLevel, StepState
 from store.models import ApplicationRow, EventRow, MaterialRow, RatingRow, StepRow
 

@@ -8,14 +8,15 @@ from typing import Any
 from sqlalchemy import case, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.deps import Services
+from api.container import Services
 from api.errors import forbidden, invalid, not_found
 from api.schemas import DecisionIn, TaskDetail, TaskView
 from api.services.accounts import StaffUser
 from api.services.status import still_open
 from api.services.views import correction_view, pinned, task_view
 from domain.actions import ApproveInput, RejectInput, SupplementRequestInput
-from domain.application import ApplicationStatus, Role
+from domain.actors import Role
+from domain.application import ApplicationStatus
 from domain.fields import clean_fields, fields_problems
 from domain.states import StepState
 from store.models import ApplicationRow, MaterialRow, StepRow

@@ -15,9 +15,9 @@ from api.schemas import (
     TaskView,
 )
 from definitions.catalogue import Catalogue
-from definitions.schema import MatterDefinition
 from domain.application import ApplicationStatus, CorrectionNotice, StepStatus
 from domain.calendar import CalendarSnapshot, WorkCalendar
+from domain.matter import MatterDefinition
 from domain.states import ApplicationState, StepState
 from store.models import ApplicationRow, RatingRow, StepRow
 

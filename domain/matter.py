@@ -1,8 +1,10 @@
-"""The schema of a matter definition (事项) and of the departments that handle its steps.
+"""A matter (事项) and the departments that handle its steps: the vocabulary of definitions.
 
-This is stage one of validation (shape and types). Stage two, meaning across fields and
-files, is `definitions.catalogue`. A definition is pinned, whole, into every application
-accepted under it, so these models are also part of the workflow's input.
+The model is domain language shared by the workflow, the API and the loaders. Reading YAML
+into it is `definitions`' job: this schema is stage one of validation (shape and types), and
+`definitions.catalogue` is stage two (meaning across fields and files). A definition is
+pinned, whole, into every application accepted under it, so these models are also part of
+the workflow's input.
 """
 
 from __future__ import annotations

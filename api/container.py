@@ -1,0 +1,46 @@
+"""The services one API process holds: settings, database, engine, catalogue, calendars.
+
+Built once at start-up (`api.app`) and handed to routes by `api.deps`; service functions take
+it as an argument, so they can be called from routes, pages and tests alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from api.engine import EngineGateway
+from api.security import Throttle
+from definitions.calendars import CalendarSources
+from definitions.catalogue import Catalogue
+from settings import Settings
+
+
+async def system_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Services:
+    settings: Settings
+    sessions: async_sessionmaker[AsyncSession]
+    engine: EngineGateway
+    catalogue: Catalogue
+    calendars: CalendarSources
+    secret: bytes
+    lookups: Throttle
+    logins: Throttle
+    # What "now" is for deadlines and records. Tests use the time-skipping server's clock.
+    clock: Callable[[], Awaitable[datetime]] = system_clock
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.calendars.centres[self.settings.centre].timezone)
+
+    async def today(self) -> date:
+        """Today at the centre (for birth dates that cannot be in the future)."""
+        return (await self.clock()).astimezone(self.tz).date()

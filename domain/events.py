@@ -1,0 +1,119 @@
+"""The engine's vocabulary of what happened to an application and whom it told.
+
+Events are the audit trail (append-only, numbered per application); notifications are the
+messages a transition leaves for people, addressed to roles. The workflow writes both, and so
+does the API for what happens after the workflow has closed (hand-over, rating), so they live
+here, where neither has to reach into the other.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from domain.actors import Actor
+
+
+class EventKind(StrEnum):
+    received = "received"
+    accepted = "accepted"
+    deemed_accepted = "deemed_accepted"
+    not_accepted = "not_accepted"
+    step_opened = "step_opened"
+    claimed = "claimed"
+    released = "released"
+    approved = "approved"
+    rejected = "rejected"
+    refused = "refused"
+    granted = "granted"
+    correction_requested = "correction_requested"
+    correction_supplied = "correction_supplied"
+    withdrawn = "withdrawn"
+    step_cancelled = "step_cancelled"
+    card_raised = "card_raised"
+    escalated = "escalated"
+    deemed_approved = "deemed_approved"
+    extension_requested = "extension_requested"
+    extension_refused = "extension_refused"
+    extended = "extended"
+    calendar_changed = "calendar_changed"
+    handed_over = "handed_over"
+    rated = "rated"
+    review_followed_up = "review_followed_up"
+
+    @property
+    def label(self) -> str:
+        return _EVENT_LABELS[self]
+
+
+_EVENT_LABELS = {
+    EventKind.received: "收件（网上申请）",
+    EventKind.accepted: "受理",
+    EventKind.deemed_accepted: "逾期未作受理决定，视为受理",
+    EventKind.not_accepted: "不予受理",
+    EventKind.step_opened: "环节开始办理",
+    EventKind.claimed: "签收",
+    EventKind.released: "退回待办",
+    EventKind.approved: "审批通过",
+    EventKind.rejected: "不予通过",
+    EventKind.refused: "办结（不予许可）",
+    EventKind.granted: "办结（准予）",
+    EventKind.correction_requested: "一次性告知补正",
+    EventKind.correction_supplied: "申请人补正",
+    EventKind.withdrawn: "申请人撤回",
+    EventKind.step_cancelled: "环节取消",
+    EventKind.card_raised: "亮牌",
+    EventKind.escalated: "超时督办",
+    EventKind.deemed_approved: "逾期未反馈，视为同意",
+    EventKind.extension_requested: "延期申请",
+    EventKind.extension_refused: "不予延期",
+    EventKind.extended: "批准延期",
+    EventKind.calendar_changed: "工作日历更新",
+    EventKind.handed_over: "出件",
+    EventKind.rated: "好差评",
+    EventKind.review_followed_up: "差评整改回访",
+}
+
+
+class Event(BaseModel):
+    """One transition, as the audit trail keeps it (append-only)."""
+
+    seq: int
+    at: datetime
+    kind: EventKind
+    actor: Actor
+    step_code: str | None = None
+    payload: dict[str, Any] = Field(default_factory=dict)
+
+
+class Notification(BaseModel):
+    """A message for the outbox; `recipient` is a role address such as `dept_head:amr`."""
+
+    id: str
+    at: datetime
+    recipient: str
+    kind: str
+    subject: str
+    body: str = ""
+
+
+# --- recipients: role addresses, resolved to people when a message is delivered -----------
+
+APPLICANT = "applicant"
+SUPERVISORS = "supervisors"
+WINDOW = "window"
+
+
+def department(code: str) -> str:
+    return f"dept:{code}"
+
+
+def department_head(code: str) -> str:
+    return f"dept_head:{code}"
+
+
+def leader(code: str) -> str:
+    return f"leader:{code}"
