@@ -1,16 +1,20 @@
-"""What routes depend on: the app's services, a database session, the signed-in user."""
+"""What routes depend on: the app's services, a database session, the signed-in user, and
+the application or task an action is about, loaded and checked for the caller."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Header, Path, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.container import Services
 from api.errors import ApiError, forbidden
+from api.services import status as lookup
 from api.services.accounts import StaffUser, user_for_token
+from api.services.status import Found
+from api.services.tasks import Task, load_task
 from domain.actors import Role
 
 SESSION_COOKIE = "tongban_session"
@@ -83,3 +87,50 @@ def require(*roles: Role) -> Callable[[StaffUser], Awaitable[StaffUser]]:
 Clerk = Annotated[StaffUser, Depends(require(Role.clerk, Role.admin))]
 Staff = Annotated[StaffUser, Depends(require(Role.staff, Role.supervisor, Role.admin))]
 Supervisor = Annotated[StaffUser, Depends(require(Role.supervisor, Role.admin))]
+
+
+def client_key(request: Request) -> str:
+    """The caller's address (behind trusted proxies, the forwarded one): throttling is per
+    client."""
+    return request.client.host if request.client else "unknown"
+
+
+# --- what an action is about, loaded and checked for the caller once ---------------------
+
+ApplicationNo = Annotated[str, Path(min_length=1, max_length=40, description="申请编号")]
+TaskId = Annotated[int, Path(ge=1, le=2_147_483_647, description="the task's id")]
+QueryCode = Annotated[str | None, Header(alias="X-Query-Code", max_length=64, description="查询码")]
+
+
+async def applicants_application(
+    application_no: ApplicationNo,
+    request: Request,
+    services: ServicesDep,
+    session: SessionDep,
+    query_code: QueryCode = None,
+) -> Found:
+    """The application the caller holds the query code of (404 otherwise, throttled)."""
+    return await lookup.find(
+        services=services,
+        session=session,
+        number=application_no,
+        code=query_code,
+        client=client_key(request),
+    )
+
+
+async def staff_application(
+    application_no: ApplicationNo, _user: CurrentUser, session: SessionDep
+) -> Found:
+    """The application by its number alone, for signed-in staff (404 if there is none)."""
+    return await lookup.load(session, application_no)
+
+
+async def task_for_caller(task_id: TaskId, user: Staff, session: SessionDep) -> Task:
+    """The task, if the signed-in user may see it (403 for another department's)."""
+    return await load_task(session=session, user=user, task_id=task_id)
+
+
+Applicants = Annotated[Found, Depends(applicants_application)]
+StaffApplication = Annotated[Found, Depends(staff_application)]
+TaskDep = Annotated[Task, Depends(task_for_caller)]

@@ -10,8 +10,9 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 
+from pydantic import BaseModel
 from temporalio.client import (
     Client,
     WithStartWorkflowOperation,
@@ -21,6 +22,7 @@ from temporalio.client import (
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
+from temporalio.workflow import UpdateMethodMultiParam
 
 from api.errors import EngineUnreachable, conflict, unavailable
 from domain.application import ApplicationInput, ApplicationStatus
@@ -28,6 +30,9 @@ from workflows.matter import REFUSED, MatterWorkflow
 
 log = logging.getLogger("tongban.api.engine")
 T = TypeVar("T")
+A = TypeVar("A", bound=BaseModel)
+# An update of MatterWorkflow taking an action of type A, named by reference.
+UpdateMethod = UpdateMethodMultiParam[[MatterWorkflow, A], ApplicationStatus]
 
 _UNREACHABLE = {
     RPCStatusCode.UNAVAILABLE,
@@ -123,14 +128,14 @@ class EngineGateway:
     async def submit(self, app: ApplicationInput) -> ApplicationStatus:
         return await self._call(lambda c: submit(c, app, task_queue=self.task_queue))
 
-    async def update(self, application_no: str, update: str, action: Any) -> ApplicationStatus:
-        """Send one action; returns the state once the read model shows it."""
+    async def update(
+        self, application_no: str, update: UpdateMethod[A], action: A
+    ) -> ApplicationStatus:
+        """Send one action as the workflow's own typed update (`MatterWorkflow.approve`, ...);
+        returns the state once the read model shows it."""
 
         async def call(client: Client) -> ApplicationStatus:
             handle = client.get_workflow_handle_for(MatterWorkflow.run, application_no)
-            status: ApplicationStatus = await handle.execute_update(
-                update, action, result_type=ApplicationStatus
-            )
-            return status
+            return await handle.execute_update(update, action)
 
         return await self._call(call)

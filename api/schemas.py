@@ -7,7 +7,14 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from domain.actors import Role
 from domain.application import Applicant, MaterialSource, SuppliedItem
+from domain.events import EventKind
+from domain.fields import FieldValue, FieldValues
+from domain.matter import ApplicantType, Channel, FieldSpec, Kind, MaterialSpec, StepSpec
+from domain.ratings import RatingLevel
+from domain.reason import Reason, Remark
+from domain.states import ApplicationState, SlaLevel, StepState
 
 
 class ApiModel(BaseModel):
@@ -21,13 +28,22 @@ class MatterSummary(ApiModel):
     code: str
     name: str
     version: int
-    kind: str
+    kind: Kind
     promised_limit_days: int
     legal_limit_days: int
     lead_department: str
     lead_department_name: str
-    channels: list[str]
+    channels: list[Channel]
     materials_count: int
+
+
+class StepGuide(StepSpec):
+    department_name: str
+
+
+class DepartmentRef(ApiModel):
+    code: str
+    name: str
 
 
 class MatterGuide(MatterSummary):
@@ -36,11 +52,11 @@ class MatterGuide(MatterSummary):
     description: str
     legal_basis: str
     fee: str
-    applicant_types: list[str]
-    materials: list[dict[str, Any]]
-    form: list[dict[str, Any]]
-    steps: list[dict[str, Any]]
-    departments: list[dict[str, str]]
+    applicant_types: list[ApplicantType]
+    materials: list[MaterialSpec]
+    form: list[FieldSpec]
+    steps: list[StepGuide]
+    departments: list[DepartmentRef]
     supplement_pauses_clock: bool
     max_extension_days: int
 
@@ -57,7 +73,7 @@ class MaterialIn(ApiModel):
 class SubmissionIn(ApiModel):
     matter_code: str
     applicant: Applicant
-    form: dict[str, Any] = Field(default_factory=dict)
+    form: FieldValues = Field(default_factory=dict)
     materials: list[MaterialIn] = Field(default_factory=list)
     channel: Literal["online", "mobile", "window"] = "online"
     delivery: Literal["pickup", "express"] = "pickup"
@@ -69,7 +85,7 @@ class WindowSubmissionIn(SubmissionIn):
 
     channel: Literal["online", "mobile", "window"] = "window"
     decision: Literal["accept", "refuse"] = "accept"
-    reason: str = Field(default="", max_length=1000)
+    reason: Remark = Field(default="", description="required to refuse")
 
 
 class Receipt(ApiModel):
@@ -77,7 +93,7 @@ class Receipt(ApiModel):
 
     application_no: str
     query_code: str
-    state: str
+    state: ApplicationState
     matter_code: str
     matter_name: str
     received_at: datetime
@@ -88,28 +104,43 @@ class Receipt(ApiModel):
     status_url: str
 
 
+class RefusalNotice(ApiModel):
+    """不予受理 at the window: on record with its reason; the applicant can look it up."""
+
+    application_no: str
+    query_code: str
+    state: Literal[ApplicationState.not_accepted] = ApplicationState.not_accepted
+    reason: str
+    status_url: str
+
+
 class StepView(ApiModel):
     code: str
     name: str
     department: str
     department_name: str
-    state: str
+    state: StepState
     state_label: str
-    sla_level: str
+    sla_level: SlaLevel
     opened_at: datetime | None
     deadline: datetime | None
     deadline_provisional: bool
     paused: bool
     decided_at: datetime | None
-    result: dict[str, str] = Field(default_factory=dict)
+    result: dict[str, FieldValue] = Field(default_factory=dict)
     reason: str | None = None
+
+
+class CorrectionReason(ApiModel):
+    step_code: str
+    reason: str
 
 
 class CorrectionView(ApiModel):
     notice_no: int
     opened_at: datetime
     items: list[str]
-    reasons: list[dict[str, str]]
+    reasons: list[CorrectionReason]
     answered_at: datetime | None = None
 
 
@@ -118,26 +149,13 @@ class NextAction(ApiModel):
     text: str
 
 
-RatingLevel = Literal[
-    "very_satisfied", "satisfied", "basically_satisfied", "dissatisfied", "very_dissatisfied"
-]
-RATING_LABELS: dict[str, str] = {
-    "very_satisfied": "非常满意",
-    "satisfied": "满意",
-    "basically_satisfied": "基本满意",
-    "dissatisfied": "不满意",
-    "very_dissatisfied": "非常不满意",
-}
-BAD_RATINGS = ("dissatisfied", "very_dissatisfied")
-
-
 class RatingIn(ApiModel):
     level: RatingLevel
-    reason: str = Field(default="", max_length=1000, description="required for a bad rating")
+    reason: Remark = Field(default="", description="required for a bad rating")
 
 
 class RatingView(ApiModel):
-    level: str
+    level: RatingLevel
     label: str
     reason: str
     rated_at: datetime
@@ -164,7 +182,7 @@ class PendingApplication(ApiModel):
 
 
 class AcceptanceRefusalIn(ApiModel):
-    reason: str = Field(min_length=2, max_length=1000)
+    reason: Reason
 
 
 class HandoverItem(ApiModel):
@@ -190,10 +208,10 @@ class ApplicationView(ApiModel):
     application_no: str
     matter_code: str
     matter_name: str
-    state: str
+    state: ApplicationState
     state_label: str
-    sla_level: str
-    channel: str
+    sla_level: SlaLevel
+    channel: Channel
     delivery: str
     applicant_name: str
     received_at: datetime
@@ -212,15 +230,24 @@ class ApplicationView(ApiModel):
 
 
 class SupplyIn(ApiModel):
-    items: list[SuppliedItem] = Field(min_length=1)
-    note: str = Field(default="", max_length=1000)
+    items: list[SuppliedItem] = Field(min_length=1, max_length=100)
+    note: Remark = ""
 
 
 class WithdrawIn(ApiModel):
-    reason: str = Field(default="", max_length=1000)
+    reason: Remark = ""
 
 
 # --- department tasks --------------------------------------------------------------------
+
+
+class ExtensionRequestView(ApiModel):
+    """A department's pending request for more time."""
+
+    working_days: int
+    reason: str
+    requested_by: str
+    requested_at: datetime
 
 
 class TaskView(ApiModel):
@@ -231,38 +258,55 @@ class TaskView(ApiModel):
     step_code: str
     step_name: str
     department: str
-    state: str
+    state: StepState
     state_label: str
-    sla_level: str
+    sla_level: SlaLevel
     deadline: datetime | None
     deadline_provisional: bool
     paused: bool
     working_days_left: float | None
     claimed_by: str | None
     accepted_at: datetime
-    result_fields: list[dict[str, Any]]
-    extension_request: dict[str, Any] | None = Field(
+    result_fields: list[FieldSpec]
+    extension_request: ExtensionRequestView | None = Field(
         default=None, description="the department's request for more time, while pending"
     )
 
 
+class ApplicantView(ApiModel):
+    name: str
+    kind: ApplicantType
+    id: str = Field(description="ID number or credit code")
+    phone: str
+
+
+class MaterialView(ApiModel):
+    code: str
+    name: str
+    required: bool
+    source: MaterialSource
+    ref: str
+
+
 class TaskDetail(TaskView):
-    applicant: dict[str, str]
-    form: dict[str, Any]
+    applicant: ApplicantView
+    form: dict[str, FieldValue]
     form_labels: dict[str, str]
-    materials: list[dict[str, Any]]
+    materials: list[MaterialView]
     corrections: list[CorrectionView]
-    result: dict[str, str]
+    result: dict[str, FieldValue]
     reason: str | None
     extension_days: int
 
 
 class DecisionIn(ApiModel):
     decision: Literal["approve", "reject", "request_supplement"]
-    result: dict[str, str] = Field(default_factory=dict)
-    reason: str = Field(default="", max_length=1000)
-    items: list[str] = Field(default_factory=list)
-    comment: str = Field(default="", max_length=1000)
+    result: FieldValues = Field(default_factory=dict, description="approve: the result fields")
+    reason: Remark = Field(default="", description="reject and request_supplement: required")
+    items: list[str] = Field(
+        default_factory=list, max_length=50, description="request_supplement: what to supply"
+    )
+    comment: Remark = ""
 
 
 # --- supervision -------------------------------------------------------------------------
@@ -272,11 +316,11 @@ class SupervisedApplication(ApiModel):
     application_no: str
     matter_code: str
     matter_name: str
-    state: str
+    state: ApplicationState
     state_label: str
-    sla_level: str
+    sla_level: SlaLevel
     applicant_name: str
-    channel: str
+    channel: Channel
     received_at: datetime
     accepted_at: datetime | None
     promised_deadline: datetime | None
@@ -289,9 +333,10 @@ class SupervisedApplication(ApiModel):
 class TimelineEvent(ApiModel):
     seq: int
     at: datetime
-    kind: str
+    kind: EventKind
+    label: str = Field(description="the kind, in Chinese")
     actor: str
-    actor_role: str
+    actor_role: Role
     step_code: str | None
     payload: dict[str, Any]
 
@@ -338,7 +383,7 @@ class ReviewView(ApiModel):
     application_no: str
     matter_name: str
     applicant_name: str
-    level: str
+    level: RatingLevel
     label: str
     reason: str
     rated_at: datetime
@@ -349,16 +394,23 @@ class ReviewView(ApiModel):
 
 
 class FollowUpIn(ApiModel):
-    note: str = Field(min_length=2, max_length=2000)
+    note: Reason
 
 
 class ExtensionRefusalIn(ApiModel):
-    reason: str = Field(min_length=2, max_length=1000)
+    reason: Reason
 
 
 class ExtensionIn(ApiModel):
     working_days: int = Field(ge=1, le=60)
-    reason: str = Field(min_length=2, max_length=1000)
+    reason: Reason
+
+
+class Me(ApiModel):
+    username: str
+    display_name: str
+    role: Role
+    department: str | None
 
 
 class TokenOut(ApiModel):

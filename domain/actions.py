@@ -7,6 +7,7 @@ from pydantic import BaseModel, Field
 from domain.actors import Actor
 from domain.application import SuppliedItem
 from domain.calendar import CalendarSnapshot
+from domain.fields import FieldValue
 
 
 class StepAction(BaseModel):
@@ -23,7 +24,7 @@ class ReleaseInput(StepAction):
 
 
 class ApproveInput(StepAction):
-    result: dict[str, str] = Field(default_factory=dict)
+    result: dict[str, FieldValue] = Field(default_factory=dict)
     comment: str = ""
 
 

@@ -17,6 +17,7 @@ from domain.actors import Actor
 from domain.calendar import CalendarSnapshot
 from domain.clock import Clock
 from domain.events import Event, Notification
+from domain.fields import FieldValue
 from domain.identifiers import credit_code_problem, id_number_problem
 from domain.matter import Channel, MatterDefinition
 from domain.states import ApplicationState, SlaLevel, StepState
@@ -71,6 +72,18 @@ class MaterialSource(StrEnum):
     sharing = "sharing"  # 数据共享
     paper = "paper"  # 窗口纸质材料
 
+    @property
+    def label(self) -> str:
+        return _SOURCE_LABELS[self]
+
+
+_SOURCE_LABELS = {
+    MaterialSource.upload: "上传",
+    MaterialSource.licence: "电子证照",
+    MaterialSource.sharing: "数据共享",
+    MaterialSource.paper: "纸质材料",
+}
+
 
 class MaterialReceipt(BaseModel):
     code: str
@@ -98,6 +111,11 @@ class ApplicationInput(BaseModel):
     )
     query_code_digest: str = Field(
         default="", description="HMAC of the applicant's query code; never the code itself"
+    )
+    refusal: str | None = Field(
+        default=None,
+        description="不予受理 decided at the window on the spot, with this reason: the case "
+        "records the refusal and closes; no clock ever starts",
     )
 
 
@@ -130,7 +148,7 @@ class StepStatus(BaseModel):
     claimed_by: Actor | None = None
     decided_by: Actor | None = None
     decided_at: datetime | None = None
-    result: dict[str, str] = Field(default_factory=dict)
+    result: dict[str, FieldValue] = Field(default_factory=dict)
     reason: str | None = None
     clock: Clock | None = None
 

@@ -6,7 +6,7 @@ from `chinesecalendar` and the YAML files is `definitions.calendars`' job.
 
 Working time is measured in *office time*: on each working day the interval from opening
 to closing time counts, nothing else does. A deadline of N working days is the closing time
-of the Nth working day after day 0 (DOMAIN.md "Time limits"); expressed as office time it
+of the Nth working day after day 0 (docs/domain.md "Working days"); expressed as office time it
 becomes a budget that pauses, extensions and calendar changes can adjust exactly.
 """
 
@@ -136,7 +136,7 @@ class WorkCalendar:
     def day_zero(self, instant: datetime) -> date:
         """The working day a clock started at `instant` counts from (not itself counted).
 
-        Policy (DOMAIN.md): an acceptance on a non-working day counts as made on the next
+        Policy (docs/domain.md): an acceptance on a non-working day counts as made on the next
         working day. We apply the same to an acceptance after closing time, so that a
         same-day matter accepted in the evening is not overdue before it begins.
         """

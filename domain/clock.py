@@ -3,7 +3,8 @@
 The facts are: when the clock started, its limit in working days, the extensions granted and
 the pauses (corrections, special procedures). Every reading recomputes budget, time used and
 deadline from those facts under a given calendar, so pausing, resuming, extending and
-recomputing under a changed calendar are exact by construction (DOMAIN.md "Time limits").
+recomputing under a changed calendar are exact by construction (docs/domain.md, "Clocks
+are ledgers").
 """
 
 from __future__ import annotations

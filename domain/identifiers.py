@@ -1,4 +1,4 @@
-"""Check digits of the identifiers applicants give us (DOMAIN.md, "Identifiers to validate").
+"""Check digits of the identifiers applicants give us (docs/domain.md, "Identifiers").
 
 Each check returns None when the value is valid and otherwise the reason, in words a person
 can act on, so that the API and the pages can name the field and say what is wrong.

@@ -39,6 +39,10 @@ class Channel(StrEnum):
     mobile = "mobile"  # 掌上办 (mobile)
     window = "window"  # 窗口办 (service hall window)
 
+    @property
+    def label(self) -> str:
+        return {"online": "网上办", "mobile": "掌上办", "window": "窗口办"}[self.value]
+
 
 class OnOverdue(StrEnum):
     escalate = "escalate"

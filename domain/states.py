@@ -1,4 +1,4 @@
-"""The states an application, a step and a supervision card can be in (DOMAIN.md)."""
+"""The states an application, a step and a supervision card can be in (docs/domain.md)."""
 
 from __future__ import annotations
 
@@ -102,6 +102,10 @@ class SlaLevel(StrEnum):
     @property
     def label(self) -> str:
         return _SLA_LABELS[self]
+
+    @property
+    def short_label(self) -> str:
+        return _SLA_LABELS[self].split("（")[0]
 
     @classmethod
     def highest(cls, levels: list[SlaLevel]) -> SlaLevel:

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.actors import Actor
+from domain.events import EventKind
 from store.models import EventRow
 
 
@@ -21,7 +22,7 @@ async def append_event(
     session: AsyncSession,
     *,
     application_no: str,
-    kind: str,
+    kind: EventKind,
     actor: Actor,
     at: datetime,
     payload: dict[str, Any],

@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
@@ -126,14 +127,14 @@ async def demo_accounts(sessions: async_sessionmaker[AsyncSession]) -> None:
 
 
 @pytest.fixture
-async def api(
+async def api_app(
     env: WorkflowEnvironment,
     engine: AsyncEngine,
     worker: Worker,
     demo_accounts: None,
     tmp_path: Path,
-) -> AsyncIterator[httpx.AsyncClient]:
-    """The API over the time-skipping server and the session's database, with a worker."""
+) -> AsyncIterator[FastAPI]:
+    """The app over the time-skipping server and the session's database, with a worker."""
     from api.app import create_app
     from settings import Settings
 
@@ -148,10 +149,20 @@ async def api(
     )
     before = await _application_numbers(engine)
     async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://tongban.test") as client:
-            yield client
+        yield app
     await _terminate_new(env, engine, before)
+
+
+def client_of(app: FastAPI) -> httpx.AsyncClient:
+    """A client of `app` with cookies of its own (one browser, as it were)."""
+    transport = httpx.ASGITransport(app=app)
+    return httpx.AsyncClient(transport=transport, base_url="http://tongban.test")
+
+
+@pytest.fixture
+async def api(api_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with client_of(api_app) as client:
+        yield client
 
 
 async def _terminate_new(env: WorkflowEnvironment, engine: AsyncEngine, before: set[str]) -> None:

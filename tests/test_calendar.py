@@ -1,4 +1,5 @@
-"""The working-day rules of DOMAIN.md "Time limits", on the real 2026 schedule."""
+"""The working-day rules of docs/domain.md "Working days and deadlines", on the real 2026
+schedule."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ def maanshan(year: int = 2026) -> WorkCalendar:
 @pytest.mark.parametrize(
     ("accepted", "days", "deadline"),
     [
-        # DOMAIN.md check values
+        # docs/domain.md check values
         (date(2026, 9, 30), 3, date(2026, 10, 10)),  # National Day; Saturday 10-10 is worked
         (date(2026, 2, 13), 3, date(2026, 2, 25)),  # Spring Festival; Saturday 02-14 is worked
         (date(2026, 4, 30), 1, date(2026, 5, 6)),  # Labour Day

@@ -13,7 +13,8 @@ from domain.states import ApplicationState
 from store.models import ApplicationRow, EventRow, NotificationRow
 from store.projection import apply_projection
 from tests.factories import CLERK, application
-from workflows.case import Case
+from workflows.case import acceptance
+from workflows.case.core import Case
 
 NOW = datetime(2030, 6, 3, 2, 0, tzinfo=UTC)
 
@@ -21,7 +22,7 @@ NOW = datetime(2030, 6, 3, 2, 0, tzinfo=UTC)
 def first_projection() -> Projection:
     app = application("company_setup", now=NOW)
     case = Case(app, NOW)
-    case.accept(NOW)
+    acceptance.start(case, NOW)
     case.status.revision = 1
     events, notes = case.take_records()
     return Projection(status=case.status, application=app, events=events, notifications=notes)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -14,6 +14,7 @@ from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from definitions.catalogue import default_catalogue
 from domain.actions import (
     ApproveInput,
     CalendarChangedInput,
@@ -26,9 +27,11 @@ from domain.actions import (
     WithdrawInput,
 )
 from domain.application import SuppliedItem
+from domain.matter import FieldSpec, FieldType
+from domain.states import StepState
 from tests.engine import Handle, approval, start
-from tests.factories import APPLICANT, CLERK, SUPERVISOR, application, staff
-from tests.timeline import plain_calendar
+from tests.factories import APPLICANT, CLERK, SUPERVISOR, application, credit_code, id_number, staff
+from tests.timeline import at, next_plain_monday, plain_calendar, skip_to
 from workflows.matter import REFUSED, MatterWorkflow
 
 _TODAY = date(2030, 1, 7)
@@ -223,3 +226,37 @@ async def test_an_unchanged_calendar_and_actions_after_the_end_are_refused(
     # A closed workflow takes no updates at all; the API answers from the read model.
     with pytest.raises(RPCError):
         await handle.execute_update(MatterWorkflow.withdraw, WithdrawInput(actor=APPLICANT))
+
+
+async def test_a_result_dated_today_at_the_centre_is_accepted_before_8_am(
+    env: WorkflowEnvironment, worker: Worker
+) -> None:
+    """Between 00:00 and 08:00 Beijing time the UTC date is still yesterday. A result field
+    holding a date of birth of today (the centre's today, as the API counts it) must pass."""
+    base = default_catalogue().matter("company_setup")
+    registration = base.step("registration")
+    holder = FieldSpec(code="holder_id", label="持证人身份证号码", type=FieldType.id_number)
+    steps = [
+        s.model_copy(update={"result_fields": [*s.result_fields, holder]})
+        if s is registration
+        else s
+        for s in base.steps
+    ]
+    matter = base.model_copy(update={"steps": steps})
+    monday = next_plain_monday(await env.get_current_time())
+    await skip_to(env, at(monday, 10))
+    app = application(now=at(monday, 10), calendar=plain_calendar(monday), matter=matter)
+    handle = await start(env, worker.task_queue, app)
+    tuesday = monday + timedelta(days=1)
+    await skip_to(env, at(tuesday, 7))  # 23:00 UTC on Monday
+    approval = ApproveInput(
+        step_code="registration",
+        actor=staff("amr"),
+        result={
+            "credit_code": credit_code(),
+            "licence_no": "L-1",
+            "holder_id": id_number(f"{tuesday:%Y%m%d}"),
+        },
+    )
+    status = await handle.execute_update(MatterWorkflow.approve, approval)
+    assert status.step("registration").state is StepState.approved

@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeUpdate
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from pydantic import BaseModel
+
     from activities.read_model import ReadModelActivities
     from domain.actions import (
         AcceptInput,
@@ -36,20 +37,24 @@ with workflow.unsafe.imports_passed_through():
         WithdrawInput,
     )
     from domain.application import ApplicationInput, ApplicationStatus, Projection
-    from workflows import refusals
     from workflows import search_attributes as sa
-    from workflows.case import Case
+    from workflows.case import (
+        acceptance,
+        calendar_change,
+        corrections,
+        extensions,
+        steps,
+        supervision,
+        withdrawal,
+    )
+    from workflows.case.core import Case, Transition
 
 REFUSED = "ActionRefused"
+A = TypeVar("A", bound=BaseModel)
 
 _PROJECTION_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1)
 )
-
-
-def _refuse(problem: str | None) -> None:
-    if problem:
-        raise ApplicationError(problem, type=REFUSED, non_retryable=True)
 
 
 @workflow.defn
@@ -70,15 +75,19 @@ class MatterWorkflow:
     @workflow.run
     async def run(self, app: ApplicationInput) -> ApplicationStatus:
         async with self._lock:
-            if app.needs_acceptance:
-                self._case.receive(workflow.now())
+            now = workflow.now()
+            if app.refusal:
+                refusal = RefuseAcceptanceInput(actor=app.accepted_by, reason=app.refusal)
+                acceptance.refuse(self._case, refusal, now)
+            elif app.needs_acceptance:
+                acceptance.receive(self._case, now)
             else:
-                self._case.accept(workflow.now())
+                acceptance.start(self._case, now)
             await self._commit()
         while not self._status.state.final:
-            await self._sleep_until(self._case.next_wake(workflow.now()))
+            await self._sleep_until(supervision.next_wake(self._case, workflow.now()))
             async with self._lock:
-                self._case.supervise(workflow.now())
+                supervision.supervise(self._case, workflow.now())
                 if self._case.events:
                     await self._commit()
         await workflow.wait_condition(workflow.all_handlers_finished)
@@ -152,17 +161,20 @@ class MatterWorkflow:
         ]
         return "\n".join(line for line in lines if line)
 
-    async def _act(
-        self, problem: Callable[[], str | None], apply: Callable[[datetime], None]
-    ) -> ApplicationStatus:
+    async def _act(self, transition: Transition[A], action: A) -> ApplicationStatus:
         """Run one action under the lock: re-check (a timer may have moved the case), apply,
         write the read model, and wake the main loop to recompute its timer."""
         async with self._lock:
-            _refuse(problem())
-            apply(workflow.now())
+            self._check(transition, action)
+            transition.apply(self._case, action, workflow.now())
             await self._commit()
         self._changed = True
         return self._status
+
+    def _check(self, transition: Transition[A], action: A) -> None:
+        problem = transition.problem(self._case, action, workflow.now())
+        if problem:
+            raise ApplicationError(problem, type=REFUSED, non_retryable=True)
 
     # --- queries ------------------------------------------------------------------------
 
@@ -184,160 +196,110 @@ class MatterWorkflow:
 
     @workflow.update
     async def accept(self, action: AcceptInput) -> ApplicationStatus:
-        return await self._act(
-            lambda: refusals.accept(self._status, action),
-            lambda now: self._case.accept(now, action.actor),
-        )
+        return await self._act(acceptance.ACCEPT, action)
 
     @accept.validator
     def _accept_allowed(self, action: AcceptInput) -> None:
-        _refuse(refusals.accept(self._status, action))
+        self._check(acceptance.ACCEPT, action)
 
     @workflow.update
     async def refuse_acceptance(self, action: RefuseAcceptanceInput) -> ApplicationStatus:
-        return await self._act(
-            lambda: refusals.refuse_acceptance(self._status, action),
-            lambda now: self._case.refuse_acceptance(now, action),
-        )
+        return await self._act(acceptance.REFUSE, action)
 
     @refuse_acceptance.validator
     def _refuse_acceptance_allowed(self, action: RefuseAcceptanceInput) -> None:
-        _refuse(refusals.refuse_acceptance(self._status, action))
+        self._check(acceptance.REFUSE, action)
 
     # --- department actions -------------------------------------------------------------
 
     @workflow.update
     async def claim(self, action: ClaimInput) -> ApplicationStatus:
-        return await self._act(
-            lambda: refusals.claim(self._status, action), lambda now: self._case.claim(now, action)
-        )
+        return await self._act(steps.CLAIM, action)
 
     @claim.validator
     def _claim_allowed(self, action: ClaimInput) -> None:
-        _refuse(refusals.claim(self._status, action))
+        self._check(steps.CLAIM, action)
 
     @workflow.update
     async def release(self, action: ReleaseInput) -> ApplicationStatus:
-        return await self._act(
-            lambda: refusals.release(self._status, action),
-            lambda now: self._case.release(now, action),
-        )
+        return await self._act(steps.RELEASE, action)
 
     @release.validator
     def _release_allowed(self, action: ReleaseInput) -> None:
-        _refuse(refusals.release(self._status, action))
+        self._check(steps.RELEASE, action)
 
     @workflow.update
     async def approve(self, action: ApproveInput) -> ApplicationStatus:
-        return await self._act(
-            lambda: refusals.approve(self._status, self._case.matter, action, workflow.now()),
-            lambda now: self._case.approve(now, action),
-        )
+        return await self._act(steps.APPROVE, action)
 
     @approve.validator
     def _approve_allowed(self, action: ApproveInput) -> None:
-        _refuse(refusals.approve(self._status, self._case.matter, action, workflow.now()))
+        self._check(steps.APPROVE, action)
 
     @workflow.update
     async def reject(self, action: RejectInput) -> ApplicationStatus:
-        return await self._act(
-            lambda: refusals.reject(self._status, action),
-            lambda now: self._case.reject(now, action),
-        )
+        return await self._act(steps.REJECT, action)
 
     @reject.validator
     def _reject_allowed(self, action: RejectInput) -> None:
-        _refuse(refusals.reject(self._status, action))
+        self._check(steps.REJECT, action)
 
     @workflow.update
     async def request_supplement(self, action: SupplementRequestInput) -> ApplicationStatus:
-        return await self._act(
-            lambda: refusals.request_supplement(self._status, action),
-            lambda now: self._case.request_supplement(now, action),
-        )
+        return await self._act(corrections.REQUEST, action)
 
     @request_supplement.validator
     def _request_supplement_allowed(self, action: SupplementRequestInput) -> None:
-        _refuse(refusals.request_supplement(self._status, action))
+        self._check(corrections.REQUEST, action)
+
+    @workflow.update
+    async def request_extension(self, action: ExtensionRequestInput) -> ApplicationStatus:
+        return await self._act(extensions.REQUEST, action)
+
+    @request_extension.validator
+    def _request_extension_allowed(self, action: ExtensionRequestInput) -> None:
+        self._check(extensions.REQUEST, action)
 
     # --- applicant actions --------------------------------------------------------------
 
     @workflow.update
     async def supply_supplement(self, action: SupplyInput) -> ApplicationStatus:
-        return await self._act(
-            lambda: refusals.supply(self._status, action),
-            lambda now: self._case.supply(now, action),
-        )
+        return await self._act(corrections.SUPPLY, action)
 
     @supply_supplement.validator
     def _supply_allowed(self, action: SupplyInput) -> None:
-        _refuse(refusals.supply(self._status, action))
+        self._check(corrections.SUPPLY, action)
 
     @workflow.update
     async def withdraw(self, action: WithdrawInput) -> ApplicationStatus:
-        return await self._act(
-            lambda: refusals.withdraw(self._status, action),
-            lambda now: self._case.withdraw(now, action),
-        )
+        return await self._act(withdrawal.WITHDRAW, action)
 
     @withdraw.validator
     def _withdraw_allowed(self, action: WithdrawInput) -> None:
-        _refuse(refusals.withdraw(self._status, action))
+        self._check(withdrawal.WITHDRAW, action)
 
     # --- supervision --------------------------------------------------------------------
 
     @workflow.update
     async def extend(self, action: ExtendInput) -> ApplicationStatus:
-        return await self._act(
-            lambda: refusals.extend(
-                self._status, self._case.matter, action, workflow.now(), self._case.calendar
-            ),
-            lambda now: self._case.extend(now, action),
-        )
+        return await self._act(extensions.EXTEND, action)
 
     @extend.validator
     def _extend_allowed(self, action: ExtendInput) -> None:
-        _refuse(
-            refusals.extend(
-                self._status, self._case.matter, action, workflow.now(), self._case.calendar
-            )
-        )
-
-    @workflow.update
-    async def request_extension(self, action: ExtensionRequestInput) -> ApplicationStatus:
-        return await self._act(
-            lambda: refusals.request_extension(
-                self._status, self._case.matter, action, workflow.now(), self._case.calendar
-            ),
-            lambda now: self._case.request_extension(now, action),
-        )
-
-    @request_extension.validator
-    def _request_extension_allowed(self, action: ExtensionRequestInput) -> None:
-        _refuse(
-            refusals.request_extension(
-                self._status, self._case.matter, action, workflow.now(), self._case.calendar
-            )
-        )
+        self._check(extensions.EXTEND, action)
 
     @workflow.update
     async def refuse_extension(self, action: ExtensionRefusalInput) -> ApplicationStatus:
-        return await self._act(
-            lambda: refusals.refuse_extension(self._status, action),
-            lambda now: self._case.refuse_extension(now, action),
-        )
+        return await self._act(extensions.REFUSE, action)
 
     @refuse_extension.validator
     def _refuse_extension_allowed(self, action: ExtensionRefusalInput) -> None:
-        _refuse(refusals.refuse_extension(self._status, action))
+        self._check(extensions.REFUSE, action)
 
     @workflow.update
     async def calendar_changed(self, action: CalendarChangedInput) -> ApplicationStatus:
-        return await self._act(
-            lambda: refusals.calendar_changed(self._status, action),
-            lambda now: self._case.change_calendar(now, action),
-        )
+        return await self._act(calendar_change.CHANGE, action)
 
     @calendar_changed.validator
     def _calendar_changed_allowed(self, action: CalendarChangedInput) -> None:
-        _refuse(refusals.calendar_changed(self._status, action))
+        self._check(calendar_change.CHANGE, action)

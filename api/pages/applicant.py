@@ -15,13 +15,15 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 from starlette.datastructures import FormData, UploadFile
 
-from api.deps import ServicesDep, SessionDep
+from api.deps import ServicesDep, SessionDep, client_key
 from api.errors import ApiError
 from api.pages.common import (
     check_csrf,
     flash,
     forget_access,
+    form_model,
     form_problems,
+    problem_text,
     redirect,
     remember_access,
     remembered_code,
@@ -29,15 +31,12 @@ from api.pages.common import (
     submission_body,
     take_receipt,
 )
-from api.routers.applications import client_key
 from api.routers.matters import guide
-from api.schemas import RatingIn, SubmissionIn
-from api.services import aftercare, intake
+from api.schemas import RatingIn, SubmissionIn, SupplyIn, WithdrawIn
+from api.services import actions, aftercare, intake
 from api.services import status as lookup
 from api.services.files import save_upload
-from domain.actions import SupplyInput, WithdrawInput
 from domain.actors import Actor, Role
-from domain.application import MaterialSource, SuppliedItem
 from domain.matter import Channel, MatterDefinition
 
 router = APIRouter(include_in_schema=False)
@@ -276,26 +275,22 @@ async def supplement(
             note = str(form.get(f"note_{i}", "")).strip()
             if isinstance(upload, UploadFile) and upload.filename:
                 ref = await save_upload(services.settings.data_dir, f"items[{i}]", upload)
-                items.append(
-                    SuppliedItem(item=item, source=MaterialSource.upload, ref=ref, note=note)
-                )
+                items.append({"item": item, "source": "upload", "ref": ref, "note": note})
             elif note:
-                items.append(SuppliedItem(item=item, source=MaterialSource.upload, note=note))
+                items.append({"item": item, "source": "upload", "note": note})
             else:
                 raise ApiError(422, "invalid_input", f"请为“{item}”上传文件或填写说明")
-        action = SupplyInput(
-            actor=lookup.applicant_actor(found), items=items, note=str(form.get("note", ""))
-        )
-        await lookup.act(
+        body = form_model(SupplyIn, {"items": items, "note": form.get("note", "")})
+        await actions.supply(
             services=services,
             session=session,
             found=found,
-            update="supply_supplement",
-            action=action,
+            actor=lookup.applicant_actor(found),
+            body=body,
         )
         flash(request, "补正材料已提交，办理时限恢复计算。")
     except ApiError as exc:
-        flash(request, exc.message, "error")
+        flash(request, problem_text(exc), "error")
     return redirect(f"/status/{number}")
 
 
@@ -308,15 +303,17 @@ async def withdraw(
         return got
     form, found = got
     try:
-        action = WithdrawInput(
-            actor=lookup.applicant_actor(found), reason=str(form.get("reason", ""))
-        )
-        await lookup.act(
-            services=services, session=session, found=found, update="withdraw", action=action
+        body = form_model(WithdrawIn, {"reason": form.get("reason", "")})
+        await actions.withdraw(
+            services=services,
+            session=session,
+            found=found,
+            actor=lookup.applicant_actor(found),
+            body=body,
         )
         flash(request, "申请已撤回。")
     except ApiError as exc:
-        flash(request, exc.message, "error")
+        flash(request, problem_text(exc), "error")
     return redirect(f"/status/{number}")
 
 
@@ -338,8 +335,8 @@ async def rate(
         return got
     form, found = got
     try:
-        rating = RatingIn.model_validate(
-            {"level": form.get("level"), "reason": str(form.get("reason", ""))}
+        rating = form_model(
+            RatingIn, {"level": form.get("level"), "reason": str(form.get("reason", ""))}
         )
         await aftercare.rate(
             services=services,
@@ -349,8 +346,6 @@ async def rate(
             actor=lookup.applicant_actor(found),
         )
         flash(request, "感谢您的评价！")
-    except ValidationError:
-        flash(request, "请选择评价等级", "error")
     except ApiError as exc:
-        flash(request, exc.message, "error")
+        flash(request, problem_text(exc), "error")
     return redirect(f"/status/{number}")

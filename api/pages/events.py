@@ -6,34 +6,18 @@ from collections.abc import Callable
 from datetime import datetime, tzinfo
 from typing import Any
 
-SLA_NAMES = {"green": "绿牌", "yellow": "黄牌", "red": "红牌", "serious": "严重超时"}
-CHANNEL_NAMES = {"online": "网上办", "mobile": "掌上办", "window": "窗口办"}
-SOURCE_NAMES = {"upload": "上传", "licence": "电子证照", "sharing": "数据共享", "paper": "纸质材料"}
-EVENT_NAMES = {
-    "received": "收件（网上申请）",
-    "accepted": "受理",
-    "deemed_accepted": "逾期未作受理决定，视为受理",
-    "not_accepted": "不予受理",
-    "step_opened": "环节开始办理",
-    "claimed": "签收",
-    "released": "退回待办",
-    "approved": "审批通过",
-    "rejected": "不予通过",
-    "refused": "办结（不予许可）",
-    "granted": "办结（准予）",
-    "correction_requested": "一次性告知补正",
-    "correction_supplied": "申请人补正",
-    "withdrawn": "申请人撤回",
-    "step_cancelled": "环节取消",
-    "card_raised": "亮牌",
-    "escalated": "超时督办",
-    "deemed_approved": "逾期未反馈，视为同意",
-    "extended": "批准延期",
-    "calendar_changed": "工作日历更新",
-    "handed_over": "出件",
-    "rated": "好差评",
-    "review_followed_up": "差评整改回访",
-}
+from domain.application import MaterialSource
+from domain.events import EventKind
+from domain.matter import Channel
+from domain.ratings import RatingLevel
+from domain.states import SlaLevel
+
+# Labels by value, for templates that hold plain strings from the read model.
+SLA_NAMES = {level.value: level.short_label for level in SlaLevel}
+CHANNEL_NAMES = {channel.value: channel.label for channel in Channel}
+SOURCE_NAMES = {source.value: source.label for source in MaterialSource}
+EVENT_NAMES = {kind.value: kind.label for kind in EventKind}
+RATING_LABELS = {level.value: level.label for level in RatingLevel}
 
 
 def _at(value: Any, tz: tzinfo) -> str:
@@ -86,6 +70,10 @@ def describe_event(
             return "督办：" + "、".join(
                 recipient(str(t), department_name) for t in p.get("to") or []
             )
+        case "extension_requested":
+            return f"申请延期 {p.get('working_days')} 个工作日（{p.get('reason', '')}）"
+        case "extension_refused":
+            return f"不予延期（{p.get('reason', '')}）"
         case "extended":
             moved = f"{_at(p.get('deadline_before'), tz)} → {_at(p.get('deadline_after'), tz)}"
             return f"延期 {p.get('working_days')} 个工作日（{p.get('reason', '')}）：{moved}"

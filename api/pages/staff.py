@@ -5,10 +5,16 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, Response
 
-from api.deps import SESSION_COOKIE, PageUser, ServicesDep, SessionDep, session_token
+from api.deps import (
+    SESSION_COOKIE,
+    PageUser,
+    ServicesDep,
+    SessionDep,
+    client_key,
+    session_token,
+)
 from api.errors import ApiError
 from api.pages.common import check_csrf, redirect, render, role_home, safe_path, to_login
-from api.routers.applications import client_key
 from api.routers.auth import sign_in
 from api.services import accounts
 from api.services.files import stored_path

@@ -12,12 +12,14 @@ from api.pages.common import (
     SupervisorPage,
     check_csrf,
     flash,
+    form_model,
+    problem_text,
     redirect,
     render,
     safe_path,
 )
-from api.services import aftercare, supervision, tasks
-from domain.actions import ExtendInput, ExtensionRefusalInput
+from api.schemas import ExtensionIn, ExtensionRefusalIn, FollowUpIn
+from api.services import actions, aftercare, supervision, tasks
 from domain.application import ApplicationStatus
 from domain.states import SlaLevel
 from store.models import ApplicationRow, StepRow
@@ -125,25 +127,18 @@ async def extend(
 ) -> Response:
     form = await request.form()
     check_csrf(request, form)
-    step, app = await tasks.get_task(session=session, user=boss, task_id=task_id)
-    number = app.application_no
+    task = await tasks.load_task(session=session, user=boss, task_id=task_id)
     try:
-        days = int(str(form.get("working_days", "0")) or 0)
-        action = ExtendInput(
-            step_code=step.code,
-            actor=boss.actor(),
-            working_days=days,
-            reason=str(form.get("reason", "")).strip(),
+        body = form_model(
+            ExtensionIn,
+            {"working_days": form.get("working_days", ""), "reason": form.get("reason", "")},
         )
-        await tasks.act(
-            services=services, session=session, step=step, app=app, update="extend", action=action
-        )
-        flash(request, f"已批准延期 {days} 个工作日。")
-    except ValueError:
-        flash(request, "延期天数应为整数", "error")
+        await actions.extend(services=services, session=session, task=task, user=boss, body=body)
+        flash(request, f"已批准延期 {body.working_days} 个工作日。")
     except ApiError as exc:
-        flash(request, exc.message, "error")
-    return redirect(safe_path(form.get("back"), f"/supervision/applications/{number}"))
+        flash(request, problem_text(exc), "error")
+    back = f"/supervision/applications/{task.app.application_no}"
+    return redirect(safe_path(form.get("back"), back))
 
 
 @router.post("/supervision/tasks/{task_id}/extension/refuse")
@@ -152,22 +147,15 @@ async def refuse_extension(
 ) -> Response:
     form = await request.form()
     check_csrf(request, form)
-    step, app = await tasks.get_task(session=session, user=boss, task_id=task_id)
+    task = await tasks.load_task(session=session, user=boss, task_id=task_id)
     try:
-        action = ExtensionRefusalInput(
-            step_code=step.code, actor=boss.actor(), reason=str(form.get("reason", "")).strip()
-        )
-        await tasks.act(
-            services=services,
-            session=session,
-            step=step,
-            app=app,
-            update="refuse_extension",
-            action=action,
+        body = form_model(ExtensionRefusalIn, {"reason": form.get("reason", "")})
+        await actions.refuse_extension(
+            services=services, session=session, task=task, user=boss, body=body
         )
         flash(request, "已作出不予延期的答复。")
     except ApiError as exc:
-        flash(request, exc.message, "error")
+        flash(request, problem_text(exc), "error")
     return redirect(safe_path(form.get("back"), "/supervision"))
 
 
@@ -177,18 +165,16 @@ async def follow_up(
 ) -> Response:
     form = await request.form()
     check_csrf(request, form)
-    note = str(form.get("note", "")).strip()
     try:
-        if len(note) < 2:
-            raise ApiError(422, "invalid_input", "请填写整改回访情况")
+        body = form_model(FollowUpIn, {"note": form.get("note", "")})
         await aftercare.follow_up(
             session=session,
             application_no=number,
-            note=note,
+            note=body.note,
             actor=boss.actor(),
             now=await services.clock(),
         )
         flash(request, "已记录整改回访。")
     except ApiError as exc:
-        flash(request, exc.message, "error")
+        flash(request, problem_text(exc, {"note": "整改回访情况"}), "error")
     return redirect("/supervision")

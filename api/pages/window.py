@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -16,19 +17,20 @@ from api.pages.common import (
     ClerkPage,
     check_csrf,
     flash,
+    form_model,
     form_problems,
     hand_receipt,
+    problem_text,
     redirect,
     render,
     submission_body,
 )
 from api.routers.matters import guide
-from api.schemas import HandoverIn, WindowSubmissionIn
-from api.services import aftercare, intake
+from api.schemas import AcceptanceRefusalIn, HandoverIn, SupplyIn, WindowSubmissionIn, WithdrawIn
+from api.services import actions, aftercare, intake
 from api.services import status as lookup
 from api.services.accounts import StaffUser
 from api.services.views import pinned
-from domain.actions import AcceptInput, RefuseAcceptanceInput
 from domain.matter import Channel
 from store.models import ApplicationRow, MaterialRow
 
@@ -75,6 +77,15 @@ async def review(
     )
 
 
+@router.get("/window/find")
+async def find(request: Request, _clerk: ClerkPage) -> Response:
+    """办件查询 at the window: straight to the application by its number."""
+    number = request.query_params.get("no", "").strip()
+    if not number:
+        return redirect("/window")
+    return redirect(f"/window/review/{quote(number)}")
+
+
 @router.post("/window/review/{number}")
 async def decide(
     number: str, request: Request, clerk: ClerkPage, services: ServicesDep, session: SessionDep
@@ -84,29 +95,68 @@ async def decide(
     found = await lookup.load(session, number)
     try:
         if form.get("decision") == "refuse":
-            reason = str(form.get("reason", "")).strip()
-            refusal = RefuseAcceptanceInput(actor=clerk.actor(), reason=reason)
-            await lookup.act(
-                services=services,
-                session=session,
-                found=found,
-                update="refuse_acceptance",
-                action=refusal,
+            body = form_model(AcceptanceRefusalIn, {"reason": form.get("reason", "")})
+            await actions.refuse_acceptance(
+                services=services, session=session, found=found, clerk=clerk, body=body
             )
             flash(request, f"{number} 不予受理，已告知申请人。")
         else:
-            await lookup.act(
-                services=services,
-                session=session,
-                found=found,
-                update="accept",
-                action=AcceptInput(actor=clerk.actor()),
-            )
+            await actions.accept(services=services, session=session, found=found, clerk=clerk)
             flash(request, f"{number} 已受理，各部门开始并联办理。")
     except ApiError as exc:
-        flash(request, exc.message, "error")
+        flash(request, problem_text(exc), "error")
         return redirect(f"/window/review/{number}")
     return redirect("/window")
+
+
+@router.post("/window/review/{number}/supplement")
+async def supply(
+    number: str, request: Request, clerk: ClerkPage, services: ServicesDep, session: SessionDep
+) -> Response:
+    """The applicant brings the corrections to the window: the clerk ticks each item received
+    (on paper, or with a note) and records them, as the API's window route does."""
+    form = await request.form()
+    check_csrf(request, form)
+    found = await lookup.load(session, number)
+    notice = found.status.correction
+    items = [
+        {
+            "item": item,
+            "source": "paper",
+            "ref": "窗口收取纸质材料",
+            "note": str(form.get(f"note_{i}", "")).strip(),
+        }
+        for i, item in enumerate(notice.items if notice else [])
+        if form.get(f"item_{i}")
+    ]
+    try:
+        body = form_model(SupplyIn, {"items": items, "note": form.get("note", "")})
+        await actions.supply(
+            services=services, session=session, found=found, actor=clerk.actor(), body=body
+        )
+        flash(request, f"{number} 补正材料已收取，办理时限恢复计算。")
+    except ApiError as exc:
+        flash(request, problem_text(exc), "error")
+    return redirect(f"/window/review/{number}")
+
+
+@router.post("/window/review/{number}/withdraw")
+async def withdraw(
+    number: str, request: Request, clerk: ClerkPage, services: ServicesDep, session: SessionDep
+) -> Response:
+    """The applicant withdraws in person at the window."""
+    form = await request.form()
+    check_csrf(request, form)
+    found = await lookup.load(session, number)
+    try:
+        body = form_model(WithdrawIn, {"reason": form.get("reason", "")})
+        await actions.withdraw(
+            services=services, session=session, found=found, actor=clerk.actor(), body=body
+        )
+        flash(request, f"{number} 已撤回。")
+    except ApiError as exc:
+        flash(request, problem_text(exc), "error")
+    return redirect(f"/window/review/{number}")
 
 
 def _accept_page(
@@ -157,25 +207,19 @@ async def accept(
     }
     try:
         submission = WindowSubmissionIn.model_validate(body)
-        if submission.decision == "refuse":
-            number, query_code = await intake.refuse_at_window(
-                services=services,
-                session=session,
-                submission=submission,
-                actor=clerk.actor(),
-                reason=submission.reason,
-                idempotency_key=values.get("idempotency_key") or None,
-            )
-            flash(request, f"已作出不予受理决定（{number}），请将告知书交给申请人。")
+        refusal = submission.reason if submission.decision == "refuse" else None
+        number, query_code, _ = await intake.receive(
+            services=services,
+            session=session,
+            submission=submission,
+            channel=Channel.window,
+            actor=clerk.actor(),
+            idempotency_key=values.get("idempotency_key") or None,
+            refusal=refusal,
+        )
+        if refusal is not None:
+            flash(request, f"已作出不予受理决定（{number}），请将决定书交给申请人。")
         else:
-            number, query_code, _ = await intake.receive(
-                services=services,
-                session=session,
-                submission=submission,
-                channel=Channel.window,
-                actor=clerk.actor(),
-                idempotency_key=values.get("idempotency_key") or None,
-            )
             flash(request, f"已受理：{number}。请打印受理通知书交给申请人。")
     except (ValidationError, ApiError) as exc:
         errors, message, status = form_problems(exc)
@@ -202,8 +246,8 @@ async def hand_over(
     form = await request.form()
     check_csrf(request, form)
     try:
-        handover = HandoverIn.model_validate(
-            {"method": form.get("method"), "ref": str(form.get("ref", "")).strip()}
+        handover = form_model(
+            HandoverIn, {"method": form.get("method"), "ref": str(form.get("ref", "")).strip()}
         )
         await aftercare.hand_over(
             session=session,
@@ -213,8 +257,6 @@ async def hand_over(
             now=await services.clock(),
         )
         flash(request, f"{number} 已{'窗口出件' if handover.method == 'window' else '邮寄送达'}。")
-    except ValidationError:
-        flash(request, "请选择出件方式", "error")
     except ApiError as exc:
-        flash(request, exc.message, "error")
+        flash(request, problem_text(exc), "error")
     return redirect("/window")

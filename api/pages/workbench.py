@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Awaitable, Callable
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.datastructures import FormData
 
+from api.container import Services
 from api.deps import ServicesDep, SessionDep
 from api.errors import ApiError
 from api.pages.common import (
@@ -14,13 +17,16 @@ from api.pages.common import (
     check_csrf,
     flash,
     forbidden_page,
+    form_model,
+    problem_text,
     redirect,
     render,
 )
-from api.schemas import DecisionIn
-from api.services import tasks
-from domain.actions import ClaimInput, ExtensionRequestInput, ReleaseInput
-from domain.actors import Role
+from api.schemas import DecisionIn, ExtensionIn
+from api.services import actions, tasks
+from api.services.accounts import StaffUser
+from api.services.tasks import Task
+from api.services.views import pinned
 
 router = APIRouter(include_in_schema=False)
 
@@ -58,13 +64,85 @@ async def task_page(
     task_id: int, request: Request, staff: StaffPage, services: ServicesDep, session: SessionDep
 ) -> Response:
     try:
-        step, app = await tasks.get_task(session=session, user=staff, task_id=task_id)
+        task = await tasks.load_task(session=session, user=staff, task_id=task_id)
     except ApiError as exc:
         if exc.status == 403:
             return forbidden_page(request, staff)
         raise
-    detail = await tasks.task_detail(services=services, session=session, step=step, app=app)
+    detail = await tasks.task_detail(services=services, session=session, task=task)
     return render(request, "task.html", user=staff, task=detail)
+
+
+def _decision(decision: str, form: FormData) -> DecisionIn:
+    return form_model(
+        DecisionIn,
+        {
+            "decision": decision,
+            "result": {
+                k.removeprefix("result_"): str(v)
+                for k, v in form.items()
+                if k.startswith("result_")
+            },
+            "reason": str(form.get("reason", "")),
+            "items": [line for line in str(form.get("items", "")).splitlines() if line.strip()],
+            "comment": str(form.get("comment", "")),
+        },
+    )
+
+
+# What each button does, and what the page then says. The same actions as the JSON API's.
+PageAction = Callable[[Services, AsyncSession, Task, StaffUser, FormData], Awaitable[object]]
+
+
+def _decide(decision: str) -> PageAction:
+    async def run(
+        services: Services, session: AsyncSession, task: Task, user: StaffUser, form: FormData
+    ) -> object:
+        body = _decision(decision, form)
+        return await actions.decide(
+            services=services, session=session, task=task, user=user, body=body
+        )
+
+    return run
+
+
+async def _claim(
+    services: Services, session: AsyncSession, task: Task, user: StaffUser, _form: FormData
+) -> object:
+    return await actions.claim(services=services, session=session, task=task, user=user)
+
+
+async def _release(
+    services: Services, session: AsyncSession, task: Task, user: StaffUser, _form: FormData
+) -> object:
+    return await actions.release(services=services, session=session, task=task, user=user)
+
+
+async def _request_extension(
+    services: Services, session: AsyncSession, task: Task, user: StaffUser, form: FormData
+) -> object:
+    body = form_model(
+        ExtensionIn,
+        {"working_days": form.get("working_days", ""), "reason": form.get("reason", "")},
+    )
+    return await actions.request_extension(
+        services=services, session=session, task=task, user=user, body=body
+    )
+
+
+PAGE_ACTIONS: dict[str, tuple[PageAction, str, bool]] = {
+    # action: (what it does, what the page says after, whether the task stays on screen)
+    "claim": (_claim, "已签收，请办理。", True),
+    "release": (_release, "已退回待办。", True),
+    "extension-request": (_request_extension, "延期申请已提交，等待监督管理人员审批。", True),
+    "approve": (_decide("approve"), "已办结本环节（通过）。", False),
+    "reject": (_decide("reject"), "已作出不予通过决定，申请已终止。", False),
+    "request_supplement": (
+        _decide("request_supplement"),
+        "补正告知已发送给申请人，本环节计时暂停。",
+        False,
+    ),
+}
 
 
 @router.post("/workbench/tasks/{task_id}/{action}")
@@ -79,61 +157,24 @@ async def act(
     form = await request.form()
     check_csrf(request, form)
     page = f"/workbench/tasks/{task_id}"
+    if action not in PAGE_ACTIONS:
+        raise ApiError(404, "not_found", "没有这个操作")
+    run, done, stay = PAGE_ACTIONS[action]
     try:
-        if staff.role is not Role.staff and action != "release":
-            raise ApiError(403, "forbidden", "只有承办部门工作人员可以办理任务")
-        step, app = await tasks.get_task(session=session, user=staff, task_id=task_id)
-        payload: Any
-        if action == "claim":
-            update, payload = "claim", ClaimInput(step_code=step.code, actor=staff.actor())
-            done = "已签收，请办理。"
-        elif action == "release":
-            update, payload = "release", ReleaseInput(step_code=step.code, actor=staff.actor())
-            done = "已退回待办。"
-        elif action == "extension-request":
-            update = "request_extension"
-            payload = ExtensionRequestInput(
-                step_code=step.code,
-                actor=staff.actor(),
-                working_days=int(str(form.get("working_days", "0")) or 0),
-                reason=str(form.get("reason", "")).strip(),
-            )
-            done = "延期申请已提交，等待监督管理人员审批。"
-        elif action in ("approve", "reject", "request_supplement"):
-            decision = DecisionIn(
-                decision=action,
-                result={
-                    k.removeprefix("result_"): str(v)
-                    for k, v in form.items()
-                    if k.startswith("result_")
-                },
-                reason=str(form.get("reason", "")).strip(),
-                items=[
-                    line.strip() for line in str(form.get("items", "")).splitlines() if line.strip()
-                ],
-                comment=str(form.get("comment", "")).strip(),
-            )
-            update, payload = tasks.decision_action(
-                decision, step, app, staff, await services.today()
-            )
-            done = {
-                "approve": "已办结本环节（通过）。",
-                "reject": "已作出不予通过决定，申请已终止。",
-                "request_supplement": "补正告知已发送给申请人，本环节计时暂停。",
-            }[action]
-        else:
-            raise ApiError(404, "not_found", "没有这个操作")
-        await tasks.act(
-            services=services, session=session, step=step, app=app, update=update, action=payload
-        )
-    except ValueError:
-        flash(request, "延期天数应为整数", "error")
-        return redirect(page)
+        task = await tasks.load_task(session=session, user=staff, task_id=task_id)
     except ApiError as exc:
         if exc.status == 403:
             return forbidden_page(request, staff)
-        flash(request, exc.message, "error")
+        raise
+    try:
+        await run(services, session, task, staff, form)
+    except ApiError as exc:
+        if exc.status == 403:
+            return forbidden_page(request, staff)
+        spec = pinned(task.app).step(task.step.code)
+        labels = {f"result.{f.code}": f.label for f in spec.result_fields}
+        flash(request, problem_text(exc, labels), "error")
         return redirect(page)
     flash(request, done)
     # After a decision the task leaves the inbox: back to the inbox; else stay on the task.
-    return redirect(page if action in ("claim", "release", "extension-request") else "/workbench")
+    return redirect(page if stay else "/workbench")

@@ -4,53 +4,29 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Request, status
+from fastapi import APIRouter, Header, status
 
-from api.deps import ServicesDep, SessionDep
+from api.container import Services
+from api.deps import Applicants, ServicesDep, SessionDep
 from api.errors import invalid
 from api.schemas import ApplicationView, RatingIn, Receipt, SubmissionIn, SupplyIn, WithdrawIn
-from api.services import aftercare, intake
+from api.services import actions, aftercare, intake
 from api.services import status as lookup
 from api.services.views import local
-from domain.actions import SupplyInput, WithdrawInput
 from domain.actors import Actor, Role
 from domain.application import ApplicationStatus
 from domain.matter import Channel
 
 router = APIRouter(prefix="/api/applications", tags=["applicants"])
 
-QueryCode = Annotated[str | None, Header(alias="X-Query-Code", description="查询码")]
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
 
 
-def client_key(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
-
-
-async def applicants_application(
-    application_no: str,
-    request: Request,
-    services: ServicesDep,
-    session: SessionDep,
-    query_code: QueryCode = None,
-) -> lookup.Found:
-    """The application the caller holds the query code of (404 otherwise, throttled)."""
-    return await lookup.find(
-        services=services,
-        session=session,
-        number=application_no,
-        code=query_code,
-        client=client_key(request),
-    )
-
-
-Applicants = Annotated[lookup.Found, Depends(applicants_application)]
-
-
-def receipt(number: str, code: str, status: ApplicationStatus, services: ServicesDep) -> Receipt:
+def receipt(number: str, code: str, status: ApplicationStatus, services: Services) -> Receipt:
     return Receipt(
         application_no=number,
         query_code=code,
-        state=status.state.value,
+        state=status.state,
         matter_code=status.matter_code,
         matter_name=status.matter_name,
         received_at=status.received.astimezone(services.tz),
@@ -67,7 +43,7 @@ async def submit(
     submission: SubmissionIn,
     services: ServicesDep,
     session: SessionDep,
-    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> Receipt:
     """Apply online or on mobile. Retrying with the same Idempotency-Key returns the same
     application (and query code) instead of a second one."""
@@ -92,39 +68,34 @@ async def get_status(found: Applicants, services: ServicesDep) -> ApplicationVie
 
 @router.post("/{application_no}/supplements", response_model=ApplicationView)
 async def supply(
-    body: SupplyIn,
-    found: Applicants,
-    services: ServicesDep,
-    session: SessionDep,
+    body: SupplyIn, found: Applicants, services: ServicesDep, session: SessionDep
 ) -> ApplicationView:
     """Answer the open correction notice (补正), all items at once."""
-    lookup.still_open(found.status)
-    lookup.check_supply(found, [i.item for i in body.items])
-    action = SupplyInput(actor=lookup.applicant_actor(found), items=body.items, note=body.note)
-    return await lookup.act(
-        services=services, session=session, found=found, update="supply_supplement", action=action
+    return await actions.supply(
+        services=services,
+        session=session,
+        found=found,
+        actor=lookup.applicant_actor(found),
+        body=body,
     )
 
 
 @router.post("/{application_no}/withdraw", response_model=ApplicationView)
 async def withdraw(
-    body: WithdrawIn,
-    found: Applicants,
-    services: ServicesDep,
-    session: SessionDep,
+    body: WithdrawIn, found: Applicants, services: ServicesDep, session: SessionDep
 ) -> ApplicationView:
-    action = WithdrawInput(actor=lookup.applicant_actor(found), reason=body.reason)
-    return await lookup.act(
-        services=services, session=session, found=found, update="withdraw", action=action
+    return await actions.withdraw(
+        services=services,
+        session=session,
+        found=found,
+        actor=lookup.applicant_actor(found),
+        body=body,
     )
 
 
 @router.post("/{application_no}/rating", response_model=ApplicationView)
 async def rate(
-    body: RatingIn,
-    found: Applicants,
-    services: ServicesDep,
-    session: SessionDep,
+    body: RatingIn, found: Applicants, services: ServicesDep, session: SessionDep
 ) -> ApplicationView:
     """好差评 after completion: five levels; a bad rating must say why (it is followed up)."""
     await aftercare.rate(

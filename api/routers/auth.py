@@ -7,10 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.security import OAuth2PasswordRequestForm
 
-from api.deps import CurrentUser, ServicesDep, SessionDep, bearer_token
+from api.deps import CurrentUser, ServicesDep, SessionDep, bearer_token, client_key
 from api.errors import ApiError, too_many
-from api.routers.applications import client_key
-from api.schemas import TokenOut
+from api.schemas import Me, TokenOut
 from api.services import accounts
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
@@ -53,14 +52,14 @@ async def token(
     return TokenOut(access_token=access, expires_in=hours * 3600)
 
 
-@router.get("/me")
-async def me(user: CurrentUser) -> dict[str, str | None]:
-    return {
-        "username": user.username,
-        "display_name": user.display_name,
-        "role": user.role.value,
-        "department": user.department,
-    }
+@router.get("/me", response_model=Me)
+async def me(user: CurrentUser) -> Me:
+    return Me(
+        username=user.username,
+        display_name=user.display_name,
+        role=user.role,
+        department=user.department,
+    )
 
 
 @router.post("/logout", status_code=204)

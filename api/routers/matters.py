@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Path
 
 from api.deps import ServicesDep
 from api.errors import not_found
-from api.schemas import MatterGuide, MatterSummary
+from api.schemas import DepartmentRef, MatterGuide, MatterSummary, StepGuide
 from definitions.catalogue import Catalogue
 from domain.matter import MatterDefinition
 
@@ -18,12 +20,12 @@ def summary(matter: MatterDefinition, catalogue: Catalogue) -> MatterSummary:
         code=matter.code,
         name=matter.name,
         version=matter.version,
-        kind=matter.kind.value,
+        kind=matter.kind,
         promised_limit_days=matter.promised_limit_days,
         legal_limit_days=matter.legal_limit_days,
         lead_department=matter.lead_department,
         lead_department_name=catalogue.department_name(matter.lead_department),
-        channels=[c.value for c in matter.channels],
+        channels=list(matter.channels),
         materials_count=len(matter.materials),
     )
 
@@ -31,18 +33,18 @@ def summary(matter: MatterDefinition, catalogue: Catalogue) -> MatterSummary:
 def guide(matter: MatterDefinition, catalogue: Catalogue) -> MatterGuide:
     departments = dict.fromkeys(s.department for s in matter.steps)
     return MatterGuide(
-        **summary(matter, catalogue).model_dump(),
+        **dict(summary(matter, catalogue)),
         description=matter.description,
         legal_basis=matter.legal_basis,
         fee=matter.fee,
         applicant_types=list(matter.applicant_types),
-        materials=[m.model_dump(mode="json") for m in matter.materials],
-        form=[f.model_dump(mode="json") for f in matter.form],
+        materials=list(matter.materials),
+        form=list(matter.form),
         steps=[
-            s.model_dump(mode="json") | {"department_name": catalogue.department_name(s.department)}
+            StepGuide(**dict(s), department_name=catalogue.department_name(s.department))
             for s in matter.steps
         ],
-        departments=[{"code": d, "name": catalogue.department_name(d)} for d in departments],
+        departments=[DepartmentRef(code=d, name=catalogue.department_name(d)) for d in departments],
         supplement_pauses_clock=matter.supplement_pauses_clock,
         max_extension_days=matter.max_extension_days,
     )
@@ -55,7 +57,9 @@ async def list_matters(services: ServicesDep) -> list[MatterSummary]:
 
 
 @router.get("/{code}", response_model=MatterGuide)
-async def get_matter(code: str, services: ServicesDep) -> MatterGuide:
+async def get_matter(
+    code: Annotated[str, Path(max_length=40)], services: ServicesDep
+) -> MatterGuide:
     matter = services.catalogue.matters.get(code)
     if matter is None:
         raise not_found(f"没有事项 {code}")

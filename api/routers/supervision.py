@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from api.deps import ServicesDep, SessionDep, Supervisor
+from api.deps import ApplicationNo, ServicesDep, SessionDep, Supervisor, TaskDep
 from api.errors import not_found
 from api.schemas import (
     ExtensionIn,
@@ -18,8 +18,8 @@ from api.schemas import (
     TaskView,
     TimelineEvent,
 )
-from api.services import aftercare, supervision, tasks
-from domain.actions import ExtendInput, ExtensionRefusalInput
+from api.services import actions, aftercare, supervision, tasks
+from domain.states import ApplicationState, SlaLevel
 from store.models import ApplicationRow
 
 router = APIRouter(prefix="/api/supervision", tags=["supervision"])
@@ -30,12 +30,14 @@ async def applications(
     _user: Supervisor,
     services: ServicesDep,
     session: SessionDep,
-    matter: str | None = None,
-    department: str | None = None,
-    sla_level: Annotated[list[str] | None, Query()] = None,
-    state: Annotated[list[str] | None, Query(description="open states unless given")] = None,
+    matter: Annotated[str | None, Query(max_length=40)] = None,
+    department: Annotated[str | None, Query(max_length=40)] = None,
+    sla_level: Annotated[list[SlaLevel] | None, Query()] = None,
+    state: Annotated[
+        list[ApplicationState] | None, Query(description="open states unless given")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> list[SupervisedApplication]:
     return await supervision.applications(
         services=services,
@@ -51,7 +53,7 @@ async def applications(
 
 @router.get("/applications/{application_no}/timeline", response_model=list[TimelineEvent])
 async def timeline(
-    application_no: str, _user: Supervisor, services: ServicesDep, session: SessionDep
+    _user: Supervisor, application_no: ApplicationNo, services: ServicesDep, session: SessionDep
 ) -> list[TimelineEvent]:
     if await session.get(ApplicationRow, application_no) is None:
         raise not_found(f"没有办件 {application_no}")
@@ -67,17 +69,11 @@ async def overview(_user: Supervisor, services: ServicesDep, session: SessionDep
 
 @router.post("/tasks/{task_id}/extension", response_model=TaskView)
 async def extend(
-    task_id: int, body: ExtensionIn, user: Supervisor, services: ServicesDep, session: SessionDep
+    user: Supervisor, task: TaskDep, body: ExtensionIn, services: ServicesDep, session: SessionDep
 ) -> TaskView:
     """Grant an extension (延期) before the step's deadline, within the matter's cap; this
     approves the department's pending request, if there is one."""
-    step, app = await tasks.get_task(session=session, user=user, task_id=task_id)
-    action = ExtendInput(
-        step_code=step.code, actor=user.actor(), working_days=body.working_days, reason=body.reason
-    )
-    return await tasks.act(
-        services=services, session=session, step=step, app=app, update="extend", action=action
-    )
+    return await actions.extend(services=services, session=session, task=task, user=user, body=body)
 
 
 @router.get("/reviews", response_model=list[ReviewView])
@@ -90,9 +86,9 @@ async def reviews(
 
 @router.post("/reviews/{application_no}/follow-up", status_code=204)
 async def follow_up(
-    application_no: str,
-    body: FollowUpIn,
     user: Supervisor,
+    application_no: ApplicationNo,
+    body: FollowUpIn,
     services: ServicesDep,
     session: SessionDep,
 ) -> None:
@@ -115,20 +111,13 @@ async def extension_requests(
 
 @router.post("/tasks/{task_id}/extension/refuse", response_model=TaskView)
 async def refuse_extension(
-    task_id: int,
-    body: ExtensionRefusalIn,
     user: Supervisor,
+    task: TaskDep,
+    body: ExtensionRefusalIn,
     services: ServicesDep,
     session: SessionDep,
 ) -> TaskView:
     """不予延期: the request is answered with a reason; the deadline stays."""
-    step, app = await tasks.get_task(session=session, user=user, task_id=task_id)
-    action = ExtensionRefusalInput(step_code=step.code, actor=user.actor(), reason=body.reason)
-    return await tasks.act(
-        services=services,
-        session=session,
-        step=step,
-        app=app,
-        update="refuse_extension",
-        action=action,
+    return await actions.refuse_extension(
+        services=services, session=session, task=task, user=user, body=body
     )

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Header, status
+from fastapi import APIRouter, status
 from fastapi.responses import JSONResponse
 
-from api.deps import Clerk, ServicesDep, SessionDep
-from api.routers.applications import receipt
+from api.deps import Clerk, ServicesDep, SessionDep, StaffApplication
+from api.routers.applications import IdempotencyKey, receipt
 from api.schemas import (
     AcceptanceRefusalIn,
     ApplicationView,
@@ -16,14 +14,13 @@ from api.schemas import (
     HandoverItem,
     PendingApplication,
     Receipt,
+    RefusalNotice,
     SupplyIn,
     WindowSubmissionIn,
     WithdrawIn,
 )
-from api.services import aftercare, intake
-from api.services import status as lookup
+from api.services import actions, aftercare, intake
 from api.services.views import local
-from domain.actions import AcceptInput, RefuseAcceptanceInput, SupplyInput, WithdrawInput
 from domain.matter import Channel
 
 router = APIRouter(prefix="/api/window", tags=["window"])
@@ -33,34 +30,17 @@ router = APIRouter(prefix="/api/window", tags=["window"])
     "/applications",
     status_code=status.HTTP_201_CREATED,
     response_model=Receipt,
-    responses={200: {"description": "不予受理: recorded with its reason"}},
+    responses={200: {"model": RefusalNotice, "description": "不予受理: recorded with its reason"}},
 )
 async def accept_at_window(
     submission: WindowSubmissionIn,
     clerk: Clerk,
     services: ServicesDep,
     session: SessionDep,
-    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> Receipt | JSONResponse:
     """受理 (201 with the receipt) or 不予受理 (200, with the reason on record)."""
-    if submission.decision == "refuse":
-        number, code = await intake.refuse_at_window(
-            services=services,
-            session=session,
-            submission=submission,
-            actor=clerk.actor(),
-            reason=submission.reason,
-            idempotency_key=idempotency_key,
-        )
-        return JSONResponse(
-            {
-                "application_no": number,
-                "query_code": code,
-                "state": "not_accepted",
-                "reason": submission.reason.strip(),
-                "status_url": f"/status/{number}",
-            }
-        )
+    refusal = submission.reason if submission.decision == "refuse" else None
     number, code, state = await intake.receive(
         services=services,
         session=session,
@@ -68,7 +48,16 @@ async def accept_at_window(
         channel=Channel.window,
         actor=clerk.actor(),
         idempotency_key=idempotency_key,
+        refusal=refusal,
     )
+    if refusal is not None:
+        notice = RefusalNotice(
+            application_no=number,
+            query_code=code,
+            reason=state.outcome_reason or refusal,
+            status_url=f"/status/{number}",
+        )
+        return JSONResponse(notice.model_dump(mode="json"))
     return receipt(number, code, state, services)
 
 
@@ -93,12 +82,16 @@ async def awaiting_handover(
 
 @router.post("/applications/{application_no}/handover", status_code=204)
 async def hand_over(
-    application_no: str, body: HandoverIn, clerk: Clerk, services: ServicesDep, session: SessionDep
+    clerk: Clerk,
+    found: StaffApplication,
+    body: HandoverIn,
+    services: ServicesDep,
+    session: SessionDep,
 ) -> None:
     """综合窗口出件: handed over at the window, or posted (with the tracking number)."""
     await aftercare.hand_over(
         session=session,
-        application_no=application_no,
+        application_no=found.application_no,
         handover=body,
         actor=clerk.actor(),
         now=await services.clock(),
@@ -128,53 +121,49 @@ async def pending(
 
 @router.post("/applications/{application_no}/accept", response_model=ApplicationView)
 async def accept(
-    application_no: str, clerk: Clerk, services: ServicesDep, session: SessionDep
+    clerk: Clerk, found: StaffApplication, services: ServicesDep, session: SessionDep
 ) -> ApplicationView:
     """受理 an application submitted online: its clocks start now."""
-    found = await lookup.load(session, application_no)
-    action = AcceptInput(actor=clerk.actor())
-    return await lookup.act(
-        services=services, session=session, found=found, update="accept", action=action
-    )
+    return await actions.accept(services=services, session=session, found=found, clerk=clerk)
 
 
 @router.post("/applications/{application_no}/refuse", response_model=ApplicationView)
 async def refuse(
-    application_no: str,
-    body: AcceptanceRefusalIn,
     clerk: Clerk,
+    found: StaffApplication,
+    body: AcceptanceRefusalIn,
     services: ServicesDep,
     session: SessionDep,
 ) -> ApplicationView:
     """不予受理 an application submitted online, with the reason the applicant is told."""
-    found = await lookup.load(session, application_no)
-    action = RefuseAcceptanceInput(actor=clerk.actor(), reason=body.reason)
-    return await lookup.act(
-        services=services, session=session, found=found, update="refuse_acceptance", action=action
+    return await actions.refuse_acceptance(
+        services=services, session=session, found=found, clerk=clerk, body=body
     )
 
 
 @router.post("/applications/{application_no}/supplements", response_model=ApplicationView)
 async def supply_at_window(
-    application_no: str, body: SupplyIn, clerk: Clerk, services: ServicesDep, session: SessionDep
+    clerk: Clerk,
+    found: StaffApplication,
+    body: SupplyIn,
+    services: ServicesDep,
+    session: SessionDep,
 ) -> ApplicationView:
     """The applicant brings the corrections to the window; the clerk records them."""
-    found = await lookup.load(session, application_no)
-    lookup.still_open(found.status)
-    lookup.check_supply(found, [i.item for i in body.items])
-    action = SupplyInput(actor=clerk.actor(), items=body.items, note=body.note)
-    return await lookup.act(
-        services=services, session=session, found=found, update="supply_supplement", action=action
+    return await actions.supply(
+        services=services, session=session, found=found, actor=clerk.actor(), body=body
     )
 
 
 @router.post("/applications/{application_no}/withdraw", response_model=ApplicationView)
 async def withdraw_at_window(
-    application_no: str, body: WithdrawIn, clerk: Clerk, services: ServicesDep, session: SessionDep
+    clerk: Clerk,
+    found: StaffApplication,
+    body: WithdrawIn,
+    services: ServicesDep,
+    session: SessionDep,
 ) -> ApplicationView:
     """The applicant withdraws in person at the window."""
-    found = await lookup.load(session, application_no)
-    action = WithdrawInput(actor=clerk.actor(), reason=body.reason)
-    return await lookup.act(
-        services=services, session=session, found=found, update="withdraw", action=action
+    return await actions.withdraw(
+        services=services, session=session, found=found, actor=clerk.actor(), body=body
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from anyio import to_thread
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -37,9 +38,11 @@ class StaffUser:
 async def authenticate(session: AsyncSession, username: str, password: str) -> StaffUser | None:
     row = await session.scalar(select(UserRow).where(UserRow.username == username.strip()))
     if row is None or not row.active:
-        verify_password(DUMMY_HASH, password)  # same cost as a real check
+        await to_thread.run_sync(verify_password, DUMMY_HASH, password)  # same cost
         return None
-    return StaffUser.of(row) if verify_password(row.password_hash, password) else None
+    # argon2 is deliberately slow: off the event loop, so other requests go on meanwhile.
+    ok = await to_thread.run_sync(verify_password, row.password_hash, password)
+    return StaffUser.of(row) if ok else None
 
 
 async def issue_token(session: AsyncSession, user: StaffUser, *, kind: str, hours: int) -> str:
@@ -110,7 +113,7 @@ async def create_user(
     row = UserRow(
         username=username,
         display_name=display_name,
-        password_hash=hash_password(password),
+        password_hash=await to_thread.run_sync(hash_password, password),
         role=role.value,
         department=department if role is Role.staff else None,
         active=True,

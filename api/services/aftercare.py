@@ -6,16 +6,19 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.container import Services
 from api.errors import conflict, invalid, not_found
-from api.schemas import BAD_RATINGS, RATING_LABELS, HandoverIn, RatingIn, ReviewView
+from api.schemas import HandoverIn, RatingIn, ReviewView
 from api.services.status import Found
 from api.services.views import local
 from domain.actors import Actor
+from domain.events import EventKind
+from domain.ratings import BAD_RATINGS, RatingLevel
+from domain.reason import reason_problem
 from domain.states import ApplicationState
 from store.audit import append_event
 from store.models import ApplicationRow, RatingRow
@@ -28,8 +31,8 @@ async def rate(
         raise conflict("办结后才能评价")
     if found.rating is not None:
         raise conflict("该办件已评价，每件只能评价一次")
-    bad = rating.level in BAD_RATINGS
-    if bad and len(rating.reason) < 2:
+    bad = rating.level.bad
+    if bad and reason_problem(rating.reason, "missing"):
         raise invalid({"reason": "选择“不满意”或“非常不满意”时，请说明原因，我们将逐一整改回访"})
     now = await services.clock()
     due = None
@@ -53,12 +56,12 @@ async def rate(
     await append_event(
         session,
         application_no=found.application_no,
-        kind="rated",
+        kind=EventKind.rated,
         actor=actor,
         at=now,
         payload={
-            "level": rating.level,
-            "label": RATING_LABELS[rating.level],
+            "level": rating.level.value,
+            "label": rating.level.label,
             "reason": rating.reason,
         },
     )
@@ -68,21 +71,35 @@ async def rate(
 async def hand_over(
     *, session: AsyncSession, application_no: str, handover: HandoverIn, actor: Actor, now: datetime
 ) -> None:
-    app = await session.get(ApplicationRow, application_no)
-    if app is None:
-        raise not_found(f"没有办件 {application_no}")
-    if app.state != ApplicationState.granted.value:
-        raise conflict("只有已办结（准予）的办件才能出件")
-    if app.handed_over_at is not None:
-        raise conflict("该办件的结果已经送达")
     if handover.method == "express" and not handover.ref:
         raise invalid({"ref": "邮寄送达须填写快递单号"})
-    app.handed_over_at, app.handover_method = now, handover.method
-    app.handover_ref, app.handed_over_by = handover.ref or None, actor.name
+    # One conditional write: of two clerks handing over at once, exactly one wins.
+    won = await session.execute(
+        update(ApplicationRow)
+        .where(
+            ApplicationRow.application_no == application_no,
+            ApplicationRow.state == ApplicationState.granted.value,
+            ApplicationRow.handed_over_at.is_(None),
+        )
+        .values(
+            handed_over_at=now,
+            handover_method=handover.method,
+            handover_ref=handover.ref or None,
+            handed_over_by=actor.name,
+        )
+    )
+    if won.rowcount != 1:  # type: ignore[attr-defined]
+        await session.rollback()
+        app = await session.get(ApplicationRow, application_no)
+        if app is None:
+            raise not_found(f"没有办件 {application_no}")
+        if app.state != ApplicationState.granted.value:
+            raise conflict("只有已办结（准予）的办件才能出件")
+        raise conflict("该办件的结果已经送达")
     await append_event(
         session,
         application_no=application_no,
-        kind="handed_over",
+        kind=EventKind.handed_over,
         actor=actor,
         at=now,
         payload={"method": handover.method, "ref": handover.ref},
@@ -122,7 +139,7 @@ async def bad_reviews(
             matter_name=a.matter_name,
             applicant_name=a.applicant_name,
             level=r.level,
-            label=RATING_LABELS[r.level],
+            label=RatingLevel(r.level).label,
             reason=r.reason,
             rated_at=r.rated_at.astimezone(tz),
             follow_up_due=local(r.follow_up_due, tz),
@@ -137,16 +154,26 @@ async def bad_reviews(
 async def follow_up(
     *, session: AsyncSession, application_no: str, note: str, actor: Actor, now: datetime
 ) -> None:
-    rating = await session.get(RatingRow, application_no)
-    if rating is None or rating.level not in BAD_RATINGS:
-        raise not_found(f"办件 {application_no} 没有差评")
-    if rating.followed_up_at is not None:
+    # One conditional write: of two follow-ups at once, exactly one is recorded.
+    won = await session.execute(
+        update(RatingRow)
+        .where(
+            RatingRow.application_no == application_no,
+            RatingRow.level.in_(BAD_RATINGS),
+            RatingRow.followed_up_at.is_(None),
+        )
+        .values(followed_up_at=now, followed_up_by=actor.name, follow_up_note=note)
+    )
+    if won.rowcount != 1:  # type: ignore[attr-defined]
+        await session.rollback()
+        rating = await session.get(RatingRow, application_no)
+        if rating is None or not RatingLevel(rating.level).bad:
+            raise not_found(f"办件 {application_no} 没有差评")
         raise conflict("该差评已整改回访")
-    rating.followed_up_at, rating.followed_up_by, rating.follow_up_note = now, actor.name, note
     await append_event(
         session,
         application_no=application_no,
-        kind="review_followed_up",
+        kind=EventKind.review_followed_up,
         actor=actor,
         at=now,
         payload={"note": note},

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+from anyio import to_thread
 from starlette.datastructures import UploadFile
 
 from api.errors import invalid
@@ -34,11 +35,19 @@ async def save_upload(data_dir: Path, field: str, upload: UploadFile) -> str:
         raise invalid({field: "只接受 PDF、PNG、JPG 文件"})
     if len(content) > MAX_BYTES:
         raise invalid({field: "文件不能超过 10 MB"})
-    stored = f"{hashlib.sha256(content).hexdigest()[:40]}.{'jpg' if ext == 'jpeg' else ext}"
+    # Hashing and writing up to 10 MB would stall every other request: off the event loop.
+    stored = await to_thread.run_sync(_store, data_dir, content, "jpg" if ext == "jpeg" else ext)
+    return f"upload:{stored}"
+
+
+def _store(data_dir: Path, content: bytes, ext: str) -> str:
+    stored = f"{hashlib.sha256(content).hexdigest()[:40]}.{ext}"
     path = upload_dir(data_dir) / stored
     if not path.exists():
-        path.write_bytes(content)
-    return f"upload:{stored}"
+        tmp = path.with_suffix(f".{ext}.part")
+        tmp.write_bytes(content)
+        tmp.replace(path)  # complete or absent, never half-written
+    return stored
 
 
 def stored_path(data_dir: Path, ref: str) -> Path | None:

@@ -24,15 +24,13 @@ from domain.application import (
     ApplicationStatus,
     MaterialReceipt,
     MaterialSource,
-    Projection,
 )
 from domain.fields import clean_fields, fields_problems
 from domain.identifiers import id_number_problem
 from domain.matter import Channel, MatterDefinition
-from domain.states import ApplicationState, StepState
+from domain.reason import reason_problem
+from domain.states import ApplicationState
 from store.models import ApplicationRow, IdempotencyRow, NumberSequenceRow
-from store.projection import apply_projection
-from workflows.case import Case
 
 IDEMPOTENCY_TTL = timedelta(hours=24)
 
@@ -182,16 +180,31 @@ async def receive(
     channel: Channel,
     actor: Actor,
     idempotency_key: str | None,
+    refusal: str | None = None,
 ) -> tuple[str, str, ApplicationStatus]:
-    """Check, number and start an application. Returns (number, query code, status)."""
+    """Check, number and start an application. Returns (number, query code, status).
+
+    With a `refusal` the window refuses it on the spot (不予受理): it is numbered and started
+    all the same, so that the refusal is recorded, notified and looked up like any other
+    decision, by the one transition that makes it; no clock ever starts.
+    """
     matter = services.catalogue.matters.get(submission.matter_code)
     if matter is None:
         raise not_found(f"没有事项 {submission.matter_code}")
     now = await services.clock()
     local_now = now.astimezone(services.tz)
-    problems, materials = check_submission(matter, submission, today=local_now, channel=channel)
-    if problems:
-        raise invalid(problems)
+    if refusal is None:
+        problems, materials = check_submission(matter, submission, today=local_now, channel=channel)
+        if problems:
+            raise invalid(problems)
+    else:
+        # Incomplete or unfit materials are often why it is refused: keep what was given.
+        problem = reason_problem(refusal, "不予受理必须说明理由")
+        if problem:
+            raise invalid({"reason": problem})
+        materials, _ = materials_problems(
+            matter, [MaterialReceipt(**m.model_dump()) for m in submission.materials]
+        )
     number, code, created = await _claim(services, session, submission, idempotency_key, local_now)
     app = ApplicationInput(
         application_no=number,
@@ -205,7 +218,8 @@ async def receive(
         delivery_address=submission.delivery_address,
         accepted_by=actor,
         # Online, the window still decides on acceptance; at the window it is decided now.
-        needs_acceptance=channel is not Channel.window,
+        needs_acceptance=channel is not Channel.window and refusal is None,
+        refusal=refusal.strip() if refusal is not None else None,
         query_code_digest=query_code_digest(services.secret, code),
     )
     try:
@@ -225,62 +239,6 @@ async def receive(
             exc.details = {"application_no": number, "query_code": code}
         raise
     return number, code, status
-
-
-async def refuse_at_window(
-    *,
-    services: Services,
-    session: AsyncSession,
-    submission: SubmissionIn,
-    actor: Actor,
-    reason: str,
-    idempotency_key: str | None,
-) -> tuple[str, str]:
-    """不予受理: recorded with its reason; the clock never starts, so no workflow either."""
-    matter = services.catalogue.matters.get(submission.matter_code)
-    if matter is None:
-        raise not_found(f"没有事项 {submission.matter_code}")
-    if len(reason.strip()) < 2:
-        raise invalid({"reason": "不予受理必须说明理由"})
-    now = await services.clock()
-    local_now = now.astimezone(services.tz)
-    materials, _ = materials_problems(
-        matter, [MaterialReceipt(**m.model_dump()) for m in submission.materials]
-    )
-    number, code, _ = await _claim(services, session, submission, idempotency_key, local_now)
-    if await session.get(ApplicationRow, number) is not None:
-        return number, code  # a retried refusal: recorded once
-    app = ApplicationInput(
-        application_no=number,
-        matter=matter,
-        calendar=services.calendars.snapshot_around(services.settings.centre, local_now),
-        applicant=submission.applicant,
-        form=clean_fields(matter.form, submission.form),
-        materials=materials,
-        channel=Channel.window,
-        delivery=submission.delivery,
-        delivery_address=submission.delivery_address,
-        accepted_by=actor,
-        query_code_digest=query_code_digest(services.secret, code),
-    )
-    case = Case(app, now)
-    case.record(now, "not_accepted", actor, reason=reason.strip())
-    case.notify(now, "applicant", "not_accepted", "不予受理", reason.strip())
-    status = case.status
-    status.state = ApplicationState.not_accepted
-    status.outcome_reason = reason.strip()
-    status.completed_at = now
-    status.promised_deadline = status.legal_deadline = None
-    for step in status.steps:
-        step.state = StepState.cancelled
-    status.revision = 1
-    events, notifications = case.take_records()
-    await apply_projection(
-        session,
-        Projection(status=status, application=app, events=events, notifications=notifications),
-    )
-    await session.commit()
-    return number, code
 
 
 async def pending(session: AsyncSession) -> list[ApplicationRow]:

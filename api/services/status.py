@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.container import Services
-from api.errors import conflict, invalid, not_found, too_many
+from api.errors import conflict, not_found, too_many
 from api.schemas import ApplicationView, HandoverView, NextAction, RatingView
 from api.security import query_code_digest, same_digest
 from api.services.views import application_view, local, rating_view
@@ -132,19 +131,6 @@ async def reload(session: AsyncSession, found: Found) -> Found:
     return fresh[1]
 
 
-def check_supply(found: Found, items: list[str]) -> None:
-    """The answer must match the notice item for item (a 422 naming what is wrong)."""
-    notice = found.status.correction
-    if notice is None:
-        raise conflict("当前没有需要补正的事项")
-    missing = [i for i in notice.items if i not in items]
-    extra = [i for i in items if i not in notice.items]
-    if missing:
-        raise invalid({"items": f"补正材料不全，还缺：{'、'.join(missing)}"})
-    if extra:
-        raise invalid({"items": f"以下内容不在补正告知中：{'、'.join(extra)}"})
-
-
 def applicant_actor(found: Found) -> Actor:
     return Actor(
         id=f"applicant:{found.application_no}", name=found.applicant_name, role=Role.applicant
@@ -155,12 +141,3 @@ def still_open(status: ApplicationStatus) -> None:
     """Actions on a closed application are refused from the read model (no engine call)."""
     if status.state.final:
         raise conflict(f"该办件{status.state.label}，不能再办理")
-
-
-async def act(
-    *, services: Services, session: AsyncSession, found: Found, update: str, action: Any
-) -> ApplicationView:
-    """Send the applicant's action; answer with the application as the read model shows it."""
-    still_open(found.status)
-    await services.engine.update(found.application_no, update, action)
-    return view(services, await reload(session, found))

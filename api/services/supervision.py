@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.container import Services
 from api.schemas import (
-    BAD_RATINGS,
     CatalogueFigures,
     DepartmentFigures,
     Overview,
@@ -16,7 +17,9 @@ from api.schemas import (
 )
 from api.services.views import local
 from definitions.catalogue import Catalogue
+from domain.events import EventKind
 from domain.matter import Channel
+from domain.ratings import BAD_RATINGS
 from domain.states import ApplicationState, SlaLevel, StepState
 from store.models import ApplicationRow, EventRow, MaterialRow, RatingRow, StepRow
 
@@ -38,8 +41,8 @@ async def applications(
     session: AsyncSession,
     matter: str | None,
     department: str | None,
-    sla_level: list[str] | None,
-    state: list[str] | None,
+    sla_level: Sequence[str] | None,
+    state: Sequence[str] | None,
     limit: int,
     offset: int,
 ) -> list[SupervisedApplication]:
@@ -103,7 +106,8 @@ async def timeline(
         TimelineEvent(
             seq=e.seq,
             at=local(e.at, services.tz) or e.at,
-            kind=e.kind,
+            kind=EventKind(e.kind),
+            label=EventKind(e.kind).label,
             actor=e.actor_name,
             actor_role=e.actor_role,
             step_code=e.step_code,

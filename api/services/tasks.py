@@ -1,23 +1,20 @@
-"""Department inboxes: listing tasks and acting on them. Staff see only their department."""
+"""Department inboxes: listing and loading tasks. Staff see only their department."""
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Any
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from sqlalchemy import case, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.container import Services
-from api.errors import forbidden, invalid, not_found
-from api.schemas import DecisionIn, TaskDetail, TaskView
+from api.errors import forbidden, not_found
+from api.schemas import ApplicantView, MaterialView, TaskDetail, TaskView
 from api.services.accounts import StaffUser
-from api.services.status import still_open
 from api.services.views import correction_view, pinned, task_view
-from domain.actions import ApproveInput, RejectInput, SupplementRequestInput
 from domain.actors import Role
 from domain.application import ApplicationStatus
-from domain.fields import clean_fields, fields_problems
 from domain.states import StepState
 from store.models import ApplicationRow, MaterialRow, StepRow
 
@@ -29,8 +26,8 @@ async def list_tasks(
     services: Services,
     session: AsyncSession,
     user: StaffUser,
-    states: list[str] | None,
-    sla_levels: list[str] | None,
+    states: Sequence[str] | None,
+    sla_levels: Sequence[str] | None,
     department: str | None,
     application_no: str | None = None,
     limit: int,
@@ -72,9 +69,20 @@ async def pending_extension_requests(
     return [task_view(step, app, services.tz, now) for step, app in rows]
 
 
-async def get_task(
-    *, session: AsyncSession, user: StaffUser, task_id: int
-) -> tuple[StepRow, ApplicationRow]:
+@dataclass(frozen=True)
+class Task:
+    """A step of an application as its department's inbox shows it, loaded for one caller."""
+
+    step: StepRow
+    app: ApplicationRow
+
+    @property
+    def id(self) -> int:
+        return self.step.id
+
+
+async def load_task(*, session: AsyncSession, user: StaffUser, task_id: int) -> Task:
+    """The task, if `user` may see it: its department's staff, supervisors and admins."""
     step = await session.get(StepRow, task_id)
     if step is None:
         raise not_found("没有该任务")
@@ -82,34 +90,35 @@ async def get_task(
         raise forbidden("该任务属于其他部门，您无权查看或办理")
     app = await session.get(ApplicationRow, step.application_no)
     assert app is not None  # steps belong to applications (foreign key)
-    return step, app
+    return Task(step, app)
 
 
-async def task_detail(
-    *, services: Services, session: AsyncSession, step: StepRow, app: ApplicationRow
-) -> TaskDetail:
+async def reload_task(session: AsyncSession, task: Task) -> Task:
+    """The task as the read model shows it now (after an action)."""
+    step = await session.get(StepRow, task.step.id, populate_existing=True)
+    app = await session.get(ApplicationRow, task.app.application_no, populate_existing=True)
+    assert step is not None and app is not None
+    return Task(step, app)
+
+
+async def task_detail(*, services: Services, session: AsyncSession, task: Task) -> TaskDetail:
+    step, app = task.step, task.app
     no = app.application_no
     materials = await session.scalars(select(MaterialRow).where(MaterialRow.application_no == no))
     corrections = ApplicationStatus.model_validate(app.status).corrections
     base = task_view(step, app, services.tz, await services.clock())
     return TaskDetail(
-        **base.model_dump(),
-        applicant={
-            "name": app.applicant_name,
-            "kind": app.applicant_kind,
-            "id": app.applicant_id,
-            "phone": app.applicant_phone,
-        },
+        **dict(base),
+        applicant=ApplicantView(
+            name=app.applicant_name,
+            kind=app.applicant_kind,
+            id=app.applicant_id,
+            phone=app.applicant_phone,
+        ),
         form=app.form,
         form_labels={f.code: f.label for f in pinned(app).form},
         materials=[
-            {
-                "code": m.code,
-                "name": m.name,
-                "required": m.required,
-                "source": m.source,
-                "ref": m.ref,
-            }
+            MaterialView(code=m.code, name=m.name, required=m.required, source=m.source, ref=m.ref)
             for m in materials
         ],
         corrections=[correction_view(c, services.tz) for c in corrections],
@@ -117,53 +126,3 @@ async def task_detail(
         reason=step.reason,
         extension_days=step.extension_days,
     )
-
-
-def decision_action(
-    decision: DecisionIn, step: StepRow, app: ApplicationRow, user: StaffUser, today: date
-) -> tuple[str, Any]:
-    """The workflow update for a decision, after the checks a form can show field by field."""
-    actor = user.actor()
-    if decision.decision == "approve":
-        spec = pinned(app).step(step.code)
-        problems = fields_problems(spec.result_fields, decision.result, today=today)
-        if problems:
-            raise invalid({f"result.{code}": reason for code, reason in problems.items()})
-        result = clean_fields(spec.result_fields, decision.result)
-        return "approve", ApproveInput(
-            step_code=step.code, actor=actor, result=result, comment=decision.comment
-        )
-    if decision.decision == "reject":
-        if len(decision.reason) < 2:
-            raise invalid({"reason": "不予通过必须说明理由"})
-        return "reject", RejectInput(step_code=step.code, actor=actor, reason=decision.reason)
-    items = [i.strip() for i in decision.items if i.strip()]
-    problems = {}
-    if not items:
-        problems["items"] = "请列明需要补正的材料或内容"
-    if len(decision.reason) < 2:
-        problems["reason"] = "补正告知必须说明理由"
-    if problems:
-        raise invalid(problems)
-    return "request_supplement", SupplementRequestInput(
-        step_code=step.code, actor=actor, items=items, reason=decision.reason
-    )
-
-
-async def act(
-    *,
-    services: Services,
-    session: AsyncSession,
-    step: StepRow,
-    app: ApplicationRow,
-    update: str,
-    action: Any,
-) -> TaskView:
-    """Send one action to the workflow; answer with the task as the read model now shows it."""
-    still_open(ApplicationStatus.model_validate(app.status))
-    step_id, no = step.id, app.application_no
-    await services.engine.update(no, update, action)
-    fresh_step = await session.get(StepRow, step_id, populate_existing=True)
-    fresh_app = await session.get(ApplicationRow, no, populate_existing=True)
-    assert fresh_step is not None and fresh_app is not None
-    return task_view(fresh_step, fresh_app, services.tz, await services.clock())

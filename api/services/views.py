@@ -2,33 +2,75 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable
 from datetime import datetime
+from typing import Any, Generic, TypeVar
 from zoneinfo import ZoneInfo
 
 from api.schemas import (
-    RATING_LABELS,
     ApplicationView,
+    CorrectionReason,
     CorrectionView,
+    ExtensionRequestView,
     NextAction,
     RatingView,
     StepView,
     TaskView,
 )
 from definitions.catalogue import Catalogue
-from domain.application import ApplicationStatus, CorrectionNotice, StepStatus
+from domain.application import ApplicationStatus, CorrectionNotice, ExtensionRequest, StepStatus
 from domain.calendar import CalendarSnapshot, WorkCalendar
-from domain.matter import MatterDefinition
-from domain.states import ApplicationState, StepState
+from domain.matter import Channel, MatterDefinition
+from domain.ratings import RatingLevel
+from domain.states import ApplicationState, SlaLevel, StepState
 from store.models import ApplicationRow, RatingRow, StepRow
+
+T = TypeVar("T")
 
 
 def local(instant: datetime | None, tz: ZoneInfo) -> datetime | None:
     return instant.astimezone(tz) if instant else None
 
 
+class _Pinned(Generic[T]):
+    """What is built from documents pinned into application rows, built once per process.
+
+    Thousands of rows share a handful of definitions and calendars, so an inbox would
+    otherwise validate the same document for every row. The key names the version; the whole
+    document is compared as well, so two documents under one name never mix.
+    """
+
+    def __init__(self, build: Callable[[dict[str, Any]], T], size: int = 256) -> None:
+        self.build = build
+        self.size = size
+        self._built: dict[Hashable, list[tuple[dict[str, Any], T]]] = {}
+
+    def get(self, key: Hashable, document: dict[str, Any]) -> T:
+        versions = self._built.setdefault(key, [])
+        for seen, built in versions:
+            if seen == document:
+                return built
+        if len(self._built) > self.size:
+            self._built.clear()  # a bounded cache: start again rather than grow
+            versions = self._built[key] = []
+        built = self.build(document)
+        versions.append((document, built))
+        return built
+
+
+_definitions = _Pinned(MatterDefinition.model_validate)
+_calendars = _Pinned(lambda doc: WorkCalendar(CalendarSnapshot.model_validate(doc)))
+
+
 def pinned(row: ApplicationRow) -> MatterDefinition:
     """The definition the application was accepted under (not today's catalogue)."""
-    return MatterDefinition.model_validate(row.definition)
+    return _definitions.get((row.matter_code, row.matter_version), row.definition)
+
+
+def pinned_calendar(row: ApplicationRow) -> WorkCalendar:
+    """The working-day calendar the application's deadlines are counted on."""
+    key = (row.calendar.get("code"), row.status.get("calendar_version"))
+    return _calendars.get(key, row.calendar)
 
 
 def step_view(
@@ -39,9 +81,9 @@ def step_view(
         name=step.name,
         department=step.department,
         department_name=catalogue.department_name(step.department),
-        state=step.state.value,
+        state=step.state,
         state_label=step.state.label,
-        sla_level=step.sla_level.value,
+        sla_level=step.sla_level,
         opened_at=local(step.opened_at, tz),
         deadline=local(step.deadline, tz),
         deadline_provisional=step.deadline_provisional,
@@ -57,7 +99,7 @@ def correction_view(notice: CorrectionNotice, tz: ZoneInfo) -> CorrectionView:
         notice_no=notice.notice_no,
         opened_at=local(notice.opened_at, tz) or notice.opened_at,
         items=notice.items,
-        reasons=[{"step_code": r.step_code, "reason": r.reason} for r in notice.requests],
+        reasons=[CorrectionReason(step_code=r.step_code, reason=r.reason) for r in notice.requests],
         answered_at=local(notice.answered_at, tz),
     )
 
@@ -97,10 +139,10 @@ def application_view(
         application_no=status.application_no,
         matter_code=status.matter_code,
         matter_name=status.matter_name,
-        state=status.state.value,
+        state=status.state,
         state_label=status.state.label,
-        sla_level=status.sla_level.value,
-        channel=channel,
+        sla_level=status.sla_level,
+        channel=Channel(channel),
         delivery=delivery,
         applicant_name=applicant_name,
         received_at=status.received.astimezone(tz),
@@ -119,8 +161,8 @@ def application_view(
 
 def rating_view(row: RatingRow) -> RatingView:
     return RatingView(
-        level=row.level,
-        label=RATING_LABELS[row.level],
+        level=RatingLevel(row.level),
+        label=RatingLevel(row.level).label,
         reason=row.reason,
         rated_at=row.rated_at,
         follow_up_due=row.follow_up_due,
@@ -133,10 +175,24 @@ def working_days_left(step: StepRow, app: ApplicationRow, now: datetime) -> floa
     A paused or closed step keeps the value it stopped at."""
     if step.paused or step.deadline is None or not StepState(step.state).active:
         return step.working_days_left
-    calendar = WorkCalendar(CalendarSnapshot.model_validate(app.calendar))
+    calendar = pinned_calendar(app)
     if now <= step.deadline:
         return round(calendar.office_time(now, step.deadline) / calendar.day_length, 2)
     return -round(calendar.office_time(step.deadline, now) / calendar.day_length, 2)
+
+
+def extension_request_view(
+    document: dict[str, Any] | None, tz: ZoneInfo
+) -> ExtensionRequestView | None:
+    if document is None:
+        return None
+    request = ExtensionRequest.model_validate(document)
+    return ExtensionRequestView(
+        working_days=request.working_days,
+        reason=request.reason,
+        requested_by=request.requested_by.name,
+        requested_at=request.requested_at.astimezone(tz),
+    )
 
 
 def task_view(step: StepRow, app: ApplicationRow, tz: ZoneInfo, now: datetime) -> TaskView:
@@ -150,15 +206,15 @@ def task_view(step: StepRow, app: ApplicationRow, tz: ZoneInfo, now: datetime) -
         step_code=step.code,
         step_name=step.name,
         department=step.department,
-        state=state.value,
+        state=state,
         state_label=state.label,
-        sla_level=step.sla_level,
+        sla_level=SlaLevel(step.sla_level),
         deadline=local(step.deadline, tz),
         deadline_provisional=step.deadline_provisional,
         paused=step.paused,
         working_days_left=working_days_left(step, app, now),
         claimed_by=step.claimed_by_name,
         accepted_at=local(app.accepted_at, tz) or app.received_at,
-        result_fields=[f.model_dump(mode="json") for f in spec.result_fields],
-        extension_request=step.extension_request,
+        result_fields=list(spec.result_fields),
+        extension_request=extension_request_view(step.extension_request, tz),
     )

@@ -1,0 +1,234 @@
+"""Every action on an application, written once: the JSON routers and the pages call these.
+
+Each checks what the read model can already tell (who may act, the shape of the input, a
+closed case) so that a refusal names the field at fault, then sends the action to the
+workflow as its own typed update (`MatterWorkflow.approve` with an `ApproveInput`), whose
+validator has the last word, and answers with the application or the task as the read model
+shows it afterwards.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.container import Services
+from api.engine import A, UpdateMethod
+from api.errors import conflict, forbidden, invalid
+from api.schemas import (
+    AcceptanceRefusalIn,
+    ApplicationView,
+    DecisionIn,
+    ExtensionIn,
+    ExtensionRefusalIn,
+    SupplyIn,
+    TaskView,
+    WithdrawIn,
+)
+from api.services import status as lookup
+from api.services.accounts import StaffUser
+from api.services.tasks import Task, reload_task
+from api.services.views import pinned, task_view
+from domain.actions import (
+    AcceptInput,
+    ApproveInput,
+    ClaimInput,
+    ExtendInput,
+    ExtensionRefusalInput,
+    ExtensionRequestInput,
+    RefuseAcceptanceInput,
+    RejectInput,
+    ReleaseInput,
+    SupplementRequestInput,
+    SupplyInput,
+    WithdrawInput,
+)
+from domain.actors import Actor, Role
+from domain.application import ApplicationStatus
+from domain.fields import clean_fields, fields_problems
+from domain.reason import reason_problem
+from workflows.matter import MatterWorkflow
+
+# --- on the application ----------------------------------------------------------------
+
+
+async def _on_application(
+    services: Services,
+    session: AsyncSession,
+    found: lookup.Found,
+    update: UpdateMethod[A],
+    action: A,
+) -> ApplicationView:
+    lookup.still_open(found.status)
+    await services.engine.update(found.application_no, update, action)
+    return lookup.view(services, await lookup.reload(session, found))
+
+
+async def accept(
+    *, services: Services, session: AsyncSession, found: lookup.Found, clerk: StaffUser
+) -> ApplicationView:
+    """受理 an application submitted online: its clocks start now."""
+    action = AcceptInput(actor=clerk.actor())
+    return await _on_application(services, session, found, MatterWorkflow.accept, action)
+
+
+async def refuse_acceptance(
+    *,
+    services: Services,
+    session: AsyncSession,
+    found: lookup.Found,
+    clerk: StaffUser,
+    body: AcceptanceRefusalIn,
+) -> ApplicationView:
+    """不予受理 an application submitted online, with the reason the applicant is told."""
+    action = RefuseAcceptanceInput(actor=clerk.actor(), reason=body.reason)
+    return await _on_application(services, session, found, MatterWorkflow.refuse_acceptance, action)
+
+
+async def supply(
+    *,
+    services: Services,
+    session: AsyncSession,
+    found: lookup.Found,
+    actor: Actor,
+    body: SupplyIn,
+) -> ApplicationView:
+    """Answer the open correction notice (补正), all items at once: by the applicant, or by
+    the window when the applicant brings them in person."""
+    lookup.still_open(found.status)
+    notice = found.status.correction
+    if notice is None:
+        raise conflict("当前没有需要补正的事项")
+    given = [i.item for i in body.items]
+    missing = [i for i in notice.items if i not in given]
+    extra = [i for i in given if i not in notice.items]
+    if missing:
+        raise invalid({"items": f"补正材料不全，还缺：{'、'.join(missing)}"})
+    if extra:
+        raise invalid({"items": f"以下内容不在补正告知中：{'、'.join(extra)}"})
+    action = SupplyInput(actor=actor, items=body.items, note=body.note)
+    return await _on_application(services, session, found, MatterWorkflow.supply_supplement, action)
+
+
+async def withdraw(
+    *,
+    services: Services,
+    session: AsyncSession,
+    found: lookup.Found,
+    actor: Actor,
+    body: WithdrawIn,
+) -> ApplicationView:
+    """撤回: by the applicant, or at the window on their behalf."""
+    action = WithdrawInput(actor=actor, reason=body.reason)
+    return await _on_application(services, session, found, MatterWorkflow.withdraw, action)
+
+
+# --- on a department's task --------------------------------------------------------------
+
+
+async def _on_task(
+    services: Services, session: AsyncSession, task: Task, update: UpdateMethod[A], action: A
+) -> TaskView:
+    lookup.still_open(ApplicationStatus.model_validate(task.app.status))
+    await services.engine.update(task.app.application_no, update, action)
+    fresh = await reload_task(session, task)
+    return task_view(fresh.step, fresh.app, services.tz, await services.clock())
+
+
+def _acting_staff(user: StaffUser) -> None:
+    """Supervisors may read a department's tasks but only its own staff work them."""
+    if user.role is not Role.staff:
+        raise forbidden("只有承办部门工作人员可以办理任务")
+
+
+async def claim(
+    *, services: Services, session: AsyncSession, task: Task, user: StaffUser
+) -> TaskView:
+    _acting_staff(user)
+    action = ClaimInput(step_code=task.step.code, actor=user.actor())
+    return await _on_task(services, session, task, MatterWorkflow.claim, action)
+
+
+async def release(
+    *, services: Services, session: AsyncSession, task: Task, user: StaffUser
+) -> TaskView:
+    """Hand a claimed task back to the inbox: its claimer, or a supervisor taking it back
+    from someone absent."""
+    action = ReleaseInput(step_code=task.step.code, actor=user.actor())
+    return await _on_task(services, session, task, MatterWorkflow.release, action)
+
+
+async def decide(
+    *, services: Services, session: AsyncSession, task: Task, user: StaffUser, body: DecisionIn
+) -> TaskView:
+    """approve (with the result fields), reject (with a reason), or request_supplement."""
+    _acting_staff(user)
+    code, actor = task.step.code, user.actor()
+    if body.decision == "approve":
+        spec = pinned(task.app).step(code)
+        problems = fields_problems(spec.result_fields, body.result, today=await services.today())
+        if problems:
+            raise invalid({f"result.{field}": reason for field, reason in problems.items()})
+        approval = ApproveInput(
+            step_code=code,
+            actor=actor,
+            result=clean_fields(spec.result_fields, body.result),
+            comment=body.comment,
+        )
+        return await _on_task(services, session, task, MatterWorkflow.approve, approval)
+    if body.decision == "reject":
+        problem = reason_problem(body.reason, "不予通过必须说明理由")
+        if problem:
+            raise invalid({"reason": problem})
+        rejection = RejectInput(step_code=code, actor=actor, reason=body.reason)
+        return await _on_task(services, session, task, MatterWorkflow.reject, rejection)
+    items = [i.strip() for i in body.items if i.strip()]
+    problems = {}
+    if not items:
+        problems["items"] = "请列明需要补正的材料或内容"
+    problem = reason_problem(body.reason, "补正告知必须说明理由")
+    if problem:
+        problems["reason"] = problem
+    if problems:
+        raise invalid(problems)
+    request = SupplementRequestInput(step_code=code, actor=actor, items=items, reason=body.reason)
+    return await _on_task(services, session, task, MatterWorkflow.request_supplement, request)
+
+
+async def request_extension(
+    *, services: Services, session: AsyncSession, task: Task, user: StaffUser, body: ExtensionIn
+) -> TaskView:
+    """延期申请: the department asks a supervisor for more working days, with a reason."""
+    _acting_staff(user)
+    action = ExtensionRequestInput(
+        step_code=task.step.code,
+        actor=user.actor(),
+        working_days=body.working_days,
+        reason=body.reason,
+    )
+    return await _on_task(services, session, task, MatterWorkflow.request_extension, action)
+
+
+async def extend(
+    *, services: Services, session: AsyncSession, task: Task, user: StaffUser, body: ExtensionIn
+) -> TaskView:
+    """A supervisor grants an extension (延期), answering a pending request if there is one."""
+    action = ExtendInput(
+        step_code=task.step.code,
+        actor=user.actor(),
+        working_days=body.working_days,
+        reason=body.reason,
+    )
+    return await _on_task(services, session, task, MatterWorkflow.extend, action)
+
+
+async def refuse_extension(
+    *,
+    services: Services,
+    session: AsyncSession,
+    task: Task,
+    user: StaffUser,
+    body: ExtensionRefusalIn,
+) -> TaskView:
+    """不予延期: the department's request is answered with a reason; the deadline stays."""
+    action = ExtensionRefusalInput(step_code=task.step.code, actor=user.actor(), reason=body.reason)
+    return await _on_task(services, session, task, MatterWorkflow.refuse_extension, action)

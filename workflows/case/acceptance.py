@@ -1,0 +1,125 @@
+"""受理: receiving an application, accepting it (or deeming it accepted), refusing it.
+
+An application submitted online is received (收件) and no clock runs until the window
+decides. 行政许可法 Art 32: one not refused nor sent back for correction within five working
+days of receipt counts as accepted from the day it was received. At the window the decision
+is made on the spot, either way, and recorded by the same transitions.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from domain.actions import AcceptInput, RefuseAcceptanceInput
+from domain.actors import SYSTEM, Actor, Role
+from domain.application import ApplicationStatus
+from domain.clock import Clock
+from domain.events import APPLICANT, WINDOW, EventKind
+from domain.reason import reason_problem
+from domain.states import ApplicationState
+from workflows.case.core import Case, Transition
+from workflows.case.guards import closed
+
+ACCEPTANCE_LIMIT_DAYS = 5
+
+
+def receive(case: Case, now: datetime) -> None:
+    """收件: submitted online; the window decides on acceptance, no clock runs yet."""
+    due = case.calendar.deadline(now, ACCEPTANCE_LIMIT_DAYS).at
+    case.status.acceptance_due = due
+    case.record(
+        now,
+        EventKind.received,
+        case.app.accepted_by,
+        channel=case.app.channel.value,
+        materials=[m.model_dump(mode="json") for m in case.app.materials],
+        calendar=case.calendar.snapshot.version,
+        acceptance_due=due.isoformat(),
+    )
+    local_due = case.calendar.local(due)
+    case.notify(
+        now,
+        APPLICANT,
+        "received",
+        "已收件，等待受理",
+        f"综合窗口将于{local_due:%Y-%m-%d %H:%M}前完成受理审查，逾期视为受理。",
+    )
+    case.notify(now, WINDOW, "received", "网上申请待受理")
+
+
+def start(
+    case: Case,
+    now: datetime,
+    actor: Actor | None = None,
+    *,
+    since: datetime | None = None,
+    kind: EventKind = EventKind.accepted,
+) -> None:
+    """受理: the clocks start (at `since` when acceptance is deemed from receipt)."""
+    begin = since or now
+    if case.status.state is ApplicationState.received:
+        case.promised = Clock(started_at=begin, limit_days=case.matter.promised_limit_days)
+        case.legal = Clock(started_at=begin, limit_days=case.matter.legal_limit_days)
+        case.status.state = ApplicationState.accepted
+        case.status.accepted_at = begin
+        case.status.acceptance_due = None
+    case.record(
+        now,
+        kind,
+        actor or case.app.accepted_by,
+        channel=case.app.channel.value,
+        materials=[m.model_dump(mode="json") for m in case.app.materials],
+        calendar=case.calendar.snapshot.version,
+    )
+    case.notify(now, APPLICANT, "accepted", "已受理", case.deadline_text())
+    # Steps get their whole limit from the moment they reach the departments, even when
+    # the matter's own clock was backdated to receipt.
+    case.open_ready_steps(now)
+    case.refresh(now)
+
+
+def deem_accepted_if_due(case: Case, now: datetime) -> bool:
+    """Accept by law once the acceptance period has run out; True if it had."""
+    due = case.status.acceptance_due
+    if due is None or now < due:
+        return False
+    start(case, now, SYSTEM, since=case.status.received_at, kind=EventKind.deemed_accepted)
+    return True
+
+
+def _decision_problem(status: ApplicationStatus, actor: Actor) -> str | None:
+    problem = closed(status)
+    if problem:
+        return problem
+    if actor.role not in (Role.clerk, Role.admin):
+        return "只有综合窗口工作人员可以作出受理决定"
+    if status.state is not ApplicationState.received:
+        return f"该申请当前为“{status.state.label}”，无需再作受理决定"
+    return None
+
+
+def _accept_problem(case: Case, action: AcceptInput, _now: datetime) -> str | None:
+    return _decision_problem(case.status, action.actor)
+
+
+def _accept(case: Case, action: AcceptInput, now: datetime) -> None:
+    start(case, now, action.actor)
+
+
+def _refuse_problem(case: Case, action: RefuseAcceptanceInput, _now: datetime) -> str | None:
+    return _decision_problem(case.status, action.actor) or reason_problem(
+        action.reason, "不予受理必须说明理由"
+    )
+
+
+def refuse(case: Case, action: RefuseAcceptanceInput, now: datetime) -> None:
+    """不予受理: the case closes with its reason; no clock ever ran."""
+    reason = action.reason.strip()
+    case.finish(now, ApplicationState.not_accepted, reason)
+    case.status.acceptance_due = None
+    case.record(now, EventKind.not_accepted, action.actor, reason=reason)
+    case.notify(now, APPLICANT, "not_accepted", "不予受理", reason)
+
+
+ACCEPT = Transition(_accept_problem, _accept)
+REFUSE = Transition(_refuse_problem, refuse)

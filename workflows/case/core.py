@@ -1,0 +1,192 @@
+"""The `Case`: an application's status, its clocks and the records its transitions leave.
+
+`MatterWorkflow` owns a `Case` and feeds it time and actions through the procedures of this
+package; the case changes its status and queues the events and notifications that the next
+projection writes. Nothing here calls Temporal, so every transition is a plain function that
+tests can run without a server.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel
+
+from domain.actors import SYSTEM, Actor
+from domain.application import ApplicationInput, ApplicationStatus, StepStatus
+from domain.calendar import WorkCalendar
+from domain.clock import Clock
+from domain.events import APPLICANT, Event, EventKind, Notification, department
+from domain.states import ApplicationState, SlaLevel, StepState
+
+A = TypeVar("A", bound=BaseModel)
+
+
+class Case:
+    def __init__(self, app: ApplicationInput, now: datetime) -> None:
+        self.app = app
+        self.matter = app.matter
+        self.calendar = WorkCalendar(app.calendar)
+        self.events: list[Event] = []
+        self.notifications: list[Notification] = []
+        self._seq = 0
+        self._notes = 0
+        # Until acceptance these only hold the limits; acceptance restarts them.
+        self.promised = Clock(started_at=now, limit_days=self.matter.promised_limit_days)
+        self.legal = Clock(started_at=now, limit_days=self.matter.legal_limit_days)
+        self.own_card = SlaLevel.green  # the matter's own card, apart from its steps'
+        self.status = ApplicationStatus(
+            application_no=app.application_no,
+            matter_code=self.matter.code,
+            matter_name=self.matter.name,
+            matter_version=self.matter.version,
+            state=ApplicationState.received,
+            received_at=now,
+            steps=[
+                StepStatus(code=s.code, name=s.name, department=s.department, needs=list(s.needs))
+                for s in self.matter.steps
+            ],
+            calendar_code=app.calendar.code,
+            calendar_version=app.calendar.version,
+        )
+
+    # --- records ------------------------------------------------------------------------
+
+    def record(
+        self,
+        now: datetime,
+        kind: EventKind,
+        actor: Actor = SYSTEM,
+        step: str | None = None,
+        **payload: Any,
+    ) -> None:
+        self._seq += 1
+        self.events.append(
+            Event(seq=self._seq, at=now, kind=kind, actor=actor, step_code=step, payload=payload)
+        )
+
+    def notify(
+        self, now: datetime, recipient: str, kind: str, subject: str, body: str = ""
+    ) -> None:
+        self._notes += 1
+        self.notifications.append(
+            Notification(
+                id=f"{self.app.application_no}/{self._notes}",
+                at=now,
+                recipient=recipient,
+                kind=kind,
+                subject=f"[{self.app.application_no} {self.matter.name}] {subject}",
+                body=body,
+            )
+        )
+
+    def take_records(self) -> tuple[list[Event], list[Notification]]:
+        events, notes = self.events, self.notifications
+        self.events, self.notifications = [], []
+        return events, notes
+
+    # --- what every procedure shares ----------------------------------------------------
+
+    def open_ready_steps(self, now: datetime) -> None:
+        done = {s.code for s in self.status.steps if s.state.done}
+        for step in self.status.steps:
+            if step.state is StepState.waiting and set(step.needs) <= done:
+                spec = self.matter.step(step.code)
+                step.state = StepState.open
+                step.opened_at = now
+                step.clock = Clock(started_at=now, limit_days=spec.limit_days)
+                self.record(now, EventKind.step_opened, step=step.code, limit_days=spec.limit_days)
+                self.notify(now, department(step.department), "task", f"新待办：{step.name}")
+
+    def touch(self) -> None:
+        """A department started work: 已受理 becomes 办理中."""
+        if self.status.state is ApplicationState.accepted:
+            self.status.state = ApplicationState.in_progress
+
+    def finish(self, now: datetime, state: ApplicationState, reason: str | None = None) -> None:
+        for clock in self.running_clocks():
+            clock.resume(now)  # a closed case keeps no clock stopped
+        for step in self.status.steps:
+            if not step.state.final:
+                step.state = StepState.cancelled
+                # A step that never reached its department leaves nothing to record.
+                if step.opened_at:
+                    self.record(now, EventKind.step_cancelled, step=step.code)
+                    self.notify(
+                        now, department(step.department), "cancelled", f"已取消：{step.name}"
+                    )
+        self.status.state = state
+        self.status.outcome_reason = reason
+        self.status.completed_at = now
+        if self.status.correction:
+            self.status.correction.cancelled = True
+
+    def complete_if_done(self, now: datetime) -> None:
+        if all(s.state.done for s in self.status.steps):
+            self.finish(now, ApplicationState.granted)
+            results = {s.code: s.result for s in self.status.steps if s.result}
+            self.record(now, EventKind.granted, results=results)
+            self.notify(
+                now, APPLICANT, "granted", "已办结", "您的申请已办结，请按约定方式领取结果。"
+            )
+
+    def running_clocks(self) -> list[Clock]:
+        steps = [s.clock for s in self.status.steps if s.clock and s.state.active]
+        return [self.promised, self.legal, *steps]
+
+    def refresh(self, now: datetime) -> None:
+        """Recompute deadlines and the worst card from the ledgers."""
+        if self.status.state is ApplicationState.received:
+            return  # no clock runs before acceptance
+        if self.status.state is ApplicationState.not_accepted:
+            return  # refused at acceptance: no clock ever ran
+        promised = self.promised.reading(self.calendar, now)
+        legal = self.legal.reading(self.calendar, now)
+        st = self.status
+        st.paused = self.promised.paused
+        if promised.deadline:
+            st.promised_deadline = promised.deadline
+        if legal.deadline:
+            st.legal_deadline = legal.deadline
+        st.deadline_provisional = promised.provisional
+        st.working_days_left = round(promised.working_days_left, 2)
+        st.extension_days = self.promised.extension_days
+        st.promised_clock = self.promised
+        st.legal_clock = self.legal
+        for step in st.steps:
+            if step.clock and step.state.active:
+                r = step.clock.reading(self.calendar, now)
+                step.paused = step.clock.paused
+                if r.deadline:
+                    step.deadline = r.deadline
+                step.deadline_provisional = r.provisional
+                step.working_days_left = round(r.working_days_left, 2)
+                step.extension_days = step.clock.extension_days
+            elif step.state.final:
+                step.paused = False
+                step.extension_request = None
+        if not st.state.final:
+            st.sla_level = SlaLevel.highest([self.own_card, *(s.sla_level for s in st.steps)])
+
+    def deadline_text(self) -> str:
+        deadline = self.promised.reading(self.calendar, self.promised.started_at).deadline
+        if deadline is None:
+            return ""
+        local = self.calendar.local(deadline)
+        return f"承诺办结时间：{local:%Y-%m-%d %H:%M}"
+
+
+@dataclass(frozen=True)
+class Transition(Generic[A]):
+    """An action on a case: why it may not be taken now (None when it may), and taking it.
+
+    The workflow runs `problem` in the update's validator (a refused action leaves no
+    history) and again under its lock before `apply`, since a timer may have moved the case
+    in between.
+    """
+
+    problem: Callable[[Case, A, datetime], str | None]
+    apply: Callable[[Case, A, datetime], None]

@@ -1,0 +1,103 @@
+"""Electronic supervision of one case: raise the cards that are due and act on them.
+
+The rules of which card is due and when are `cards`; this module applies them to the matter
+and its steps: it records each card, warns the department, escalates a red or serious step,
+and deems an opinion-only step approved when its department stays silent past its deadline
+(逾期未反馈视为同意). It also says when the workflow must next wake up to look again.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from domain.application import StepStatus
+from domain.clock import ClockReading
+from domain.events import SUPERVISORS, EventKind, department
+from domain.matter import OnOverdue
+from domain.states import ApplicationState, SlaLevel, StepState
+from workflows.case import acceptance, cards
+from workflows.case.core import Case
+
+_MATTER_NOTICES = {
+    SlaLevel.yellow: "黄牌预警：办件临近承诺时限",
+    SlaLevel.red: "红牌：办件超过承诺时限",
+    SlaLevel.serious: "严重超时：办件超过法定时限",
+}
+_STEP_ESCALATIONS = {
+    SlaLevel.red: "红牌督办：{}超过办理时限",
+    SlaLevel.serious: "严重超时：{}超过法定时限",
+}
+
+
+def supervise(case: Case, now: datetime) -> None:
+    """Raise every card that is due, once each, and act on overdue steps."""
+    if case.status.state.final:
+        return
+    if case.status.state is ApplicationState.received and not acceptance.deem_accepted_if_due(
+        case, now
+    ):
+        return
+    legal = case.legal.reading(case.calendar, now)
+    legal_over = not case.legal.paused and legal.remaining <= timedelta(0)
+    promised = case.promised.reading(case.calendar, now)
+    policy = case.matter.warning
+    for level in cards.levels_due(case.own_card, promised, policy, legal_over=legal_over):
+        case.own_card = level
+        case.record(now, EventKind.card_raised, level=level.value, scope="matter")
+        case.notify(now, SUPERVISORS, level.value, _MATTER_NOTICES[level])
+    for step in case.status.steps:
+        if step.state.active and step.clock:
+            _supervise_step(case, now, step, step.clock.reading(case.calendar, now), legal_over)
+    case.open_ready_steps(now)
+    case.complete_if_done(now)
+    case.refresh(now)
+
+
+def _supervise_step(
+    case: Case, now: datetime, step: StepStatus, reading: ClockReading, legal_over: bool
+) -> None:
+    spec = case.matter.step(step.code)
+    policy = case.matter.warning
+    for level in cards.levels_due(step.sla_level, reading, policy, legal_over=legal_over):
+        step.sla_level = level
+        case.record(now, EventKind.card_raised, step=step.code, level=level.value, scope="step")
+        if level is SlaLevel.yellow:
+            case.notify(
+                now, department(step.department), "yellow", f"黄牌预警：{step.name}临近办理时限"
+            )
+        elif level is SlaLevel.red and spec.on_overdue is OnOverdue.deem_approved:
+            step.state = StepState.deemed_approved
+            step.decided_at = now
+            case.record(now, EventKind.deemed_approved, step=step.code)
+            case.notify(
+                now, department(step.department), "deemed", f"逾期未反馈，视为同意：{step.name}"
+            )
+            return
+        else:
+            _escalate(case, now, step, level)
+
+
+def _escalate(case: Case, now: datetime, step: StepStatus, level: SlaLevel) -> None:
+    """督办: up the chain (department head, then the leader in charge) and to supervisors."""
+    to = cards.escalation(level, step.department)
+    case.record(now, EventKind.escalated, step=step.code, level=level.value, to=to)
+    for recipient in to:
+        case.notify(now, recipient, level.value, _STEP_ESCALATIONS[level].format(step.name))
+
+
+def next_wake(case: Case, now: datetime) -> datetime | None:
+    """The earliest instant at which some card may become due."""
+    if case.status.state.final:
+        return None
+    if case.status.state is ApplicationState.received:
+        return case.status.acceptance_due
+    policy = case.matter.warning
+    clocks = [(case.promised, case.own_card)]
+    clocks += [(s.clock, s.sla_level) for s in case.status.steps if s.clock and s.state.active]
+    candidates = [
+        cards.next_due(held, clock.reading(case.calendar, now), policy, case.calendar, now)
+        for clock, held in clocks
+    ]
+    if not case.legal.paused and case.own_card.rank < SlaLevel.serious.rank:
+        candidates.append(case.legal.reading(case.calendar, now).deadline)
+    return min((c for c in candidates if c is not None), default=None)
