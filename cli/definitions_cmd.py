@@ -12,7 +12,11 @@ from definitions.source import DEFINITIONS_ROOT, DefinitionErrors
 
 def _load(args: argparse.Namespace) -> Any:
     paths = [Path(p) for p in args.paths] or [DEFINITIONS_ROOT]
-    return load_catalogue(paths, Path(args.departments) if args.departments else None)
+    return load_catalogue(
+        paths,
+        Path(args.departments) if args.departments else None,
+        Path(args.licences) if args.licences else None,
+    )
 
 
 def validate(args: argparse.Namespace) -> int:
@@ -23,7 +27,10 @@ def validate(args: argparse.Namespace) -> int:
             print(error)
         print(f"{len(exc.errors)} error(s)")
         return 1
-    print(f"ok: {len(catalogue.matters)} matter(s), {len(catalogue.departments)} department(s)")
+    print(
+        f"ok: {len(catalogue.matters)} matter(s), {len(catalogue.departments)} department(s), "
+        f"{len(catalogue.licence_types)} licence type(s)"
+    )
     return 0
 
 
@@ -51,7 +58,9 @@ def list_matters(args: argparse.Namespace) -> int:
 
 
 def register(areas: Any) -> None:
-    parser = areas.add_parser("definitions", help="check and list matter definitions")
+    parser = areas.add_parser(
+        "definitions", help="check and list matter definitions and licence types"
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="SUBCOMMAND")
     for name, handler, help_text in (
         ("validate", validate, "check definitions; print every error as file:line; exit 1 on any"),
@@ -60,4 +69,7 @@ def register(areas: Any) -> None:
         sub = commands.add_parser(name, help=help_text)
         sub.add_argument("paths", nargs="*", metavar="PATH", help="definition roots or files")
         sub.add_argument("--departments", help="departments.yaml to check against")
+        sub.add_argument(
+            "--licences", help="licences.yaml to check against (default: beside the departments)"
+        )
         sub.set_defaults(handler=handler)

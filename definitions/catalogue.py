@@ -6,11 +6,13 @@ maintains the definitions sees the whole list at once, each with file, field pat
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
+from definitions.checks import check_fields, check_unique
+from definitions.licence_types import load_licence_types
 from definitions.source import (
     DEFINITIONS_ROOT,
     DefinitionError,
@@ -18,12 +20,11 @@ from definitions.source import (
     Loc,
     SourceFile,
 )
+from domain.licences import LicenceType
 from domain.matter import (
     MAX_EXTENSION_DAYS_BY_LAW,
     Department,
     DepartmentList,
-    FieldSpec,
-    FieldType,
     Kind,
     MatterDefinition,
     OnOverdue,
@@ -34,36 +35,17 @@ from domain.matter import (
 class Catalogue:
     departments: dict[str, Department]
     matters: dict[str, MatterDefinition] = field(default_factory=dict)
+    licence_types: dict[str, LicenceType] = field(default_factory=dict)
 
     def matter(self, code: str) -> MatterDefinition:
         return self.matters[code]
 
+    def licence_type(self, code: str) -> LicenceType:
+        return self.licence_types[code]
+
     def department_name(self, code: str) -> str:
         dept = self.departments.get(code)
         return dept.name if dept else code
-
-
-def _check_unique(src: SourceFile, loc: Loc, codes: Sequence[str]) -> list[DefinitionError]:
-    """One error for each repetition of a code, pointing at the repetition."""
-    first: dict[str, int] = {}
-    errors = []
-    for i, code in enumerate(codes):
-        if code in first:
-            line = src.line_of((*loc, first[code], "code"))
-            errors.append(
-                src.error((*loc, i, "code"), f"duplicate code {code!r} (first on line {line})")
-            )
-        else:
-            first[code] = i
-    return errors
-
-
-def _check_fields(src: SourceFile, loc: Loc, fields: Sequence[FieldSpec]) -> list[DefinitionError]:
-    errors = _check_unique(src, loc, [f.code for f in fields])
-    for i, f in enumerate(fields):
-        if f.type is FieldType.select and not f.options:
-            errors.append(src.error((*loc, i, "options"), "a select field needs options"))
-    return errors
 
 
 def _critical_path(matter: MatterDefinition) -> int:
@@ -105,9 +87,12 @@ def _find_cycle(matter: MatterDefinition) -> list[str] | None:
 
 
 def check_matter(
-    src: SourceFile, matter: MatterDefinition, departments: dict[str, Department]
+    src: SourceFile,
+    matter: MatterDefinition,
+    departments: dict[str, Department],
+    licence_types: Mapping[str, LicenceType] | None = None,
 ) -> list[DefinitionError]:
-    """Stage two: what a schema cannot say."""
+    """Stage two: what a schema cannot say. Licence types are checked when given."""
     errors: list[DefinitionError] = []
     err = src.error
     if matter.lead_department not in departments:
@@ -129,9 +114,18 @@ def check_matter(
                 f"above the {MAX_EXTENSION_DAYS_BY_LAW} working days the law allows (Art 42)",
             )
         )
-    errors += _check_unique(src, ("materials",), [m.code for m in matter.materials])
-    errors += _check_fields(src, ("form",), matter.form)
-    errors += _check_unique(src, ("steps",), [s.code for s in matter.steps])
+    errors += check_unique(src, ("materials",), [m.code for m in matter.materials])
+    if licence_types is not None:
+        for i, material in enumerate(matter.materials):
+            if material.licence_type and material.licence_type not in licence_types:
+                errors.append(
+                    err(
+                        ("materials", i, "licence_type"),
+                        f"unknown licence type {material.licence_type!r}",
+                    )
+                )
+    errors += check_fields(src, ("form",), matter.form)
+    errors += check_unique(src, ("steps",), [s.code for s in matter.steps])
 
     codes = {s.code for s in matter.steps}
     for i, step in enumerate(matter.steps):
@@ -159,7 +153,7 @@ def check_matter(
                     "(result_fields) cannot be deemed approved",
                 )
             )
-        errors += _check_fields(src, (*loc, "result_fields"), step.result_fields)
+        errors += check_fields(src, (*loc, "result_fields"), step.result_fields)
 
     if not any(s.department == matter.lead_department for s in matter.steps):
         errors.append(err(("lead_department",), "the lead department has no step"))
@@ -187,7 +181,7 @@ def load_departments(path: Path) -> tuple[dict[str, Department], list[Definition
     except DefinitionErrors as exc:
         return {}, exc.errors
     codes = [d.code for d in parsed.departments]
-    errors = _check_unique(src, ("departments",), codes)
+    errors = check_unique(src, ("departments",), codes)
     return {d.code: d for d in parsed.departments}, errors
 
 
@@ -210,18 +204,35 @@ def matter_files(paths: Sequence[Path]) -> list[Path]:
 def load_catalogue(
     paths: Sequence[Path] = (DEFINITIONS_ROOT,),
     departments_file: Path | None = None,
+    licences_file: Path | None = None,
 ) -> Catalogue:
     """Load and check matter definitions; raise `DefinitionErrors` listing every problem.
 
     `paths` are definition roots (holding `matters/`), folders of matter files, or files.
     The departments come from `departments_file`, else the first root's `departments.yaml`,
-    else the shipped one.
+    else the shipped one. The licence types come from `licences_file`, else the
+    `licences.yaml` beside the departments; with neither, materials' licence types are not
+    checked.
     """
     if departments_file is None:
         roots = [p for p in paths if p.is_dir() and (p / "departments.yaml").exists()]
         departments_file = (roots[0] if roots else DEFINITIONS_ROOT) / "departments.yaml"
     departments, errors = load_departments(departments_file)
     catalogue = Catalogue(departments=departments)
+    if licences_file is None and (departments_file.parent / "licences.yaml").exists():
+        licences_file = departments_file.parent / "licences.yaml"
+    known_licences: dict[str, LicenceType] | None = None
+    if licences_file is not None and not licences_file.exists():
+        errors.append(DefinitionError(str(licences_file), "", None, "no such file or folder"))
+    elif licences_file is not None:
+        try:
+            known_licences = load_licence_types(licences_file, departments)
+        except DefinitionErrors as exc:
+            # Matters are then not checked against a half-read library: the library's own
+            # errors say what to fix first.
+            errors += exc.errors
+        else:
+            catalogue.licence_types = known_licences
     seen: dict[str, str] = {}
     for path in matter_files(paths):
         try:
@@ -230,7 +241,7 @@ def load_catalogue(
         except DefinitionErrors as exc:
             errors += exc.errors
             continue
-        problems = check_matter(src, matter, departments)
+        problems = check_matter(src, matter, departments, known_licences)
         if matter.code in seen:
             problems.append(
                 src.error(("code",), f"matter {matter.code!r} also in {seen[matter.code]}")
