@@ -6,7 +6,7 @@ the workflow's revision so a retried or late write never moves a row backwards.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
@@ -251,3 +251,53 @@ class RatingRow(Base):
     followed_up_at: Mapped[datetime | None]
     followed_up_by: Mapped[str | None] = mapped_column(String(100))
     follow_up_note: Mapped[str | None] = mapped_column(Text)
+
+
+# --- the electronic licence library (电子证照库) ---------------------------------------------
+
+
+class LicenceRow(Base):
+    """One licence, issued here or imported. Revocation is the only change a licence sees."""
+
+    __tablename__ = "licences"
+    __table_args__ = (
+        # The number leads so that a look-up by number alone (a material's reference) uses
+        # the same index; (type, number) is what must be unique.
+        UniqueConstraint("number", "type"),
+        Index("ix_licences_holder", "holder_id", "type"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    type: Mapped[str] = mapped_column(String(40))
+    number: Mapped[str] = mapped_column(String(64))
+    holder_id: Mapped[str] = mapped_column(String(18))
+    holder_name: Mapped[str] = mapped_column(String(200))
+    holder_kind: Mapped[str] = mapped_column(String(12))
+    fields: Mapped[dict[str, Any]]
+    issuer: Mapped[str] = mapped_column(String(100), comment="the issuing authority as printed")
+    issued_on: Mapped[date]
+    valid_until: Mapped[date | None]
+    revoked_at: Mapped[datetime | None]
+    revoked_by: Mapped[str | None] = mapped_column(String(100))
+    revoke_reason: Mapped[str | None] = mapped_column(Text)
+    # Not a foreign key: imported licences come from no application of ours.
+    application_no: Mapped[str | None] = mapped_column(AppNo, index=True)
+    digest: Mapped[str] = mapped_column(String(64), comment="sha256 of the content, as pinned")
+    created_at: Mapped[datetime]
+
+
+class AuditRow(Base):
+    """Who looked at or changed whose protected data, and why: append-only."""
+
+    __tablename__ = "audit_trail"
+    __table_args__ = (Index("ix_audit_trail_subject", "subject", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    actor_id: Mapped[str] = mapped_column(String(64))
+    actor_name: Mapped[str] = mapped_column(String(100))
+    actor_role: Mapped[str] = mapped_column(String(20))
+    action: Mapped[str] = mapped_column(String(40))
+    subject: Mapped[str] = mapped_column(String(100), comment="whose data: holder id, username")
+    application_no: Mapped[str | None] = mapped_column(AppNo, comment="why, when for a case")
+    detail: Mapped[dict[str, Any]]
