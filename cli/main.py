@@ -6,7 +6,14 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from cli import calendar_cmd, definitions_cmd, dev_stack, service_cmd, users_cmd
+from cli import (
+    calendar_cmd,
+    definitions_cmd,
+    dev_stack,
+    licences_cmd,
+    service_cmd,
+    users_cmd,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -19,6 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     service_cmd.register(areas)
     dev_stack.register(areas)
     users_cmd.register(areas)
+    licences_cmd.register(areas)
     return parser
 
 

@@ -7,8 +7,10 @@ can act on, so that the API and the pages can name the field and say what is wro
 from __future__ import annotations
 
 from datetime import date
+from operator import mul
 
 CREDIT_CODE_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+_CREDIT_CODE_VALUES = {c: i for i, c in enumerate(CREDIT_CODE_ALPHABET)}
 _CREDIT_CODE_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -17,10 +19,14 @@ _ID_CHECK = "10X98765432"
 
 def credit_code_check_char(first17: str) -> str:
     """The 18th character of a unified social credit code (GB 32100-2015)."""
-    total = sum(
-        CREDIT_CODE_ALPHABET.index(c) * w
-        for c, w in zip(first17, _CREDIT_CODE_WEIGHTS, strict=True)
-    )
+    if len(first17) != 17:
+        raise ValueError("a credit code's check character follows 17 characters")
+    # map() rather than a generator: the licence import checks a million codes.
+    try:
+        values = list(map(_CREDIT_CODE_VALUES.__getitem__, first17))
+    except KeyError as exc:
+        raise ValueError(f"not a credit code character: {exc}") from None
+    total = sum(map(mul, values, _CREDIT_CODE_WEIGHTS))
     return CREDIT_CODE_ALPHABET[(31 - total % 31) % 31]
 
 
@@ -29,7 +35,7 @@ def credit_code_problem(value: str) -> str | None:
     code = value.strip().upper()
     if len(code) != 18:
         return f"统一社会信用代码应为18位，实际为{len(code)}位"
-    bad = sorted({c for c in code if c not in CREDIT_CODE_ALPHABET})
+    bad = sorted(set(code) - _CREDIT_CODE_VALUES.keys())
     if bad:
         return f"统一社会信用代码含有不允许的字符：{''.join(bad)}（不使用 I、O、Z、S、V）"
     expected = credit_code_check_char(code[:17])
@@ -40,7 +46,9 @@ def credit_code_problem(value: str) -> str | None:
 
 def id_number_check_char(first17: str) -> str:
     """The 18th character of a resident identity card number (GB 11643)."""
-    total = sum(int(c) * w for c, w in zip(first17, _ID_WEIGHTS, strict=True))
+    if len(first17) != 17:
+        raise ValueError("an ID number's check character follows 17 digits")
+    total = sum(map(mul, map(int, first17), _ID_WEIGHTS))
     return _ID_CHECK[total % 11]
 
 

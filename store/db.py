@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import Engine, event
+from sqlalchemy import create_engine as create_blocking_engine
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -49,6 +50,15 @@ def create_engine(url: str | URL) -> AsyncEngine:
     engine = create_async_engine(target, pool_pre_ping=target.get_backend_name() != "sqlite")
     if target.get_backend_name() == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def create_sync_engine(url: str | URL) -> Engine:
+    """A blocking engine, for batch jobs that need no event loop (the licence import)."""
+    target = sync_url(url)
+    engine = create_blocking_engine(target, pool_pre_ping=target.get_backend_name() != "sqlite")
+    if target.get_backend_name() == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
     return engine
 
 
