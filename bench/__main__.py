@@ -7,6 +7,8 @@ Starts its own stack with `tongban dev` in a temporary data directory on spare p
 2. baseline: N bare workflows of the same shape (three parallel activities, three signals)
    on the same Temporal dev server, no HTTP, no SQL;
 3. status polling: 50 concurrent pollers on GET /api/applications/{no} for a fixed time.
+Then, without the stack, the licence library (`bench.licences`): N licences imported into a
+fresh SQLite database, and holder look-ups.
 Prints the figures and writes them to bench/results/ as JSON.
 """
 
@@ -32,6 +34,7 @@ import httpx
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from bench import licences
 from bench.baseline import STEPS, BaselineWorkflow, open_step
 from tests.api_helpers import company_setup
 
@@ -237,6 +240,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             "concurrency": args.concurrency,
             "pollers": args.pollers,
             "poll_seconds": args.poll_seconds,
+            "licences": args.licences,
             "database": "sqlite",
         },
         "tongban_applications_per_second": round(tongban_rate, 2),
@@ -254,8 +258,13 @@ def main() -> None:
     parser.add_argument("--poll-seconds", type=float, default=15)
     parser.add_argument("--port", type=int, default=8300)
     parser.add_argument("--temporal-port", type=int, default=7600)
+    parser.add_argument(
+        "--licences", type=int, default=1_000_000, help="licences to import (0: skip the phase)"
+    )
     args = parser.parse_args()
     result = asyncio.run(main_async(args))
+    if args.licences:
+        result |= licences.run(args.licences)
     RESULTS.mkdir(exist_ok=True)
     stamp = result["at"].replace(":", "").replace("+0000", "Z")
     for path in (RESULTS / f"{stamp}.json", RESULTS / "latest.json"):
