@@ -57,6 +57,13 @@ class Settings(BaseSettings):
     bad_review_follow_up_days: int = Field(
         default=10, ge=5, le=15, description="working days to follow up a bad review"
     )
+    oidc_issuer: str = Field(
+        default="",
+        description="统一身份认证: the OpenID Connect issuer applicants sign in with; empty: "
+        "applicants use number + query code only",
+    )
+    oidc_client_id: str = "tongban"
+    oidc_client_secret: SecretStr = Field(default=SecretStr("tongban-dev"))
     demo_password: SecretStr = Field(
         default=SecretStr("demo"), description="password of the demo accounts"
     )

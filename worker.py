@@ -1,4 +1,5 @@
-"""The Temporal worker: runs `MatterWorkflow` and the activities that write the read model."""
+"""The Temporal worker: runs `MatterWorkflow` and its activities (the read model, the
+licence library)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,17 @@ import logging
 import signal
 from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.licences import LicenceActivities
 from activities.read_model import ReadModelActivities
+from definitions.calendars import default_sources
+from definitions.catalogue import default_catalogue
+from observability.logs import configure_logging
 from settings import Settings, get_settings
 from store.db import create_engine, session_factory
 from temporal_client import connect
@@ -22,14 +28,22 @@ log = logging.getLogger("tongban.worker")
 
 
 def build_worker(
-    client: Client, sessions: async_sessionmaker[AsyncSession], task_queue: str, **options: Any
+    client: Client,
+    sessions: async_sessionmaker[AsyncSession],
+    task_queue: str,
+    *,
+    licences: LicenceActivities | None = None,
+    **options: Any,
 ) -> Worker:
     read_model = ReadModelActivities(sessions)
+    if licences is None:
+        centre = default_sources().centres[get_settings().centre]
+        licences = LicenceActivities(sessions, default_catalogue(), ZoneInfo(centre.timezone))
     return Worker(
         client,
         task_queue=task_queue,
         workflows=[MatterWorkflow],
-        activities=[read_model.record_projection],
+        activities=[read_model.record_projection, licences.issue_licences],
         # Let running activities (a projection is one short transaction) finish on shutdown.
         graceful_shutdown_timeout=timedelta(seconds=10),
         **options,
@@ -57,7 +71,7 @@ async def run(settings: Settings) -> None:
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    configure_logging()
     asyncio.run(run(get_settings()))
 
 

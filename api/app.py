@@ -20,16 +20,28 @@ from api import errors
 from api.container import Services, system_clock
 from api.engine import EngineGateway
 from api.pages import applicant as pages_applicant
+from api.pages import citizen as pages_citizen
 from api.pages import common as pages_common
 from api.pages import staff as pages_staff
 from api.pages import supervision as pages_supervision
 from api.pages import window as pages_window
 from api.pages import workbench as pages_workbench
-from api.routers import applications, auth, health, matters, supervision, tasks, window
+from api.routers import (
+    applications,
+    auth,
+    health,
+    licences,
+    matters,
+    supervision,
+    tasks,
+    window,
+)
 from api.security import Throttle
 from api.services.accounts import sync_departments
+from api.unified_login import oauth_client
 from definitions.calendars import CalendarSources
 from definitions.catalogue import load_catalogue
+from observability.logs import protect_handlers
 from settings import Settings, get_settings
 from store.db import create_engine, session_factory
 from temporal_client import connect
@@ -56,6 +68,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        protect_handlers()  # uvicorn has set up its loggers by now
         engine = db_engine or create_engine(settings.db_url)
         services = Services(
             settings=settings,
@@ -77,6 +90,7 @@ def create_app(
             await sync_departments(session, services.catalogue)
             await session.commit()
         app.state.services = services
+        app.state.oauth = oauth_client(settings)
         yield
         if db_engine is None:
             await engine.dispose()
@@ -103,9 +117,16 @@ def create_app(
 
     errors.install(app, html=pages_common.error_page)
     pages_common.install(app)
-    for module in (matters, applications, window, tasks, supervision, auth, health):
+    for module in (matters, applications, window, tasks, supervision, licences, auth, health):
         app.include_router(module.router)
-    for page in (pages_applicant, pages_staff, pages_window, pages_workbench, pages_supervision):
+    for page in (
+        pages_applicant,
+        pages_citizen,
+        pages_staff,
+        pages_window,
+        pages_workbench,
+        pages_supervision,
+    ):
         app.include_router(page.router)
     app.mount("/static/swagger-ui", StaticFiles(directory=str(swagger_ui_path)), name="swagger-ui")
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

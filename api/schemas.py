@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -11,6 +11,7 @@ from domain.actors import Role
 from domain.application import Applicant, MaterialSource, SuppliedItem
 from domain.events import EventKind
 from domain.fields import FieldValue, FieldValues
+from domain.licences import LicenceStatus
 from domain.matter import ApplicantType, Channel, FieldSpec, Kind, MaterialSpec, StepSpec
 from domain.ratings import RatingLevel
 from domain.reason import Reason, Remark
@@ -202,6 +203,17 @@ class HandoverView(ApiModel):
     by: str | None
 
 
+class LicenceIssued(ApiModel):
+    """A licence the granted application issued (or could not)."""
+
+    type: str
+    type_name: str
+    number: str
+    issued: bool
+    problem: str | None = None
+    verify_url: str | None = None
+
+
 class ApplicationView(ApiModel):
     """An application as its applicant sees it (status polling)."""
 
@@ -227,6 +239,10 @@ class ApplicationView(ApiModel):
     next_action: NextAction
     handover: HandoverView | None = None
     rating: RatingView | None = None
+    licences: list[LicenceIssued] = Field(default_factory=list)
+    delivery_deadline: datetime | None = Field(
+        default=None, description="granted: by when the result reaches the applicant (Art 44)"
+    )
 
 
 class SupplyIn(ApiModel):
@@ -369,10 +385,14 @@ class Overview(ApiModel):
     completed_on_time: int
     on_time_rate: float | None
     materials_total: int
-    materials_not_asked: int = Field(description="came from the licence library or data sharing")
+    materials_not_asked: int = Field(
+        description="免提交: verified by the centre itself (a valid licence, data sharing)"
+    )
     ratings: dict[str, int]
     bad_reviews_pending: int
     bad_reviews_overdue: int
+    deliveries_pending: int = Field(description="granted, the result not yet handed over")
+    deliveries_overdue: int = Field(description="of those, past the delivery limit (Art 44)")
     online_share: float | None = Field(description="share of applications made online or on mobile")
     catalogue: CatalogueFigures
 
@@ -417,3 +437,39 @@ class TokenOut(ApiModel):
     access_token: str
     token_type: Literal["bearer"] = "bearer"
     expires_in: int
+
+
+# --- electronic licences -----------------------------------------------------------------
+
+
+class LicenceVerification(ApiModel):
+    """What a licence's QR code shows anyone: a person's name masked."""
+
+    number: str
+    type: str
+    type_name: str
+    holder_name: str = Field(description="a person's name masked (张*); an organisation's in full")
+    issuer: str
+    issued_on: date
+    valid_until: date | None = Field(description="None: long-term")
+    status: LicenceStatus
+
+
+class LicenceDetail(LicenceVerification):
+    """A licence in full: for its holder, and for staff with a reason to see it."""
+
+    holder_name_full: str
+    holder_id: str
+    fields: dict[str, FieldValue]
+    field_labels: dict[str, str]
+    application_no: str | None = Field(description="the application that issued it, if any")
+    digest: str
+    revoked_at: datetime | None = None
+    revoke_reason: str | None = None
+    pinned_digest: str | None = Field(
+        default=None, description="opened from an application: the digest it pinned"
+    )
+
+
+class RevocationIn(ApiModel):
+    reason: Reason

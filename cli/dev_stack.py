@@ -38,6 +38,7 @@ class DevConfig:
     temporal_port: int
     ui_port: int
     api_port: int
+    oidc_port: int
     namespace: str
     task_queue: str
     db_file: Path
@@ -60,6 +61,7 @@ class DevConfig:
             ui_port=args.ui_port
             or (temporal_port + 1000 if args.temporal_port else int(raw.get("ui_port", 8233))),
             api_port=args.port,
+            oidc_port=args.oidc_port,
             namespace=str(raw.get("namespace", "default")),
             task_queue=str(raw.get("task_queue", "tongban")),
             db_file=data_dir / str(raw.get("db_filename", "temporal.db")),
@@ -78,7 +80,24 @@ class DevConfig:
             "TONGBAN_TEMPORAL_UI_URL": f"http://{self.host}:{self.ui_port}",
             "TONGBAN_API_HOST": self.host,
             "TONGBAN_API_PORT": str(self.api_port),
+            "TONGBAN_OIDC_ISSUER": self.oidc_issuer,
         }
+
+    @property
+    def oidc_issuer(self) -> str:
+        return f"http://{self.host}:{self.oidc_port}"
+
+    def oidc_command(self) -> list[str]:
+        """The local unified-identity provider (统一身份认证), with the demo applicants."""
+        from definitions.demo_identities import demo_identities
+
+        command = [
+            sys.executable, "-m", "oidc_provider_mock",
+            "--host", self.host, "--port", str(self.oidc_port),
+        ]  # fmt: skip
+        for claims in demo_identities().claims():
+            command += ["--user-claims", json.dumps(claims, ensure_ascii=False)]
+        return command
 
     def temporal_command(self) -> list[str]:
         command = [
@@ -126,9 +145,14 @@ class Interrupted(Exception):
 
 
 def prepare_database(settings: Settings, password: str) -> int:
-    """Migrations, departments and the demo accounts (only those missing)."""
+    """Migrations, departments, the demo accounts (only those missing) and the demo
+    applicants' licences (issuing is idempotent)."""
+    from datetime import UTC, datetime
+
     from api.services.accounts import ensure_demo_accounts, sync_departments
     from definitions.catalogue import default_catalogue
+    from definitions.demo_identities import demo_identities
+    from store import licences
     from store.db import create_engine, session_factory
     from store.migrate import upgrade
 
@@ -136,11 +160,19 @@ def prepare_database(settings: Settings, password: str) -> int:
 
     async def seed() -> int:
         engine = create_engine(settings.db_url)
+        catalogue = default_catalogue()
+        demo = demo_identities().licences()
         try:
             async with session_factory(engine)() as session:
-                await sync_departments(session, default_catalogue())
+                await sync_departments(session, catalogue)
                 await session.flush()
-                created = await ensure_demo_accounts(session, default_catalogue(), password)
+                created = await ensure_demo_accounts(session, catalogue, password)
+                await licences.issue(
+                    session,
+                    records=demo,
+                    holder_kinds={r.type: catalogue.licence_types[r.type].holder for r in demo},
+                    now=datetime.now(UTC),
+                )
                 await session.commit()
                 return created
         finally:
@@ -225,6 +257,7 @@ def run(args: argparse.Namespace) -> int:
         "API": config.api_port,
         "Temporal": config.temporal_port,
         "Temporal UI": config.ui_port,
+        "identity provider": config.oidc_port,
     }
     if len(set(ports.values())) < len(ports):
         print(
@@ -251,6 +284,9 @@ def run(args: argparse.Namespace) -> int:
         temporal = stack.spawn("temporal", config.temporal_command(), logs / "temporal.log")
         stack.wait_for("temporal", _listening(config.host, config.temporal_port), temporal, 60)
         stack.wait_for("temporal UI", _listening(config.host, config.ui_port), temporal, 60)
+        print("starting the unified-identity provider (demo applicants) ...")
+        oidc = stack.spawn("identity", config.oidc_command(), logs / "identity.log")
+        stack.wait_for("identity", _listening(config.host, config.oidc_port), oidc, 60)
         print("starting the worker ...")
         stack.spawn("worker", [sys.executable, "-m", "cli", "worker"], logs / "worker.log")
         print("starting the API ...")
@@ -266,6 +302,9 @@ def run(args: argparse.Namespace) -> int:
         return 1
     base = f"http://{config.host}:{config.api_port}"
     accounts = "admin, supervisor, clerk, amr, psb, tax, housing, realty, urban, water, power, gas"
+    from definitions.demo_identities import demo_identities
+
+    applicants = ", ".join(c["sub"] for c in demo_identities().claims())
     password_note = "(TONGBAN_DEMO_PASSWORD)" if "TONGBAN_DEMO_PASSWORD" in os.environ else "demo"
     if created:
         password_note += f"  ({created} accounts created now)"
@@ -277,6 +316,8 @@ Tongban is running.
   Temporal UI  http://{config.host}:{config.ui_port}/namespaces/{config.namespace}/workflows
   demo users   {accounts}
                password: {password_note}
+  applicants   sign in at {base}/my/login (统一身份认证 at {config.oidc_issuer}):
+               {applicants}
   data         {config.data_dir} (logs in {logs})
 Press Ctrl-C to stop.""",
         flush=True,
@@ -297,4 +338,7 @@ def register(areas: Any) -> None:
         help="Temporal gRPC port (7233); the Web UI listens on this + 1000",
     )
     sub.add_argument("--ui-port", type=int, default=None, help="Temporal Web UI port (8233)")
+    sub.add_argument(
+        "--oidc-port", type=int, default=9400, help="the local unified-identity provider (9400)"
+    )
     sub.set_defaults(handler=run)

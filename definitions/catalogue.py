@@ -20,6 +20,7 @@ from definitions.source import (
     Loc,
     SourceFile,
 )
+from definitions.value_refs import check_refs
 from domain.licences import LicenceType
 from domain.matter import (
     MAX_EXTENSION_DAYS_BY_LAW,
@@ -242,6 +243,7 @@ def load_catalogue(
             errors += exc.errors
             continue
         problems = check_matter(src, matter, departments, known_licences)
+        problems += check_refs(src, matter, known_licences)
         if matter.code in seen:
             problems.append(
                 src.error(("code",), f"matter {matter.code!r} also in {seen[matter.code]}")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, Field
 
 from domain.actors import Actor
@@ -64,6 +66,14 @@ class ExtensionRequestInput(StepAction):
 
 class ExtensionRefusalInput(StepAction):
     reason: str
+
+
+class HandOverInput(BaseModel):
+    """综合窗口出件: the result handed over at the window, or posted with its tracking number."""
+
+    actor: Actor
+    method: Literal["window", "express"]
+    ref: str = ""
 
 
 class CalendarChangedInput(BaseModel):

@@ -19,6 +19,7 @@ from domain.clock import Clock
 from domain.events import Event, Notification
 from domain.fields import FieldValue
 from domain.identifiers import credit_code_problem, id_number_problem
+from domain.issuing import IssuedLicence
 from domain.matter import Channel, MatterDefinition
 from domain.states import ApplicationState, SlaLevel, StepState
 
@@ -89,6 +90,12 @@ class MaterialReceipt(BaseModel):
     code: str
     source: MaterialSource
     ref: str = Field(default="", max_length=500, description="file id, licence no., share ref")
+    digest: str = Field(default="", description="a licence's content digest, pinned")
+    verified: bool = Field(
+        default=False,
+        description="obtained by the centre itself (a licence found valid in the library, "
+        "data sharing): the applicant did not have to bring it (免提交)",
+    )
 
 
 class ApplicationInput(BaseModel):
@@ -191,6 +198,23 @@ class CorrectionNotice(BaseModel):
         return list(seen)
 
 
+class Delivery(BaseModel):
+    """送达 (行政许可法 Art 44): the result reaches the applicant within the delivery limit,
+    counted from the decision; the hand-over at the window or by post stops the clock."""
+
+    clock: Clock
+    deadline: datetime | None = None
+    sla_level: SlaLevel = SlaLevel.green
+    method: Literal["window", "express"] | None = None
+    ref: str | None = None
+    handed_over_at: datetime | None = None
+    handed_over_by: Actor | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.handed_over_at is not None
+
+
 class ApplicationStatus(BaseModel):
     application_no: str
     matter_code: str
@@ -217,6 +241,10 @@ class ApplicationStatus(BaseModel):
     calendar_version: str
     promised_clock: Clock | None = None
     legal_clock: Clock | None = None
+    delivery: Delivery | None = None
+    licences: list[IssuedLicence] = Field(
+        default_factory=list, description="licences the granted application issued"
+    )
     revision: int = 0
 
     def step(self, code: str) -> StepStatus:

@@ -40,6 +40,8 @@ class EventKind(StrEnum):
     extension_refused = "extension_refused"
     extended = "extended"
     calendar_changed = "calendar_changed"
+    licence_issued = "licence_issued"
+    licence_not_issued = "licence_not_issued"
     handed_over = "handed_over"
     rated = "rated"
     review_followed_up = "review_followed_up"
@@ -72,6 +74,8 @@ _EVENT_LABELS = {
     EventKind.extension_refused: "不予延期",
     EventKind.extended: "批准延期",
     EventKind.calendar_changed: "工作日历更新",
+    EventKind.licence_issued: "电子证照生成",
+    EventKind.licence_not_issued: "电子证照未能生成",
     EventKind.handed_over: "出件",
     EventKind.rated: "好差评",
     EventKind.review_followed_up: "差评整改回访",

@@ -15,6 +15,12 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 Code = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=40)]
+# A value of an application, named where it lives: `applicant.id`, `applicant.name`,
+# `form.<field>` or `<step>.<result field>`; for prefilling a form also `identity.<claim>`
+# and `licence.<licence type>.<field>` (see domain.references).
+ValueRef = Annotated[
+    str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*){1,2}$", max_length=100)
+]
 
 # Art 42 of the Administrative Licensing Law: an extension adds at most 10 working days to a
 # 20-day limit, or 15 to a 45-day joint handling limit. No definition may promise more.
@@ -69,6 +75,11 @@ class FieldSpec(Strict):
     required: bool = True
     options: list[str] = Field(default_factory=list)
     help: str = ""
+    prefill: ValueRef | None = Field(
+        default=None,
+        description="秒填: for a signed-in applicant, the value is taken from identity.<claim> "
+        "or licence.<licence type>.<field>",
+    )
 
 
 class MaterialSpec(Strict):
@@ -80,6 +91,11 @@ class MaterialSpec(Strict):
     )
     shared: bool = Field(
         default=False, description="obtainable by data sharing: never asked of the applicant"
+    )
+    holder: ValueRef = Field(
+        default="applicant.id",
+        description="whose licence replaces the material: the applicant, or a form field "
+        "holding an ID number or credit code (an agent's, a legal representative's)",
     )
 
 
@@ -102,6 +118,18 @@ class StepSpec(Strict):
     result_fields: list[FieldSpec] = Field(default_factory=list)
 
 
+class LicenceIssue(Strict):
+    """A licence the application issues when it is granted, built from its values."""
+
+    licence_type: Code
+    number: ValueRef = Field(description="usually a result field: <step>.<field>")
+    holder_id: ValueRef = "applicant.id"
+    holder_name: ValueRef = "applicant.name"
+    fields: dict[Code, ValueRef] = Field(
+        default_factory=dict, description="licence field -> where its value comes from"
+    )
+
+
 class MatterDefinition(Strict):
     code: Code
     name: str
@@ -121,6 +149,12 @@ class MatterDefinition(Strict):
     supplement_pauses_clock: bool = True
     max_extension_days: int = Field(default=0, ge=0)
     steps: list[StepSpec] = Field(min_length=1)
+    issues: list[LicenceIssue] = Field(
+        default_factory=list, description="licences a granted application issues (证照生成)"
+    )
+    # 行政许可法 Art 44: the licence reaches the applicant within ten (working) days of the
+    # decision. The hand-over at the window or by post stops this clock.
+    delivery_limit_days: int = Field(default=10, ge=0)
 
     def step(self, code: str) -> StepSpec:
         for s in self.steps:

@@ -58,6 +58,9 @@ class ApplicationRow(Base):
     handover_method: Mapped[str | None] = mapped_column(String(10), default=None)
     handover_ref: Mapped[str | None] = mapped_column(String(100), default=None)
     handed_over_by: Mapped[str | None] = mapped_column(String(100), default=None)
+    # 送达 (Art 44): by when the result must reach the applicant, and that clock's card.
+    delivery_deadline: Mapped[datetime | None] = mapped_column(default=None, index=True)
+    delivery_sla_level: Mapped[str | None] = mapped_column(String(10), default=None)
 
 
 class StepRow(Base):
@@ -131,6 +134,10 @@ class MaterialRow(Base):
     required: Mapped[bool]
     source: Mapped[str] = mapped_column(String(10), index=True)
     ref: Mapped[str] = mapped_column(String(500))
+    digest: Mapped[str] = mapped_column(String(64), default="", comment="a licence's, pinned")
+    verified: Mapped[bool] = mapped_column(
+        default=False, comment="obtained by the centre (licence found valid, data sharing)"
+    )
 
 
 class CorrectionRow(Base):

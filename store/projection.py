@@ -75,6 +75,18 @@ def _application_values(status: ApplicationStatus, app: ApplicationInput | None)
         "revision": status.revision,
         "updated_at": datetime.now(UTC),
     }
+    delivery = status.delivery
+    if delivery is not None:
+        # Only cases with a delivery clock hand over through the workflow: the columns of a
+        # case handed over before it existed are left as the window wrote them.
+        values |= {
+            "delivery_deadline": delivery.deadline,
+            "delivery_sla_level": delivery.sla_level.value,
+            "handed_over_at": delivery.handed_over_at,
+            "handover_method": delivery.method,
+            "handover_ref": delivery.ref,
+            "handed_over_by": delivery.handed_over_by.name if delivery.handed_over_by else None,
+        }
     if app is not None:
         a = app.applicant
         values |= {
@@ -160,6 +172,8 @@ async def apply_projection(session: AsyncSession, projection: Projection) -> Non
                     "required": names[m.code].required if m.code in names else False,
                     "source": m.source.value,
                     "ref": m.ref,
+                    "digest": m.digest,
+                    "verified": m.verified,
                 }
                 for m in app.materials
             ],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
@@ -219,6 +220,21 @@ async def approve_all(api: httpx.AsyncClient, number: str, departments: tuple[st
     for department in departments:
         response = await decide(api, department, number)
         assert response.status_code == 200, response.text
+
+
+async def hand_over(api: httpx.AsyncClient, number: str) -> None:
+    """The window hands a granted result over (once its licences are written)."""
+    clerk = await as_user(api, CLERK)
+    for _ in range(300):
+        answer = await api.post(
+            f"/api/window/applications/{number}/handover",
+            headers=clerk,
+            json={"method": "window", "ref": "申请人本人"},
+        )
+        if answer.status_code != 409 or "正在生成" not in answer.text:
+            break
+        await asyncio.sleep(0.05)  # the licences are still being written
+    assert answer.status_code == 204, answer.text
 
 
 def error_body(response: httpx.Response, status_code: int) -> Json:

@@ -8,7 +8,7 @@ import contextlib
 import os
 import sys
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,7 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
-from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
@@ -126,12 +126,37 @@ async def demo_accounts(sessions: async_sessionmaker[AsyncSession]) -> None:
         await session.commit()
 
 
+@pytest.fixture(scope="session")
+def oidc_issuer() -> Iterator[str]:
+    """A real local OpenID Connect provider (oidc-provider-mock) with the demo applicants."""
+    from oidc_provider_mock import User, run_server_in_thread
+
+    from definitions.demo_identities import demo_identities
+
+    users = [
+        User(sub=c["sub"], claims={k: v for k, v in c.items() if k != "sub"})
+        for c in demo_identities().claims()
+    ]
+    with run_server_in_thread(user_claims=users) as server:
+        yield f"http://localhost:{server.server_port}"
+
+
+@pytest.fixture(scope="session")
+async def licence_library(sessions: async_sessionmaker[AsyncSession]) -> None:
+    """The licences the test applicants of tests/api_helpers.py hold."""
+    from definitions.demo_identities import demo_identities
+    from tests.licence_helpers import issue_licences, test_applicants_licences
+
+    await issue_licences(sessions, [*test_applicants_licences(), *demo_identities().licences()])
+
+
 @pytest.fixture
 async def api_app(
     env: WorkflowEnvironment,
     engine: AsyncEngine,
     worker: Worker,
     demo_accounts: None,
+    licence_library: None,
     tmp_path: Path,
 ) -> AsyncIterator[FastAPI]:
     """The app over the time-skipping server and the session's database, with a worker."""
@@ -167,11 +192,11 @@ async def api(api_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 
 async def _terminate_new(env: WorkflowEnvironment, engine: AsyncEngine, before: set[str]) -> None:
     """Like tests/engine.py's STARTED: close what the test left running, found by number."""
+    from tests.engine import terminate_when_idle
+
     for number in await _application_numbers(engine) - before:
-        handle = env.client.get_workflow_handle(number)
         with contextlib.suppress(RPCError):
-            if (await handle.describe()).status == WorkflowExecutionStatus.RUNNING:
-                await handle.terminate("test over")
+            await terminate_when_idle(env.client.get_workflow_handle(number))
 
 
 async def _application_numbers(engine: AsyncEngine) -> set[str]:
@@ -195,6 +220,8 @@ async def live(
     engine: AsyncEngine,
     worker: Worker,
     demo_accounts: None,
+    licence_library: None,
+    oidc_issuer: str,
     tmp_path: Path,
 ) -> AsyncIterator[str]:
     """The app served over HTTP on a free port (pages need a real server), on the test
@@ -214,6 +241,7 @@ async def live(
         database_url="unused: the engine is passed in",
         secret_key="test-secret",
         temporal_task_queue=worker.task_queue,
+        oidc_issuer=oidc_issuer,
     )
     app = create_app(
         settings, temporal_client=env.client, db_engine=engine, clock=env.get_current_time

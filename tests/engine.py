@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import uuid
 from datetime import date
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -10,13 +13,14 @@ from temporalio.client import WorkflowExecutionStatus, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from api.engine import submit
-from domain.actions import ApproveInput
+from definitions.catalogue import default_catalogue
+from domain.actions import ApproveInput, HandOverInput
 from domain.actors import Actor
 from domain.application import ApplicationInput, ApplicationStatus
 from domain.matter import FieldType, MatterDefinition
 from store.models import ApplicationRow, EventRow, NotificationRow, StepRow
-from tests.factories import application, credit_code, staff
-from tests.timeline import at, next_plain_monday, plain_calendar, skip_to
+from tests.factories import CLERK, application, credit_code, staff
+from tests.timeline import at, eventually, next_plain_monday, plain_calendar, skip_to
 from workflows.matter import MatterWorkflow
 
 Handle = WorkflowHandle[MatterWorkflow, ApplicationStatus]
@@ -48,9 +52,26 @@ async def start_on_a_plain_monday(
 
 async def terminate_leftovers() -> None:
     while STARTED:
-        handle = STARTED.pop()
-        if (await handle.describe()).status == WorkflowExecutionStatus.RUNNING:
-            await handle.terminate("test over")
+        await terminate_when_idle(STARTED.pop())
+
+
+async def terminate_when_idle(handle: WorkflowHandle[Any, Any]) -> None:
+    """Terminate a workflow left running once it is quiet: no activity in flight and no
+    workflow task pending. The time-skipping server stops skipping for good when a workflow
+    is terminated under a running activity (its completion is then never counted), and a
+    pending workflow task may be about to schedule one."""
+    quiet = 0
+    for _ in range(400):
+        described = await handle.describe()
+        if described.status != WorkflowExecutionStatus.RUNNING:
+            return
+        raw = described.raw_description
+        busy = raw.pending_activities or raw.HasField("pending_workflow_task")
+        quiet = 0 if busy else quiet + 1
+        if quiet >= 2:
+            break
+        await asyncio.sleep(0.025)
+    await handle.terminate("test over")
 
 
 def valid_result(matter: MatterDefinition, step_code: str) -> dict[str, str]:
@@ -68,6 +89,20 @@ def valid_result(matter: MatterDefinition, step_code: str) -> dict[str, str]:
     return out
 
 
+def own_company_results(matter: MatterDefinition) -> dict[str, dict[str, Any]]:
+    """A company setup's results with numbers of its own: a licence number is unique in the
+    library, so a test whose licences must be issued cannot share them."""
+    unique = uuid.uuid4().hex[:8].upper()
+    own: dict[str, dict[str, Any]] = {
+        "registration": {
+            "credit_code": credit_code(f"91340500MA{unique}"),
+            "licence_no": f"BL{unique}",
+        },
+        "seal": {"seal_record_no": f"SEAL{unique}"},
+    }
+    return {s.code: valid_result(matter, s.code) | own.get(s.code, {}) for s in matter.steps}
+
+
 def approval(matter: MatterDefinition, step_code: str, actor: Actor | None = None) -> ApproveInput:
     return ApproveInput(
         step_code=step_code,
@@ -78,6 +113,22 @@ def approval(matter: MatterDefinition, step_code: str, actor: Actor | None = Non
 
 async def approve(handle: Handle, matter: MatterDefinition, step_code: str) -> ApplicationStatus:
     return await handle.execute_update(MatterWorkflow.approve, approval(matter, step_code))
+
+
+async def delivered(handle: Handle) -> ApplicationStatus:
+    """The window hands the granted result over (once its licences are written); the
+    workflow then ends with its status."""
+
+    async def licensed() -> None:
+        status = await handle.query(MatterWorkflow.state)
+        matter = status.matter_code
+        assert status.licences or not default_catalogue().matter(matter).issues, "licences"
+
+    await eventually(licensed)
+    await handle.execute_update(
+        MatterWorkflow.hand_over, HandOverInput(actor=CLERK, method="window", ref="申请人本人")
+    )
+    return await handle.result()
 
 
 async def application_row(

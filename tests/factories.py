@@ -59,7 +59,7 @@ def application(
         matter=matter,
         calendar=calendar or calendar_for(now),
         applicant=Applicant(name="张三", id_number=id_number(), phone="13800000000"),
-        form={},
+        form=overrides.pop("form", {}),
         materials=[
             MaterialReceipt(code=m.code, source=MaterialSource.upload, ref="f1")
             for m in matter.materials

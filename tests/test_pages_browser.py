@@ -88,7 +88,7 @@ async def test_one_application_through_every_role(
     await phone.fill("#form_business_scope", "软件开发")
     for code in ("application_form", "articles", "premises_proof"):
         await phone.set_input_files(f"input[name=file_{code}]", str(pdf))
-    await phone.fill("input[name=licence_investor_id]", "ID-340503-0001")
+    await phone.fill("input[name=licence_investor_id]", "ID-340503")
     await phone.click("button:has-text('提交申请')")
     await expect(phone.locator("#form_legal_representative_id-error")).to_contain_text("18位")
     await expect(phone.locator(".flash.error")).to_contain_text("1 处需要修改")
@@ -171,9 +171,17 @@ async def test_one_application_through_every_role(
     )
     await shot(boss, "11_supervision_application")
 
-    # The applicant sees the result and rates: a bad rating must say why.
+    # The result is ready: its electronic licences are issued, the window hands it over.
     await phone.goto(f"/status/{number}")
     await expect(phone.locator("dl.facts")).to_contain_text("已办结（准予）")
+    await expect(phone.locator("body")).to_contain_text("已生成电子证照：营业执照")
+    await expect(phone.locator("body")).to_contain_text("前送达")
+    await clerk.goto("/window")
+    await clerk.click(f"form:has-text('{number}') >> button:has-text('登记出件')")
+    await expect(clerk.locator(".flash")).to_contain_text("已窗口出件")
+
+    # The applicant sees the result and rates: a bad rating must say why.
+    await phone.goto(f"/status/{number}")
     await expect(phone.locator(".progress")).to_contain_text("马公章备2026-001")
     await phone.check("input[value=dissatisfied]")
     await phone.click("button:has-text('提交评价')")
@@ -184,11 +192,6 @@ async def test_one_application_through_every_role(
     await expect(phone.locator("body")).to_contain_text("您的评价：非常满意")
     await fits_the_screen(phone)
     await shot(phone, "12_status_granted_mobile")
-
-    # The clerk hands over the result at the window.
-    await clerk.goto("/window")
-    await clerk.click(f"form:has-text('{number}') >> button:has-text('登记出件')")
-    await expect(clerk.locator(".flash")).to_contain_text("已窗口出件")
 
 
 async def test_yellow_and_red_cards_reached_by_skipping_time(
@@ -312,3 +315,49 @@ async def test_a_department_asks_for_more_time_and_the_supervisor_approves_it(
     await expect(boss.locator(".flash")).to_contain_text("已批准延期 2 个工作日")
     await boss.goto(f"/supervision/applications/{app.application_no}")
     await expect(boss.locator(".timeline")).to_contain_text("批准延期")
+
+
+async def test_an_enterprise_signs_in_finds_its_licences_and_applies_prefilled(
+    browser: Browser, live: str, tmp_path: Path
+) -> None:
+    """统一身份认证 → 我的证照 → 秒填 → status: the demo enterprise deregisters its taxes
+    without bringing its business licence or its agent's ID card."""
+    pdf = tmp_path / "注销申请表.pdf"
+    pdf.write_bytes(b"%PDF-1.4\n% test material\n")
+    ctx = await context(browser, live, **DESKTOP)
+    # The provider's own page asks a CDN for its stylesheet: nothing leaves this machine.
+    await ctx.route(re.compile(r"^https?://(?!localhost|127\.0\.0\.1)"), lambda r: r.abort())
+    page = await ctx.new_page()
+    await page.goto("/")
+    await page.click("text=登录（统一身份认证）")
+    await page.click("button[value='tongban-tech']")  # the provider's sign-in form
+    await page.wait_for_url(re.compile(r".*/my$"))
+    await expect(page.locator("h1")).to_contain_text("马鞍山通办示范科技有限公司")
+
+    await page.click("header >> text=我的证照")
+    card = page.locator(".licence", has_text="营业执照")
+    await expect(card).to_contain_text("340500-DEMO-BL-0001")
+    await expect(card.locator(".qr svg")).to_be_visible()
+    await shot(page, "20_my_licences")
+
+    await page.goto("/apply/tax_deregistration")
+    await expect(page.locator("#form_taxpayer_name")).to_have_value("马鞍山通办示范科技有限公司")
+    await expect(page.locator("#form_taxpayer_credit_code")).to_have_value("91340500MA2TB0001W")
+    await expect(page.locator("#form_agent_id_number")).to_have_value("34050319850612001X")
+    await expect(page.locator("#identifier")).to_have_value("91340500MA2TB0001W")
+    await expect(page.locator("main form")).to_contain_text(
+        "已从电子证照库调取：340500-DEMO-BL-0001"
+    )
+    await shot(page, "21_apply_prefilled")
+    await page.select_option("#form_reason", "解散")
+    await page.set_input_files("input[name=file_deregistration_form]", str(pdf))
+    await page.click("button:has-text('提交申请')")
+    await page.wait_for_url(re.compile(r".*/receipt/\d+$"))
+    number = page.url.rsplit("/", 1)[1]
+
+    # 我的办件: no query code needed.
+    await page.goto("/my")
+    await page.click(f"tr:has-text('{number}') >> text=查看进度")
+    await expect(page.locator("h1")).to_have_text("清税注销")
+    await expect(page.locator("dl.facts")).to_contain_text(number)
+    await shot(page, "22_status_signed_in")

@@ -26,12 +26,14 @@ from tests.api_helpers import (
     code_header,
     company_setup,
     decide,
+    hand_over,
     status,
     submit,
     task_for,
 )
 from tests.conftest import client_of
 from tests.page_helpers import flashes, post_form, sign_in
+from tests.timeline import eventually
 
 # --- 不予受理 comes from one path, and has no acceptance time anywhere ----------------------
 
@@ -194,6 +196,12 @@ async def _granted(api: httpx.AsyncClient) -> dict[str, Any]:
     return receipt
 
 
+async def _delivered(api: httpx.AsyncClient) -> dict[str, Any]:
+    receipt = await _granted(api)
+    await hand_over(api, receipt["application_no"])
+    return receipt
+
+
 async def _events(engine: AsyncEngine, number: str, kind: str) -> int:
     async with engine.connect() as conn:
         return int(
@@ -207,7 +215,13 @@ async def _events(engine: AsyncEngine, number: str, kind: str) -> int:
 async def test_two_hand_overs_at_once_record_one(
     api: httpx.AsyncClient, engine: AsyncEngine
 ) -> None:
-    number = (await _granted(api))["application_no"]
+    receipt = await _granted(api)
+    number = receipt["application_no"]
+
+    async def licensed() -> None:
+        assert (await status(api, number, receipt["query_code"]))["licences"]
+
+    await eventually(licensed)
     clerk = await as_user(api, CLERK)
     answers = await asyncio.gather(
         *(
@@ -226,7 +240,7 @@ async def test_two_hand_overs_at_once_record_one(
 async def test_two_follow_ups_at_once_record_one(
     api: httpx.AsyncClient, engine: AsyncEngine
 ) -> None:
-    receipt = await _granted(api)
+    receipt = await _delivered(api)
     number = receipt["application_no"]
     rated = await api.post(
         f"/api/applications/{number}/rating",

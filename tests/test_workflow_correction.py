@@ -20,6 +20,7 @@ from tests.engine import (
     application_row,
     approve,
     cards,
+    delivered,
     event_rows,
     notification_rows,
     start,
@@ -138,7 +139,7 @@ async def test_correction_pauses_the_clock_and_moves_deadlines_by_the_paused_tim
 
     for step in ("registration", "seal", "invoice"):
         await approve(handle, app.matter, step)
-    assert (await handle.result()).state is ApplicationState.granted
+    assert (await delivered(handle)).state is ApplicationState.granted
 
 
 async def _carded(

@@ -27,6 +27,7 @@ from tests.engine import (
     application_row,
     approve,
     cards,
+    delivered,
     event_rows,
     kinds,
     notification_rows,
@@ -159,7 +160,7 @@ async def test_yellow_then_red_fire_once_each_and_red_escalates(
     # Finishing late keeps the card: a card never goes down.
     for step in ("registration", "seal", "invoice"):
         await approve(handle, app.matter, step)
-    result = await handle.result()
+    result = await delivered(handle)
     assert result.state is ApplicationState.granted and result.sla_level is SlaLevel.red
 
 
@@ -193,7 +194,7 @@ async def test_an_opinion_step_without_answer_is_deemed_approved(
         await approve(handle, app.matter, step)
     # gas: 3 working days, deadline Thursday 17:30.
     await skip_to(env, at(monday + timedelta(days=3), 17, 31))
-    result = await handle.result()
+    result = await delivered(handle)
     assert result.state is ApplicationState.granted
     assert result.step("gas").state is StepState.deemed_approved
     events = await event_rows(sessions, app.application_no)

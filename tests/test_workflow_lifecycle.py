@@ -15,6 +15,7 @@ from domain.states import ApplicationState, SlaLevel, StepState
 from tests.engine import (
     application_row,
     approve,
+    delivered,
     event_rows,
     kinds,
     notification_rows,
@@ -47,7 +48,7 @@ async def test_company_setup_steps_open_together_and_grant(
     # The update returns the state after the read model shows it.
     row = await application_row(sessions, app.application_no)
     assert row is not None and row.state == "granted" and row.completed_at is not None
-    result = await handle.result()
+    result = await delivered(handle)
     assert result.state is ApplicationState.granted
     assert result.step("registration").result["licence_no"]
 
@@ -58,7 +59,10 @@ async def test_company_setup_steps_open_together_and_grant(
     assert steps["seal"].claimed_by_name == "psb经办人"
     events = await event_rows(sessions, app.application_no)
     assert kinds(events)[:4] == ["accepted", "step_opened", "step_opened", "step_opened"]
-    assert kinds(events)[-1] == "granted"
+    # Granted; then its licences (issued, or not for the shared test numbers) and the hand-over.
+    after = kinds(events)[kinds(events).index("granted") + 1 :]
+    assert set(after[:-1]) <= {"licence_issued", "licence_not_issued"} and len(after) == 3
+    assert after[-1] == "handed_over"
     assert [e.seq for e in events] == list(range(1, len(events) + 1))
     recipients = {n.recipient for n in await notification_rows(sessions, app.application_no)}
     assert {"applicant", "dept:amr", "dept:psb", "dept:tax"} <= recipients
@@ -165,4 +169,4 @@ async def test_a_step_opens_only_when_all_it_needs_is_approved(
     assert status.step("registration").deadline is not None
     assert (await step_rows(sessions, app.application_no))["registration"].state == "open"
     await approve(handle, app.matter, "registration")
-    assert (await handle.result()).state is ApplicationState.granted
+    assert (await delivered(handle)).state is ApplicationState.granted

@@ -1,8 +1,9 @@
 """Replaying recorded histories: workflow code changes must not break running applications.
 
-`tests/histories/` keeps one history of each released workflow shape. To add one, run
-`TONGBAN_RECORD_HISTORIES=1 .venv/bin/pytest tests/test_workflow_replay.py` and commit the
-new file; a change that breaks replay needs `workflow.patched()`.
+`tests/histories/` keeps one history of each released workflow shape. To add one, write its
+recorder, run `TONGBAN_RECORD_HISTORIES=<name>[,<name>…] .venv/bin/pytest
+tests/test_workflow_replay.py` and commit the new file (the histories already there stay as
+they were recorded); a change that breaks replay needs `workflow.patched()`.
 """
 
 from __future__ import annotations
@@ -19,8 +20,10 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer, Worker
 
+from definitions.catalogue import default_catalogue
 from domain.actions import (
     AcceptInput,
+    ApproveInput,
     ClaimInput,
     ExtendInput,
     ExtensionRefusalInput,
@@ -29,7 +32,9 @@ from domain.actions import (
     SupplyInput,
 )
 from domain.application import SuppliedItem
-from tests.engine import approve, start
+from domain.fields import clean_fields
+from tests.api_helpers import COMPANY_SETUP_FORM
+from tests.engine import approve, delivered, own_company_results, start
 from tests.factories import APPLICANT, CLERK, SUPERVISOR, application, staff
 from tests.timeline import at, next_plain_monday, plain_calendar, skip_to
 from workflows.matter import MatterWorkflow
@@ -78,7 +83,7 @@ async def record_property_transfer(env: WorkflowEnvironment, worker: Worker) -> 
     await skip_to(env, at(monday + timedelta(days=2), 17, 31))  # deed tax goes yellow and red
     for step in ("deed_tax", "contract_filing", "registration"):
         await approve(handle, app.matter, step)
-    await handle.result()
+    await delivered(handle)
     return await handle.fetch_history()
 
 
@@ -95,7 +100,7 @@ async def record_online_company_setup(env: WorkflowEnvironment, worker: Worker) 
     await handle.execute_update(MatterWorkflow.accept, AcceptInput(actor=CLERK))
     for step in ("registration", "seal", "invoice"):
         await approve(handle, app.matter, step)
-    await handle.result()
+    await delivered(handle)
     return await handle.fetch_history()
 
 
@@ -122,11 +127,50 @@ async def record_extension_requests(env: WorkflowEnvironment, worker: Worker) ->
     )
     for step in ("registration", "seal", "invoice"):
         await approve(handle, app.matter, step)
+    await delivered(handle)
+    return await handle.fetch_history()
+
+
+async def record_licences_and_delivery(env: WorkflowEnvironment, worker: Worker) -> WorkflowHistory:
+    """Granted with its licences issued, delivered late (yellow, red) and then handed over."""
+    monday = next_plain_monday(await env.get_current_time())
+    await skip_to(env, at(monday, 10))
+    matter = default_catalogue().matter("company_setup")
+    app = application(
+        "company_setup",
+        now=at(monday, 10),
+        calendar=plain_calendar(monday),
+        application_no=f"REPLAY-DELIVERY-{uuid.uuid4().hex[:8]}",
+        form=clean_fields(matter.form, COMPANY_SETUP_FORM),
+    )
+    handle = await start(env, worker.task_queue, app)
+    results = own_company_results(matter)
+    for step in ("registration", "seal", "invoice"):
+        approval = ApproveInput(
+            step_code=step, actor=staff(matter.step(step).department), result=results[step]
+        )
+        await handle.execute_update(MatterWorkflow.approve, approval)
+    await skip_to(env, at(monday + timedelta(days=14), 17, 31))
+    await delivered(handle)
+    return await handle.fetch_history()
+
+
+async def record_walk_in_refusal(env: WorkflowEnvironment, worker: Worker) -> WorkflowHistory:
+    """不予受理 at the window: the case starts and closes at once."""
+    app = application(
+        "company_setup",
+        now=await env.get_current_time(),
+        application_no=f"REPLAY-REFUSED-{uuid.uuid4().hex[:8]}",
+        refusal="申请事项不属于本机关职权范围",
+    )
+    handle = await start(env, worker.task_queue, app)
     await handle.result()
     return await handle.fetch_history()
 
 
 RECORDERS = {
+    "company_setup_licences_delivery_v4": record_licences_and_delivery,
+    "walk_in_refusal_v4": record_walk_in_refusal,
     "company_setup_extension_requests_v3": record_extension_requests,
     "property_transfer_v1": record_property_transfer,
     "company_setup_online_v2": record_online_company_setup,
@@ -138,9 +182,9 @@ async def test_a_fresh_history_replays(
     env: WorkflowEnvironment, worker: Worker, sessions: async_sessionmaker[AsyncSession], name: str
 ) -> None:
     history = await RECORDERS[name](env, worker)
-    assert len(history.events) > 20
+    assert len(history.events) > 10
     await replayer().replay_workflow(history)
-    if os.environ.get("TONGBAN_RECORD_HISTORIES"):
+    if name in os.environ.get("TONGBAN_RECORD_HISTORIES", "").split(","):
         (HISTORIES / f"{name}.json").write_text(history.to_json(), encoding="utf-8")
 
 

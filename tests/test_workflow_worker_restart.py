@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.testing import WorkflowEnvironment
 
 from domain.states import ApplicationState
-from tests.engine import approve, cards, event_rows, start
+from tests.engine import approve, cards, delivered, event_rows, start
 from tests.factories import application
 from tests.timeline import at, eventually, next_plain_monday, plain_calendar, skip_to
 from worker import build_worker
@@ -42,6 +42,6 @@ async def test_a_new_worker_finishes_what_a_stopped_one_began(
         await eventually(carded, timeout=30)
         await approve(handle, app.matter, "seal")
         await approve(handle, app.matter, "invoice")
-        result = await handle.result()
+        result = await delivered(handle)
     assert result.state is ApplicationState.granted
     assert result.step("registration").result

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -20,6 +21,7 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     from pydantic import BaseModel
 
+    from activities.licences import LicenceActivities
     from activities.read_model import ReadModelActivities
     from domain.actions import (
         AcceptInput,
@@ -29,6 +31,7 @@ with workflow.unsafe.imports_passed_through():
         ExtendInput,
         ExtensionRefusalInput,
         ExtensionRequestInput,
+        HandOverInput,
         RefuseAcceptanceInput,
         RejectInput,
         ReleaseInput,
@@ -37,12 +40,16 @@ with workflow.unsafe.imports_passed_through():
         WithdrawInput,
     )
     from domain.application import ApplicationInput, ApplicationStatus, Projection
+    from domain.issuing import IssueInput
+    from domain.states import ApplicationState
     from workflows import search_attributes as sa
     from workflows.case import (
         acceptance,
         calendar_change,
         corrections,
+        delivery,
         extensions,
+        licences,
         steps,
         supervision,
         withdrawal,
@@ -50,6 +57,8 @@ with workflow.unsafe.imports_passed_through():
     from workflows.case.core import Case, Transition
 
 REFUSED = "ActionRefused"
+# workflow.patched() id: licences issued and the result's delivery watched after the grant.
+AFTER_GRANT = "licences-and-delivery"
 A = TypeVar("A", bound=BaseModel)
 
 _PROJECTION_RETRY = RetryPolicy(
@@ -84,14 +93,38 @@ class MatterWorkflow:
             else:
                 acceptance.start(self._case, now)
             await self._commit()
-        while not self._status.state.final:
+        await self._supervise(until=lambda: self._status.state.final)
+        # Histories recorded before licences and delivery ended at the decision.
+        if self._status.state is ApplicationState.granted and workflow.patched(AFTER_GRANT):
+            await self._issue_licences()
+            await self._supervise(until=lambda: not delivery.awaiting(self._case))
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self._status
+
+    async def _supervise(self, until: Callable[[], bool]) -> None:
+        """Raise the cards as they fall due until `until` holds."""
+        while not until():
             await self._sleep_until(supervision.next_wake(self._case, workflow.now()))
             async with self._lock:
                 supervision.supervise(self._case, workflow.now())
                 if self._case.events:
                     await self._commit()
-        await workflow.wait_condition(workflow.all_handlers_finished)
-        return self._status
+
+    async def _issue_licences(self) -> None:
+        """证照生成: the licences the grant issues, written by an activity that is idempotent
+        and retried until the library takes them."""
+        drafts = licences.drafts(self._case)
+        if not drafts:
+            return
+        result = await workflow.execute_activity_method(
+            LicenceActivities.issue_licences,
+            IssueInput(application_no=self._status.application_no, drafts=drafts),
+            start_to_close_timeout=timedelta(seconds=60),
+            retry_policy=_PROJECTION_RETRY,
+        )
+        async with self._lock:
+            licences.record(self._case, result, workflow.now())
+            await self._commit()
 
     async def _sleep_until(self, wake: datetime | None) -> None:
         """Wait for the next card to fall due, or for an action that may move it."""
@@ -295,6 +328,14 @@ class MatterWorkflow:
     @refuse_extension.validator
     def _refuse_extension_allowed(self, action: ExtensionRefusalInput) -> None:
         self._check(extensions.REFUSE, action)
+
+    @workflow.update
+    async def hand_over(self, action: HandOverInput) -> ApplicationStatus:
+        return await self._act(delivery.HAND_OVER, action)
+
+    @hand_over.validator
+    def _hand_over_allowed(self, action: HandOverInput) -> None:
+        self._check(delivery.HAND_OVER, action)
 
     @workflow.update
     async def calendar_changed(self, action: CalendarChangedInput) -> ApplicationStatus:

@@ -7,6 +7,7 @@ session, so the status page can be reloaded and its forms posted without the cod
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 import segno
@@ -36,8 +37,11 @@ from api.schemas import RatingIn, SubmissionIn, SupplyIn, WithdrawIn
 from api.services import actions, aftercare, intake
 from api.services import status as lookup
 from api.services.files import save_upload
+from api.services.prefill import prefill
+from api.unified_login import signed_in
 from domain.actors import Actor, Role
 from domain.matter import Channel, MatterDefinition
+from store.models import LicenceRow
 
 router = APIRouter(include_in_schema=False)
 
@@ -73,11 +77,13 @@ def _form_page(
     errors: dict[str, str] | None = None,
     message: str | None = None,
     status_code: int = 200,
+    held: Mapping[str, LicenceRow] | None = None,
 ) -> Response:
     return render(
         request,
         "apply.html",
         matter=guide(matter, services.catalogue),
+        held=held or {},
         values=values or {},
         errors=errors or {},
         error_message=message,
@@ -87,8 +93,16 @@ def _form_page(
 
 
 @router.get("/apply/{code}")
-async def apply_form(code: str, request: Request, services: ServicesDep) -> Response:
-    return _form_page(request, services, _matter(services, code))
+async def apply_form(
+    code: str, request: Request, services: ServicesDep, session: SessionDep
+) -> Response:
+    matter = _matter(services, code)
+    identity = signed_in(request)
+    if identity is None:
+        return _form_page(request, services, matter)
+    # 秒填: from the signed-in applicant's identity and licences.
+    filled = await prefill(session, matter=matter, identity=identity, today=await services.today())
+    return _form_page(request, services, matter, values=filled.values, held=filled.licences)
 
 
 async def _materials(
@@ -136,6 +150,12 @@ async def apply_submit(
         errors, message, status = form_problems(exc)
         if status != 503:  # only a retry after 503 may reuse the key: it may have started
             values.pop("idempotency_key", None)
+        identity = signed_in(request)
+        held = {}
+        if identity is not None:
+            today = await services.today()
+            filled = await prefill(session, matter=matter, identity=identity, today=today)
+            held = filled.licences
         return _form_page(
             request,
             services,
@@ -144,6 +164,7 @@ async def apply_submit(
             errors=errors,
             message=message,
             status_code=status,
+            held=held,
         )
     remember_access(request, number, query_code)
     return redirect(f"/receipt/{number}")
@@ -211,9 +232,12 @@ async def status_lookup_submit(
 async def _found(
     request: Request, services: ServicesDep, session: SessionDep, number: str
 ) -> lookup.Found | None:
+    """The application by its query code (in the address or remembered by this browser), or,
+    for an applicant signed in by unified identity, as their own."""
     code = request.query_params.get("code") or remembered_code(request, number)
     if not code:
-        return None
+        identity = signed_in(request)
+        return await lookup.find_own(session, number, identity.id) if identity else None
     found = await lookup.find(
         services=services,
         session=session,

@@ -29,6 +29,7 @@ from api.pages.events import (
     describe_event,
 )
 from api.services.accounts import StaffUser
+from api.unified_login import signed_in
 from domain.actors import Role
 from domain.matter import MatterDefinition
 from domain.states import ApplicationState, SlaLevel, StepState
@@ -105,6 +106,8 @@ def render(
             "tz": services.tz,
             "department_name": services.catalogue.department_name,
             "centre_name": services.calendars.centres[services.settings.centre].name,
+            "identity": signed_in(request),
+            "unified_login": bool(services.settings.oidc_issuer),
             **context,
         },
         status_code=status_code,

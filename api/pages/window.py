@@ -249,12 +249,9 @@ async def hand_over(
         handover = form_model(
             HandoverIn, {"method": form.get("method"), "ref": str(form.get("ref", "")).strip()}
         )
-        await aftercare.hand_over(
-            session=session,
-            application_no=number,
-            handover=handover,
-            actor=clerk.actor(),
-            now=await services.clock(),
+        found = await lookup.load(session, number)
+        await actions.hand_over(
+            services=services, session=session, found=found, clerk=clerk, body=handover
         )
         flash(request, f"{number} 已{'窗口出件' if handover.method == 'window' else '邮寄送达'}。")
     except ApiError as exc:

@@ -23,7 +23,7 @@ from api.pages.common import (
     render,
 )
 from api.schemas import DecisionIn, ExtensionIn
-from api.services import actions, tasks
+from api.services import actions, licences, tasks
 from api.services.accounts import StaffUser
 from api.services.tasks import Task
 from api.services.views import pinned
@@ -178,3 +178,21 @@ async def act(
     flash(request, done)
     # After a decision the task leaves the inbox: back to the inbox; else stay on the task.
     return redirect(page if stay else "/workbench")
+
+
+@router.get("/workbench/tasks/{task_id}/licences/{material}")
+async def material_licence(
+    task_id: int,
+    material: str,
+    request: Request,
+    staff: StaffPage,
+    services: ServicesDep,
+    session: SessionDep,
+) -> Response:
+    """The licence a material of the task came from, in full; the view is on the audit
+    trail, with the application it was opened for."""
+    task = await tasks.load_task(session=session, user=staff, task_id=task_id)
+    licence = await licences.material_licence(
+        services=services, session=session, user=staff, app=task.app, material=material
+    )
+    return render(request, "licence_detail.html", user=staff, licence=licence, task=task)

@@ -88,14 +88,9 @@ async def hand_over(
     services: ServicesDep,
     session: SessionDep,
 ) -> None:
-    """综合窗口出件: handed over at the window, or posted (with the tracking number)."""
-    await aftercare.hand_over(
-        session=session,
-        application_no=found.application_no,
-        handover=body,
-        actor=clerk.actor(),
-        now=await services.clock(),
-    )
+    """综合窗口出件: handed over at the window, or posted (with the tracking number); this
+    stops the delivery clock of 行政许可法 Art 44."""
+    await actions.hand_over(services=services, session=session, found=found, clerk=clerk, body=body)
 
 
 @router.get("/pending", response_model=list[PendingApplication])

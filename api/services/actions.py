@@ -20,10 +20,12 @@ from api.schemas import (
     DecisionIn,
     ExtensionIn,
     ExtensionRefusalIn,
+    HandoverIn,
     SupplyIn,
     TaskView,
     WithdrawIn,
 )
+from api.services import aftercare
 from api.services import status as lookup
 from api.services.accounts import StaffUser
 from api.services.tasks import Task, reload_task
@@ -35,6 +37,7 @@ from domain.actions import (
     ExtendInput,
     ExtensionRefusalInput,
     ExtensionRequestInput,
+    HandOverInput,
     RefuseAcceptanceInput,
     RejectInput,
     ReleaseInput,
@@ -120,6 +123,33 @@ async def withdraw(
     """撤回: by the applicant, or at the window on their behalf."""
     action = WithdrawInput(actor=actor, reason=body.reason)
     return await _on_application(services, session, found, MatterWorkflow.withdraw, action)
+
+
+async def hand_over(
+    *,
+    services: Services,
+    session: AsyncSession,
+    found: lookup.Found,
+    clerk: StaffUser,
+    body: HandoverIn,
+) -> ApplicationView:
+    """综合窗口出件: handed over at the window, or posted with its tracking number. This stops
+    the delivery clock the grant started."""
+    if body.method == "express" and not body.ref:
+        raise invalid({"ref": "邮寄送达须填写快递单号"})
+    if found.status.delivery is None:
+        # Granted before results had a delivery clock: its workflow has closed already.
+        await aftercare.hand_over(
+            session=session,
+            application_no=found.application_no,
+            handover=body,
+            actor=clerk.actor(),
+            now=await services.clock(),
+        )
+    else:
+        action = HandOverInput(actor=clerk.actor(), method=body.method, ref=body.ref)
+        await services.engine.update(found.application_no, MatterWorkflow.hand_over, action)
+    return lookup.view(services, await lookup.reload(session, found))
 
 
 # --- on a department's task --------------------------------------------------------------

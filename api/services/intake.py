@@ -7,7 +7,7 @@ caller gets a 503 and nothing is left behind, so a retry (same Idempotency-Key) 
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import delete, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -18,6 +18,7 @@ from api.container import Services
 from api.errors import ApiError, EngineUnreachable, invalid, not_found
 from api.schemas import SubmissionIn
 from api.security import new_query_code, query_code_digest
+from api.services.materials import receive_materials
 from domain.actors import Actor
 from domain.application import (
     ApplicationInput,
@@ -35,42 +36,14 @@ from store.models import ApplicationRow, IdempotencyRow, NumberSequenceRow
 IDEMPOTENCY_TTL = timedelta(hours=24)
 
 
-def materials_problems(
-    matter: MatterDefinition, given: list[MaterialReceipt]
-) -> tuple[list[MaterialReceipt], dict[str, str]]:
-    """The materials as received (shared ones fetched for the applicant) and any problems."""
-    specs = {m.code: m for m in matter.materials}
-    problems: dict[str, str] = {}
-    received: dict[str, MaterialReceipt] = {}
-    for i, m in enumerate(given):
-        spec = specs.get(m.code)
-        field = f"materials[{i}]"
-        if spec is None:
-            problems[field] = f"本事项没有材料 {m.code}"
-        elif m.code in received:
-            problems[field] = f"材料 {m.code} 重复提交"
-        elif m.source is MaterialSource.licence and not spec.licence_type:
-            problems[field] = f"“{spec.name}”不能以电子证照代替"
-        elif m.source is MaterialSource.sharing and not spec.shared:
-            problems[field] = f"“{spec.name}”无法通过数据共享获取"
-        elif m.source in (MaterialSource.upload, MaterialSource.licence) and not m.ref:
-            problems[field] = f"“{spec.name}”缺少文件或证照编号（ref）"
-        else:
-            received[m.code] = m
-    # Data that sharing can provide is never asked of the applicant (国务院令第716号).
-    for spec in matter.materials:
-        if spec.shared and spec.code not in received:
-            received[spec.code] = MaterialReceipt(
-                code=spec.code, source=MaterialSource.sharing, ref="共享交换平台"
-            )
-    missing = [s.name for s in matter.materials if s.required and s.code not in received]
-    if missing and not problems:
-        problems["materials"] = f"缺少必需材料：{'、'.join(missing)}"
-    return list(received.values()), problems
-
-
-def check_submission(
-    matter: MatterDefinition, submission: SubmissionIn, *, today: datetime, channel: Channel
+async def check_submission(
+    session: AsyncSession,
+    services: Services,
+    matter: MatterDefinition,
+    submission: SubmissionIn,
+    *,
+    today: datetime,
+    channel: Channel,
 ) -> tuple[dict[str, str], list[MaterialReceipt]]:
     """Problems by field (empty when acceptable) and the materials as received."""
     problems: dict[str, str] = {}
@@ -87,8 +60,8 @@ def check_submission(
         f"form.{k}": v
         for k, v in fields_problems(matter.form, submission.form, today=today.date()).items()
     }
-    materials, material_problems = materials_problems(
-        matter, [MaterialReceipt(**m.model_dump()) for m in submission.materials]
+    materials, material_problems = await received_materials(
+        session, services, matter, submission, today=today.date()
     )
     problems |= material_problems
     if channel is not Channel.window:
@@ -100,6 +73,25 @@ def check_submission(
     if submission.delivery == "express" and not submission.delivery_address:
         problems["delivery_address"] = "选择邮寄送达时必须填写收件地址"
     return problems, materials
+
+
+async def received_materials(
+    session: AsyncSession,
+    services: Services,
+    matter: MatterDefinition,
+    submission: SubmissionIn,
+    *,
+    today: date,
+) -> tuple[list[MaterialReceipt], dict[str, str]]:
+    return await receive_materials(
+        session,
+        matter=matter,
+        applicant=submission.applicant,
+        form=clean_fields(matter.form, submission.form),
+        given=[MaterialReceipt(**m.model_dump()) for m in submission.materials],
+        today=today,
+        licence_names={c: t.name for c, t in services.catalogue.licence_types.items()},
+    )
 
 
 async def allocate_number(session: AsyncSession, *, region: str, now: datetime) -> str:
@@ -194,7 +186,9 @@ async def receive(
     now = await services.clock()
     local_now = now.astimezone(services.tz)
     if refusal is None:
-        problems, materials = check_submission(matter, submission, today=local_now, channel=channel)
+        problems, materials = await check_submission(
+            session, services, matter, submission, today=local_now, channel=channel
+        )
         if problems:
             raise invalid(problems)
     else:
@@ -202,8 +196,8 @@ async def receive(
         problem = reason_problem(refusal, "不予受理必须说明理由")
         if problem:
             raise invalid({"reason": problem})
-        materials, _ = materials_problems(
-            matter, [MaterialReceipt(**m.model_dump()) for m in submission.materials]
+        materials, _ = await received_materials(
+            session, services, matter, submission, today=local_now.date()
         )
     number, code, created = await _claim(services, session, submission, idempotency_key, local_now)
     app = ApplicationInput(

@@ -27,6 +27,7 @@ class Found:
 
     status: ApplicationStatus
     applicant_name: str
+    applicant_id: str
     channel: str
     delivery: str
     handover: HandoverView | None
@@ -47,6 +48,7 @@ async def load_with_digest(session: AsyncSession, number: str) -> tuple[str, Fou
                 a.query_code_digest,
                 a.status,
                 a.applicant_name,
+                a.applicant_id,
                 a.channel,
                 a.delivery,
                 a.handed_over_at,
@@ -61,13 +63,14 @@ async def load_with_digest(session: AsyncSession, number: str) -> tuple[str, Fou
     ).one_or_none()
     if row is None:
         return None
-    digest, status, name, channel, delivery, handed_at, method, ref, by, rating = row
+    digest, status, name, applicant_id, channel, delivery, handed_at, method, ref, by, rating = row
     handover = (
         HandoverView(method=method, ref=ref, at=handed_at, by=by) if handed_at and method else None
     )
     found = Found(
         ApplicationStatus.model_validate(status),
         name,
+        applicant_id,
         channel,
         delivery,
         handover,
@@ -98,6 +101,29 @@ async def find(
         services.lookups.fail(number, client)
         raise not_found(NOT_FOUND_MESSAGE)
     return loaded[1]
+
+
+async def find_own(session: AsyncSession, number: str, holder_id: str) -> Found:
+    """For an applicant signed in by unified identity: their own application, no code
+    needed (the same 404 as a wrong code otherwise)."""
+    loaded = await load_with_digest(session, number.strip())
+    if loaded is None or loaded[1].applicant_id != holder_id:
+        raise not_found(NOT_FOUND_MESSAGE)
+    return loaded[1]
+
+
+async def own_applications(
+    session: AsyncSession, holder_id: str, limit: int = 100
+) -> list[ApplicationRow]:
+    """我的办件: the applicant's applications, the newest first."""
+    return list(
+        await session.scalars(
+            select(ApplicationRow)
+            .where(ApplicationRow.applicant_id == holder_id)
+            .order_by(ApplicationRow.received_at.desc())
+            .limit(limit)
+        )
+    )
 
 
 def view(services: Services, found: Found) -> ApplicationView:

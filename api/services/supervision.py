@@ -174,9 +174,7 @@ async def overview(*, services: Services, session: AsyncSession) -> Overview:
     ).one()
     materials_total, not_asked = (
         await session.execute(
-            select(
-                func.count(), func.count().filter(MaterialRow.source.in_(["licence", "sharing"]))
-            )
+            select(func.count(), func.count().filter(MaterialRow.verified.is_(True)))
         )
     ).one()
     ratings = await _counts(session, RatingRow.level)
@@ -188,6 +186,18 @@ async def overview(*, services: Services, session: AsyncSession) -> Overview:
                     RatingRow.followed_up_at.is_(None), RatingRow.follow_up_due < now
                 ),
             ).where(RatingRow.level.in_(BAD_RATINGS))
+        )
+    ).one()
+    awaiting = and_(
+        ApplicationRow.state == ApplicationState.granted.value,
+        ApplicationRow.handed_over_at.is_(None),
+    )
+    deliveries_pending, deliveries_overdue = (
+        await session.execute(
+            select(
+                func.count().filter(awaiting),
+                func.count().filter(awaiting, ApplicationRow.delivery_deadline < now),
+            )
         )
     ).one()
     return Overview(
@@ -203,6 +213,8 @@ async def overview(*, services: Services, session: AsyncSession) -> Overview:
         ratings=ratings,
         bad_reviews_pending=pending_reviews,
         bad_reviews_overdue=overdue_reviews,
+        deliveries_pending=deliveries_pending,
+        deliveries_overdue=deliveries_overdue,
         online_share=_share(
             by_channel.get("online", 0) + by_channel.get("mobile", 0), sum(by_channel.values())
         ),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable
 from datetime import datetime
 from typing import Any, Generic, TypeVar
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from api.schemas import (
@@ -12,6 +13,7 @@ from api.schemas import (
     CorrectionReason,
     CorrectionView,
     ExtensionRequestView,
+    LicenceIssued,
     NextAction,
     RatingView,
     StepView,
@@ -20,6 +22,7 @@ from api.schemas import (
 from definitions.catalogue import Catalogue
 from domain.application import ApplicationStatus, CorrectionNotice, ExtensionRequest, StepStatus
 from domain.calendar import CalendarSnapshot, WorkCalendar
+from domain.issuing import IssueOutcome
 from domain.matter import Channel, MatterDefinition
 from domain.ratings import RatingLevel
 from domain.states import ApplicationState, SlaLevel, StepState
@@ -156,6 +159,22 @@ def application_view(
         steps=[step_view(s, catalogue, tz, with_result=granted) for s in status.steps],
         correction=correction_view(status.correction, tz) if status.correction else None,
         next_action=next_action(status, delivery),
+        licences=[
+            LicenceIssued(
+                type=x.type,
+                type_name=x.type_name,
+                number=x.number,
+                issued=x.outcome is not IssueOutcome.refused,
+                problem=x.problem,
+                verify_url=(
+                    f"/licences/{quote(x.number)}?type={x.type}"
+                    if x.outcome is not IssueOutcome.refused
+                    else None
+                ),
+            )
+            for x in status.licences
+        ],
+        delivery_deadline=local(status.delivery.deadline, tz) if status.delivery else None,
     )
 
 

@@ -16,7 +16,7 @@ from typing import Any, Generic, TypeVar
 from pydantic import BaseModel
 
 from domain.actors import SYSTEM, Actor
-from domain.application import ApplicationInput, ApplicationStatus, StepStatus
+from domain.application import ApplicationInput, ApplicationStatus, Delivery, StepStatus
 from domain.calendar import WorkCalendar
 from domain.clock import Clock
 from domain.events import APPLICANT, Event, EventKind, Notification, department
@@ -127,6 +127,11 @@ class Case:
     def complete_if_done(self, now: datetime) -> None:
         if all(s.state.done for s in self.status.steps):
             self.finish(now, ApplicationState.granted)
+            # Art 44: the decision starts the clock for the result to reach the applicant.
+            delivery = Clock(started_at=now, limit_days=self.matter.delivery_limit_days)
+            self.status.delivery = Delivery(
+                clock=delivery, deadline=delivery.reading(self.calendar, now).deadline
+            )
             results = {s.code: s.result for s in self.status.steps if s.result}
             self.record(now, EventKind.granted, results=results)
             self.notify(

@@ -15,7 +15,7 @@ from domain.clock import ClockReading
 from domain.events import SUPERVISORS, EventKind, department
 from domain.matter import OnOverdue
 from domain.states import ApplicationState, SlaLevel, StepState
-from workflows.case import acceptance, cards
+from workflows.case import acceptance, cards, delivery
 from workflows.case.core import Case
 
 _MATTER_NOTICES = {
@@ -32,6 +32,7 @@ _STEP_ESCALATIONS = {
 def supervise(case: Case, now: datetime) -> None:
     """Raise every card that is due, once each, and act on overdue steps."""
     if case.status.state.final:
+        delivery.supervise(case, now)  # a granted result still has to reach the applicant
         return
     if case.status.state is ApplicationState.received and not acceptance.deem_accepted_if_due(
         case, now
@@ -88,7 +89,7 @@ def _escalate(case: Case, now: datetime, step: StepStatus, level: SlaLevel) -> N
 def next_wake(case: Case, now: datetime) -> datetime | None:
     """The earliest instant at which some card may become due."""
     if case.status.state.final:
-        return None
+        return delivery.next_wake(case, now)
     if case.status.state is ApplicationState.received:
         return case.status.acceptance_due
     policy = case.matter.warning

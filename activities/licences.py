@@ -1,0 +1,116 @@
+"""The activity that writes the licences a granted application issues into the library.
+
+Idempotent: a licence is keyed by its type and number, so a retried attempt, or a workflow
+replayed after a worker restart, finds its licences already there and issues nothing twice.
+A licence that cannot be issued as it is (a number another licence holds, a holder id that
+fails its check digit) is answered, not retried: the workflow records it for supervisors.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio import activity
+
+from definitions.catalogue import Catalogue
+from domain.issuing import IssuedLicence, IssueInput, IssueOutcome, IssueResult, LicenceDraft
+from domain.licences import LicenceRecord, LicenceType, clean_record, record_problems
+from store import licences as library
+
+
+def valid_until(issued_on: date, years: int | None) -> date | None:
+    if years is None:
+        return None
+    try:
+        return issued_on.replace(year=issued_on.year + years)
+    except ValueError:  # 29 February
+        return issued_on.replace(year=issued_on.year + years, day=28)
+
+
+class LicenceActivities:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], catalogue: Catalogue, tz: ZoneInfo
+    ) -> None:
+        self._sessions = sessions
+        self._catalogue = catalogue
+        self._tz = tz
+
+    def _record(self, draft: LicenceDraft, spec: LicenceType) -> LicenceRecord:
+        issued_on = draft.issued_at.astimezone(self._tz).date()
+        return LicenceRecord(
+            type=draft.type,
+            number=draft.number,
+            holder_id=draft.holder_id,
+            holder_name=draft.holder_name,
+            issuer=self._catalogue.department_name(spec.issuer),
+            issued_on=issued_on,
+            valid_until=valid_until(issued_on, spec.validity_years),
+            fields=draft.fields,
+            application_no=draft.application_no,
+        )
+
+    @activity.defn(name="issue_licences")
+    async def issue_licences(self, job: IssueInput) -> IssueResult:
+        answers: list[IssuedLicence | None] = []
+        records: list[LicenceRecord] = []
+        kinds = {}
+        for draft in job.drafts:
+            spec = self._catalogue.licence_types.get(draft.type)
+            name = spec.name if spec else draft.type
+            problem = None if spec else f"未知的证照类型 {draft.type}"
+            if spec and not draft.number:
+                problem = "办理结果中没有证照编号"
+            record = None
+            if spec and problem is None:
+                try:
+                    record = clean_record(self._record(draft, spec), spec)
+                except ValidationError as exc:
+                    missing = "、".join(str(e["loc"][0]) for e in exc.errors())
+                    problem = f"办理结果或申请表中缺少证照信息：{missing}"
+                else:
+                    problems = record_problems(record.model_dump(), spec, today=record.issued_on)
+                    if problems:
+                        problem = "；".join(f"{k}：{v}" for k, v in problems.items())
+            if problem or record is None or spec is None:
+                answers.append(
+                    IssuedLicence(
+                        type=draft.type,
+                        type_name=name,
+                        number=draft.number,
+                        outcome=IssueOutcome.refused,
+                        problem=problem,
+                    )
+                )
+                continue
+            answers.append(None)
+            records.append(record)
+            kinds[record.type] = spec.holder
+        async with self._sessions() as session, session.begin():
+            outcomes = iter(
+                await library.issue(
+                    session, records=records, holder_kinds=kinds, now=datetime.now(UTC)
+                )
+            )
+        issued = []
+        written = iter(records)
+        for answer in answers:
+            if answer is not None:
+                issued.append(answer)
+                continue
+            record, outcome = next(written), next(outcomes)
+            spec = self._catalogue.licence_types[record.type]
+            conflict = outcome.result is library.IssueResult.conflict
+            issued.append(
+                IssuedLicence(
+                    type=record.type,
+                    type_name=spec.name,
+                    number=record.number,
+                    digest=outcome.digest,
+                    outcome=IssueOutcome.refused if conflict else IssueOutcome(outcome.result),
+                    problem=f"编号 {record.number} 已被另一份{spec.name}使用" if conflict else None,
+                )
+            )
+        return IssueResult(licences=issued)

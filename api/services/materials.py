@@ -1,0 +1,132 @@
+"""How each material of an application arrives, checked before anything is written.
+
+Data sharing provides what it can (never asked of the applicant). A material that an
+electronic licence replaces is resolved from the licence library for its holder (the
+applicant, or whoever the definition names): a valid licence of that type satisfies it and
+the application pins the licence's number and digest. A named licence that is unknown,
+revoked, expired or someone else's is refused, and so is a required material that arrived
+by no way at all; each refusal names `materials.<code>`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.services.licences import usable
+from domain.application import Applicant, MaterialReceipt, MaterialSource
+from domain.licences import LicenceStatus
+from domain.matter import MaterialSpec, MatterDefinition
+from domain.references import applicant_values, resolve
+from store import licences as library
+
+SHARED_REF = "共享交换平台"
+
+
+async def receive_materials(
+    session: AsyncSession,
+    *,
+    matter: MatterDefinition,
+    applicant: Applicant,
+    form: Mapping[str, Any],
+    given: list[MaterialReceipt],
+    today: date,
+    licence_names: Mapping[str, str],
+) -> tuple[list[MaterialReceipt], dict[str, str]]:
+    """The materials as received, and every problem by field."""
+    specs = {m.code: m for m in matter.materials}
+    problems: dict[str, str] = {}
+    received: dict[str, MaterialReceipt] = {}
+    for i, m in enumerate(given):
+        spec = specs.get(m.code)
+        field = f"materials[{i}]"
+        if spec is None:
+            problems[field] = f"本事项没有材料 {m.code}"
+        elif m.code in received:
+            problems[field] = f"材料 {m.code} 重复提交"
+        elif m.source is MaterialSource.licence and not spec.licence_type:
+            problems[field] = f"“{spec.name}”不能以电子证照代替"
+        elif m.source is MaterialSource.sharing and not spec.shared:
+            problems[field] = f"“{spec.name}”无法通过数据共享获取"
+        elif m.source is MaterialSource.upload and not m.ref:
+            problems[field] = f"“{spec.name}”缺少文件（ref）"
+        elif m.source is MaterialSource.licence:
+            holder = _holder(spec, applicant, form)
+            found, problem = await _licence(session, spec, m.ref, holder, today, licence_names)
+            if problem:
+                problems[f"materials.{spec.code}"] = problem
+            elif found:
+                received[m.code] = found
+        else:
+            received[m.code] = m.model_copy(update={"verified": m.source is MaterialSource.sharing})
+    for spec in matter.materials:
+        if spec.code in received or any(k.endswith(f".{spec.code}") for k in problems):
+            continue
+        if spec.shared:
+            # Data that sharing can provide is never asked of the applicant (国务院令第716号).
+            received[spec.code] = MaterialReceipt(
+                code=spec.code, source=MaterialSource.sharing, ref=SHARED_REF, verified=True
+            )
+            continue
+        if spec.licence_type:
+            holder = _holder(spec, applicant, form)
+            found, _ = await _licence(session, spec, "", holder, today, licence_names)
+            if found:
+                received[spec.code] = found
+                continue
+        if spec.required:
+            kind = licence_names.get(spec.licence_type or "", "")
+            hint = f"（电子证照库中没有可用的{kind}，请上传）" if kind else ""
+            problems[f"materials.{spec.code}"] = f"缺少必需材料：{spec.name}{hint}"
+    return list(received.values()), problems
+
+
+def _holder(spec: MaterialSpec, applicant: Applicant, form: Mapping[str, Any]) -> str:
+    value = resolve(spec.holder, applicant=applicant_values(applicant), form=form, results={})
+    return str(value or "").strip().upper()
+
+
+async def _licence(
+    session: AsyncSession,
+    spec: MaterialSpec,
+    ref: str,
+    holder: str,
+    today: date,
+    licence_names: Mapping[str, str],
+) -> tuple[MaterialReceipt | None, str | None]:
+    """The licence that satisfies `spec` (the one named by `ref`, or the holder's), or why
+    the named one cannot."""
+    assert spec.licence_type is not None
+    kind = licence_names.get(spec.licence_type, spec.licence_type)
+    if ref:
+        rows = await library.find(session, number=ref.strip(), type=spec.licence_type)
+        if not rows:
+            return None, f"电子证照库中没有编号为 {ref} 的{kind}"
+        row = rows[0]
+        status = library.status(row, today)
+        if status is LicenceStatus.revoked:
+            return None, f"{kind} {ref} 已注销"
+        if status is LicenceStatus.expired:
+            return None, f"{kind} {ref} 已过期（有效期至 {row.valid_until}）"
+        if not holder or row.holder_id != holder:
+            return None, f"{kind} {ref} 的持有人不是本申请的{_whose(spec)}"
+    else:
+        found = await usable(session, holder_id=holder, type=spec.licence_type, today=today)
+        if found is None:
+            return None, None
+        row = found
+    receipt = MaterialReceipt(
+        code=spec.code,
+        source=MaterialSource.licence,
+        ref=row.number,
+        digest=row.digest,
+        verified=True,
+    )
+    return receipt, None
+
+
+def _whose(spec: MaterialSpec) -> str:
+    return "申请人" if spec.holder == "applicant.id" else "证照持有人"

@@ -1,0 +1,48 @@
+"""Licences an application issues when it is granted (证照生成), as they cross from the
+workflow to the activity that writes them into the licence library and back."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, Field
+
+from domain.fields import FieldValue
+
+
+class LicenceDraft(BaseModel):
+    """What the application's values say the licence holds; the library adds the rest
+    (issuing authority, validity) from the licence type."""
+
+    type: str
+    number: str
+    holder_id: str
+    holder_name: str
+    fields: dict[str, FieldValue] = Field(default_factory=dict)
+    application_no: str
+    issued_at: datetime
+
+
+class IssueInput(BaseModel):
+    application_no: str
+    drafts: list[LicenceDraft]
+
+
+class IssueOutcome(StrEnum):
+    issued = "issued"
+    already = "already"  # issued by an earlier attempt: a retry changes nothing
+    refused = "refused"  # cannot be issued as it is (a number held by another licence, ...)
+
+
+class IssuedLicence(BaseModel):
+    type: str
+    type_name: str
+    number: str
+    digest: str = ""
+    outcome: IssueOutcome
+    problem: str | None = None
+
+
+class IssueResult(BaseModel):
+    licences: list[IssuedLicence]

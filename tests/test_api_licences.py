@@ -1,0 +1,269 @@
+"""The licence library through the API: verification, materials it replaces (免提交) and the
+refusals of licences that cannot, staff look-ups on the audit trail, revocation."""
+
+from __future__ import annotations
+
+import io
+import logging
+from datetime import date
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from observability.logs import PrivacyFilter
+from store.models import AuditRow, MaterialRow
+from tests.api_helpers import (
+    CLERK,
+    SUPERVISOR,
+    as_user,
+    company_setup,
+    error_body,
+    invalid_fields,
+    person,
+    submit,
+    task_for,
+)
+from tests.conftest import client_of
+from tests.factories import id_number
+from tests.licence_helpers import APPLICANT_ID, issue_licences, record
+from tests.page_helpers import sign_in
+
+Json = dict[str, Any]
+
+
+def without(body: Json, code: str) -> Json:
+    return body | {"materials": [m for m in body["materials"] if m["code"] != code]}
+
+
+def with_licence(body: Json, code: str, ref: str = "") -> Json:
+    kept = without(body, code)["materials"]
+    return body | {"materials": [*kept, {"code": code, "source": "licence", "ref": ref}]}
+
+
+async def _materials(engine: AsyncEngine, number: str) -> dict[str, MaterialRow]:
+    async with AsyncSession(engine) as session:
+        rows = await session.scalars(
+            select(MaterialRow).where(MaterialRow.application_no == number)
+        )
+        return {r.code: r for r in rows}
+
+
+# --- verification (what a licence's QR code opens) ------------------------------------------
+
+
+async def test_anyone_can_verify_a_licence_and_sees_a_persons_name_masked(
+    api: httpx.AsyncClient,
+) -> None:
+    response = await api.get("/api/licences/ID-340503/verify")
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert set(body) == {
+        "number",
+        "type",
+        "type_name",
+        "holder_name",
+        "issuer",
+        "issued_on",
+        "valid_until",
+        "status",
+    }
+    assert (body["type"], body["type_name"], body["holder_name"], body["status"]) == (
+        "resident_id_card",
+        "居民身份证",
+        "张*",
+        "valid",
+    )
+    company = (await api.get("/api/licences/L-1/verify")).json()
+    assert company["holder_name"] == "马鞍山示例有限公司"  # an organisation's name is public
+    error_body(await api.get("/api/licences/NO-SUCH-LICENCE/verify"), 404)
+    page = await api.get("/licences/ID-340503")
+    assert page.status_code == 200 and "真实有效" in page.text and "张*" in page.text
+
+
+# --- licences replace materials -------------------------------------------------------------
+
+
+async def test_a_licence_the_applicant_holds_replaces_the_material_unasked(
+    api: httpx.AsyncClient, engine: AsyncEngine
+) -> None:
+    receipt = await submit(api, without(company_setup(), "investor_id"))
+    materials = await _materials(engine, receipt["application_no"])
+    investor = materials["investor_id"]
+    assert (investor.source, investor.ref, investor.verified) == ("licence", "ID-340503", True)
+    assert len(investor.digest) == 64
+    # Named without a number, the same.
+    receipt = await submit(api, with_licence(company_setup(), "investor_id"))
+    assert (await _materials(engine, receipt["application_no"]))["investor_id"].ref == "ID-340503"
+    # The department sees where it came from.
+    task = await task_for(api, "amr", receipt["application_no"])
+    detail = await api.get(f"/api/tasks/{task['id']}", headers=await as_user(api, "amr"))
+    shown = {m["code"]: m for m in detail.json()["materials"]}["investor_id"]
+    assert shown["source"] == "licence" and shown["ref"] == "ID-340503"
+
+
+async def _refused(
+    api: httpx.AsyncClient, sessions: async_sessionmaker[AsyncSession], kind: str
+) -> str:
+    someone = id_number("19800101", "777")
+    if kind == "unknown":
+        ref = "NO-SUCH-ID"
+    elif kind == "someone else's":
+        other = record("resident_id_card", someone, "赵六", name="赵六", id_number=someone)
+        await issue_licences(sessions, [other])
+        ref = other.number
+    else:
+        licence = record(
+            "resident_id_card",
+            APPLICANT_ID,
+            name="张三",
+            id_number=APPLICANT_ID,
+            valid_until=date(2021, 1, 1) if kind == "expired" else None,
+        )
+        await issue_licences(sessions, [licence])
+        ref = licence.number
+        if kind == "revoked":
+            revoked = await api.post(
+                f"/api/licences/resident_id_card/{ref}/revoke",
+                headers=await as_user(api, SUPERVISOR),
+                json={"reason": "证件遗失补办，原证注销"},
+            )
+            assert revoked.status_code == 200, revoked.text
+    response = await api.post(
+        "/api/applications", json=with_licence(company_setup(), "investor_id", ref)
+    )
+    return invalid_fields(response)["materials.investor_id"]
+
+
+@pytest.mark.parametrize(
+    ("kind", "words"),
+    [
+        ("unknown", "没有编号"),
+        ("revoked", "已注销"),
+        ("expired", "已过期"),
+        ("someone else's", "持有人不是本申请的申请人"),
+    ],
+)
+async def test_a_licence_that_cannot_replace_the_material_is_refused_by_name(
+    api: httpx.AsyncClient, sessions: async_sessionmaker[AsyncSession], kind: str, words: str
+) -> None:
+    assert words in await _refused(api, sessions, kind)
+
+
+async def test_a_required_material_with_neither_licence_nor_file_is_refused_by_name(
+    api: httpx.AsyncClient,
+) -> None:
+    stranger = person(id_number=id_number("19700101", "555"))  # holds no licence
+    body = without(company_setup(applicant=stranger), "investor_id")
+    fields = invalid_fields(await api.post("/api/applications", json=body))
+    assert "居民身份证" in fields["materials.investor_id"]
+    fields = invalid_fields(await api.post("/api/applications", json=without(body, "articles")))
+    assert "公司章程" in fields["materials.articles"]
+
+
+async def test_only_verified_resolutions_count_as_not_asked(api: httpx.AsyncClient) -> None:
+    boss = await as_user(api, SUPERVISOR)
+    before = (await api.get("/api/supervision/overview", headers=boss)).json()
+    await submit(api)  # one licence (the investor's ID), three uploads
+    after = (await api.get("/api/supervision/overview", headers=boss)).json()
+    assert after["materials_not_asked"] - before["materials_not_asked"] == 1
+    assert after["materials_total"] - before["materials_total"] == 4
+
+
+# --- staff look-ups, on the audit trail ------------------------------------------------------
+
+
+async def _audit(engine: AsyncEngine, subject: str) -> list[AuditRow]:
+    async with engine.connect() as conn:
+        rows = await conn.execute(
+            select(AuditRow).where(AuditRow.subject == subject).order_by(AuditRow.id)
+        )
+        return list(rows.all())  # type: ignore[arg-type]
+
+
+async def test_staff_look_ups_need_a_reason_and_are_recorded(
+    api: httpx.AsyncClient, engine: AsyncEngine
+) -> None:
+    holder = id_number("19660606", "606")
+    clerk = await as_user(api, CLERK)
+    refused = await api.get("/api/licences", headers=clerk, params={"holder_id": holder})
+    assert "reason" in invalid_fields(refused)
+    found = await api.get(
+        "/api/licences", headers=clerk, params={"holder_id": holder, "reason": "窗口核验身份"}
+    )
+    assert found.status_code == 200 and found.json() == []
+    [entry] = await _audit(engine, holder)
+    assert (entry.action, entry.actor_name) == ("licence.lookup", "综合窗口受理员")
+    assert entry.detail["reason"] == "窗口核验身份"
+    assert (await api.get("/api/licences", params={"holder_id": holder})).status_code == 401
+
+
+async def test_a_department_looks_up_only_the_applicants_of_its_own_applications(
+    api: httpx.AsyncClient, engine: AsyncEngine
+) -> None:
+    number = (await submit(api))["application_no"]
+    amr, realty = await as_user(api, "amr"), await as_user(api, "realty")
+    ask = {"holder_id": APPLICANT_ID, "application_no": number}
+    assert "application_no" in invalid_fields(
+        await api.get("/api/licences", headers=amr, params={"holder_id": APPLICANT_ID})
+    )
+    error_body(await api.get("/api/licences", headers=realty, params=ask), 403)
+    stranger = {"holder_id": id_number("19700101", "555"), "application_no": number}
+    error_body(await api.get("/api/licences", headers=amr, params=stranger), 403)
+    found = await api.get("/api/licences", headers=amr, params=ask)
+    assert found.status_code == 200, found.text
+    assert "ID-340503" in {x["number"] for x in found.json()}
+    entries = [e for e in await _audit(engine, APPLICANT_ID) if e.application_no == number]
+    assert [e.actor_role for e in entries] == ["staff"]
+
+
+async def test_only_supervisors_revoke_and_a_revocation_is_recorded_once(
+    api: httpx.AsyncClient, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    licence = record("resident_id_card", APPLICANT_ID, name="张三", id_number=APPLICANT_ID)
+    await issue_licences(sessions, [licence])
+    path = f"/api/licences/resident_id_card/{licence.number}/revoke"
+    reason = {"reason": "信息有误，予以注销"}
+    error_body(await api.post(path, headers=await as_user(api, CLERK), json=reason), 403)
+    boss = await as_user(api, SUPERVISOR)
+    first = await api.post(path, headers=boss, json=reason)
+    assert first.status_code == 200 and first.json()["status"] == "revoked"
+    error_body(await api.post(path, headers=boss, json=reason), 409)
+    verified = await api.get(f"/api/licences/{licence.number}/verify")
+    assert verified.json()["status"] == "revoked"
+
+
+async def test_a_department_opens_the_licence_a_material_came_from_on_the_record(
+    api: httpx.AsyncClient, api_app: FastAPI, engine: AsyncEngine
+) -> None:
+    number = (await submit(api))["application_no"]
+    task = await task_for(api, "amr", number)
+    async with client_of(api_app) as browser:
+        await sign_in(browser, "amr")
+        page = await browser.get(f"/workbench/tasks/{task['id']}")
+        assert f"/workbench/tasks/{task['id']}/licences/investor_id" in page.text
+        opened = await browser.get(f"/workbench/tasks/{task['id']}/licences/investor_id")
+    assert opened.status_code == 200
+    assert "居民身份证" in opened.text and "与申请时调取的一致" in opened.text
+    entries = [e for e in await _audit(engine, APPLICANT_ID) if e.application_no == number]
+    assert [e.action for e in entries] == ["licence.view"]
+
+
+def test_logs_never_show_an_identifier_or_a_mobile_number_unmasked() -> None:
+    out = io.StringIO()
+    handler = logging.StreamHandler(out)
+    handler.addFilter(PrivacyFilter())
+    log = logging.getLogger("tongban.test.privacy")
+    log.addHandler(handler)
+    try:
+        log.warning("GET /api/licences?holder_id=%s 200", APPLICANT_ID)
+        log.warning("sms to 13905550001 for 91340500MA2TB0001W, application 34050020261128000001")
+    finally:
+        log.removeHandler(handler)
+    text = out.getvalue()
+    assert APPLICANT_ID not in text and "13905550001" not in text
+    assert "91340500MA2TB0001W" not in text
+    assert "139****0001" in text and "34050020261128000001" in text  # numbers stay readable

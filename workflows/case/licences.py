@@ -1,0 +1,82 @@
+"""证照生成: the licences a granted application issues, drawn from its own values.
+
+Which licences, and from which form and result fields, is the matter's `issues`. The
+workflow sends the drafts to the licence library through an activity (idempotent: a retry or
+a replay never issues twice) and records what came back.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from domain.events import APPLICANT, SUPERVISORS, EventKind
+from domain.issuing import IssueOutcome, IssueResult, LicenceDraft
+from domain.references import applicant_values, resolve
+from workflows.case.core import Case
+
+
+def drafts(case: Case) -> list[LicenceDraft]:
+    status = case.status
+    issued_at = status.completed_at
+    assert issued_at is not None, "licences are issued once the application is granted"
+    results = {s.code: s.result for s in status.steps}
+    applicant = applicant_values(case.app.applicant)
+
+    def value(ref: str) -> str:
+        found = resolve(ref, applicant=applicant, form=case.app.form, results=results)
+        return "" if found is None else str(found).strip()
+
+    out = []
+    for issue in case.matter.issues:
+        fields = {}
+        for field, ref in issue.fields.items():
+            found = resolve(ref, applicant=applicant, form=case.app.form, results=results)
+            if found not in (None, ""):
+                fields[field] = found
+        out.append(
+            LicenceDraft(
+                type=issue.licence_type,
+                number=value(issue.number),
+                holder_id=value(issue.holder_id).upper(),
+                holder_name=value(issue.holder_name),
+                fields=fields,
+                application_no=status.application_no,
+                issued_at=issued_at,
+            )
+        )
+    return out
+
+
+def record(case: Case, result: IssueResult, now: datetime) -> None:
+    case.status.licences = list(result.licences)
+    for licence in result.licences:
+        if licence.outcome is IssueOutcome.refused:
+            case.record(
+                now,
+                EventKind.licence_not_issued,
+                type=licence.type,
+                number=licence.number,
+                problem=licence.problem,
+            )
+            case.notify(
+                now,
+                SUPERVISORS,
+                "licence",
+                f"电子证照未能生成：{licence.type_name}",
+                licence.problem or "",
+            )
+            continue
+        case.record(
+            now,
+            EventKind.licence_issued,
+            type=licence.type,
+            number=licence.number,
+            digest=licence.digest,
+        )
+        case.notify(
+            now,
+            APPLICANT,
+            "licence",
+            f"电子证照已生成：{licence.type_name}",
+            f"证照编号 {licence.number}，可在“我的证照”中查看，扫码可验证真伪。",
+        )
