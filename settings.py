@@ -64,9 +64,32 @@ class Settings(BaseSettings):
     )
     oidc_client_id: str = "tongban"
     oidc_client_secret: SecretStr = Field(default=SecretStr("tongban-dev"))
+    sms_url: str = Field(
+        default="", description="the SMS gateway: POST {id, to, text}; empty: SMS are not sent"
+    )
+    sms_token: SecretStr | None = Field(default=None, description="bearer token of the gateway")
+    sms_sink_file: Path | None = Field(
+        default=None, description="development: the local SMS sink's file, shown at /dev/sms"
+    )
+    connector_secrets: dict[str, SecretStr] = Field(
+        default_factory=dict,
+        description="per department code, the whsec_ secret its pushed tasks are signed with "
+        '(JSON: {"tax": "whsec_..."})',
+    )
+    feed_poll_seconds: float = Field(
+        default=5, gt=0, description="how often a feed with nothing new looks again"
+    )
+    feed_failing_minutes: int = Field(
+        default=15, ge=1, description="a subscriber failing for longer is marked failing"
+    )
     demo_password: SecretStr = Field(
         default=SecretStr("demo"), description="password of the demo accounts"
     )
+
+    @property
+    def feed_source(self) -> str:
+        """The CloudEvents `source` of this centre's events."""
+        return f"urn:tongban:{self.region_code}"
 
     @property
     def db_url(self) -> str:

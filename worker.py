@@ -14,14 +14,19 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.departments import DepartmentActivities
+from activities.feed import FeedActivities
 from activities.licences import LicenceActivities
+from activities.messages import MessageActivities, SmsGateway
 from activities.read_model import ReadModelActivities
+from api.services import subscriptions
 from definitions.calendars import default_sources
 from definitions.catalogue import default_catalogue
 from observability.logs import configure_logging
 from settings import Settings, get_settings
 from store.db import create_engine, session_factory
 from temporal_client import connect
+from workflows.feed import FeedWorkflow
 from workflows.matter import MatterWorkflow
 
 log = logging.getLogger("tongban.worker")
@@ -33,19 +38,35 @@ def build_worker(
     task_queue: str,
     *,
     licences: LicenceActivities | None = None,
+    settings: Settings | None = None,
     **options: Any,
 ) -> Worker:
+    settings = settings or get_settings()
     read_model = ReadModelActivities(sessions)
     if licences is None:
-        centre = default_sources().centres[get_settings().centre]
+        centre = default_sources().centres[settings.centre]
         licences = LicenceActivities(sessions, default_catalogue(), ZoneInfo(centre.timezone))
+    token = settings.sms_token.get_secret_value() if settings.sms_token else ""
+    messages = MessageActivities(sessions, SmsGateway(url=settings.sms_url, token=token))
+    departments = DepartmentActivities(
+        sessions,
+        secrets={k: v.get_secret_value() for k, v in settings.connector_secrets.items()},
+        public_url=settings.public_url,
+    )
+    feed = FeedActivities(sessions, source=settings.feed_source)
+    # Let running activities (a projection is one short transaction) finish on shutdown.
+    options.setdefault("graceful_shutdown_timeout", timedelta(seconds=10))
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[MatterWorkflow],
-        activities=[read_model.record_projection, licences.issue_licences],
-        # Let running activities (a projection is one short transaction) finish on shutdown.
-        graceful_shutdown_timeout=timedelta(seconds=10),
+        workflows=[MatterWorkflow, FeedWorkflow],
+        activities=[
+            read_model.record_projection,
+            licences.issue_licences,
+            messages.send_sms,
+            departments.push_task,
+            feed.deliver_feed,
+        ],
         **options,
     )
 
@@ -53,7 +74,9 @@ def build_worker(
 async def run(settings: Settings) -> None:
     client = await connect(settings)
     engine = create_engine(settings.db_url)
-    worker = build_worker(client, session_factory(engine), settings.temporal_task_queue)
+    worker = build_worker(
+        client, session_factory(engine), settings.temporal_task_queue, settings=settings
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -65,9 +88,23 @@ async def run(settings: Settings) -> None:
         settings.temporal_namespace,
     )
     async with worker:
+        await _ensure_feeds(client, session_factory(engine), settings)
         await stop.wait()
         log.info("stopping: finishing the tasks in hand")
     await engine.dispose()
+
+
+async def _ensure_feeds(
+    client: Client, sessions: async_sessionmaker[AsyncSession], settings: Settings
+) -> None:
+    """Every active subscriber has its feed workflow (one added while Temporal was away, or
+    on another server, gets it now)."""
+    async with sessions() as session:
+        ids = [row.id for row in await subscriptions.active(session)]
+    for subscription_id in ids:
+        await subscriptions.start_feed(
+            client, settings.temporal_task_queue, subscription_id, settings.feed_poll_seconds
+        )
 
 
 def main() -> None:

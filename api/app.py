@@ -22,6 +22,8 @@ from api.engine import EngineGateway
 from api.pages import applicant as pages_applicant
 from api.pages import citizen as pages_citizen
 from api.pages import common as pages_common
+from api.pages import dev as pages_dev
+from api.pages import inbox as pages_inbox
 from api.pages import staff as pages_staff
 from api.pages import supervision as pages_supervision
 from api.pages import window as pages_window
@@ -29,7 +31,9 @@ from api.pages import workbench as pages_workbench
 from api.routers import (
     applications,
     auth,
+    events,
     health,
+    inbox,
     licences,
     matters,
     supervision,
@@ -117,11 +121,24 @@ def create_app(
 
     errors.install(app, html=pages_common.error_page)
     pages_common.install(app)
-    for module in (matters, applications, window, tasks, supervision, licences, auth, health):
+    for module in (
+        matters,
+        applications,
+        window,
+        tasks,
+        supervision,
+        licences,
+        inbox,
+        events,
+        auth,
+        health,
+    ):
         app.include_router(module.router)
     for page in (
         pages_applicant,
         pages_citizen,
+        pages_dev,
+        pages_inbox,
         pages_staff,
         pages_window,
         pages_workbench,

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from domain.actors import Role
 from domain.application import Applicant, MaterialSource, SuppliedItem
@@ -473,3 +473,87 @@ class LicenceDetail(LicenceVerification):
 
 class RevocationIn(ApiModel):
     reason: Reason
+
+
+# --- staff inbox -------------------------------------------------------------------------
+
+
+class InboxMessage(ApiModel):
+    id: str
+    application_no: str
+    at: datetime
+    kind: str
+    subject: str
+    body: str
+    recipient: str
+    read: bool
+
+
+class Inbox(ApiModel):
+    unread: int
+    messages: list[InboxMessage]
+
+
+class ReadIn(ApiModel):
+    ids: list[Annotated[str, StringConstraints(max_length=64)]] | None = Field(
+        default=None, max_length=500, description="the messages to mark read; none: all"
+    )
+
+
+class Marked(ApiModel):
+    marked: int
+
+
+# --- the event feed and deliveries -------------------------------------------------------
+
+
+class FeedPage(ApiModel):
+    """Events as CloudEvents 1.0 (structured JSON), in feed order; `next` resumes after them."""
+
+    events: list[dict[str, Any]]
+    next: int = Field(description="pass as `after` to continue; the same when nothing is new")
+
+
+class SmsFigures(ApiModel):
+    pending: int
+    sent: int
+    failed: int
+
+
+class UndeliveredMessage(ApiModel):
+    id: str
+    application_no: str
+    at: datetime
+    kind: str
+    text: str
+    state: str
+    attempts: int
+    last_error: str | None
+
+
+class FailingPush(ApiModel):
+    task_id: int
+    application_no: str
+    step_name: str
+    department: str
+    attempts: int
+    error: str | None
+
+
+class SubscriptionView(ApiModel):
+    id: int
+    url: str
+    types: list[str]
+    delivered: int
+    last_delivered_at: datetime | None
+    failing: bool = Field(description="failing for longer than the configured time")
+    failing_since: datetime | None
+    last_error: str | None
+    behind: int = Field(description="events placed in the feed and not yet sent")
+
+
+class DeliveryReport(ApiModel):
+    sms: SmsFigures
+    undelivered: list[UndeliveredMessage]
+    pushes_failing: list[FailingPush]
+    subscriptions: list[SubscriptionView]

@@ -39,6 +39,7 @@ class DevConfig:
     ui_port: int
     api_port: int
     oidc_port: int
+    sms_port: int
     namespace: str
     task_queue: str
     db_file: Path
@@ -62,6 +63,7 @@ class DevConfig:
             or (temporal_port + 1000 if args.temporal_port else int(raw.get("ui_port", 8233))),
             api_port=args.port,
             oidc_port=args.oidc_port,
+            sms_port=args.sms_port,
             namespace=str(raw.get("namespace", "default")),
             task_queue=str(raw.get("task_queue", "tongban")),
             db_file=data_dir / str(raw.get("db_filename", "temporal.db")),
@@ -81,7 +83,20 @@ class DevConfig:
             "TONGBAN_API_HOST": self.host,
             "TONGBAN_API_PORT": str(self.api_port),
             "TONGBAN_OIDC_ISSUER": self.oidc_issuer,
+            "TONGBAN_SMS_URL": f"http://{self.host}:{self.sms_port}/sms",
+            "TONGBAN_SMS_SINK_FILE": str(self.sms_file),
         }
+
+    @property
+    def sms_file(self) -> Path:
+        return self.data_dir / "sms.jsonl"
+
+    def sms_command(self) -> list[str]:
+        """The local SMS gateway: keeps what it is sent (shown at /dev/sms)."""
+        return [
+            sys.executable, "-m", "cli", "sms-sink",
+            "--host", self.host, "--port", str(self.sms_port), "--file", str(self.sms_file),
+        ]  # fmt: skip
 
     @property
     def oidc_issuer(self) -> str:
@@ -258,6 +273,7 @@ def run(args: argparse.Namespace) -> int:
         "Temporal": config.temporal_port,
         "Temporal UI": config.ui_port,
         "identity provider": config.oidc_port,
+        "SMS sink": config.sms_port,
     }
     if len(set(ports.values())) < len(ports):
         print(
@@ -287,6 +303,9 @@ def run(args: argparse.Namespace) -> int:
         print("starting the unified-identity provider (demo applicants) ...")
         oidc = stack.spawn("identity", config.oidc_command(), logs / "identity.log")
         stack.wait_for("identity", _listening(config.host, config.oidc_port), oidc, 60)
+        print("starting the local SMS gateway ...")
+        sms = stack.spawn("sms", config.sms_command(), logs / "sms.log")
+        stack.wait_for("sms", _listening(config.host, config.sms_port), sms, 30)
         print("starting the worker ...")
         stack.spawn("worker", [sys.executable, "-m", "cli", "worker"], logs / "worker.log")
         print("starting the API ...")
@@ -318,6 +337,7 @@ Tongban is running.
                password: {password_note}
   applicants   sign in at {base}/my/login (统一身份认证 at {config.oidc_issuer}):
                {applicants}
+  SMS sent     {base}/dev/sms (the local gateway on port {config.sms_port})
   data         {config.data_dir} (logs in {logs})
 Press Ctrl-C to stop.""",
         flush=True,
@@ -341,4 +361,5 @@ def register(areas: Any) -> None:
     sub.add_argument(
         "--oidc-port", type=int, default=9400, help="the local unified-identity provider (9400)"
     )
+    sub.add_argument("--sms-port", type=int, default=9500, help="the local SMS gateway (9500)")
     sub.set_defaults(handler=run)

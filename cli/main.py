@@ -8,10 +8,13 @@ from collections.abc import Sequence
 
 from cli import (
     calendar_cmd,
+    clients_cmd,
     definitions_cmd,
     dev_stack,
     licences_cmd,
     service_cmd,
+    sms_sink,
+    subscriptions_cmd,
     users_cmd,
 )
 
@@ -27,6 +30,9 @@ def build_parser() -> argparse.ArgumentParser:
     dev_stack.register(areas)
     users_cmd.register(areas)
     licences_cmd.register(areas)
+    sms_sink.register(areas)
+    clients_cmd.register(areas)
+    subscriptions_cmd.register(areas)
     return parser
 
 

@@ -9,15 +9,17 @@ from definitions.source import DefinitionError, Loc, SourceFile
 from domain.matter import FieldSpec, FieldType
 
 
-def check_unique(src: SourceFile, loc: Loc, codes: Sequence[str]) -> list[DefinitionError]:
-    """One error for each repetition of a code, pointing at the repetition."""
+def check_unique(
+    src: SourceFile, loc: Loc, codes: Sequence[str], key: str = "code"
+) -> list[DefinitionError]:
+    """One error for each repetition of a code (the `key` of each item), pointing at it."""
     first: dict[str, int] = {}
     errors = []
     for i, code in enumerate(codes):
         if code in first:
-            line = src.line_of((*loc, first[code], "code"))
+            line = src.line_of((*loc, first[code], key))
             errors.append(
-                src.error((*loc, i, "code"), f"duplicate code {code!r} (first on line {line})")
+                src.error((*loc, i, key), f"duplicate {key} {code!r} (first on line {line})")
             )
         else:
             first[code] = i

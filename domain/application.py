@@ -20,7 +20,7 @@ from domain.events import Event, Notification
 from domain.fields import FieldValue
 from domain.identifiers import credit_code_problem, id_number_problem
 from domain.issuing import IssuedLicence
-from domain.matter import Channel, MatterDefinition
+from domain.matter import Channel, Connector, MatterDefinition
 from domain.states import ApplicationState, SlaLevel, StepState
 
 
@@ -119,6 +119,10 @@ class ApplicationInput(BaseModel):
     query_code_digest: str = Field(
         default="", description="HMAC of the applicant's query code; never the code itself"
     )
+    connectors: dict[str, Connector] = Field(
+        default_factory=dict,
+        description="the connectors of the departments with steps, as they were on submission",
+    )
     refusal: str | None = Field(
         default=None,
         description="不予受理 decided at the window on the spot, with this reason: the case "
@@ -138,6 +142,14 @@ class ExtensionRequest(BaseModel):
     requested_at: datetime
 
 
+class TaskPush(BaseModel):
+    """A task pushed to its department's own system, retried until it acknowledges it."""
+
+    due: datetime = Field(description="still unacknowledged then, the step's card rises")
+    acknowledged_at: datetime | None = None
+    alarmed: bool = False
+
+
 class StepStatus(BaseModel):
     code: str
     name: str
@@ -152,6 +164,10 @@ class StepStatus(BaseModel):
     working_days_left: float | None = None
     extension_days: int = 0
     extension_request: ExtensionRequest | None = None
+    reminded: bool = Field(default=False, description="the day-before reminder was sent")
+    push: TaskPush | None = Field(
+        default=None, description="the task's push to the department's own system"
+    )
     claimed_by: Actor | None = None
     decided_by: Actor | None = None
     decided_at: datetime | None = None

@@ -23,6 +23,7 @@ class EventKind(StrEnum):
     deemed_accepted = "deemed_accepted"
     not_accepted = "not_accepted"
     step_opened = "step_opened"
+    step_pushed = "step_pushed"
     claimed = "claimed"
     released = "released"
     approved = "approved"
@@ -57,6 +58,7 @@ _EVENT_LABELS = {
     EventKind.deemed_accepted: "逾期未作受理决定，视为受理",
     EventKind.not_accepted: "不予受理",
     EventKind.step_opened: "环节开始办理",
+    EventKind.step_pushed: "任务已推送至部门系统",
     EventKind.claimed: "签收",
     EventKind.released: "退回待办",
     EventKind.approved: "审批通过",
@@ -94,13 +96,18 @@ class Event(BaseModel):
 
 
 class Notification(BaseModel):
-    """A message for the outbox; `recipient` is a role address such as `dept_head:amr`."""
+    """A message for the outbox; `recipient` is a role address such as `dept_head:amr`.
+
+    `kind` names its notice and `values` fill that notice's template (the words are data:
+    definitions/notifications.yaml). Histories recorded before templates carry the words in
+    `subject` and `body` instead."""
 
     id: str
     at: datetime
     recipient: str
     kind: str
-    subject: str
+    values: dict[str, str] = Field(default_factory=dict)
+    subject: str = ""
     body: str = ""
 
 

@@ -163,10 +163,21 @@ class MatterDefinition(Strict):
         raise KeyError(code)
 
 
+class Connector(Strict):
+    """A department's own back-office system, which receives its tasks when they open."""
+
+    kind: Literal["webhook"] = "webhook"
+    url: Annotated[str, StringConstraints(pattern=r"^https?://\S+$", max_length=500)]
+    alarm_after_minutes: int = Field(
+        default=60, ge=1, description="a push still failing after this long raises the card"
+    )
+
+
 class Department(Strict):
     code: Code
     name: str
     head_title: str = Field(default="科室负责人", description="who a red card escalates to first")
+    connector: Connector | None = None
 
 
 class DepartmentList(Strict):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from store.types import Base, JSONDoc, OptionalJSONDoc
@@ -95,6 +95,11 @@ class StepRow(Base):
     decided_at: Mapped[datetime | None]
     result: Mapped[dict[str, Any]]
     reason: Mapped[str | None] = mapped_column(Text)
+    # The push of the task to the department's own system (its connector), if it has one.
+    push_state: Mapped[str | None] = mapped_column(String(12), default=None)
+    push_attempts: Mapped[int] = mapped_column(default=0)
+    push_error: Mapped[str | None] = mapped_column(Text, default=None)
+    pushed_at: Mapped[datetime | None] = mapped_column(default=None)
     revision: Mapped[int]
 
 
@@ -117,6 +122,8 @@ class EventRow(Base):
     actor_department: Mapped[str | None] = mapped_column(String(40))
     step_code: Mapped[str | None] = mapped_column(String(40))
     payload: Mapped[dict[str, Any]]
+    # Its place in the event feed, given once the event is committed (see store.feed).
+    feed_position: Mapped[int | None] = mapped_column(BigInteger, unique=True, default=None)
 
 
 class MaterialRow(Base):
@@ -161,10 +168,13 @@ class CorrectionRow(Base):
 
 
 class NotificationRow(Base):
-    """The outbox: a sender delivers rows with no `sent_at` and stamps them."""
+    """Every message the engine left for someone, and its delivery."""
 
     __tablename__ = "notifications"
-    __table_args__ = (Index("ix_notifications_pending", "recipient", "sent_at"),)
+    __table_args__ = (
+        Index("ix_notifications_pending", "recipient", "sent_at"),
+        Index("ix_notifications_inbox", "recipient", "at"),
+    )
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     application_no: Mapped[str] = mapped_column(
@@ -172,10 +182,18 @@ class NotificationRow(Base):
     )
     at: Mapped[datetime]
     recipient: Mapped[str] = mapped_column(String(80))
-    kind: Mapped[str] = mapped_column(String(20))
+    kind: Mapped[str] = mapped_column(String(40))
     subject: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)
     sent_at: Mapped[datetime | None]
+    # How it travels and how far it got: the inbox holds it once written; an SMS is sent by
+    # an activity, retried with backoff, and given up after the configured attempts.
+    channel: Mapped[str] = mapped_column(String(10), default="inbox")
+    sms_text: Mapped[str] = mapped_column(Text, default="")
+    state: Mapped[str] = mapped_column(String(10), default="pending", index=True)
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(Text, default=None)
+    failed_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 # --- people and access -------------------------------------------------------------------
@@ -206,6 +224,9 @@ class UserRow(Base):
     )
     active: Mapped[bool]
     created_at: Mapped[datetime]
+    # A person signs in with a password; a client is a department's own system, signing in
+    # with its client id (the username) and secret (client credentials).
+    kind: Mapped[str] = mapped_column(String(10), default="person")
 
 
 class TokenRow(Base):
@@ -308,3 +329,46 @@ class AuditRow(Base):
     subject: Mapped[str] = mapped_column(String(100), comment="whose data: holder id, username")
     application_no: Mapped[str | None] = mapped_column(AppNo, comment="why, when for a case")
     detail: Mapped[dict[str, Any]]
+
+
+class NotificationReadRow(Base):
+    """Which member of staff has read which message of their inbox."""
+
+    __tablename__ = "notification_reads"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    notification_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("notifications.id", ondelete="CASCADE"), primary_key=True
+    )
+    read_at: Mapped[datetime]
+
+
+class FeedSequenceRow(Base):
+    """The last position given in the event feed (one row): positions follow commit order."""
+
+    __tablename__ = "feed_sequence"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    last: Mapped[int] = mapped_column(BigInteger)
+
+
+class SubscriptionRow(Base):
+    """A receiver of the event feed (the provincial platform, a data exchange)."""
+
+    __tablename__ = "subscriptions"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    url: Mapped[str] = mapped_column(String(500))
+    secret: Mapped[str] = mapped_column(
+        String(200), comment="signs each delivery (Standard Webhooks); the receiver holds it too"
+    )
+    types: Mapped[list[str]] = mapped_column(JSONDoc, comment="event kinds; empty: all")
+    cursor: Mapped[int] = mapped_column(BigInteger, default=0, comment="last position sent")
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime]
+    delivered: Mapped[int] = mapped_column(BigInteger, default=0)
+    last_delivered_at: Mapped[datetime | None] = mapped_column(default=None)
+    failing_since: Mapped[datetime | None] = mapped_column(default=None)
+    last_error: Mapped[str | None] = mapped_column(Text, default=None)

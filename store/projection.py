@@ -15,7 +15,10 @@ from sqlalchemy import Table, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from definitions.notice_templates import Templates
 from domain.application import ApplicationInput, ApplicationStatus, Projection
+from domain.events import Notification
+from domain.notices import DeliveryState, NoticeChannel, channel_for
 from store.models import (
     ApplicationRow,
     CorrectionRow,
@@ -138,8 +141,39 @@ def _step_values(status: ApplicationStatus) -> list[dict[str, Any]]:
     ]
 
 
-async def apply_projection(session: AsyncSession, projection: Projection) -> None:
-    """Apply one projection inside the caller's transaction."""
+def _notification_values(
+    application_no: str, note: Notification, templates: Templates | None
+) -> dict[str, Any]:
+    """The message in its words (its notice's template filled with its values), and how it
+    travels: staff find it in their inbox as soon as it is written; an SMS waits for its
+    delivery activity."""
+    subject, body, sms = note.subject, note.body, f"{note.subject} {note.body}".strip()
+    channel = channel_for(note.recipient)
+    inbox = channel is NoticeChannel.inbox
+    if note.values and templates is not None:
+        subject, body, sms = templates.render(note.kind, note.values)
+        body = body or ("" if inbox else sms)  # an SMS's words are its body
+    return {
+        "id": note.id,
+        "application_no": application_no,
+        "at": note.at,
+        "recipient": note.recipient,
+        "kind": note.kind,
+        "subject": subject[:200],
+        "body": body,
+        "channel": channel.value,
+        "sms_text": "" if inbox else sms,
+        "state": (DeliveryState.sent if inbox else DeliveryState.pending).value,
+        "sent_at": note.at if inbox else None,
+        "attempts": 0,
+    }
+
+
+async def apply_projection(
+    session: AsyncSession, projection: Projection, templates: Templates | None = None
+) -> None:
+    """Apply one projection inside the caller's transaction (`templates` word its
+    notifications)."""
     status, app = projection.status, projection.application
     no = status.application_no
     values = _application_values(status, app)
@@ -202,19 +236,7 @@ async def apply_projection(session: AsyncSession, projection: Projection) -> Non
     await _insert_new(
         session,
         NotificationRow.__table__,  # type: ignore[arg-type]
-        [
-            {
-                "id": n.id,
-                "application_no": no,
-                "at": n.at,
-                "recipient": n.recipient,
-                "kind": n.kind,
-                "subject": n.subject,
-                "body": n.body,
-                "sent_at": None,
-            }
-            for n in projection.notifications
-        ],
+        [_notification_values(no, n, templates) for n in projection.notifications],
         ["id"],
     )
     for notice in status.corrections:

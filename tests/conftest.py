@@ -99,10 +99,9 @@ def task_queue() -> str:
 async def worker(
     env: WorkflowEnvironment, sessions: async_sessionmaker[AsyncSession], task_queue: str
 ) -> AsyncIterator[Worker]:
-    from worker import build_worker
+    from tests.engine import running_worker
 
-    w = build_worker(env.client, sessions, task_queue)
-    async with w:
+    async with running_worker(env, sessions, task_queue) as w:
         yield w
 
 

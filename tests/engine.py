@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import date
 from typing import Any
 
@@ -11,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import WorkflowExecutionStatus, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
 
 from api.engine import submit
 from definitions.catalogue import default_catalogue
@@ -50,16 +53,32 @@ async def start_on_a_plain_monday(
     return await start(env, task_queue, app), app, monday
 
 
+@asynccontextmanager
+async def running_worker(
+    env: WorkflowEnvironment,
+    sessions: async_sessionmaker[AsyncSession],
+    task_queue: str,
+    **options: Any,
+) -> AsyncIterator[Worker]:
+    """A worker that, before it stops, lets the workflows' background work (an SMS, a push)
+    finish and terminates what is left: terminated under an activity that no worker will
+    complete, the time-skipping server stops skipping for every later test."""
+    from worker import build_worker
+
+    async with build_worker(env.client, sessions, task_queue, **options) as worker:
+        yield worker
+        await terminate_leftovers()
+
+
 async def terminate_leftovers() -> None:
     while STARTED:
         await terminate_when_idle(STARTED.pop())
 
 
-async def terminate_when_idle(handle: WorkflowHandle[Any, Any]) -> None:
-    """Terminate a workflow left running once it is quiet: no activity in flight and no
-    workflow task pending. The time-skipping server stops skipping for good when a workflow
-    is terminated under a running activity (its completion is then never counted), and a
-    pending workflow task may be about to schedule one."""
+async def settle(handle: WorkflowHandle[Any, Any]) -> None:
+    """Wait until a workflow is quiet: no activity in flight and no workflow task pending
+    (a pending task may be about to schedule one). The time-skipping server stops skipping
+    for good when a workflow is terminated, or its worker stopped, under a running activity."""
     quiet = 0
     for _ in range(400):
         described = await handle.describe()
@@ -69,9 +88,15 @@ async def terminate_when_idle(handle: WorkflowHandle[Any, Any]) -> None:
         busy = raw.pending_activities or raw.HasField("pending_workflow_task")
         quiet = 0 if busy else quiet + 1
         if quiet >= 2:
-            break
+            return
         await asyncio.sleep(0.025)
-    await handle.terminate("test over")
+
+
+async def terminate_when_idle(handle: WorkflowHandle[Any, Any]) -> None:
+    """Terminate a workflow left running once it is quiet."""
+    await settle(handle)
+    if (await handle.describe()).status == WorkflowExecutionStatus.RUNNING:
+        await handle.terminate("test over")
 
 
 def valid_result(matter: MatterDefinition, step_code: str) -> dict[str, str]:

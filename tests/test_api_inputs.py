@@ -12,7 +12,6 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-from temporalio.client import WorkflowExecutionStatus
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
@@ -42,8 +41,8 @@ from tests.api_helpers import (
     task_for,
     utility_connection,
 )
+from tests.engine import running_worker, terminate_when_idle
 from tests.factories import credit_code, id_number
-from worker import build_worker
 
 
 def bad_check_digit(value: str, alphabet: str = "0123456789X") -> str:
@@ -747,7 +746,7 @@ async def test_a_retry_after_a_busy_engine_does_not_duplicate_the_application(
             assert response.headers["Retry-After"] == "10"
 
         # The workers are back; the applicant retries as told.
-        async with build_worker(env.client, sessions, queue):
+        async with running_worker(env, sessions, queue):
             try:
                 async with second_app(
                     engine, temporal_client=env.client, action_timeout_seconds=10, **config
@@ -775,7 +774,5 @@ async def _workflow_exists(env: WorkflowEnvironment, workflow_id: str) -> bool:
 
 async def _terminate(env: WorkflowEnvironment, workflow_ids: set[str]) -> None:
     for workflow_id in workflow_ids:
-        handle = env.client.get_workflow_handle(workflow_id)
         with contextlib.suppress(RPCError):
-            if (await handle.describe()).status == WorkflowExecutionStatus.RUNNING:
-                await handle.terminate("test over")
+            await terminate_when_idle(env.client.get_workflow_handle(workflow_id))

@@ -130,7 +130,8 @@ def test_a_late_step_is_carded_escalated_and_woken_for_once() -> None:
         (EventKind.card_raised, "red"),
         (EventKind.escalated, "red"),
     ]
-    assert {n.recipient for n in notes if "公章" in n.subject} >= {"dept_head:psb", "supervisors"}
+    seal_notes = {n.recipient for n in notes if n.values.get("step_name") == "公章刻制备案"}
+    assert seal_notes >= {"dept_head:psb", "supervisors"}
     # Looking again at the same instant raises nothing twice.
     supervision.supervise(case, late)
     assert not [e for e in case.take_records()[0] if e.step_code == "seal"]

@@ -147,7 +147,9 @@ async def test_yellow_then_red_fire_once_each_and_red_escalates(
     await eventually(matter_red)
     row = await application_row(sessions, no)
     assert row is not None and row.sla_level == "red"
-    recipients = [n.recipient for n in await notification_rows(sessions, no) if n.kind == "red"]
+    recipients = [
+        n.recipient for n in await notification_rows(sessions, no) if n.kind == "step_red"
+    ]
     assert recipients.count("dept_head:psb") == 1
     described = await handle.describe()
     assert described.typed_search_attributes.get(sa.SLA_LEVEL) == "red"

@@ -23,10 +23,9 @@ from domain.issuing import IssueInput, IssueOutcome, IssueResult
 from domain.states import ApplicationState, SlaLevel
 from store.models import LicenceRow
 from tests.api_helpers import COMPANY_SETUP_FORM
-from tests.engine import delivered, event_rows, kinds, own_company_results, start
+from tests.engine import delivered, event_rows, kinds, own_company_results, running_worker, start
 from tests.factories import CLERK, application, staff
 from tests.timeline import BEIJING, at, eventually, next_plain_monday, plain_calendar, skip_to
-from worker import build_worker
 from workflows.matter import MatterWorkflow
 
 
@@ -136,7 +135,7 @@ async def test_issuing_is_idempotent_when_an_attempt_is_retried(
     from zoneinfo import ZoneInfo
 
     flaky = _FailsOnceAfterWriting(sessions, default_catalogue(), ZoneInfo("Asia/Shanghai"))
-    async with build_worker(env.client, sessions, task_queue, licences=flaky):
+    async with running_worker(env, sessions, task_queue, licences=flaky):
         handle, app, _ = await _granted_company(env, task_queue)
 
         async def issued() -> None:

@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.testing import WorkflowEnvironment
 
 from domain.states import ApplicationState
-from tests.engine import approve, cards, delivered, event_rows, start
+from tests.engine import approve, cards, delivered, event_rows, running_worker, settle, start
 from tests.factories import application
 from tests.timeline import at, eventually, next_plain_monday, plain_calendar, skip_to
 from worker import build_worker
@@ -25,12 +25,14 @@ async def test_a_new_worker_finishes_what_a_stopped_one_began(
     async with build_worker(env.client, sessions, task_queue, max_cached_workflows=0):
         handle = await start(env, task_queue, app)
         await approve(handle, app.matter, "registration")
+        await settle(handle)
 
-    # Two days without a worker. (The test server does not skip past a due timer while no
-    # worker can run its workflow task, so we stop just before the first card is due.)
-    await skip_to(env, at(monday + timedelta(days=2), 12))
+    # A day without a worker. (The test server does not skip past a due timer while no
+    # worker can run its workflow task, so we stop before the first wake-up: the reminder
+    # one working day before the seal's deadline, on Tuesday at 17:30.)
+    await skip_to(env, at(monday + timedelta(days=1), 12))
 
-    async with build_worker(env.client, sessions, task_queue):
+    async with running_worker(env, sessions, task_queue):
         # The new worker rebuilds the case from history and keeps its timers.
         await skip_to(env, at(monday + timedelta(days=2), 17, 31))
 

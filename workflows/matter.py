@@ -16,12 +16,14 @@ from typing import Any, TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeUpdate
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from pydantic import BaseModel
 
+    from activities.departments import DepartmentActivities, PushJob
     from activities.licences import LicenceActivities
+    from activities.messages import MessageActivities, SmsJob
     from activities.read_model import ReadModelActivities
     from domain.actions import (
         AcceptInput,
@@ -40,7 +42,9 @@ with workflow.unsafe.imports_passed_through():
         WithdrawInput,
     )
     from domain.application import ApplicationInput, ApplicationStatus, Projection
+    from domain.events import Notification
     from domain.issuing import IssueInput
+    from domain.notices import NoticeChannel, channel_for
     from domain.states import ApplicationState
     from workflows import search_attributes as sa
     from workflows.case import (
@@ -50,6 +54,7 @@ with workflow.unsafe.imports_passed_through():
         delivery,
         extensions,
         licences,
+        pushes,
         steps,
         supervision,
         withdrawal,
@@ -59,6 +64,19 @@ with workflow.unsafe.imports_passed_through():
 REFUSED = "ActionRefused"
 # workflow.patched() id: licences issued and the result's delivery watched after the grant.
 AFTER_GRANT = "licences-and-delivery"
+# workflow.patched() id: SMS to the applicant, day-before reminders, pushes to departments.
+DELIVERING = "messages-reminders-pushes"
+SMS_ATTEMPTS = 8  # then the message is recorded as failed, with its last error
+
+_SMS_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=10),
+    maximum_interval=timedelta(minutes=30),
+    maximum_attempts=SMS_ATTEMPTS,
+)
+# A department's system may be down for a day: the push is retried until it answers.
+_PUSH_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=10), maximum_interval=timedelta(minutes=10)
+)
 A = TypeVar("A", bound=BaseModel)
 
 _PROJECTION_RETRY = RetryPolicy(
@@ -76,6 +94,8 @@ class MatterWorkflow:
         self._projected_application = False
         self._projected_calendar = app.calendar.version
         self._search: dict[str, object] = {}
+        self._deliveries: set[asyncio.Task[None]] = set()  # SMS being sent
+        self._pushes: dict[str, asyncio.Task[None]] = {}  # tasks being pushed, by step
 
     @property
     def _status(self) -> ApplicationStatus:
@@ -83,6 +103,9 @@ class MatterWorkflow:
 
     @workflow.run
     async def run(self, app: ApplicationInput) -> ApplicationStatus:
+        # Histories recorded before messages were delivered sent none: replayed, they still
+        # send none (patched() is False there).
+        self._case.delivers = workflow.patched(DELIVERING)
         async with self._lock:
             now = workflow.now()
             if app.refusal:
@@ -98,6 +121,9 @@ class MatterWorkflow:
         if self._status.state is ApplicationState.granted and workflow.patched(AFTER_GRANT):
             await self._issue_licences()
             await self._supervise(until=lambda: not delivery.awaiting(self._case))
+        for push in self._pushes.values():
+            push.cancel()  # the case is closed: its open tasks were cancelled with it
+        await workflow.wait_condition(lambda: not self._deliveries and not self._pushes)
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self._status
 
@@ -157,6 +183,60 @@ class MatterWorkflow:
         self._projected_application = True
         self._projected_calendar = calendar.version
         self._publish()
+        self._deliver(notifications)
+        for code, push in self._pushes.items():
+            if not self._status.step(code).state.active:
+                push.cancel()  # decided (or cancelled) meanwhile: nothing left to hand over
+
+    def _deliver(self, notifications: list[Notification]) -> None:
+        """Start what leaves the process once the read model holds it: the applicant's SMS
+        and the pushes of new tasks, each an activity of its own running alongside."""
+        if not self._case.delivers:
+            return
+        for note in notifications:
+            if channel_for(note.recipient) is NoticeChannel.sms:
+                task = asyncio.create_task(self._send_sms(note.id))
+                self._deliveries.add(task)
+                task.add_done_callback(self._deliveries.discard)
+        for code in self._case.take_pushes():
+            step = self._status.step(code)
+            connector = self._case.app.connectors[step.department]
+            job = PushJob(
+                application_no=self._status.application_no,
+                step_code=code,
+                department=step.department,
+                url=connector.url,
+            )
+            self._pushes[code] = asyncio.create_task(self._push(job))
+
+    async def _send_sms(self, notification_id: str) -> None:
+        try:
+            await workflow.execute_activity_method(
+                MessageActivities.send_sms,
+                SmsJob(notification_id=notification_id, max_attempts=SMS_ATTEMPTS),
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=_SMS_RETRY,
+            )
+        except ActivityError:
+            # Given up after its attempts: the message's row says so, with the last error.
+            workflow.logger.warning("SMS %s not delivered", notification_id)
+
+    async def _push(self, job: PushJob) -> None:
+        try:
+            await workflow.execute_activity_method(
+                DepartmentActivities.push_task,
+                job,
+                start_to_close_timeout=timedelta(seconds=60),
+                retry_policy=_PUSH_RETRY,
+            )
+        except (ActivityError, asyncio.CancelledError):
+            del self._pushes[job.step_code]
+            return
+        del self._pushes[job.step_code]
+        async with self._lock:
+            pushes.acknowledged(self._case, job.step_code, workflow.now())
+            await self._commit()
+        self._changed = True
 
     def _publish(self) -> None:
         st = self._status

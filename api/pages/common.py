@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, ValidationError
 
-from api.deps import PageUser, get_services
+from api.deps import PageUser, SessionDep, get_services
 from api.errors import ApiError, field_name, invalid, reason_of
 from api.pages.events import (
     CHANNEL_NAMES,
@@ -28,6 +28,7 @@ from api.pages.events import (
     SOURCE_NAMES,
     describe_event,
 )
+from api.services import inbox
 from api.services.accounts import StaffUser
 from api.unified_login import signed_in
 from domain.actors import Role
@@ -107,6 +108,7 @@ def render(
             "department_name": services.catalogue.department_name,
             "centre_name": services.calendars.centres[services.settings.centre].name,
             "identity": signed_in(request),
+            "inbox_unread": getattr(request.state, "inbox_unread", None),
             "unified_login": bool(services.settings.oidc_issuer),
             **context,
         },
@@ -149,19 +151,24 @@ class NotForThisRole(Exception):
         self.user = user
 
 
-def page_for(*roles: Role) -> Callable[[StaffUser | None], Awaitable[StaffUser]]:
-    """A dependency admitting signed-in staff of `roles` to a page."""
+def page_for(*roles: Role) -> Callable[..., Awaitable[StaffUser]]:
+    """A dependency admitting signed-in staff of `roles` to a page; it also counts their
+    unread messages for the bell in the page's header."""
 
-    async def check(user: PageUser) -> StaffUser:
+    async def check(request: Request, user: PageUser, session: SessionDep) -> StaffUser:
         if user is None:
             raise LoginRequired
         if user.role not in roles:
             raise NotForThisRole(user)
+        request.state.inbox_unread = await inbox.unread_count(session, user)
         return user
 
     return check
 
 
+AnyStaffPage = Annotated[
+    StaffUser, Depends(page_for(Role.clerk, Role.staff, Role.supervisor, Role.admin))
+]
 ClerkPage = Annotated[StaffUser, Depends(page_for(Role.clerk, Role.admin))]
 StaffPage = Annotated[StaffUser, Depends(page_for(Role.staff, Role.supervisor, Role.admin))]
 SupervisorPage = Annotated[StaffUser, Depends(page_for(Role.supervisor, Role.admin))]

@@ -20,6 +20,7 @@ from api.pages.common import (
 )
 from api.schemas import ExtensionIn, ExtensionRefusalIn, FollowUpIn
 from api.services import actions, aftercare, supervision, tasks
+from api.services.deliveries import report as delivery_report
 from domain.application import ApplicationStatus
 from domain.states import SlaLevel
 from store.models import ApplicationRow, StepRow
@@ -93,6 +94,7 @@ async def dashboard(
             services=services, session=session
         ),
         colours=CARD_COLOURS,
+        deliveries=await delivery_report(services=services, session=session),
     )
 
 

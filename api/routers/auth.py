@@ -1,14 +1,14 @@
-"""Tokens for the API (OAuth2 password flow)."""
+"""Tokens for the API: the OAuth2 password grant for people, the client-credentials grant for
+departments' own systems (`tongban clients add`)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Request
-from fastapi.security import OAuth2PasswordRequestForm
+from fastapi import APIRouter, Form, Request
 
 from api.deps import CurrentUser, ServicesDep, SessionDep, bearer_token, client_key
-from api.errors import ApiError, too_many
+from api.errors import ApiError, invalid, too_many
 from api.schemas import Me, TokenOut
 from api.services import accounts
 
@@ -16,14 +16,20 @@ router = APIRouter(prefix="/api/auth", tags=["auth"])
 
 
 async def sign_in(
-    *, services: ServicesDep, session: SessionDep, username: str, password: str, client: str
+    *,
+    services: ServicesDep,
+    session: SessionDep,
+    username: str,
+    password: str,
+    client: str,
+    kind: str = accounts.PERSON,
 ) -> accounts.StaffUser:
-    """Check a password, throttling repeated failures from one client."""
+    """Check a password (or a client's secret), throttling repeated failures."""
     subject = username.strip().lower()
     wait = services.logins.retry_after(subject, client)
     if wait is not None:
         raise too_many("登录失败次数过多，请稍后再试", wait)
-    user = await accounts.authenticate(session, username, password)
+    user = await accounts.authenticate(session, username, password, kind=kind)
     if user is None:
         services.logins.fail(subject, client)
         raise ApiError(
@@ -34,17 +40,35 @@ async def sign_in(
 
 @router.post("/token", response_model=TokenOut)
 async def token(
-    form: Annotated[OAuth2PasswordRequestForm, Depends()],
     request: Request,
     services: ServicesDep,
     session: SessionDep,
+    grant_type: Annotated[
+        Literal["password", "client_credentials"], Form(description="OAuth2 grant")
+    ] = "password",
+    username: Annotated[str, Form(max_length=64)] = "",
+    password: Annotated[str, Form(max_length=200)] = "",
+    client_id: Annotated[str, Form(max_length=64)] = "",
+    client_secret: Annotated[str, Form(max_length=200)] = "",
 ) -> TokenOut:
+    """A bearer token: `grant_type=password` with `username` and `password` for staff,
+    `grant_type=client_credentials` with `client_id` and `client_secret` for a department's
+    own system (scoped to its department, its actions attributed to it)."""
+    if grant_type == "client_credentials":
+        name, secret, kind = client_id, client_secret, accounts.CLIENT
+        missing = {k: "必填" for k, v in (("client_id", name), ("client_secret", secret)) if not v}
+    else:
+        name, secret, kind = username, password, accounts.PERSON
+        missing = {k: "必填" for k, v in (("username", name), ("password", secret)) if not v}
+    if missing:
+        raise invalid(missing)
     user = await sign_in(
         services=services,
         session=session,
-        username=form.username,
-        password=form.password,
+        username=name,
+        password=secret,
         client=client_key(request),
+        kind=kind,
     )
     hours = services.settings.token_hours
     access = await accounts.issue_token(session, user, kind="bearer", hours=hours)

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 from api.deps import ApplicationNo, ServicesDep, SessionDep, Supervisor, TaskDep
 from api.errors import not_found
 from api.schemas import (
+    DeliveryReport,
     ExtensionIn,
     ExtensionRefusalIn,
     FollowUpIn,
@@ -19,6 +20,7 @@ from api.schemas import (
     TimelineEvent,
 )
 from api.services import actions, aftercare, supervision, tasks
+from api.services.deliveries import report as delivery_report
 from domain.states import ApplicationState, SlaLevel
 from store.models import ApplicationRow
 
@@ -74,6 +76,15 @@ async def extend(
     """Grant an extension (延期) before the step's deadline, within the matter's cap; this
     approves the department's pending request, if there is one."""
     return await actions.extend(services=services, session=session, task=task, user=user, body=body)
+
+
+@router.get("/deliveries", response_model=DeliveryReport)
+async def deliveries(
+    _user: Supervisor, services: ServicesDep, session: SessionDep
+) -> DeliveryReport:
+    """SMS pending, sent and given up; tasks whose push to a department's system keeps
+    failing; the event feed's subscribers, how far behind they are and whether failing."""
+    return await delivery_report(services=services, session=session)
 
 
 @router.get("/reviews", response_model=list[ReviewView])

@@ -35,9 +35,18 @@ class StaffUser:
         return cls(row.id, row.username, row.display_name, Role(row.role), row.department)
 
 
-async def authenticate(session: AsyncSession, username: str, password: str) -> StaffUser | None:
+PERSON, CLIENT = "person", "client"
+
+
+async def authenticate(
+    session: AsyncSession, username: str, password: str, *, kind: str = PERSON
+) -> StaffUser | None:
+    """The account if `password` is its password (for a client: its secret), else None.
+
+    People sign in with passwords, departments' systems with client credentials; neither
+    can use the other's way in."""
     row = await session.scalar(select(UserRow).where(UserRow.username == username.strip()))
-    if row is None or not row.active:
+    if row is None or not row.active or row.kind != kind:
         await to_thread.run_sync(verify_password, DUMMY_HASH, password)  # same cost
         return None
     # argon2 is deliberately slow: off the event loop, so other requests go on meanwhile.
@@ -107,6 +116,7 @@ async def create_user(
     role: Role,
     department: str | None,
     password: str,
+    kind: str = PERSON,
 ) -> UserRow:
     if role is Role.staff and not department:
         raise ValueError("department staff must belong to a department")
@@ -118,6 +128,7 @@ async def create_user(
         department=department if role is Role.staff else None,
         active=True,
         created_at=datetime.now(UTC),
+        kind=kind,
     )
     session.add(row)
     return row

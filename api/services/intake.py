@@ -28,7 +28,7 @@ from domain.application import (
 )
 from domain.fields import clean_fields, fields_problems
 from domain.identifiers import id_number_problem
-from domain.matter import Channel, MatterDefinition
+from domain.matter import Channel, Connector, MatterDefinition
 from domain.reason import reason_problem
 from domain.states import ApplicationState
 from store.models import ApplicationRow, IdempotencyRow, NumberSequenceRow
@@ -73,6 +73,17 @@ async def check_submission(
     if submission.delivery == "express" and not submission.delivery_address:
         problems["delivery_address"] = "选择邮寄送达时必须填写收件地址"
     return problems, materials
+
+
+def connectors_of(services: Services, matter: MatterDefinition) -> dict[str, Connector]:
+    """The connectors of the departments with steps in `matter`, pinned with the application
+    (the workflow pushes their tasks to them)."""
+    departments = services.catalogue.departments
+    return {
+        code: connector
+        for code in {s.department for s in matter.steps}
+        if code in departments and (connector := departments[code].connector) is not None
+    }
 
 
 async def received_materials(
@@ -214,6 +225,7 @@ async def receive(
         # Online, the window still decides on acceptance; at the window it is decided now.
         needs_acceptance=channel is not Channel.window and refusal is None,
         refusal=refusal.strip() if refusal is not None else None,
+        connectors=connectors_of(services, matter),
         query_code_digest=query_code_digest(services.secret, code),
     )
     try:

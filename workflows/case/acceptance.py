@@ -36,15 +36,8 @@ def receive(case: Case, now: datetime) -> None:
         calendar=case.calendar.snapshot.version,
         acceptance_due=due.isoformat(),
     )
-    local_due = case.calendar.local(due)
-    case.notify(
-        now,
-        APPLICANT,
-        "received",
-        "已收件，等待受理",
-        f"综合窗口将于{local_due:%Y-%m-%d %H:%M}前完成受理审查，逾期视为受理。",
-    )
-    case.notify(now, WINDOW, "received", "网上申请待受理")
+    case.notify(now, APPLICANT, "received", acceptance_due=case.when(due))
+    case.notify(now, WINDOW, "application_received")
 
 
 def start(
@@ -71,7 +64,8 @@ def start(
         materials=[m.model_dump(mode="json") for m in case.app.materials],
         calendar=case.calendar.snapshot.version,
     )
-    case.notify(now, APPLICANT, "accepted", "已受理", case.deadline_text())
+    deadline = case.promised.reading(case.calendar, case.promised.started_at).deadline
+    case.notify(now, APPLICANT, "accepted", deadline=case.when(deadline))
     # Steps get their whole limit from the moment they reach the departments, even when
     # the matter's own clock was backdated to receipt.
     case.open_ready_steps(now)
@@ -118,7 +112,7 @@ def refuse(case: Case, action: RefuseAcceptanceInput, now: datetime) -> None:
     case.finish(now, ApplicationState.not_accepted, reason)
     case.status.acceptance_due = None
     case.record(now, EventKind.not_accepted, action.actor, reason=reason)
-    case.notify(now, APPLICANT, "not_accepted", "不予受理", reason)
+    case.notify(now, APPLICANT, "not_accepted", reason=reason)
 
 
 ACCEPT = Transition(_accept_problem, _accept)

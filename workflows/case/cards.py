@@ -77,3 +77,19 @@ def escalation(level: SlaLevel, department: str) -> list[str]:
     if level is SlaLevel.serious:
         return [leader(department), SUPERVISORS]
     return []
+
+
+def reminder_due(reading: ClockReading, calendar: WorkCalendar) -> bool:
+    """预警提醒: one working day before the deadline, for a clock with more than a day."""
+    running = reading.running_since is not None
+    day = calendar.day_length
+    return running and reading.budget > day and timedelta(0) < reading.remaining <= day
+
+
+def reminder_at(reading: ClockReading, calendar: WorkCalendar, now: datetime) -> datetime | None:
+    """When a running clock will be one working day from its deadline (None when it is
+    already, or never will be)."""
+    day = calendar.day_length
+    if reading.running_since is None or reading.budget <= day or reading.remaining <= day:
+        return None
+    return calendar.advance(now, reading.remaining - day)

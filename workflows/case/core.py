@@ -10,16 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
 
 from domain.actors import SYSTEM, Actor
-from domain.application import ApplicationInput, ApplicationStatus, Delivery, StepStatus
+from domain.application import ApplicationInput, ApplicationStatus, Delivery, StepStatus, TaskPush
 from domain.calendar import WorkCalendar
 from domain.clock import Clock
 from domain.events import APPLICANT, Event, EventKind, Notification, department
+from domain.notices import NOTICE_VARIABLES
 from domain.states import ApplicationState, SlaLevel, StepState
 
 A = TypeVar("A", bound=BaseModel)
@@ -32,12 +33,16 @@ class Case:
         self.calendar = WorkCalendar(app.calendar)
         self.events: list[Event] = []
         self.notifications: list[Notification] = []
+        self.pushes: list[str] = []  # steps opened for a department with its own system
         self._seq = 0
         self._notes = 0
         # Until acceptance these only hold the limits; acceptance restarts them.
         self.promised = Clock(started_at=now, limit_days=self.matter.promised_limit_days)
         self.legal = Clock(started_at=now, limit_days=self.matter.legal_limit_days)
         self.own_card = SlaLevel.green  # the matter's own card, apart from its steps'
+        # Day-before reminders and pushes to departments' systems: for workflows started
+        # since they exist (see MatterWorkflow).
+        self.delivers = False
         self.status = ApplicationStatus(
             application_no=app.application_no,
             matter_code=self.matter.code,
@@ -68,25 +73,38 @@ class Case:
             Event(seq=self._seq, at=now, kind=kind, actor=actor, step_code=step, payload=payload)
         )
 
-    def notify(
-        self, now: datetime, recipient: str, kind: str, subject: str, body: str = ""
-    ) -> None:
+    def notify(self, now: datetime, recipient: str, notice: str, **values: str) -> None:
+        """Leave `notice` for `recipient`, with the values its template needs (every notice
+        also has the application's number and the matter's name)."""
+        allowed = NOTICE_VARIABLES.get(notice)
+        if allowed is None or not set(values) <= allowed:
+            raise ValueError(
+                f"notice {notice!r} takes {sorted(allowed or ())}, not {sorted(values)}"
+            )
         self._notes += 1
+        common = {"application_no": self.app.application_no, "matter_name": self.matter.name}
         self.notifications.append(
             Notification(
                 id=f"{self.app.application_no}/{self._notes}",
                 at=now,
                 recipient=recipient,
-                kind=kind,
-                subject=f"[{self.app.application_no} {self.matter.name}] {subject}",
-                body=body,
+                kind=notice,
+                values=common | values,
             )
         )
+
+    def when(self, instant: datetime | None) -> str:
+        """An instant as people read it at the centre."""
+        return f"{self.calendar.local(instant):%Y-%m-%d %H:%M}" if instant else "—"
 
     def take_records(self) -> tuple[list[Event], list[Notification]]:
         events, notes = self.events, self.notifications
         self.events, self.notifications = [], []
         return events, notes
+
+    def take_pushes(self) -> list[str]:
+        pushes, self.pushes = self.pushes, []
+        return pushes
 
     # --- what every procedure shares ----------------------------------------------------
 
@@ -99,7 +117,19 @@ class Case:
                 step.opened_at = now
                 step.clock = Clock(started_at=now, limit_days=spec.limit_days)
                 self.record(now, EventKind.step_opened, step=step.code, limit_days=spec.limit_days)
-                self.notify(now, department(step.department), "task", f"新待办：{step.name}")
+                connector = self.app.connectors.get(step.department)
+                if connector is not None and self.delivers:
+                    alarm = timedelta(minutes=connector.alarm_after_minutes)
+                    step.push = TaskPush(due=now + alarm)
+                    self.pushes.append(step.code)
+                deadline = step.clock.reading(self.calendar, now).deadline
+                self.notify(
+                    now,
+                    department(step.department),
+                    "task_opened",
+                    step_name=step.name,
+                    deadline=self.when(deadline),
+                )
 
     def touch(self) -> None:
         """A department started work: 已受理 becomes 办理中."""
@@ -116,7 +146,7 @@ class Case:
                 if step.opened_at:
                     self.record(now, EventKind.step_cancelled, step=step.code)
                     self.notify(
-                        now, department(step.department), "cancelled", f"已取消：{step.name}"
+                        now, department(step.department), "task_cancelled", step_name=step.name
                     )
         self.status.state = state
         self.status.outcome_reason = reason
@@ -134,9 +164,7 @@ class Case:
             )
             results = {s.code: s.result for s in self.status.steps if s.result}
             self.record(now, EventKind.granted, results=results)
-            self.notify(
-                now, APPLICANT, "granted", "已办结", "您的申请已办结，请按约定方式领取结果。"
-            )
+            self.notify(now, APPLICANT, "granted")
 
     def running_clocks(self) -> list[Clock]:
         steps = [s.clock for s in self.status.steps if s.clock and s.state.active]
@@ -175,13 +203,6 @@ class Case:
                 step.extension_request = None
         if not st.state.final:
             st.sla_level = SlaLevel.highest([self.own_card, *(s.sla_level for s in st.steps)])
-
-    def deadline_text(self) -> str:
-        deadline = self.promised.reading(self.calendar, self.promised.started_at).deadline
-        if deadline is None:
-            return ""
-        local = self.calendar.local(deadline)
-        return f"承诺办结时间：{local:%Y-%m-%d %H:%M}"
 
 
 @dataclass(frozen=True)

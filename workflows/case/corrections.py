@@ -65,11 +65,7 @@ def _request(case: Case, action: SupplementRequestInput, now: datetime) -> None:
         reason=request.reason,
     )
     case.notify(
-        now,
-        APPLICANT,
-        "correction",
-        f"补正告知（第{notice.notice_no}号）",
-        "请一次性补正以下材料：" + "；".join(notice.items),
+        now, APPLICANT, "correction", notice_no=str(notice.notice_no), items="；".join(notice.items)
     )
 
 
@@ -106,9 +102,7 @@ def _supply(case: Case, action: SupplyInput, now: datetime) -> None:
             step.state = StepState.claimed if step.claimed_by else StepState.open
             if step.clock:
                 step.clock.resume(now)
-            case.notify(
-                now, department(step.department), "supplied", f"补正材料已提交：{step.name}"
-            )
+            case.notify(now, department(step.department), "supplied", step_name=step.name)
     case.record(
         now,
         EventKind.correction_supplied,

@@ -17,11 +17,6 @@ from domain.states import ApplicationState, SlaLevel
 from workflows.case import cards
 from workflows.case.core import Case, Transition
 
-_NOTICES = {
-    SlaLevel.yellow: "出件预警：办理结果临近送达期限",
-    SlaLevel.red: "出件超期：办理结果超过送达期限",
-}
-
 
 def awaiting(case: Case) -> bool:
     """Granted, and the result has not reached the applicant yet."""
@@ -39,12 +34,12 @@ def supervise(case: Case, now: datetime) -> None:
         delivery.sla_level = level
         case.record(now, EventKind.card_raised, level=level.value, scope="delivery")
         if level is SlaLevel.yellow:
-            case.notify(now, WINDOW, level.value, _NOTICES[level])
+            case.notify(now, WINDOW, "delivery_yellow")
             continue
         to = [WINDOW, SUPERVISORS]
         case.record(now, EventKind.escalated, level=level.value, scope="delivery", to=to)
         for recipient in to:
-            case.notify(now, recipient, level.value, _NOTICES[SlaLevel.red])
+            case.notify(now, recipient, "delivery_red")
 
 
 def next_wake(case: Case, now: datetime) -> datetime | None:
@@ -81,7 +76,7 @@ def _hand_over(case: Case, action: HandOverInput, now: datetime) -> None:
     delivery.handed_over_by = action.actor
     case.record(now, EventKind.handed_over, action.actor, method=action.method, ref=action.ref)
     how = "已在窗口领取" if action.method == "window" else f"已邮寄，快递单号 {action.ref.strip()}"
-    case.notify(now, APPLICANT, "handed_over", "办理结果已送达", how)
+    case.notify(now, APPLICANT, "handed_over", how=how)
 
 
 HAND_OVER = Transition(_hand_over_problem, _hand_over)

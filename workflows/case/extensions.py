@@ -67,7 +67,11 @@ def _request(case: Case, action: ExtensionRequestInput, now: datetime) -> None:
         reason=action.reason.strip(),
     )
     case.notify(
-        now, SUPERVISORS, "extension", f"延期申请：{step.name}{action.working_days}个工作日"
+        now,
+        SUPERVISORS,
+        "extension_requested",
+        step_name=step.name,
+        days=str(action.working_days),
     )
 
 
@@ -92,7 +96,7 @@ def _refuse(case: Case, action: ExtensionRefusalInput, now: datetime) -> None:
         requested_days=request.working_days if request else None,
         reason=action.reason.strip(),
     )
-    case.notify(now, department(step.department), "extension", f"延期申请未获批准：{step.name}")
+    case.notify(now, department(step.department), "extension_refused", step_name=step.name)
 
 
 def _extend_problem(case: Case, action: ExtendInput, now: datetime) -> str | None:
@@ -128,10 +132,11 @@ def _extend(case: Case, action: ExtendInput, now: datetime) -> None:
         now,
         APPLICANT,
         "extended",
-        f"办理期限延长{action.working_days}个工作日",
-        f"{step.name}：{action.reason.strip()}",
+        step_name=step.name,
+        days=str(action.working_days),
+        reason=action.reason.strip(),
     )
-    case.notify(now, department(step.department), "extended", f"已批准延期：{step.name}")
+    case.notify(now, department(step.department), "extension_granted", step_name=step.name)
 
 
 REQUEST = Transition(_request_problem, _request)

@@ -61,9 +61,9 @@ def record(case: Case, result: IssueResult, now: datetime) -> None:
             case.notify(
                 now,
                 SUPERVISORS,
-                "licence",
-                f"电子证照未能生成：{licence.type_name}",
-                licence.problem or "",
+                "licence_not_issued",
+                licence_name=licence.type_name,
+                problem=licence.problem or "",
             )
             continue
         case.record(
@@ -74,9 +74,5 @@ def record(case: Case, result: IssueResult, now: datetime) -> None:
             digest=licence.digest,
         )
         case.notify(
-            now,
-            APPLICANT,
-            "licence",
-            f"电子证照已生成：{licence.type_name}",
-            f"证照编号 {licence.number}，可在“我的证照”中查看，扫码可验证真伪。",
+            now, APPLICANT, "licence_issued", licence_name=licence.type_name, number=licence.number
         )

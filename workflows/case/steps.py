@@ -116,7 +116,7 @@ def _reject(case: Case, action: RejectInput, now: datetime) -> None:
     case.record(now, EventKind.rejected, action.actor, step.code, reason=step.reason)
     case.finish(now, ApplicationState.refused, step.reason)
     case.record(now, EventKind.refused, action.actor, step.code, reason=step.reason)
-    case.notify(now, APPLICANT, "refused", "不予许可", f"{step.name}：{step.reason}")
+    case.notify(now, APPLICANT, "refused", step_name=step.name, reason=step.reason)
 
 
 CLAIM = Transition(_claim_problem, _claim)

@@ -15,18 +15,8 @@ from domain.clock import ClockReading
 from domain.events import SUPERVISORS, EventKind, department
 from domain.matter import OnOverdue
 from domain.states import ApplicationState, SlaLevel, StepState
-from workflows.case import acceptance, cards, delivery
+from workflows.case import acceptance, cards, delivery, pushes
 from workflows.case.core import Case
-
-_MATTER_NOTICES = {
-    SlaLevel.yellow: "黄牌预警：办件临近承诺时限",
-    SlaLevel.red: "红牌：办件超过承诺时限",
-    SlaLevel.serious: "严重超时：办件超过法定时限",
-}
-_STEP_ESCALATIONS = {
-    SlaLevel.red: "红牌督办：{}超过办理时限",
-    SlaLevel.serious: "严重超时：{}超过法定时限",
-}
 
 
 def supervise(case: Case, now: datetime) -> None:
@@ -45,10 +35,13 @@ def supervise(case: Case, now: datetime) -> None:
     for level in cards.levels_due(case.own_card, promised, policy, legal_over=legal_over):
         case.own_card = level
         case.record(now, EventKind.card_raised, level=level.value, scope="matter")
-        case.notify(now, SUPERVISORS, level.value, _MATTER_NOTICES[level])
+        case.notify(now, SUPERVISORS, f"matter_{level.value}")
     for step in case.status.steps:
         if step.state.active and step.clock:
-            _supervise_step(case, now, step, step.clock.reading(case.calendar, now), legal_over)
+            reading = step.clock.reading(case.calendar, now)
+            _remind(case, now, step, reading)
+            _supervise_step(case, now, step, reading, legal_over)
+    pushes.supervise(case, now)
     case.open_ready_steps(now)
     case.complete_if_done(now)
     case.refresh(now)
@@ -63,19 +56,28 @@ def _supervise_step(
         step.sla_level = level
         case.record(now, EventKind.card_raised, step=step.code, level=level.value, scope="step")
         if level is SlaLevel.yellow:
-            case.notify(
-                now, department(step.department), "yellow", f"黄牌预警：{step.name}临近办理时限"
-            )
+            case.notify(now, department(step.department), "step_yellow", step_name=step.name)
         elif level is SlaLevel.red and spec.on_overdue is OnOverdue.deem_approved:
             step.state = StepState.deemed_approved
             step.decided_at = now
             case.record(now, EventKind.deemed_approved, step=step.code)
-            case.notify(
-                now, department(step.department), "deemed", f"逾期未反馈，视为同意：{step.name}"
-            )
+            case.notify(now, department(step.department), "step_deemed", step_name=step.name)
             return
         else:
             _escalate(case, now, step, level)
+
+
+def _remind(case: Case, now: datetime, step: StepStatus, reading: ClockReading) -> None:
+    """预警提醒: the department (and whoever claimed the step) a day before its deadline."""
+    if not case.delivers or step.reminded or not cards.reminder_due(reading, case.calendar):
+        return
+    step.reminded = True
+    deadline = case.when(reading.deadline)
+    to = [department(step.department)]
+    if step.claimed_by is not None:
+        to.append(step.claimed_by.id)
+    for recipient in to:
+        case.notify(now, recipient, "reminder", step_name=step.name, deadline=deadline)
 
 
 def _escalate(case: Case, now: datetime, step: StepStatus, level: SlaLevel) -> None:
@@ -83,7 +85,7 @@ def _escalate(case: Case, now: datetime, step: StepStatus, level: SlaLevel) -> N
     to = cards.escalation(level, step.department)
     case.record(now, EventKind.escalated, step=step.code, level=level.value, to=to)
     for recipient in to:
-        case.notify(now, recipient, level.value, _STEP_ESCALATIONS[level].format(step.name))
+        case.notify(now, recipient, f"step_{level.value}", step_name=step.name)
 
 
 def next_wake(case: Case, now: datetime) -> datetime | None:
@@ -99,6 +101,13 @@ def next_wake(case: Case, now: datetime) -> datetime | None:
         cards.next_due(held, clock.reading(case.calendar, now), policy, case.calendar, now)
         for clock, held in clocks
     ]
+    candidates.append(pushes.next_wake(case))
+    if case.delivers:
+        candidates += [
+            cards.reminder_at(s.clock.reading(case.calendar, now), case.calendar, now)
+            for s in case.status.steps
+            if s.clock and s.state.active and not s.reminded
+        ]
     if not case.legal.paused and case.own_card.rank < SlaLevel.serious.rank:
         candidates.append(case.legal.reading(case.calendar, now).deadline)
     return min((c for c in candidates if c is not None), default=None)

@@ -1,0 +1,99 @@
+"""What supervisors see of delivery: SMS sent, pending or given up; tasks whose push to a
+department's system keeps failing; the feed's subscribers and how far behind they are."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.container import Services
+from api.schemas import (
+    DeliveryReport,
+    FailingPush,
+    SmsFigures,
+    SubscriptionView,
+    UndeliveredMessage,
+)
+from domain.notices import DeliveryState, NoticeChannel
+from store import feed
+from store.models import NotificationRow, StepRow, SubscriptionRow
+
+
+async def report(*, services: Services, session: AsyncSession) -> DeliveryReport:
+    tz = services.tz
+    by_state = await session.execute(
+        select(NotificationRow.state, func.count())
+        .where(NotificationRow.channel == NoticeChannel.sms.value)
+        .group_by(NotificationRow.state)
+    )
+    counts: dict[str, int] = {state: n for state, n in by_state}
+    undelivered = await session.scalars(
+        select(NotificationRow)
+        .where(
+            NotificationRow.channel == NoticeChannel.sms.value,
+            NotificationRow.state != DeliveryState.sent.value,
+            NotificationRow.attempts > 0,
+        )
+        .order_by(NotificationRow.at.desc())
+        .limit(50)
+    )
+    pushes = await session.scalars(
+        select(StepRow).where(StepRow.push_state == "failing").order_by(StepRow.opened_at).limit(50)
+    )
+    # Not sequenced here (a supervisor's page must not take the feed's write lock): what the
+    # subscribers' deliveries sequence as they go is what they are behind by.
+    end = await feed.end(session)
+    now = await services.clock()
+    failing_after = timedelta(minutes=services.settings.feed_failing_minutes)
+    subscribers = await session.scalars(
+        select(SubscriptionRow).where(SubscriptionRow.active.is_(True)).order_by(SubscriptionRow.id)
+    )
+    return DeliveryReport(
+        sms=SmsFigures(
+            pending=counts.get(DeliveryState.pending.value, 0),
+            sent=counts.get(DeliveryState.sent.value, 0),
+            failed=counts.get(DeliveryState.failed.value, 0),
+        ),
+        undelivered=[
+            UndeliveredMessage(
+                id=n.id,
+                application_no=n.application_no,
+                at=n.at.astimezone(tz),
+                kind=n.kind,
+                text=n.sms_text,
+                state=n.state,
+                attempts=n.attempts,
+                last_error=n.last_error,
+            )
+            for n in undelivered
+        ],
+        pushes_failing=[
+            FailingPush(
+                task_id=s.id,
+                application_no=s.application_no,
+                step_name=s.name,
+                department=services.catalogue.department_name(s.department),
+                attempts=s.push_attempts,
+                error=s.push_error,
+            )
+            for s in pushes
+        ],
+        subscriptions=[
+            SubscriptionView(
+                id=s.id,
+                url=s.url,
+                types=list(s.types),
+                delivered=s.delivered,
+                last_delivered_at=s.last_delivered_at.astimezone(tz)
+                if s.last_delivered_at
+                else None,
+                failing=bool(s.failing_since and now - s.failing_since > failing_after),
+                failing_since=s.failing_since.astimezone(tz) if s.failing_since else None,
+                last_error=s.last_error,
+                behind=max(end - s.cursor, 0),
+            )
+            for s in subscribers
+        ],
+    )

@@ -1,0 +1,84 @@
+"""Staff inboxes: the messages the engine leaves for a department, its head and leader, the
+window or the supervisors, and for one member of staff; read state per person."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import exists, func, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.expression import Exists
+
+from api.services.accounts import StaffUser
+from domain.actors import Role
+from domain.events import SUPERVISORS, WINDOW, department, department_head, leader
+from store.models import NotificationReadRow, NotificationRow
+
+
+def addresses(user: StaffUser) -> list[str]:
+    """The role addresses a member of staff reads: their own, their department's (its head's
+    and leader's escalations included), the window's or the supervisors'."""
+    own = [user.actor().id]
+    if user.role is Role.staff and user.department:
+        code = user.department
+        return [*own, department(code), department_head(code), leader(code)]
+    if user.role is Role.clerk:
+        return [*own, WINDOW]
+    if user.role is Role.supervisor:
+        return [*own, SUPERVISORS]
+    if user.role is Role.admin:
+        return [*own, SUPERVISORS, WINDOW]
+    return own
+
+
+def _read_by(user: StaffUser) -> Exists:
+    return exists().where(
+        NotificationReadRow.notification_id == NotificationRow.id,
+        NotificationReadRow.user_id == user.id,
+    )
+
+
+async def messages(
+    session: AsyncSession, user: StaffUser, *, unread_only: bool, limit: int, offset: int
+) -> list[tuple[NotificationRow, bool]]:
+    """(message, read) for `user`, the newest first."""
+    read = _read_by(user)
+    query = (
+        select(NotificationRow, read.label("read"))
+        .where(NotificationRow.recipient.in_(addresses(user)))
+        .order_by(NotificationRow.at.desc(), NotificationRow.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    if unread_only:
+        query = query.where(~read)
+    return [(row, bool(was_read)) for row, was_read in await session.execute(query)]
+
+
+async def unread_count(session: AsyncSession, user: StaffUser) -> int:
+    count = await session.scalar(
+        select(func.count())
+        .select_from(NotificationRow)
+        .where(NotificationRow.recipient.in_(addresses(user)), ~_read_by(user))
+    )
+    return int(count or 0)
+
+
+async def mark_read(
+    session: AsyncSession, user: StaffUser, ids: Sequence[str] | None, now: datetime
+) -> int:
+    """Mark `ids` (or, with None, every message) read for `user`; returns how many."""
+    query = select(NotificationRow.id).where(
+        NotificationRow.recipient.in_(addresses(user)), ~_read_by(user)
+    )
+    if ids is not None:
+        query = query.where(NotificationRow.id.in_(list(ids)))
+    unread = list(await session.scalars(query))
+    if unread:
+        await session.execute(
+            insert(NotificationReadRow),
+            [{"user_id": user.id, "notification_id": i, "read_at": now} for i in unread],
+        )
+    await session.commit()
+    return len(unread)

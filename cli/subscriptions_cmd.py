@@ -1,0 +1,88 @@
+"""`tongban subscriptions add|list|remove`: receivers of the event feed (CloudEvents, signed
+per Standard Webhooks), such as the provincial platform."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from typing import Any
+
+from sqlalchemy import select
+
+from api.services import subscriptions
+from settings import get_settings
+from store.db import create_engine, session_factory
+from store.models import SubscriptionRow
+from temporal_client import connect
+
+
+async def _add(args: argparse.Namespace) -> int:
+    settings = get_settings()
+    engine = create_engine(settings.db_url)
+    try:
+        async with session_factory(engine)() as session:
+            types = [t.strip() for t in (args.types or "").split(",") if t.strip()]
+            row = await subscriptions.add(
+                session, url=args.url, secret=args.secret, types=types, from_start=args.from_start
+            )
+            print(f"subscription {row.id}: {row.url}")
+            if not args.secret:
+                print(f"secret (give it to the receiver; it is not shown again): {row.secret}")
+            subscription_id = row.id
+    finally:
+        await engine.dispose()
+    try:
+        client = await asyncio.wait_for(connect(settings), 10)
+        await subscriptions.start_feed(
+            client, settings.temporal_task_queue, subscription_id, settings.feed_poll_seconds
+        )
+        print("delivery started")
+    except Exception as exc:  # the worker starts it when it next starts
+        print(f"Temporal not reachable ({exc}); the worker starts the delivery when it starts")
+    return 0
+
+
+async def _list_or_remove(args: argparse.Namespace) -> int:
+    engine = create_engine(get_settings().db_url)
+    try:
+        async with session_factory(engine)() as session:
+            if args.command == "remove":
+                row = await session.get(SubscriptionRow, args.id)
+                if row is None:
+                    print(f"no subscription {args.id}")
+                    return 1
+                row.active = False
+                await session.commit()
+                print(f"subscription {args.id} removed (its delivery stops)")
+                return 0
+            for row in await session.scalars(select(SubscriptionRow).order_by(SubscriptionRow.id)):
+                state = "ok"
+                if not row.active:
+                    state = "removed"
+                elif row.failing_since:
+                    state = f"failing since {row.failing_since:%Y-%m-%d %H:%M}"
+                kinds = ",".join(row.types) or "all"
+                print(f"{row.id:>4} {row.url}  types={kinds}  sent={row.delivered}  {state}")
+    finally:
+        await engine.dispose()
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    return asyncio.run(_add(args) if args.command == "add" else _list_or_remove(args))
+
+
+def register(areas: Any) -> None:
+    area = areas.add_parser("subscriptions", help="receivers of the event feed")
+    commands = area.add_subparsers(dest="command", required=True)
+    add = commands.add_parser("add", help="a new receiver")
+    add.add_argument("url")
+    add.add_argument("--secret", help="whsec_<base64>; generated and shown once when omitted")
+    add.add_argument("--types", help="comma-separated event kinds (default: all)")
+    add.add_argument(
+        "--from-start", action="store_true", help="send every event so far, not only new ones"
+    )
+    commands.add_parser("list", help="the receivers and how their delivery goes")
+    remove = commands.add_parser("remove", help="stop sending to a receiver")
+    remove.add_argument("id", type=int)
+    area.set_defaults(handler=run)

@@ -1,0 +1,173 @@
+"""Departments' own systems: their tasks pushed to them when a step opens (signed, retried
+until acknowledged, the card raised when a push keeps failing), and their answers through
+the API with client credentials, scoped to their department and attributed to them."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import timedelta
+
+import httpx
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from standardwebhooks import Webhook
+from temporalio.testing import WorkflowEnvironment
+
+from api.services.accounts import CLIENT, create_user
+from api.services.subscriptions import new_secret
+from domain.actors import Role
+from domain.matter import Connector
+from settings import Settings
+from store.models import StepRow
+from tests.api_helpers import SUPERVISOR, approval, as_user, error_body, submit, task_for
+from tests.engine import event_rows, running_worker, start
+from tests.factories import application
+from tests.receivers import Receiver, running_receiver
+from tests.timeline import at, eventually, next_plain_monday, plain_calendar, skip_to
+
+SECRET = new_secret()
+
+
+@pytest.fixture
+def system() -> Iterator[Receiver]:
+    with running_receiver() as r:
+        yield r
+
+
+async def test_a_task_reaches_the_department_system_signed_and_is_acknowledged(
+    env: WorkflowEnvironment,
+    sessions: async_sessionmaker[AsyncSession],
+    task_queue: str,
+    system: Receiver,
+) -> None:
+    system.behaviour.fail_next = 2  # the department's system answers 500 twice first
+    settings = Settings(database_url="unused", connector_secrets={"psb": SECRET})
+    app = application("company_setup", now=await env.get_current_time())
+    app = app.model_copy(update={"connectors": {"psb": Connector(url=f"{system.url}/tasks")}})
+    async with running_worker(env, sessions, task_queue, settings=settings):
+        await start(env, task_queue, app)
+        await env.sleep(timedelta(minutes=2))  # past the retries' backoff (10 s, 20 s)
+
+        async def pushed() -> None:
+            kinds = [e.kind for e in await event_rows(sessions, app.application_no)]
+            assert "step_pushed" in kinds
+
+        await eventually(pushed)
+    [delivery] = [r for r in system.received if r.path == "/tasks"]
+    body = delivery.body.decode()
+    Webhook(SECRET).verify(body, delivery.headers)
+    task = json.loads(body)
+    assert task["application_no"] == app.application_no and task["task"]["step"] == "seal"
+    assert task["task"]["deadline"] and {m["code"] for m in task["materials"]} >= {"articles"}
+    assert delivery.headers["webhook-id"] == f"{app.application_no}/seal/task"
+    async with sessions() as s:
+        step = await s.scalar(
+            select(StepRow).where(
+                StepRow.application_no == app.application_no, StepRow.code == "seal"
+            )
+        )
+    assert step is not None and step.push_state == "acknowledged" and step.push_attempts == 3
+    # Only the department with a connector got a push.
+    assert {r.json()["task"]["step"] for r in system.received} == {"seal"}
+
+
+async def test_a_push_still_failing_after_its_alarm_time_raises_the_card(
+    env: WorkflowEnvironment,
+    sessions: async_sessionmaker[AsyncSession],
+    task_queue: str,
+    system: Receiver,
+) -> None:
+    system.behaviour.down = True
+    monday = next_plain_monday(await env.get_current_time())
+    await skip_to(env, at(monday, 10))
+    app = application("company_setup", now=at(monday, 10), calendar=plain_calendar(monday))
+    connector = Connector(url=f"{system.url}/tasks", alarm_after_minutes=30)
+    app = app.model_copy(update={"connectors": {"psb": connector}})
+    settings = Settings(database_url="unused")
+    async with running_worker(env, sessions, task_queue, settings=settings):
+        await start(env, task_queue, app)
+        await skip_to(env, at(monday, 10, 31))
+
+        async def alarmed() -> None:
+            events = await event_rows(sessions, app.application_no)
+            raised = [e for e in events if e.kind == "card_raised" and e.step_code == "seal"]
+            assert [(e.payload["level"], e.payload.get("cause")) for e in raised] == [
+                ("yellow", "push")
+            ]
+
+        await eventually(alarmed, timeout=30)
+        async with sessions() as s:
+            step = await s.scalar(
+                select(StepRow).where(
+                    StepRow.application_no == app.application_no, StepRow.code == "seal"
+                )
+            )
+        assert (
+            step is not None and step.push_state == "failing" and "503" in (step.push_error or "")
+        )
+        system.behaviour.down = False
+        await skip_to(env, at(monday, 11))
+
+        async def delivered() -> None:
+            kinds = [e.kind for e in await event_rows(sessions, app.application_no)]
+            assert "step_pushed" in kinds
+
+        await eventually(delivered, timeout=30)
+
+
+async def _client_token(
+    api: httpx.AsyncClient, sessions: async_sessionmaker[AsyncSession], department: str
+) -> dict[str, str]:
+    client_id = f"{department}-system"
+    async with sessions() as session:
+        from store.models import UserRow
+
+        if await session.scalar(select(UserRow).where(UserRow.username == client_id)) is None:
+            await create_user(
+                session,
+                username=client_id,
+                display_name=f"{department}业务系统",
+                role=Role.staff,
+                department=department,
+                password="s3cret-of-the-system",
+                kind=CLIENT,
+            )
+            await session.commit()
+    answer = await api.post(
+        "/api/auth/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": client_id,
+            "client_secret": "s3cret-of-the-system",
+        },
+    )
+    assert answer.status_code == 200, answer.text
+    return {"Authorization": f"Bearer {answer.json()['access_token']}"}
+
+
+async def test_a_department_system_decides_its_task_with_client_credentials(
+    api: httpx.AsyncClient, sessions: async_sessionmaker[AsyncSession], engine: AsyncEngine
+) -> None:
+    number = (await submit(api))["application_no"]
+    tax_system = await _client_token(api, sessions, "tax")
+    task = await task_for(api, "tax", number)
+    claimed = await api.post(f"/api/tasks/{task['id']}/claim", headers=tax_system)
+    assert claimed.status_code == 200, claimed.text
+    decided = await api.post(
+        f"/api/tasks/{task['id']}/decision", headers=tax_system, json=approval(task)
+    )
+    assert decided.status_code == 200, decided.text
+    # Not another department's task, and not a person's way in.
+    amr_task = await task_for(api, "amr", number)
+    error_body(await api.post(f"/api/tasks/{amr_task['id']}/claim", headers=tax_system), 403)
+    as_password = await api.post(
+        "/api/auth/token", data={"username": "tax-system", "password": "s3cret-of-the-system"}
+    )
+    assert as_password.status_code == 401
+    timeline = await api.get(
+        f"/api/supervision/applications/{number}/timeline", headers=await as_user(api, SUPERVISOR)
+    )
+    approved = next(e for e in timeline.json() if e["kind"] == "approved")
+    assert approved["actor"] == "tax业务系统"

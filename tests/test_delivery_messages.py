@@ -1,0 +1,159 @@
+"""Notifications delivered: the applicant's SMS through a real local gateway that refuses,
+times out and fails for a while; retries with backoff; given up after its attempts; a
+worker stopped mid-delivery replaced without loss; the words from the templates."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio.testing import WorkflowEnvironment
+
+from definitions.notice_templates import load_templates
+from definitions.source import DefinitionErrors
+from domain.actions import WithdrawInput
+from settings import Settings
+from store.models import NotificationRow
+from tests.engine import running_worker, start
+from tests.factories import APPLICANT, application
+from tests.receivers import Receiver, running_receiver
+from tests.timeline import eventually
+from worker import build_worker
+from workflows.matter import SMS_ATTEMPTS, MatterWorkflow
+
+
+@pytest.fixture
+def gateway() -> AsyncIterator[Receiver]:  # type: ignore[misc]
+    with running_receiver() as receiver:
+        yield receiver
+
+
+def settings_for(gateway: Receiver) -> Settings:
+    return Settings(sms_url=f"{gateway.url}/sms", database_url="unused")
+
+
+async def _sms(sessions: async_sessionmaker[AsyncSession], no: str) -> list[NotificationRow]:
+    async with sessions() as s:
+        rows = await s.scalars(
+            select(NotificationRow)
+            .where(NotificationRow.application_no == no, NotificationRow.channel == "sms")
+            .order_by(NotificationRow.at, NotificationRow.id)
+        )
+        return list(rows)
+
+
+async def _received_then_withdrawn(
+    env: WorkflowEnvironment, task_queue: str
+) -> tuple[str, list[str]]:
+    """An online application (收件 SMS), then withdrawn: the workflow ends once its SMS are
+    through, and waiting on its result lets the test server skip the retries' backoff."""
+    app = application(
+        "company_setup",
+        now=await env.get_current_time(),
+        needs_acceptance=True,
+        accepted_by=APPLICANT,
+    )
+    handle = await start(env, task_queue, app)
+    await handle.execute_update(
+        MatterWorkflow.withdraw, WithdrawInput(actor=APPLICANT, reason="不办了")
+    )
+    await env.sleep(timedelta(hours=2))  # past the retries' backoff (10 s doubling, 8 tries)
+    await handle.result()
+    return app.application_no, [app.applicant.phone]
+
+
+async def test_sms_reach_the_applicant_through_a_flaky_gateway_once_each(
+    env: WorkflowEnvironment,
+    sessions: async_sessionmaker[AsyncSession],
+    task_queue: str,
+    gateway: Receiver,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    gateway.behaviour.fail_next = 3  # 500, 500, 500, then it works
+    caplog.set_level(logging.INFO)
+    async with running_worker(env, sessions, task_queue, settings=settings_for(gateway)):
+        number, [phone] = await _received_then_withdrawn(env, task_queue)
+    rows = await _sms(sessions, number)
+    assert rows and all(r.state == "sent" for r in rows), [(r.state, r.last_error) for r in rows]
+    ids = gateway.ids()
+    assert sorted(ids) == sorted(r.id for r in rows) and len(ids) == len(set(ids))
+    first = next(r.json() for r in gateway.received if r.json()["id"] == rows[0].id)
+    assert first["to"] == phone and "已收件" in first["text"] and number in first["text"]
+    assert max(r.attempts for r in rows) > 1  # the failures were retried
+    assert phone not in caplog.text  # phone numbers masked in logs
+
+
+async def test_an_sms_is_given_up_after_its_attempts_with_the_last_error(
+    env: WorkflowEnvironment,
+    sessions: async_sessionmaker[AsyncSession],
+    task_queue: str,
+    gateway: Receiver,
+) -> None:
+    gateway.behaviour.down = True
+    async with running_worker(env, sessions, task_queue, settings=settings_for(gateway)):
+        number, _ = await _received_then_withdrawn(env, task_queue)
+    rows = await _sms(sessions, number)
+    assert rows and {r.state for r in rows} == {"failed"}
+    assert {r.attempts for r in rows} == {SMS_ATTEMPTS}
+    assert all("503" in (r.last_error or "") for r in rows)
+    assert gateway.received == []
+
+
+async def test_a_worker_stopped_mid_delivery_is_replaced_and_nothing_is_lost(
+    env: WorkflowEnvironment,
+    sessions: async_sessionmaker[AsyncSession],
+    task_queue: str,
+    gateway: Receiver,
+) -> None:
+    app = application(
+        "company_setup",
+        now=await env.get_current_time(),
+        needs_acceptance=True,
+        accepted_by=APPLICANT,
+    )
+    gateway.behaviour.hang_next, gateway.behaviour.hang_seconds = 1, 3.0
+    # Killed, not stopped: it does not wait for the SMS in flight.
+    first = build_worker(
+        env.client,
+        sessions,
+        task_queue,
+        settings=settings_for(gateway),
+        max_cached_workflows=0,
+        graceful_shutdown_timeout=timedelta(0),
+    )
+    async with first:
+        handle = await start(env, task_queue, app)
+
+        async def in_flight() -> None:
+            assert gateway.attempts == 1
+
+        await eventually(in_flight)
+    # The first worker went away while its SMS hung at the gateway; a second one takes over.
+    async with running_worker(env, sessions, task_queue, settings=settings_for(gateway)):
+        await handle.execute_update(
+            MatterWorkflow.withdraw, WithdrawInput(actor=APPLICANT, reason="不办了")
+        )
+        await env.sleep(timedelta(hours=1))  # past the retry's backoff
+        await handle.result()
+    rows = await _sms(sessions, app.application_no)
+    assert rows and {r.state for r in rows} == {"sent"}
+    assert sorted(set(gateway.ids())) == sorted(r.id for r in rows)
+
+
+def test_templates_refuse_values_a_notice_does_not_have(tmp_path: Path) -> None:
+    bad = tmp_path / "notifications.yaml"
+    text = (Path(__file__).parents[1] / "definitions" / "notifications.yaml").read_text()
+    text = text.replace("承诺办结时间{deadline}", "承诺办结时间{deadline}，窗口{window_name}")
+    text = text.replace("  - notice: granted\n", "  - notice: grantd\n")
+    bad.write_text(text, encoding="utf-8")
+    with pytest.raises(DefinitionErrors) as refused:
+        load_templates(bad)
+    messages = [str(e) for e in refused.value.errors]
+    assert any("{window_name}" in m and "notifications.yaml:" in m for m in messages), messages
+    assert any("unknown notice 'grantd'" in m for m in messages), messages
+    assert any("no template for notice 'granted'" in m for m in messages), messages
