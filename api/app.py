@@ -16,7 +16,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from swagger_ui_bundle import swagger_ui_path
 from temporalio.client import Client
 
-from api import errors
+from api import errors, openapi
 from api.container import Services, system_clock
 from api.engine import EngineGateway
 from api.pages import applicant as pages_applicant
@@ -116,6 +116,7 @@ def create_app(
         )
 
     errors.install(app, html=pages_common.error_page)
+    openapi.install(app)
     pages_common.install(app)
     for module in (matters, applications, window, tasks, supervision, licences, auth, health):
         app.include_router(module.router)

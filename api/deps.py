@@ -11,6 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.container import Services
 from api.errors import ApiError, forbidden
+from api.openapi import answers
+from api.schemas import DB_INT_MAX
 from api.services import status as lookup
 from api.services.accounts import StaffUser, user_for_token
 from api.services.status import Found
@@ -58,6 +60,7 @@ async def page_user(request: Request, session: SessionDep) -> StaffUser | None:
     return await user_for_token(session, token) if token else None
 
 
+@answers(401)
 async def current_user(user: Annotated[StaffUser | None, Depends(api_user)]) -> StaffUser:
     if user is None:
         raise ApiError(
@@ -76,6 +79,7 @@ PageUser = Annotated[StaffUser | None, Depends(page_user)]
 def require(*roles: Role) -> Callable[[StaffUser], Awaitable[StaffUser]]:
     """A dependency admitting only `roles` (403 for any other signed-in user)."""
 
+    @answers(403)
     async def check(user: CurrentUser) -> StaffUser:
         if user.role not in roles:
             raise forbidden("您的角色无权访问此功能")
@@ -98,10 +102,11 @@ def client_key(request: Request) -> str:
 # --- what an action is about, loaded and checked for the caller once ---------------------
 
 ApplicationNo = Annotated[str, Path(min_length=1, max_length=40, description="申请编号")]
-TaskId = Annotated[int, Path(ge=1, le=2_147_483_647, description="the task's id")]
+TaskId = Annotated[int, Path(ge=1, le=DB_INT_MAX, description="the task's id")]
 QueryCode = Annotated[str | None, Header(alias="X-Query-Code", max_length=64, description="查询码")]
 
 
+@answers(404, 429)
 async def applicants_application(
     application_no: ApplicationNo,
     request: Request,
@@ -119,6 +124,7 @@ async def applicants_application(
     )
 
 
+@answers(404)
 async def staff_application(
     application_no: ApplicationNo, _user: CurrentUser, session: SessionDep
 ) -> Found:
@@ -126,6 +132,7 @@ async def staff_application(
     return await lookup.load(session, application_no)
 
 
+@answers(403, 404)
 async def task_for_caller(task_id: TaskId, user: Staff, session: SessionDep) -> Task:
     """The task, if the signed-in user may see it (403 for another department's)."""
     return await load_task(session=session, user=user, task_id=task_id)

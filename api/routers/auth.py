@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
-from fastapi.security import OAuth2PasswordRequestForm
+from fastapi import APIRouter, Form, Request
 
 from api.deps import CurrentUser, ServicesDep, SessionDep, bearer_token, client_key
 from api.errors import ApiError, too_many
+from api.openapi import answers
 from api.schemas import Me, TokenOut
 from api.services import accounts
 
@@ -32,18 +32,34 @@ async def sign_in(
     return user
 
 
+# The OAuth2 password flow's form, bounded: a password is hashed with argon2, so its length
+# is capped before it costs anything (1024 characters are far beyond any passphrase).
+Username = Annotated[str, Form(min_length=1, max_length=64)]
+Password = Annotated[
+    str, Form(min_length=1, max_length=1024, json_schema_extra={"format": "password"})
+]
+GrantType = Annotated[
+    str | None, Form(pattern="^password$", max_length=8, description="OAuth2: password")
+]
+
+
 @router.post("/token", response_model=TokenOut)
+@answers(401, 429)
 async def token(
-    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    username: Username,
+    password: Password,
     request: Request,
     services: ServicesDep,
     session: SessionDep,
+    grant_type: GrantType = None,
 ) -> TokenOut:
+    """A bearer token (OAuth2 password flow), valid for `TONGBAN_TOKEN_HOURS` and refused
+    once unused for `TONGBAN_IDLE_MINUTES`."""
     user = await sign_in(
         services=services,
         session=session,
-        username=form.username,
-        password=form.password,
+        username=username,
+        password=password,
         client=client_key(request),
     )
     hours = services.settings.token_hours
