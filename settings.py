@@ -69,6 +69,12 @@ class Settings(BaseSettings):
     )
 
     @property
+    def served_over_https(self) -> bool:
+        """Published over https (cookies are then Secure, HSTS is sent), even when a proxy
+        in front terminates TLS and the app itself sees plain http."""
+        return self.public_url.startswith("https://")
+
+    @property
     def db_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'tongban.db'}"
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, Response
 
@@ -56,18 +58,20 @@ async def login(request: Request, services: ServicesDep, session: SessionDep) ->
     await session.commit()
     response = redirect(safe_path(form.get("next"), role_home(user)))
     response.set_cookie(
-        SESSION_COOKIE,
-        token,
-        max_age=hours * 3600,
-        httponly=True,
-        samesite="lax",
-        secure=request.url.scheme == "https",
+        SESSION_COOKIE, token, max_age=hours * 3600, **cookie_flags(request, services)
     )
     return response
 
 
+def cookie_flags(request: Request, services: ServicesDep) -> dict[str, Any]:
+    """Not readable by scripts, not sent on other sites' requests, and Secure whenever the
+    service is published over https (behind a TLS-terminating proxy the app sees http)."""
+    secure = services.settings.served_over_https or request.url.scheme == "https"
+    return {"httponly": True, "samesite": "lax", "secure": secure}
+
+
 @router.post("/logout")
-async def logout(request: Request, session: SessionDep) -> Response:
+async def logout(request: Request, services: ServicesDep, session: SessionDep) -> Response:
     form = await request.form()
     check_csrf(request, form)
     token = session_token(request)
@@ -76,7 +80,7 @@ async def logout(request: Request, session: SessionDep) -> Response:
         await session.commit()
     request.session.clear()  # nothing of this visit stays in the browser
     response = redirect("/login")
-    response.delete_cookie(SESSION_COOKIE)
+    response.delete_cookie(SESSION_COOKIE, **cookie_flags(request, services))
     return response
 
 
