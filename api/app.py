@@ -37,7 +37,7 @@ from api.routers import (
     window,
 )
 from api.security import Throttle
-from api.services.accounts import sync_departments
+from api.services.accounts import real_now, sync_departments
 from api.unified_login import oauth_client
 from definitions.calendars import CalendarSources
 from definitions.catalogue import load_catalogue
@@ -75,8 +75,10 @@ def create_app(
     temporal_client: Client | None = None,
     db_engine: AsyncEngine | None = None,
     clock: Callable[[], Awaitable[datetime]] = system_clock,
+    session_clock: Callable[[], datetime] = real_now,
 ) -> FastAPI:
-    """The app. Tests pass their own Temporal client, database engine and clock."""
+    """The app. Tests pass their own Temporal client, database engine and clocks (the
+    engine's, for deadlines; the real one of sign-ins and sessions)."""
     settings = settings or get_settings()
 
     @asynccontextmanager
@@ -98,6 +100,7 @@ def create_app(
             lookups=Throttle(settings.lookup_failures_allowed, settings.lookup_window_seconds),
             logins=Throttle(settings.lookup_failures_allowed, settings.lookup_window_seconds),
             clock=clock,
+            session_clock=session_clock,
         )
         async with services.sessions() as session:
             await sync_departments(session, services.catalogue)

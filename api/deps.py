@@ -14,7 +14,7 @@ from api.errors import ApiError, forbidden
 from api.openapi import answers
 from api.schemas import DB_INT_MAX
 from api.services import status as lookup
-from api.services.accounts import StaffUser, user_for_token
+from api.services.accounts import SessionIdle, StaffUser, user_for_token
 from api.services.status import Found
 from api.services.tasks import Task, load_task
 from domain.actors import Role
@@ -50,14 +50,42 @@ def session_token(request: Request) -> str | None:
     return request.cookies.get(SESSION_COOKIE)
 
 
-async def api_user(request: Request, session: SessionDep) -> StaffUser | None:
+def idle_message(services: Services) -> str:
+    return f"您已超过{services.settings.idle_minutes}分钟未操作，登录已失效，请重新登录"
+
+
+async def api_user(
+    request: Request, services: ServicesDep, session: SessionDep
+) -> StaffUser | None:
     token = bearer_token(request)
-    return await user_for_token(session, token) if token else None
+    if not token:
+        return None
+    try:
+        return await user_for_token(
+            session, token, now=services.session_clock(), idle=services.idle_limit
+        )
+    except SessionIdle:
+        raise ApiError(
+            401, "unauthorized", idle_message(services), headers={"WWW-Authenticate": "Bearer"}
+        ) from None
 
 
-async def page_user(request: Request, session: SessionDep) -> StaffUser | None:
+async def page_user(
+    request: Request, services: ServicesDep, session: SessionDep
+) -> StaffUser | None:
     token = session_token(request)
-    return await user_for_token(session, token) if token else None
+    if not token:
+        return None
+    try:
+        return await user_for_token(
+            session, token, now=services.session_clock(), idle=services.idle_limit
+        )
+    except SessionIdle:
+        # Shown on the login page the visitor is sent to (a flash message, as pages show).
+        request.session.setdefault("flash", []).append(
+            {"kind": "error", "text": idle_message(services)}
+        )
+        return None
 
 
 @answers(401)

@@ -171,3 +171,13 @@ async def test_rendered_pages_have_no_inline_script_or_style(api: httpx.AsyncCli
         found = {what for what, pattern in INLINE.items() if pattern.search(text)}
         assert found == set(), path
         assert '<script src="/static/app.js" defer></script>' in text
+
+
+async def test_a_page_naming_an_id_beyond_the_integer_column_is_404(
+    api: httpx.AsyncClient, demo_accounts: None
+) -> None:
+    from tests.page_helpers import sign_in
+
+    await sign_in(api, "amr")
+    page = await api.get("/workbench/tasks/99999999999999999999")
+    assert page.status_code == 404 and "没有该任务" in page.text

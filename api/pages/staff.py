@@ -43,6 +43,7 @@ async def login(request: Request, services: ServicesDep, session: SessionDep) ->
             username=username,
             password=str(form.get("password", "")),
             client=client_key(request),
+            via="page",
         )
     except ApiError as exc:
         return render(
@@ -54,7 +55,9 @@ async def login(request: Request, services: ServicesDep, session: SessionDep) ->
             status_code=exc.status,
         )
     hours = services.settings.token_hours
-    token = await accounts.issue_token(session, user, kind="session", hours=hours)
+    token = await accounts.issue_token(
+        session, user, kind="session", hours=hours, now=services.session_clock()
+    )
     await session.commit()
     response = redirect(safe_path(form.get("next"), role_home(user)))
     response.set_cookie(
@@ -71,12 +74,24 @@ def cookie_flags(request: Request, services: ServicesDep) -> dict[str, Any]:
 
 
 @router.post("/logout")
-async def logout(request: Request, services: ServicesDep, session: SessionDep) -> Response:
+async def logout(
+    request: Request, user: PageUser, services: ServicesDep, session: SessionDep
+) -> Response:
     form = await request.form()
     check_csrf(request, form)
     token = session_token(request)
     if token:
         await accounts.revoke(session, token)
+        if user is not None:
+            await accounts.record_access(
+                session,
+                action="logout",
+                username=user.username,
+                user=user,
+                client=client_key(request),
+                via="page",
+                at=services.session_clock(),
+            )
         await session.commit()
     request.session.clear()  # nothing of this visit stays in the browser
     response = redirect("/login")

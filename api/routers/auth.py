@@ -16,15 +16,34 @@ router = APIRouter(prefix="/api/auth", tags=["auth"])
 
 
 async def sign_in(
-    *, services: ServicesDep, session: SessionDep, username: str, password: str, client: str
+    *,
+    services: ServicesDep,
+    session: SessionDep,
+    username: str,
+    password: str,
+    client: str,
+    via: str,
 ) -> accounts.StaffUser:
-    """Check a password, throttling repeated failures from one client."""
+    """Check a password, throttling repeated failures from one client. Each check, passed or
+    failed, is written to the audit trail (`login`, `login_failed`); the caller commits a
+    success with the token it issues. Attempts refused by the throttle never reach the
+    password and are not written: a flood of them cannot fill the trail."""
     subject = username.strip().lower()
     wait = services.logins.retry_after(subject, client)
     if wait is not None:
         raise too_many("登录失败次数过多，请稍后再试", wait)
     user = await accounts.authenticate(session, username, password)
+    await accounts.record_access(
+        session,
+        action="login" if user else "login_failed",
+        username=username,
+        user=user,
+        client=client,
+        via=via,
+        at=services.session_clock(),
+    )
     if user is None:
+        await session.commit()
         services.logins.fail(subject, client)
         raise ApiError(
             401, "unauthorized", "用户名或密码不正确", headers={"WWW-Authenticate": "Bearer"}
@@ -61,9 +80,12 @@ async def token(
         username=username,
         password=password,
         client=client_key(request),
+        via="api",
     )
     hours = services.settings.token_hours
-    access = await accounts.issue_token(session, user, kind="bearer", hours=hours)
+    access = await accounts.issue_token(
+        session, user, kind="bearer", hours=hours, now=services.session_clock()
+    )
     await session.commit()
     return TokenOut(access_token=access, expires_in=hours * 3600)
 
@@ -79,8 +101,19 @@ async def me(user: CurrentUser) -> Me:
 
 
 @router.post("/logout", status_code=204)
-async def logout(request: Request, _user: CurrentUser, session: SessionDep) -> None:
+async def logout(
+    request: Request, user: CurrentUser, services: ServicesDep, session: SessionDep
+) -> None:
     token = bearer_token(request)
     if token:
         await accounts.revoke(session, token)
+        await accounts.record_access(
+            session,
+            action="logout",
+            username=user.username,
+            user=user,
+            client=client_key(request),
+            via="api",
+            at=services.session_clock(),
+        )
         await session.commit()
