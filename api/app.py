@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -19,6 +19,7 @@ from api import errors, openapi, security_headers
 from api.container import Services, system_clock
 from api.engine import EngineGateway
 from api.head_requests import HeadAsGet
+from api.input_guard import refuse_nul
 from api.pages import applicant as pages_applicant
 from api.pages import citizen as pages_citizen
 from api.pages import common as pages_common
@@ -119,6 +120,8 @@ def create_app(
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
+        # Every route, API and pages: a NUL character in any input is refused up front.
+        dependencies=[Depends(refuse_nul)],
     )
 
     @app.get("/docs", include_in_schema=False)

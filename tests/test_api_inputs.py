@@ -898,3 +898,36 @@ async def _terminate(env: WorkflowEnvironment, workflow_ids: set[str]) -> None:
         with contextlib.suppress(RPCError):
             if (await handle.describe()).status == WorkflowExecutionStatus.RUNNING:
                 await handle.terminate("test over")
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "kwargs", "field"),
+    [
+        ("GET", "/api/applications/340500%00", {}, "application_no"),
+        ("GET", "/api/licences/L-1/verify", {"params": {"type": "a\x00"}}, "type"),
+        (
+            "POST",
+            "/api/applications",
+            {"json": company_setup(applicant=person(name="张\x00三"))},
+            "applicant.name",
+        ),
+        ("POST", "/api/auth/token", {"data": {"username": "amr\x00", "password": "x"}}, "username"),
+    ],
+    ids=["path", "query", "json body", "form body"],
+)
+async def test_a_nul_character_is_refused_before_anything_reads_it(
+    api: httpx.AsyncClient, engine: AsyncEngine, method: str, path: str, kwargs: Json, field: str
+) -> None:
+    """PostgreSQL cannot store NUL: refused up front (422), never a 500 or a stuck workflow."""
+    before = await application_count(engine)
+    response = await api.request(method, path, **kwargs)
+    assert invalid_fields(response) == {field: "含有不允许的控制字符（NUL）"}
+    assert await application_count(engine) == before
+
+
+async def test_a_nul_in_a_page_form_is_refused_too(api: httpx.AsyncClient) -> None:
+    from tests.page_helpers import csrf
+
+    token = await csrf(api, "/status")
+    response = await api.post("/status", data={"number": "1\x00", "code": "X", "csrf": token})
+    assert response.status_code == 422 and "NUL" in response.text
