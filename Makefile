@@ -1,12 +1,13 @@
 # Tongban: `make run` starts the whole stack, `make test` passes the whole suite.
-# Both create the virtualenv and install on first use; nothing else needs to be installed.
+# Both create the virtualenv and install on first use. The browser tests also need Debian's
+# chromium and fonts-noto-cjk: `make test` installs them as root, or says what to install.
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint bench clean
+.PHONY: install run test browser-deps lint bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,7 +20,10 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/tongban dev
 
-test: $(STAMP)
+browser-deps:
+	@.ci/browser-deps
+
+test: $(STAMP) browser-deps
 	$(BIN)/pytest
 
 bench: $(STAMP)

@@ -47,6 +47,12 @@ class Settings(BaseSettings):
         description="signs query codes; if unset, one is generated once into data_dir",
     )
     token_hours: int = Field(default=12, ge=1, description="lifetime of tokens and sessions")
+    idle_minutes: int = Field(
+        default=30,
+        ge=1,
+        le=24 * 60,
+        description="a staff session or token unused this long is refused as expired",
+    )
     action_timeout_seconds: float = Field(
         default=30, gt=0, description="how long an action may wait for the engine"
     )
@@ -90,6 +96,12 @@ class Settings(BaseSettings):
     def feed_source(self) -> str:
         """The CloudEvents `source` of this centre's events."""
         return f"urn:tongban:{self.region_code}"
+
+    @property
+    def served_over_https(self) -> bool:
+        """Published over https (cookies are then Secure, HSTS is sent), even when a proxy
+        in front terminates TLS and the app itself sees plain http."""
+        return self.public_url.startswith("https://")
 
     @property
     def db_url(self) -> str:

@@ -2,23 +2,24 @@
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
 
-from fastapi import FastAPI
-from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi import Depends, FastAPI
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.middleware.sessions import SessionMiddleware
-from swagger_ui_bundle import swagger_ui_path
 from temporalio.client import Client
 
-from api import errors
+from api import errors, openapi, security_headers
 from api.container import Services, system_clock
 from api.engine import EngineGateway
+from api.head_requests import HeadAsGet
+from api.input_guard import refuse_nul
 from api.pages import applicant as pages_applicant
 from api.pages import citizen as pages_citizen
 from api.pages import common as pages_common
@@ -41,7 +42,7 @@ from api.routers import (
     window,
 )
 from api.security import Throttle
-from api.services.accounts import sync_departments
+from api.services.accounts import real_now, sync_departments
 from api.unified_login import oauth_client
 from definitions.calendars import CalendarSources
 from definitions.catalogue import load_catalogue
@@ -51,6 +52,19 @@ from store.db import create_engine, session_factory
 from temporal_client import connect
 
 STATIC = Path(__file__).resolve().parent / "static"
+
+
+def _package_dir(name: str) -> Path:
+    """Where an installed package's files are, without importing it."""
+    spec = importlib.util.find_spec(name)
+    if spec is None or spec.origin is None:
+        raise RuntimeError(f"{name} is not installed")
+    return Path(spec.origin).parent
+
+
+# Swagger UI's files as the swagger-ui-py package ships them (nothing from a CDN).
+SWAGGER_UI = _package_dir("swagger_ui") / "static"
+DOCS_PAGE = (Path(__file__).resolve().parent / "templates" / "docs.html").read_text("utf-8")
 
 DESCRIPTION = """
 Tongban (通办): one application, the departments' steps in parallel, under working-day
@@ -66,8 +80,10 @@ def create_app(
     temporal_client: Client | None = None,
     db_engine: AsyncEngine | None = None,
     clock: Callable[[], Awaitable[datetime]] = system_clock,
+    session_clock: Callable[[], datetime] = real_now,
 ) -> FastAPI:
-    """The app. Tests pass their own Temporal client, database engine and clock."""
+    """The app. Tests pass their own Temporal client, database engine and clocks (the
+    engine's, for deadlines; the real one of sign-ins and sessions)."""
     settings = settings or get_settings()
 
     @asynccontextmanager
@@ -89,6 +105,7 @@ def create_app(
             lookups=Throttle(settings.lookup_failures_allowed, settings.lookup_window_seconds),
             logins=Throttle(settings.lookup_failures_allowed, settings.lookup_window_seconds),
             clock=clock,
+            session_clock=session_clock,
         )
         async with services.sessions() as session:
             await sync_departments(session, services.catalogue)
@@ -107,19 +124,16 @@ def create_app(
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
+        # Every route, API and pages: a NUL character in any input is refused up front.
+        dependencies=[Depends(refuse_nul)],
     )
 
     @app.get("/docs", include_in_schema=False)
     async def docs() -> HTMLResponse:
-        return get_swagger_ui_html(
-            openapi_url=app.openapi_url or "/openapi.json",
-            title="Tongban 通办 · API",
-            swagger_js_url="/static/swagger-ui/swagger-ui-bundle.js",
-            swagger_css_url="/static/swagger-ui/swagger-ui.css",
-            swagger_favicon_url="/static/swagger-ui/favicon-32x32.png",
-        )
+        return HTMLResponse(DOCS_PAGE)
 
     errors.install(app, html=pages_common.error_page)
+    openapi.install(app)
     pages_common.install(app)
     for module in (
         matters,
@@ -145,7 +159,7 @@ def create_app(
         pages_supervision,
     ):
         app.include_router(page.router)
-    app.mount("/static/swagger-ui", StaticFiles(directory=str(swagger_ui_path)), name="swagger-ui")
+    app.mount("/static/swagger-ui", StaticFiles(directory=SWAGGER_UI), name="swagger-ui")
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     # The page session (CSRF token, applicants' verified numbers, messages) is a signed cookie.
     app.add_middleware(
@@ -154,6 +168,8 @@ def create_app(
         session_cookie="tongban_page",
         max_age=4 * 3600,
         same_site="lax",
-        https_only=False,
+        https_only=settings.served_over_https,
     )
+    app.add_middleware(HeadAsGet)
+    security_headers.install(app, settings)
     return app

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.engine import EngineGateway
 from api.security import Throttle
+from api.services.accounts import real_now
 from definitions.calendars import CalendarSources
 from definitions.catalogue import Catalogue
 from settings import Settings
@@ -36,6 +37,13 @@ class Services:
     logins: Throttle
     # What "now" is for deadlines and records. Tests use the time-skipping server's clock.
     clock: Callable[[], Awaitable[datetime]] = system_clock
+    # The real time of sign-ins and sessions (token lifetime, idle expiry): not the
+    # engine's, which the tests skip days ahead. Tests of idle expiry set it by hand.
+    session_clock: Callable[[], datetime] = real_now
+
+    @property
+    def idle_limit(self) -> timedelta:
+        return timedelta(minutes=self.settings.idle_minutes)
 
     @property
     def tz(self) -> ZoneInfo:

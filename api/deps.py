@@ -11,8 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.container import Services
 from api.errors import ApiError, forbidden
+from api.openapi import answers
+from api.schemas import DB_INT_MAX
 from api.services import status as lookup
-from api.services.accounts import StaffUser, user_for_token
+from api.services.accounts import SessionIdle, StaffUser, user_for_token
 from api.services.status import Found
 from api.services.tasks import Task, load_task
 from domain.actors import Role
@@ -48,16 +50,45 @@ def session_token(request: Request) -> str | None:
     return request.cookies.get(SESSION_COOKIE)
 
 
-async def api_user(request: Request, session: SessionDep) -> StaffUser | None:
+def idle_message(services: Services) -> str:
+    return f"您已超过{services.settings.idle_minutes}分钟未操作，登录已失效，请重新登录"
+
+
+async def api_user(
+    request: Request, services: ServicesDep, session: SessionDep
+) -> StaffUser | None:
     token = bearer_token(request)
-    return await user_for_token(session, token) if token else None
+    if not token:
+        return None
+    try:
+        return await user_for_token(
+            session, token, now=services.session_clock(), idle=services.idle_limit
+        )
+    except SessionIdle:
+        raise ApiError(
+            401, "unauthorized", idle_message(services), headers={"WWW-Authenticate": "Bearer"}
+        ) from None
 
 
-async def page_user(request: Request, session: SessionDep) -> StaffUser | None:
+async def page_user(
+    request: Request, services: ServicesDep, session: SessionDep
+) -> StaffUser | None:
     token = session_token(request)
-    return await user_for_token(session, token) if token else None
+    if not token:
+        return None
+    try:
+        return await user_for_token(
+            session, token, now=services.session_clock(), idle=services.idle_limit
+        )
+    except SessionIdle:
+        # Shown on the login page the visitor is sent to (a flash message, as pages show).
+        request.session.setdefault("flash", []).append(
+            {"kind": "error", "text": idle_message(services)}
+        )
+        return None
 
 
+@answers(401)
 async def current_user(user: Annotated[StaffUser | None, Depends(api_user)]) -> StaffUser:
     if user is None:
         raise ApiError(
@@ -76,6 +107,7 @@ PageUser = Annotated[StaffUser | None, Depends(page_user)]
 def require(*roles: Role) -> Callable[[StaffUser], Awaitable[StaffUser]]:
     """A dependency admitting only `roles` (403 for any other signed-in user)."""
 
+    @answers(403)
     async def check(user: CurrentUser) -> StaffUser:
         if user.role not in roles:
             raise forbidden("您的角色无权访问此功能")
@@ -98,10 +130,11 @@ def client_key(request: Request) -> str:
 # --- what an action is about, loaded and checked for the caller once ---------------------
 
 ApplicationNo = Annotated[str, Path(min_length=1, max_length=40, description="申请编号")]
-TaskId = Annotated[int, Path(ge=1, le=2_147_483_647, description="the task's id")]
+TaskId = Annotated[int, Path(ge=1, le=DB_INT_MAX, description="the task's id")]
 QueryCode = Annotated[str | None, Header(alias="X-Query-Code", max_length=64, description="查询码")]
 
 
+@answers(404, 429)
 async def applicants_application(
     application_no: ApplicationNo,
     request: Request,
@@ -119,6 +152,7 @@ async def applicants_application(
     )
 
 
+@answers(404)
 async def staff_application(
     application_no: ApplicationNo, _user: CurrentUser, session: SessionDep
 ) -> Found:
@@ -126,6 +160,7 @@ async def staff_application(
     return await lookup.load(session, application_no)
 
 
+@answers(403, 404)
 async def task_for_caller(task_id: TaskId, user: Staff, session: SessionDep) -> Task:
     """The task, if the signed-in user may see it (403 for another department's)."""
     return await load_task(session=session, user=user, task_id=task_id)

@@ -67,11 +67,14 @@ def too_many(message: str, retry_after: int) -> ApiError:
 
 
 def field_name(loc: tuple[Any, ...]) -> str:
-    """`("body", "materials", 4, "source")` -> `materials[4].source`, as the API names fields."""
+    """`("body", "materials", 4, "source")` -> `materials[4].source`, as the API names fields.
+
+    Only the first part can be where the value came from: `form` further in is a field (the
+    application form's values)."""
+    if loc and loc[0] in ("body", "query", "path", "header", "cookie"):
+        loc = loc[1:]
     out = ""
     for part in loc:
-        if part in ("body", "query", "path", "header", "form"):
-            continue
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out or "body"
 
@@ -92,6 +95,7 @@ _REASONS = {
     "dict_type": "应为对象",
     "list_type": "应为列表",
     "too_short": "不能为空",
+    "too_long": "项目过多",
     "json_invalid": "不是有效的 JSON",
     "model_attributes_type": "格式不正确",
     "extra_forbidden": "不允许的字段",
@@ -155,6 +159,11 @@ def install(app: FastAPI, html: HtmlRenderer | None = None) -> None:
     async def _http(request: Request, exc: HTTPException) -> Response:
         if html is not None and _wants_page(request):
             return html(request, exc.status_code, str(exc.detail))
+        if exc.status_code == 400:
+            # A body that cannot be parsed at all (bytes that are not UTF-8, a broken form) is
+            # bad input like any other: 422, the status the API declares for it.
+            err = invalid({"body": "无法解析请求内容"})
+            return JSONResponse(body(err.error, err.message, err.details), status_code=422)
         names = {401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}
         return JSONResponse(
             body(names.get(exc.status_code, "error"), str(exc.detail)),

@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+import math
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    StringConstraints,
+    WithJsonSchema,
+)
 
 from domain.actors import Role
 from domain.application import Applicant, MaterialSource, SuppliedItem
 from domain.events import EventKind
-from domain.fields import FieldValue, FieldValues
+from domain.fields import MAX_TEXT, FieldValue
 from domain.licences import LicenceStatus
 from domain.matter import ApplicantType, Channel, FieldSpec, Kind, MaterialSpec, StepSpec
 from domain.ratings import RatingLevel
@@ -20,6 +31,97 @@ from domain.states import ApplicationState, SlaLevel, StepState
 
 class ApiModel(BaseModel):
     model_config = ConfigDict(str_strip_whitespace=True)
+
+
+# --- errors and health ---------------------------------------------------------------------
+
+
+class ErrorBody(BaseModel):
+    """Every error the API answers (any 4xx or 5xx status)."""
+
+    error: str = Field(
+        description="what went wrong, for programs: invalid_input, unauthorized, forbidden, "
+        "not_found, conflict, too_many_requests, engine_unavailable, …"
+    )
+    message: str = Field(description="in Chinese, to be shown to people as it is")
+    details: Any = Field(
+        description="422: `[{field, reason}]` for each field; otherwise null or what the "
+        "message refers to (e.g. the application a retried submission may already have)"
+    )
+
+
+class Readiness(BaseModel):
+    status: Literal["ready", "not_ready"]
+    checks: dict[str, bool] = Field(description="database, temporal: reachable or not")
+
+
+# --- bounds on what clients send ------------------------------------------------------------
+#
+# Every string, number, list and map a client sends has a declared bound, checked before
+# anything else (422 naming the field): nothing unbounded reaches the database or the engine.
+
+# Task ids are 32-bit integer columns (PostgreSQL's integer).
+DB_INT_MAX = 2_147_483_647
+# A number in a form or a result: exact in every JSON client (JavaScript's safe integers).
+NUMBER_MAX = 2**53 - 1
+FIELD_CODE_MAX = 40
+FIELDS_MAX = 100
+
+
+def _field_value(value: str | int | float) -> str | int | float:
+    """One check for every kind of field value, so a refusal names the field once."""
+    if isinstance(value, str):
+        if len(value) > MAX_TEXT:
+            raise ValueError(f"内容过长（最多{MAX_TEXT}字）")
+    elif not math.isfinite(value) or abs(value) > NUMBER_MAX:
+        raise ValueError("数值超出范围")
+    return value
+
+
+FieldValueIn = Annotated[
+    StrictStr | StrictInt | StrictFloat,
+    AfterValidator(_field_value),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "maxLength": MAX_TEXT},
+                {"type": "integer", "minimum": -NUMBER_MAX, "maximum": NUMBER_MAX},
+                {"type": "number", "minimum": -NUMBER_MAX, "maximum": NUMBER_MAX},
+            ],
+            "description": "a JSON number for `number` fields, otherwise a string",
+        }
+    ),
+]
+FieldCode = Annotated[str, StringConstraints(max_length=FIELD_CODE_MAX)]
+FieldValuesIn = Annotated[
+    dict[FieldCode, FieldValueIn | None], Field(max_length=FIELDS_MAX, description="by field code")
+]
+Code = Annotated[str, StringConstraints(max_length=40)]
+ItemText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
+
+
+class ApplicantIn(Applicant):
+    """The applicant as a client sends it: the domain's checks, with bounded lengths."""
+
+    id_number: str | None = Field(
+        default=None, max_length=18, description="居民身份证号码 (persons)"
+    )
+    credit_code: str | None = Field(
+        default=None, max_length=18, description="统一社会信用代码 (companies)"
+    )
+    phone: str = Field(
+        max_length=20,
+        pattern=r"^1\d{10}$|^0\d{2,3}-?\d{7,8}$",
+        description="手机号码或固定电话（区号-号码）",
+    )
+
+
+class SuppliedItemIn(SuppliedItem):
+    """One item of a correction notice, answered."""
+
+    item: str = Field(max_length=200, description="the item as the notice names it")
+    ref: str = Field(default="", max_length=500, description="an uploaded file's reference")
+    note: str = Field(default="", max_length=MAX_TEXT)
 
 
 # --- catalogue ---------------------------------------------------------------------------
@@ -66,16 +168,16 @@ class MatterGuide(MatterSummary):
 
 
 class MaterialIn(ApiModel):
-    code: str
+    code: Code
     source: MaterialSource
     ref: str = Field(default="", max_length=500)
 
 
 class SubmissionIn(ApiModel):
-    matter_code: str
-    applicant: Applicant
-    form: FieldValues = Field(default_factory=dict)
-    materials: list[MaterialIn] = Field(default_factory=list)
+    matter_code: Code
+    applicant: ApplicantIn
+    form: FieldValuesIn = Field(default_factory=dict)
+    materials: list[MaterialIn] = Field(default_factory=list, max_length=100)
     channel: Literal["online", "mobile", "window"] = "online"
     delivery: Literal["pickup", "express"] = "pickup"
     delivery_address: str | None = Field(default=None, max_length=300)
@@ -246,7 +348,7 @@ class ApplicationView(ApiModel):
 
 
 class SupplyIn(ApiModel):
-    items: list[SuppliedItem] = Field(min_length=1, max_length=100)
+    items: list[SuppliedItemIn] = Field(min_length=1, max_length=100)
     note: Remark = ""
 
 
@@ -317,9 +419,9 @@ class TaskDetail(TaskView):
 
 class DecisionIn(ApiModel):
     decision: Literal["approve", "reject", "request_supplement"]
-    result: FieldValues = Field(default_factory=dict, description="approve: the result fields")
+    result: FieldValuesIn = Field(default_factory=dict, description="approve: the result fields")
     reason: Remark = Field(default="", description="reject and request_supplement: required")
-    items: list[str] = Field(
+    items: list[ItemText] = Field(
         default_factory=list, max_length=50, description="request_supplement: what to supply"
     )
     comment: Remark = ""

@@ -2,6 +2,7 @@
 
 Passwords are read from the terminal (not echoed) or, for scripts, one line of standard
 input with `--password-stdin`; never from the command line, where `ps` would show them.
+They must meet the password policy (api/password_policy.py), which names what is missing.
 """
 
 from __future__ import annotations
@@ -14,15 +15,13 @@ from typing import Any
 
 from sqlalchemy import select
 
-from api.security import hash_password
-from api.services.accounts import create_user, sync_departments
+from api.password_policy import WeakPassword
+from api.services.accounts import create_user, set_password, sync_departments
 from definitions.catalogue import default_catalogue
 from domain.actors import Role
 from settings import get_settings
 from store.db import create_engine, session_factory
 from store.models import UserRow
-
-MIN_PASSWORD = 8
 
 
 class UserError(Exception):
@@ -36,8 +35,6 @@ def _password(args: argparse.Namespace) -> str:
         password = getpass.getpass("password: ")
         if getpass.getpass("again: ") != password:
             raise UserError("the two passwords differ")
-    if len(password) < MIN_PASSWORD:
-        raise UserError(f"a password needs at least {MIN_PASSWORD} characters")
     return password
 
 
@@ -75,7 +72,7 @@ async def _run(args: argparse.Namespace) -> str:
             elif user is None:
                 raise UserError(f"no user {args.username}")
             elif args.command == "passwd":
-                user.password_hash = hash_password(_password(args))
+                await set_password(user, _password(args))
                 message = f"password changed for {args.username}"
             else:
                 user.active = args.command == "enable"
@@ -89,7 +86,7 @@ async def _run(args: argparse.Namespace) -> str:
 def run(args: argparse.Namespace) -> int:
     try:
         print(asyncio.run(_run(args)))
-    except UserError as exc:
+    except (UserError, WeakPassword) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     return 0

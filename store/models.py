@@ -239,6 +239,8 @@ class TokenRow(Base):
     kind: Mapped[str] = mapped_column(String(10))
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime] = mapped_column(index=True)
+    # For idle expiry: refused once unused for TONGBAN_IDLE_MINUTES.
+    last_used_at: Mapped[datetime] = mapped_column(comment="recorded at most once a minute")
 
 
 class IdempotencyRow(Base):

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -305,6 +306,7 @@ async def ensure_staff(
                 role=Role.staff,
                 department=department,
                 password="demo",
+                demo=True,  # like the demo accounts: test accounts sign in with "demo"
             )
             await session.commit()
 
@@ -315,6 +317,7 @@ async def second_app(
     *,
     temporal_client: Client | None = None,
     client_host: str = "127.0.0.1",
+    session_clock: Callable[[], datetime] | None = None,
     **settings: Any,
 ) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
     """Another instance of the API on the session's database, with settings of its own.
@@ -332,7 +335,14 @@ async def second_app(
             | settings
         )
     )
-    app = create_app(config, temporal_client=temporal_client, db_engine=engine)
+    from api.services.accounts import real_now
+
+    app = create_app(
+        config,
+        temporal_client=temporal_client,
+        db_engine=engine,
+        session_clock=session_clock or real_now,
+    )
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app, client=(client_host, 50000))
         async with httpx.AsyncClient(transport=transport, base_url="http://tongban.test") as client:

@@ -66,6 +66,7 @@ def with_materials(*materials: Json, drop: str = "") -> Json:
 
 
 BAD_CREDIT_CODE = bad_check_digit(credit_code(), "0123456789ABCD")
+COMPANY_FORM = company_setup()["form"]
 
 # --- submissions -----------------------------------------------------------------------------
 
@@ -308,6 +309,124 @@ async def test_window_acceptance_checks_like_the_public_endpoint(api: httpx.Asyn
         json=company_setup(applicant=person(id_number=bad_check_digit(id_number()))),
     )
     assert "applicant.id_number" in invalid_fields(response)
+
+
+async def test_an_unparsable_body_is_422(api: httpx.AsyncClient) -> None:
+    response = await api.post(
+        "/api/applications", content=b"\x12\xff", headers={"Content-Type": "application/json"}
+    )
+    assert invalid_fields(response) == {"body": "无法解析请求内容"}
+
+
+# (what is out of range, method, path, who, query, headers, body, the field the 422 names)
+OUT_OF_RANGE: list[tuple[str, str, str, str | None, Json, Json, Json | None, str]] = [
+    (
+        "task id past the integer column",
+        "GET",
+        "/api/tasks/2147483648",
+        "amr",
+        {},
+        {},
+        None,
+        "task_id",
+    ),
+    ("task id zero", "POST", "/api/tasks/0/claim", "amr", {}, {}, None, "task_id"),
+    (
+        "offset past the database's integer",
+        "GET",
+        "/api/tasks",
+        "amr",
+        {"offset": "9223372036854775808"},
+        {},
+        None,
+        "offset",
+    ),
+    (
+        "limit zero",
+        "GET",
+        "/api/supervision/applications",
+        SUPERVISOR,
+        {"limit": "0"},
+        {},
+        None,
+        "limit",
+    ),
+    ("unknown card", "GET", "/api/tasks", "amr", {"sla_level": "purple"}, {}, None, "sla_level[0]"),
+    (
+        "department that is no code",
+        "GET",
+        "/api/supervision/applications",
+        SUPERVISOR,
+        {"department": "AMR; DROP"},
+        {},
+        None,
+        "department",
+    ),
+    (
+        "idempotency key too long",
+        "POST",
+        "/api/applications",
+        None,
+        {},
+        {"Idempotency-Key": "k" * 201},
+        company_setup(),
+        "Idempotency-Key",
+    ),
+    (
+        "form text too long",
+        "POST",
+        "/api/applications",
+        None,
+        {},
+        {},
+        with_form(business_scope="经" * 2001),
+        "form.business_scope",
+    ),
+    (
+        "form number too large",
+        "POST",
+        "/api/applications",
+        None,
+        {},
+        {},
+        company_setup(form=COMPANY_FORM | {"registered_capital": 1e300}),
+        "form.registered_capital",
+    ),
+    (
+        "too many form fields",
+        "POST",
+        "/api/applications",
+        None,
+        {},
+        {},
+        company_setup(form={f"f{i}": "x" for i in range(101)}),
+        "form",
+    ),
+    ("password longer than any", "POST", "/api/auth/token", None, {}, {}, None, "password"),
+]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "user", "query", "headers", "body", "field"),
+    [case[1:] for case in OUT_OF_RANGE],
+    ids=[case[0] for case in OUT_OF_RANGE],
+)
+async def test_out_of_range_input_is_422_never_500(
+    api: httpx.AsyncClient,
+    method: str,
+    path: str,
+    user: str | None,
+    query: Json,
+    headers: Json,
+    body: Json | None,
+    field: str,
+) -> None:
+    sent = headers | (await as_user(api, user) if user else {})
+    if path == "/api/auth/token":
+        response = await api.post(path, data={"username": "amr", "password": "x" * 1025})
+    else:
+        response = await api.request(method, path, params=query, headers=sent, json=body)
+    assert field in invalid_fields(response)
 
 
 # --- department decisions --------------------------------------------------------------------
@@ -776,3 +895,36 @@ async def _terminate(env: WorkflowEnvironment, workflow_ids: set[str]) -> None:
     for workflow_id in workflow_ids:
         with contextlib.suppress(RPCError):
             await terminate_when_idle(env.client.get_workflow_handle(workflow_id))
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "kwargs", "field"),
+    [
+        ("GET", "/api/applications/340500%00", {}, "application_no"),
+        ("GET", "/api/licences/L-1/verify", {"params": {"type": "a\x00"}}, "type"),
+        (
+            "POST",
+            "/api/applications",
+            {"json": company_setup(applicant=person(name="张\x00三"))},
+            "applicant.name",
+        ),
+        ("POST", "/api/auth/token", {"data": {"username": "amr\x00", "password": "x"}}, "username"),
+    ],
+    ids=["path", "query", "json body", "form body"],
+)
+async def test_a_nul_character_is_refused_before_anything_reads_it(
+    api: httpx.AsyncClient, engine: AsyncEngine, method: str, path: str, kwargs: Json, field: str
+) -> None:
+    """PostgreSQL cannot store NUL: refused up front (422), never a 500 or a stuck workflow."""
+    before = await application_count(engine)
+    response = await api.request(method, path, **kwargs)
+    assert invalid_fields(response) == {field: "含有不允许的控制字符（NUL）"}
+    assert await application_count(engine) == before
+
+
+async def test_a_nul_in_a_page_form_is_refused_too(api: httpx.AsyncClient) -> None:
+    from tests.page_helpers import csrf
+
+    token = await csrf(api, "/status")
+    response = await api.post("/status", data={"number": "1\x00", "code": "X", "csrf": token})
+    assert response.status_code == 422 and "NUL" in response.text

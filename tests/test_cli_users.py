@@ -58,7 +58,12 @@ def test_add_list_passwd_disable(configured: None, demo_accounts: None) -> None:
     )
     assert code == 1 and "exists already" in err
     code, _, err = tongban("users", "passwd", name, "--password-stdin", stdin="short\n")
-    assert code == 1 and "at least 8" in err
+    assert code == 1
+    assert err == "error: 密码不符合要求：至少12个字符（现为5个）；须包含数字\n"
+    code, out, _ = tongban(
+        "users", "passwd", name, "--password-stdin", stdin="another-long-one-2\n"
+    )
+    assert code == 0 and "password changed" in out
     code, out, _ = tongban("users", "disable", name)
     assert code == 0 and "disabled" in out
     code, _, err = tongban(
@@ -80,14 +85,16 @@ async def test_a_new_account_signs_in_and_a_disabled_one_cannot(
         "--role",
         "supervisor",
         "--password-stdin",
-        stdin="s3cret-pass\n",
+        stdin="s3cret-passphrase\n",
     )
     assert added[0] == 0
-    ok = await api.post("/api/auth/token", data={"username": name, "password": "s3cret-pass"})
+    ok = await api.post("/api/auth/token", data={"username": name, "password": "s3cret-passphrase"})
     assert ok.status_code == 200
     token = {"Authorization": f"Bearer {ok.json()['access_token']}"}
     assert (await api.get("/api/supervision/overview", headers=token)).status_code == 200
     assert (await asyncio.to_thread(tongban, "users", "disable", name))[0] == 0
     assert (await api.get("/api/supervision/overview", headers=token)).status_code == 401
-    again = await api.post("/api/auth/token", data={"username": name, "password": "s3cret-pass"})
+    again = await api.post(
+        "/api/auth/token", data={"username": name, "password": "s3cret-passphrase"}
+    )
     assert again.status_code == 401

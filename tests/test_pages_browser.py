@@ -1,17 +1,26 @@
 """The pages in a real browser (Debian's Chromium driven by Playwright), as people use them.
 
-Each main page is saved as a screenshot under tests/artifacts/screens/.
+Each main page is saved as a screenshot under tests/artifacts/screens/. Every page works
+under the Content-Security-Policy: a script or style the policy refused fails the test.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.async_api import Browser, BrowserContext, Page, expect
+from playwright.async_api import (
+    Browser,
+    BrowserContext,
+    ConsoleMessage,
+    Dialog,
+    Page,
+    expect,
+)
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -26,9 +35,35 @@ MOBILE = {"viewport": {"width": 375, "height": 812}, "is_mobile": True, "has_tou
 DESKTOP = {"viewport": {"width": 1280, "height": 900}}
 
 
+# What Chromium reported refusing under our Content-Security-Policy, during one test.
+REFUSED: list[str] = []
+
+
+@pytest.fixture(autouse=True)
+def nothing_refused_by_the_policy() -> Iterator[None]:
+    REFUSED.clear()
+    yield
+    assert REFUSED == []
+
+
 async def context(browser: Browser, base: str, **options: Any) -> BrowserContext:
     ctx = await browser.new_context(base_url=base, locale="zh-CN", **options)
     ctx.set_default_timeout(20_000)
+
+    # The page reports every refusal it sees (injected by the browser's driver, which the
+    # policy does not restrict), and Chromium logs its own.
+    await ctx.add_init_script(
+        "document.addEventListener('securitypolicyviolation', e => console.error("
+        "'Content Security Policy refused ' + e.violatedDirective + ': ' + e.blockedURI))"
+    )
+
+    def on_console(message: ConsoleMessage) -> None:
+        url = message.page.url if message.page else ""
+        # Only our pages: the identity provider's pages have a policy of their own.
+        if "Content Security Policy" in message.text and url.startswith(base):
+            REFUSED.append(f"{url}: {message.text}")
+
+    ctx.on("console", on_console)
     return ctx
 
 
@@ -276,6 +311,10 @@ async def test_a_walk_in_receipt_leaves_no_code_behind_at_the_window(
     link = await clerk.locator("a:has-text('在本机查看办理进度')").get_attribute("href")
     assert link is not None and link.endswith(f"/status/{number}#code={code}")
     await shot(clerk, "16_window_receipt")
+    # The print button (a static script under the policy) opens the browser's printing.
+    await clerk.evaluate("window.print = () => { window.printed = true; }")
+    await clerk.click("button:has-text('打印')")
+    assert await clerk.evaluate("window.printed") is True
 
     # Printed once: the code stays with the applicant, not in the clerk's browser.
     await clerk.goto(f"/receipt/{number}")
@@ -361,3 +400,38 @@ async def test_an_enterprise_signs_in_finds_its_licences_and_applies_prefilled(
     await expect(page.locator("h1")).to_have_text("清税注销")
     await expect(page.locator("dl.facts")).to_contain_text(number)
     await shot(page, "22_status_signed_in")
+
+
+async def test_a_rejection_asks_for_confirmation_first(
+    browser: Browser, live: str, env: WorkflowEnvironment, worker: Worker
+) -> None:
+    app = application("company_setup", now=await env.get_current_time())
+    await start(env, worker.task_queue, app)
+    amr = await sign_in(browser, live, "amr")
+    await open_task(amr, app.application_no)
+    await amr.fill("#reject_reason", "经营范围涉及前置许可，未取得")
+    asked: list[str] = []
+
+    async def answer(dialog: Dialog, accept: bool) -> None:
+        asked.append(dialog.message)
+        await (dialog.accept() if accept else dialog.dismiss())
+
+    amr.once("dialog", lambda d: answer(d, accept=False))
+    await amr.click("button:has-text('不予通过')")
+    assert asked == ["不予通过将终止整个申请，确定吗？"]
+    await expect(amr.locator(".flash")).to_have_count(0)  # nothing was sent
+
+    amr.once("dialog", lambda d: answer(d, accept=True))
+    await amr.click("button:has-text('不予通过')")
+    await expect(amr.locator(".flash")).to_contain_text("已作出不予通过决定")
+    assert len(asked) == 2
+
+
+async def test_the_api_reference_works_under_its_policy(browser: Browser, live: str) -> None:
+    page = await (await context(browser, live, **DESKTOP)).new_page()
+    response = await page.goto("/docs")
+    assert response is not None
+    assert "img-src 'self' data:" in response.headers["content-security-policy"]
+    await expect(page.locator(".information-container .title")).to_contain_text("Tongban")
+    await expect(page.locator(".opblock").first).to_be_visible()
+    await shot(page, "23_api_reference")

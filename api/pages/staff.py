@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, Response
 
@@ -41,6 +43,7 @@ async def login(request: Request, services: ServicesDep, session: SessionDep) ->
             username=username,
             password=str(form.get("password", "")),
             client=client_key(request),
+            via="page",
         )
     except ApiError as exc:
         return render(
@@ -52,31 +55,47 @@ async def login(request: Request, services: ServicesDep, session: SessionDep) ->
             status_code=exc.status,
         )
     hours = services.settings.token_hours
-    token = await accounts.issue_token(session, user, kind="session", hours=hours)
+    token = await accounts.issue_token(
+        session, user, kind="session", hours=hours, now=services.session_clock()
+    )
     await session.commit()
     response = redirect(safe_path(form.get("next"), role_home(user)))
     response.set_cookie(
-        SESSION_COOKIE,
-        token,
-        max_age=hours * 3600,
-        httponly=True,
-        samesite="lax",
-        secure=request.url.scheme == "https",
+        SESSION_COOKIE, token, max_age=hours * 3600, **cookie_flags(request, services)
     )
     return response
 
 
+def cookie_flags(request: Request, services: ServicesDep) -> dict[str, Any]:
+    """Not readable by scripts, not sent on other sites' requests, and Secure whenever the
+    service is published over https (behind a TLS-terminating proxy the app sees http)."""
+    secure = services.settings.served_over_https or request.url.scheme == "https"
+    return {"httponly": True, "samesite": "lax", "secure": secure}
+
+
 @router.post("/logout")
-async def logout(request: Request, session: SessionDep) -> Response:
+async def logout(
+    request: Request, user: PageUser, services: ServicesDep, session: SessionDep
+) -> Response:
     form = await request.form()
     check_csrf(request, form)
     token = session_token(request)
     if token:
         await accounts.revoke(session, token)
+        if user is not None:
+            await accounts.record_access(
+                session,
+                action="logout",
+                username=user.username,
+                user=user,
+                client=client_key(request),
+                via="page",
+                at=services.session_clock(),
+            )
         await session.commit()
     request.session.clear()  # nothing of this visit stays in the browser
     response = redirect("/login")
-    response.delete_cookie(SESSION_COOKIE)
+    response.delete_cookie(SESSION_COOKIE, **cookie_flags(request, services))
     return response
 
 

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Header, status
 from api.container import Services
 from api.deps import Applicants, ServicesDep, SessionDep
 from api.errors import invalid
+from api.openapi import answers
 from api.schemas import ApplicationView, RatingIn, Receipt, SubmissionIn, SupplyIn, WithdrawIn
 from api.services import actions, aftercare, intake
 from api.services import status as lookup
@@ -19,7 +20,14 @@ from domain.matter import Channel
 
 router = APIRouter(prefix="/api/applications", tags=["applicants"])
 
-IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        max_length=200,
+        description="a retry with the same key returns the same application",
+    ),
+]
 
 
 def receipt(number: str, code: str, status: ApplicationStatus, services: Services) -> Receipt:
@@ -39,6 +47,7 @@ def receipt(number: str, code: str, status: ApplicationStatus, services: Service
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=Receipt)
+@answers(404, 409, 503)
 async def submit(
     submission: SubmissionIn,
     services: ServicesDep,
@@ -67,6 +76,7 @@ async def get_status(found: Applicants, services: ServicesDep) -> ApplicationVie
 
 
 @router.post("/{application_no}/supplements", response_model=ApplicationView)
+@answers(409, 503)
 async def supply(
     body: SupplyIn, found: Applicants, services: ServicesDep, session: SessionDep
 ) -> ApplicationView:
@@ -81,6 +91,7 @@ async def supply(
 
 
 @router.post("/{application_no}/withdraw", response_model=ApplicationView)
+@answers(409, 503)
 async def withdraw(
     body: WithdrawIn, found: Applicants, services: ServicesDep, session: SessionDep
 ) -> ApplicationView:
@@ -94,6 +105,7 @@ async def withdraw(
 
 
 @router.post("/{application_no}/rating", response_model=ApplicationView)
+@answers(409)
 async def rate(
     body: RatingIn, found: Applicants, services: ServicesDep, session: SessionDep
 ) -> ApplicationView:

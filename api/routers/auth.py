@@ -9,6 +9,7 @@ from fastapi import APIRouter, Form, Request
 
 from api.deps import CurrentUser, ServicesDep, SessionDep, bearer_token, client_key
 from api.errors import ApiError, invalid, too_many
+from api.openapi import answers
 from api.schemas import Me, TokenOut
 from api.services import accounts
 
@@ -22,15 +23,30 @@ async def sign_in(
     username: str,
     password: str,
     client: str,
+    via: str,
     kind: str = accounts.PERSON,
 ) -> accounts.StaffUser:
-    """Check a password (or a client's secret), throttling repeated failures."""
+    """Check a password (or a client's secret), throttling repeated failures from one
+    client. Each check, passed or failed, is written to the audit trail (`login`,
+    `login_failed`); the caller commits a success with the token it issues. Attempts refused
+    by the throttle never reach the password and are not written: a flood of them cannot
+    fill the trail."""
     subject = username.strip().lower()
     wait = services.logins.retry_after(subject, client)
     if wait is not None:
         raise too_many("登录失败次数过多，请稍后再试", wait)
     user = await accounts.authenticate(session, username, password, kind=kind)
+    await accounts.record_access(
+        session,
+        action="login" if user else "login_failed",
+        username=username,
+        user=user,
+        client=client,
+        via=via,
+        at=services.session_clock(),
+    )
     if user is None:
+        await session.commit()
         services.logins.fail(subject, client)
         raise ApiError(
             401, "unauthorized", "用户名或密码不正确", headers={"WWW-Authenticate": "Bearer"}
@@ -38,7 +54,13 @@ async def sign_in(
     return user
 
 
+# A password or a client's secret is hashed with argon2, so its length is capped before it
+# costs anything (1024 characters are far beyond any passphrase).
+Password = Annotated[str, Form(max_length=1024, json_schema_extra={"format": "password"})]
+
+
 @router.post("/token", response_model=TokenOut)
+@answers(401, 429)
 async def token(
     request: Request,
     services: ServicesDep,
@@ -47,13 +69,14 @@ async def token(
         Literal["password", "client_credentials"], Form(description="OAuth2 grant")
     ] = "password",
     username: Annotated[str, Form(max_length=64)] = "",
-    password: Annotated[str, Form(max_length=200)] = "",
+    password: Password = "",
     client_id: Annotated[str, Form(max_length=64)] = "",
-    client_secret: Annotated[str, Form(max_length=200)] = "",
+    client_secret: Password = "",
 ) -> TokenOut:
     """A bearer token: `grant_type=password` with `username` and `password` for staff,
     `grant_type=client_credentials` with `client_id` and `client_secret` for a department's
-    own system (scoped to its department, its actions attributed to it)."""
+    own system (scoped to its department, its actions attributed to it). Valid for
+    `TONGBAN_TOKEN_HOURS` and refused once unused for `TONGBAN_IDLE_MINUTES`."""
     if grant_type == "client_credentials":
         name, secret, kind = client_id, client_secret, accounts.CLIENT
         missing = {k: "必填" for k, v in (("client_id", name), ("client_secret", secret)) if not v}
@@ -68,10 +91,13 @@ async def token(
         username=name,
         password=secret,
         client=client_key(request),
+        via="api",
         kind=kind,
     )
     hours = services.settings.token_hours
-    access = await accounts.issue_token(session, user, kind="bearer", hours=hours)
+    access = await accounts.issue_token(
+        session, user, kind="bearer", hours=hours, now=services.session_clock()
+    )
     await session.commit()
     return TokenOut(access_token=access, expires_in=hours * 3600)
 
@@ -87,8 +113,19 @@ async def me(user: CurrentUser) -> Me:
 
 
 @router.post("/logout", status_code=204)
-async def logout(request: Request, _user: CurrentUser, session: SessionDep) -> None:
+async def logout(
+    request: Request, user: CurrentUser, services: ServicesDep, session: SessionDep
+) -> None:
     token = bearer_token(request)
     if token:
         await accounts.revoke(session, token)
+        await accounts.record_access(
+            session,
+            action="logout",
+            username=user.username,
+            user=user,
+            client=client_key(request),
+            via="api",
+            at=services.session_clock(),
+        )
         await session.commit()

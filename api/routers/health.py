@@ -7,6 +7,8 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from api.deps import ServicesDep
+from api.openapi import answers
+from api.schemas import Readiness
 
 router = APIRouter(tags=["health"])
 
@@ -16,7 +18,12 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz")
+@router.get(
+    "/readyz",
+    response_model=Readiness,
+    responses={503: {"model": Readiness, "description": "the database or Temporal is down"}},
+)
+@answers(503)
 async def readyz(services: ServicesDep) -> JSONResponse:
     checks = {"database": False, "temporal": False}
     try:

@@ -8,28 +8,30 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query
 
 from api.deps import ServicesDep, SessionDep, Supervisor, require
+from api.openapi import answers
 from api.schemas import LicenceDetail, LicenceVerification, RevocationIn
 from api.services import licences
 from api.services.accounts import StaffUser
 from domain.actors import Role
+from domain.matter import Code
 
 router = APIRouter(prefix="/api/licences", tags=["licences"])
 
 LicenceNumber = Annotated[str, Path(min_length=1, max_length=64, description="证照编号")]
-LicenceTypeCode = Annotated[str, Path(pattern=r"^[a-z][a-z0-9_]*$", max_length=40)]
+LicenceTypeCode = Annotated[Code, Path(description="证照类型")]
+LicenceTypeFilter = Annotated[Code | None, Query(description="证照类型")]
 LookingUp = Annotated[
     StaffUser, Depends(require(Role.clerk, Role.staff, Role.supervisor, Role.admin))
 ]
 
 
 @router.get("/{number}/verify", response_model=LicenceVerification)
+@answers(404, 409)
 async def verify(
     number: LicenceNumber,
     services: ServicesDep,
     session: SessionDep,
-    type: Annotated[
-        str | None, Query(max_length=40, description="only when two types share a number")
-    ] = None,
+    type: Annotated[Code | None, Query(description="only when two types share a number")] = None,
 ) -> LicenceVerification:
     """Public: is this licence genuine, whose, and is it still valid (验证真伪)."""
     return await licences.verify(services=services, session=session, number=number, type=type)
@@ -41,7 +43,7 @@ async def look_up(
     services: ServicesDep,
     session: SessionDep,
     holder_id: Annotated[str, Query(min_length=1, max_length=18, description="ID or credit code")],
-    type: Annotated[str | None, Query(max_length=40)] = None,
+    type: LicenceTypeFilter = None,
     application_no: Annotated[
         str | None, Query(max_length=40, description="why: the application it is for")
     ] = None,
@@ -61,6 +63,7 @@ async def look_up(
 
 
 @router.post("/{type}/{number}/revoke", response_model=LicenceDetail)
+@answers(404, 409)
 async def revoke(
     user: Supervisor,
     type: LicenceTypeCode,

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Path
 
 from api.deps import ServicesDep
 from api.errors import not_found
+from api.openapi import answers
 from api.schemas import DepartmentRef, MatterGuide, MatterSummary, StepGuide
 from definitions.catalogue import Catalogue
 from domain.matter import MatterDefinition
@@ -57,6 +58,7 @@ async def list_matters(services: ServicesDep) -> list[MatterSummary]:
 
 
 @router.get("/{code}", response_model=MatterGuide)
+@answers(404)
 async def get_matter(
     code: Annotated[str, Path(max_length=40)], services: ServicesDep
 ) -> MatterGuide:

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 
 from api.deps import ApplicationNo, ServicesDep, SessionDep, Supervisor, TaskDep
 from api.errors import not_found
+from api.openapi import answers
 from api.schemas import (
     DeliveryReport,
     ExtensionIn,
@@ -21,6 +22,7 @@ from api.schemas import (
 )
 from api.services import actions, aftercare, supervision, tasks
 from api.services.deliveries import report as delivery_report
+from domain.matter import Code
 from domain.states import ApplicationState, SlaLevel
 from store.models import ApplicationRow
 
@@ -32,11 +34,12 @@ async def applications(
     _user: Supervisor,
     services: ServicesDep,
     session: SessionDep,
-    matter: Annotated[str | None, Query(max_length=40)] = None,
-    department: Annotated[str | None, Query(max_length=40)] = None,
-    sla_level: Annotated[list[SlaLevel] | None, Query()] = None,
+    matter: Annotated[Code | None, Query(description="a matter's code")] = None,
+    department: Annotated[Code | None, Query(description="a department's code")] = None,
+    sla_level: Annotated[list[SlaLevel] | None, Query(max_length=len(SlaLevel))] = None,
     state: Annotated[
-        list[ApplicationState] | None, Query(description="open states unless given")
+        list[ApplicationState] | None,
+        Query(max_length=len(ApplicationState), description="open states unless given"),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
@@ -54,6 +57,7 @@ async def applications(
 
 
 @router.get("/applications/{application_no}/timeline", response_model=list[TimelineEvent])
+@answers(404)
 async def timeline(
     _user: Supervisor, application_no: ApplicationNo, services: ServicesDep, session: SessionDep
 ) -> list[TimelineEvent]:
@@ -70,6 +74,7 @@ async def overview(_user: Supervisor, services: ServicesDep, session: SessionDep
 
 
 @router.post("/tasks/{task_id}/extension", response_model=TaskView)
+@answers(409, 503)
 async def extend(
     user: Supervisor, task: TaskDep, body: ExtensionIn, services: ServicesDep, session: SessionDep
 ) -> TaskView:
@@ -96,6 +101,7 @@ async def reviews(
 
 
 @router.post("/reviews/{application_no}/follow-up", status_code=204)
+@answers(404, 409)
 async def follow_up(
     user: Supervisor,
     application_no: ApplicationNo,
@@ -121,6 +127,7 @@ async def extension_requests(
 
 
 @router.post("/tasks/{task_id}/extension/refuse", response_model=TaskView)
+@answers(409, 503)
 async def refuse_extension(
     user: Supervisor,
     task: TaskDep,

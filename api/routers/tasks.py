@@ -7,8 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from api.deps import ServicesDep, SessionDep, Staff, TaskDep
+from api.openapi import answers
 from api.schemas import DecisionIn, ExtensionIn, TaskDetail, TaskView
 from api.services import actions, tasks
+from domain.matter import Code
 from domain.states import SlaLevel, StepState
 
 router = APIRouter(prefix="/api/tasks", tags=["departments"])
@@ -19,9 +21,11 @@ async def inbox(
     user: Staff,
     services: ServicesDep,
     session: SessionDep,
-    state: Annotated[list[StepState] | None, Query(description="open ones unless given")] = None,
-    sla_level: Annotated[list[SlaLevel] | None, Query()] = None,
-    department: Annotated[str | None, Query(max_length=40, description="supervisors only")] = None,
+    state: Annotated[
+        list[StepState] | None, Query(max_length=len(StepState), description="open unless given")
+    ] = None,
+    sla_level: Annotated[list[SlaLevel] | None, Query(max_length=len(SlaLevel))] = None,
+    department: Annotated[Code | None, Query(description="supervisors only")] = None,
     application_no: Annotated[
         str | None, Query(max_length=40, description="one application's tasks")
     ] = None,
@@ -48,11 +52,13 @@ async def task(task: TaskDep, services: ServicesDep, session: SessionDep) -> Tas
 
 
 @router.post("/{task_id}/claim", response_model=TaskView)
+@answers(409, 503)
 async def claim(user: Staff, task: TaskDep, services: ServicesDep, session: SessionDep) -> TaskView:
     return await actions.claim(services=services, session=session, task=task, user=user)
 
 
 @router.post("/{task_id}/release", response_model=TaskView)
+@answers(409, 503)
 async def release(
     user: Staff, task: TaskDep, services: ServicesDep, session: SessionDep
 ) -> TaskView:
@@ -62,6 +68,7 @@ async def release(
 
 
 @router.post("/{task_id}/decision", response_model=TaskView)
+@answers(409, 503)
 async def decide(
     user: Staff, task: TaskDep, decision: DecisionIn, services: ServicesDep, session: SessionDep
 ) -> TaskView:
@@ -72,6 +79,7 @@ async def decide(
 
 
 @router.post("/{task_id}/extension-request", response_model=TaskView)
+@answers(409, 503)
 async def request_extension(
     user: Staff, task: TaskDep, body: ExtensionIn, services: ServicesDep, session: SessionDep
 ) -> TaskView:

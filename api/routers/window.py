@@ -6,6 +6,7 @@ from fastapi import APIRouter, status
 from fastapi.responses import JSONResponse
 
 from api.deps import Clerk, ServicesDep, SessionDep, StaffApplication
+from api.openapi import answers
 from api.routers.applications import IdempotencyKey, receipt
 from api.schemas import (
     AcceptanceRefusalIn,
@@ -32,6 +33,7 @@ router = APIRouter(prefix="/api/window", tags=["window"])
     response_model=Receipt,
     responses={200: {"model": RefusalNotice, "description": "不予受理: recorded with its reason"}},
 )
+@answers(404, 409, 503)
 async def accept_at_window(
     submission: WindowSubmissionIn,
     clerk: Clerk,
@@ -81,6 +83,7 @@ async def awaiting_handover(
 
 
 @router.post("/applications/{application_no}/handover", status_code=204)
+@answers(409, 503)
 async def hand_over(
     clerk: Clerk,
     found: StaffApplication,
@@ -115,6 +118,7 @@ async def pending(
 
 
 @router.post("/applications/{application_no}/accept", response_model=ApplicationView)
+@answers(409, 503)
 async def accept(
     clerk: Clerk, found: StaffApplication, services: ServicesDep, session: SessionDep
 ) -> ApplicationView:
@@ -123,6 +127,7 @@ async def accept(
 
 
 @router.post("/applications/{application_no}/refuse", response_model=ApplicationView)
+@answers(409, 503)
 async def refuse(
     clerk: Clerk,
     found: StaffApplication,
@@ -137,6 +142,7 @@ async def refuse(
 
 
 @router.post("/applications/{application_no}/supplements", response_model=ApplicationView)
+@answers(409, 503)
 async def supply_at_window(
     clerk: Clerk,
     found: StaffApplication,
@@ -151,6 +157,7 @@ async def supply_at_window(
 
 
 @router.post("/applications/{application_no}/withdraw", response_model=ApplicationView)
+@answers(409, 503)
 async def withdraw_at_window(
     clerk: Clerk,
     found: StaffApplication,

@@ -9,9 +9,11 @@ from anyio import to_thread
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.password_policy import check_password
 from api.security import DUMMY_HASH, hash_password, new_token, token_digest, verify_password
 from definitions.catalogue import Catalogue
 from domain.actors import Actor, Role
+from store.audit_trail import record_audit
 from store.models import DepartmentRow, TokenRow, UserRow
 
 STAFF_ROLES = (Role.clerk, Role.staff, Role.supervisor, Role.admin)
@@ -54,9 +56,23 @@ async def authenticate(
     return StaffUser.of(row) if ok else None
 
 
-async def issue_token(session: AsyncSession, user: StaffUser, *, kind: str, hours: int) -> str:
+# A token's last use is written when the one on record is older than this: not a write on
+# every request, and idle expiry is still exact to the minute.
+TOUCH_EVERY = timedelta(minutes=1)
+
+
+class SessionIdle(Exception):
+    """The token was unused for longer than the idle limit: refused, and forgotten."""
+
+
+def real_now() -> datetime:
+    return datetime.now(UTC)
+
+
+async def issue_token(
+    session: AsyncSession, user: StaffUser, *, kind: str, hours: int, now: datetime
+) -> str:
     token = new_token()
-    now = datetime.now(UTC)
     session.add(
         TokenRow(
             digest=token_digest(token),
@@ -64,6 +80,7 @@ async def issue_token(session: AsyncSession, user: StaffUser, *, kind: str, hour
             kind=kind,
             created_at=now,
             expires_at=now + timedelta(hours=hours),
+            last_used_at=now,
         )
     )
     # Expired tokens are of no use to anyone: clear them while we are here.
@@ -71,13 +88,59 @@ async def issue_token(session: AsyncSession, user: StaffUser, *, kind: str, hour
     return token
 
 
-async def user_for_token(session: AsyncSession, token: str) -> StaffUser | None:
-    row = await session.scalar(
-        select(UserRow)
-        .join(TokenRow, TokenRow.user_id == UserRow.id)
-        .where(TokenRow.digest == token_digest(token), TokenRow.expires_at > datetime.now(UTC))
+async def user_for_token(
+    session: AsyncSession, token: str, *, now: datetime, idle: timedelta
+) -> StaffUser | None:
+    """Who `token` belongs to, if it is still valid (SessionIdle if unused for `idle`).
+
+    A use is recorded (and committed) only when the last one on record is older than a
+    minute."""
+    found = (
+        await session.execute(
+            select(UserRow, TokenRow)
+            .join(TokenRow, TokenRow.user_id == UserRow.id)
+            .where(TokenRow.digest == token_digest(token), TokenRow.expires_at > now)
+        )
+    ).one_or_none()
+    if found is None:
+        return None
+    row, used = found
+    if used.last_used_at <= now - idle:
+        await session.execute(delete(TokenRow).where(TokenRow.digest == used.digest))
+        await session.commit()
+        raise SessionIdle
+    if not row.active:
+        return None
+    user = StaffUser.of(row)
+    if now - used.last_used_at >= TOUCH_EVERY:
+        used.last_used_at = now
+        await session.commit()
+    return user
+
+
+async def record_access(
+    session: AsyncSession,
+    *,
+    action: str,
+    username: str,
+    user: StaffUser | None,
+    client: str,
+    via: str,
+    at: datetime,
+) -> None:
+    """A sign-in (`login`), a refused one (`login_failed`) or a sign-out (`logout`) on the
+    audit trail: whose account (the username as typed, for a refusal), from which address,
+    through the API or the pages. Added to the caller's transaction."""
+    await record_audit(
+        session,
+        actor_id=f"user:{user.id}" if user else "anonymous",
+        actor_name=user.display_name if user else "未登录",
+        actor_role=user.role.value if user else "anonymous",
+        action=action,
+        subject=(user.username if user else username.strip())[:64],
+        detail={"client": client, "via": via},
+        at=at,
     )
-    return StaffUser.of(row) if row is not None and row.active else None
 
 
 async def revoke(session: AsyncSession, token: str) -> None:
@@ -117,9 +180,14 @@ async def create_user(
     department: str | None,
     password: str,
     kind: str = PERSON,
+    demo: bool = False,
 ) -> UserRow:
+    """A new account. Its password must meet the policy (WeakPassword otherwise), unless it
+    is one of the dev stack's demo accounts (`demo`)."""
     if role is Role.staff and not department:
         raise ValueError("department staff must belong to a department")
+    if not demo:
+        check_password(password, username)
     row = UserRow(
         username=username,
         display_name=display_name,
@@ -132,6 +200,12 @@ async def create_user(
     )
     session.add(row)
     return row
+
+
+async def set_password(row: UserRow, password: str) -> None:
+    """A new password for an account, if it meets the policy (WeakPassword otherwise)."""
+    check_password(password, row.username)
+    row.password_hash = await to_thread.run_sync(hash_password, password)
 
 
 async def ensure_demo_accounts(session: AsyncSession, catalogue: Catalogue, password: str) -> int:
@@ -147,6 +221,7 @@ async def ensure_demo_accounts(session: AsyncSession, catalogue: Catalogue, pass
                 role=role,
                 department=department,
                 password=password,
+                demo=True,
             )
             created += 1
     return created

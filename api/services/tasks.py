@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.container import Services
 from api.errors import forbidden, not_found
-from api.schemas import ApplicantView, MaterialView, TaskDetail, TaskView
+from api.schemas import DB_INT_MAX, ApplicantView, MaterialView, TaskDetail, TaskView
 from api.services.accounts import StaffUser
 from api.services.views import correction_view, pinned, task_view
 from domain.actors import Role
@@ -83,6 +83,8 @@ class Task:
 
 async def load_task(*, session: AsyncSession, user: StaffUser, task_id: int) -> Task:
     """The task, if `user` may see it: its department's staff, supervisors and admins."""
+    if not 1 <= task_id <= DB_INT_MAX:  # a page's address, unchecked: no such row can exist
+        raise not_found("没有该任务")
     step = await session.get(StepRow, task_id)
     if step is None:
         raise not_found("没有该任务")
