@@ -12,7 +12,15 @@ from domain.application import Applicant, MaterialSource, SuppliedItem
 from domain.events import EventKind
 from domain.fields import FieldValue, FieldValues
 from domain.licences import LicenceStatus
-from domain.matter import ApplicantType, Channel, FieldSpec, Kind, MaterialSpec, StepSpec
+from domain.matter import (
+    ApplicantType,
+    Channel,
+    FieldSpec,
+    Kind,
+    MaterialSpec,
+    MatterStatus,
+    StepSpec,
+)
 from domain.ratings import RatingLevel
 from domain.reason import Reason, Remark
 from domain.states import ApplicationState, SlaLevel, StepState
@@ -36,6 +44,9 @@ class MatterSummary(ApiModel):
     lead_department_name: str
     channels: list[Channel]
     materials_count: int
+    status: MatterStatus = Field(description="the version's lifecycle: 新增, 变更, 暂停, 取消")
+    status_label: str
+    effective_from: date = Field(description="the day this version took effect")
 
 
 class StepGuide(StepSpec):

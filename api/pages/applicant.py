@@ -38,19 +38,23 @@ from api.services import actions, aftercare, intake
 from api.services import status as lookup
 from api.services.files import save_upload
 from api.services.prefill import prefill
+from api.services.views import pinned
 from api.unified_login import signed_in
 from domain.actors import Actor, Role
 from domain.matter import Channel, MatterDefinition
-from store.models import LicenceRow
+from store.models import ApplicationRow, LicenceRow
 
 router = APIRouter(include_in_schema=False)
 
 
-def _matter(services: ServicesDep, code: str) -> MatterDefinition:
-    matter = services.catalogue.matters.get(code)
-    if matter is None:
-        raise ApiError(404, "not_found", f"没有事项 {code}")
-    return matter
+async def _matter(services: ServicesDep, code: str) -> MatterDefinition:
+    """The version in force, to read its guide (a suspended one too)."""
+    return intake.matter_in_force(services.catalogue, code, await services.clock())
+
+
+async def _offered(services: ServicesDep, code: str) -> MatterDefinition:
+    """The version an application made now would pin (refused while suspended)."""
+    return intake.offered_matter(services.catalogue, code, await services.clock())
 
 
 @router.get("/")
@@ -65,7 +69,8 @@ async def catalogue(request: Request, services: ServicesDep) -> Response:
 
 @router.get("/matters/{code}")
 async def matter_guide(code: str, request: Request, services: ServicesDep) -> Response:
-    return render(request, "guide.html", matter=guide(_matter(services, code), services.catalogue))
+    matter = await _matter(services, code)
+    return render(request, "guide.html", matter=guide(matter, services.catalogue))
 
 
 def _form_page(
@@ -96,7 +101,7 @@ def _form_page(
 async def apply_form(
     code: str, request: Request, services: ServicesDep, session: SessionDep
 ) -> Response:
-    matter = _matter(services, code)
+    matter = await _offered(services, code)
     identity = signed_in(request)
     if identity is None:
         return _form_page(request, services, matter)
@@ -127,7 +132,7 @@ async def _materials(
 async def apply_submit(
     code: str, request: Request, services: ServicesDep, session: SessionDep
 ) -> Response:
-    matter = _matter(services, code)
+    matter = await _offered(services, code)
     form = await request.form()
     check_csrf(request, form)
     values = {k: v for k, v in form.items() if isinstance(v, str)}
@@ -170,6 +175,13 @@ async def apply_submit(
     return redirect(f"/receipt/{number}")
 
 
+async def _pinned(session: SessionDep, number: str) -> MatterDefinition:
+    row = await session.get(ApplicationRow, number)
+    if row is None:
+        raise ApiError(404, "not_found", f"没有办件 {number}")
+    return pinned(row)
+
+
 def qr_svg(data: str) -> str:
     """The QR code as inline SVG, drawn by the app (no outside service)."""
     return str(segno.make(data, error="m").svg_inline(scale=4, dark="#111", border=2))
@@ -196,7 +208,8 @@ async def receipt(
         query_code=code,
         qr=qr_svg(link),
         link=link,
-        matter=guide(services.catalogue.matter(found.status.matter_code), services.catalogue),
+        # The guide of the version the application pinned, whatever is in force today.
+        matter=guide(await _pinned(session, number), services.catalogue),
     )
 
 

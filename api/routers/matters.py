@@ -7,8 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 
 from api.deps import ServicesDep
-from api.errors import not_found
 from api.schemas import DepartmentRef, MatterGuide, MatterSummary, StepGuide
+from api.services import intake
 from definitions.catalogue import Catalogue
 from domain.matter import MatterDefinition
 
@@ -27,6 +27,9 @@ def summary(matter: MatterDefinition, catalogue: Catalogue) -> MatterSummary:
         lead_department_name=catalogue.department_name(matter.lead_department),
         channels=list(matter.channels),
         materials_count=len(matter.materials),
+        status=matter.status,
+        status_label=matter.status.label,
+        effective_from=matter.effective_from,
     )
 
 
@@ -60,7 +63,6 @@ async def list_matters(services: ServicesDep) -> list[MatterSummary]:
 async def get_matter(
     code: Annotated[str, Path(max_length=40)], services: ServicesDep
 ) -> MatterGuide:
-    matter = services.catalogue.matters.get(code)
-    if matter is None:
-        raise not_found(f"没有事项 {code}")
+    """办事指南 of the version in force (a suspended matter's too; a cancelled one is gone)."""
+    matter = intake.matter_in_force(services.catalogue, code, await services.clock())
     return guide(matter, services.catalogue)
