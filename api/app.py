@@ -37,10 +37,12 @@ from api.routers import (
     window,
 )
 from api.security import Throttle
+from api.services import catalogue_entries
 from api.services.accounts import sync_departments
 from api.unified_login import oauth_client
 from definitions.calendars import CalendarSources
 from definitions.catalogue import load_catalogue
+from definitions.regions import load_regions
 from observability.logs import protect_handlers
 from settings import Settings, get_settings
 from store.db import create_engine, session_factory
@@ -80,6 +82,7 @@ def create_app(
                 client=temporal_client,
             ),
             catalogue=load_catalogue(),
+            regions=load_regions(),
             calendars=CalendarSources(),
             secret=settings.secret(),
             lookups=Throttle(settings.lookup_failures_allowed, settings.lookup_window_seconds),
@@ -89,6 +92,7 @@ def create_app(
         async with services.sessions() as session:
             await sync_departments(session, services.catalogue)
             await session.commit()
+            await catalogue_entries.keep_in_step(services=services, session=session)
         app.state.services = services
         app.state.oauth = oauth_client(settings)
         yield

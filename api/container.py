@@ -17,6 +17,7 @@ from api.engine import EngineGateway
 from api.security import Throttle
 from definitions.calendars import CalendarSources
 from definitions.catalogue import Catalogue
+from domain.regions import RegionTree
 from settings import Settings
 
 
@@ -30,12 +31,16 @@ class Services:
     sessions: async_sessionmaker[AsyncSession]
     engine: EngineGateway
     catalogue: Catalogue
+    regions: RegionTree
     calendars: CalendarSources
     secret: bytes
     lookups: Throttle
     logins: Throttle
     # What "now" is for deadlines and records. Tests use the time-skipping server's clock.
     clock: Callable[[], Awaitable[datetime]] = system_clock
+    # The hand-made matters' versions the catalogue's entries were last brought in step
+    # with: when the versions in force change (a new one takes effect), they are again.
+    entries_in_step_with: tuple[tuple[str, int], ...] | None = None
 
     @property
     def tz(self) -> ZoneInfo:

@@ -23,6 +23,7 @@ from domain.matter import (
 )
 from domain.ratings import RatingLevel
 from domain.reason import Reason, Remark
+from domain.regions import RegionLevel
 from domain.states import ApplicationState, SlaLevel, StepState
 
 
@@ -47,6 +48,33 @@ class MatterSummary(ApiModel):
     status: MatterStatus = Field(description="the version's lifecycle: 新增, 变更, 暂停, 取消")
     status_label: str
     effective_from: date = Field(description="the day this version took effect")
+
+
+class CatalogueEntryView(MatterSummary):
+    """An entry of the catalogue: a matter as one region lists it, at one level."""
+
+    base_code: str = Field(description="the matter it lists (of the base list, or hand-made)")
+    region_code: str
+    region_name: str = Field(description="马鞍山市当涂县姑孰镇")
+    level: RegionLevel
+    level_label: str
+    department: str
+    department_name: str
+    agency: str = Field(description="who handles it there")
+    keywords: list[str]
+    online: bool = Field(description="可网上办理 (online or on a phone)")
+    demo: bool = Field(description="demonstration data: no guide, cannot be applied for")
+    guide_url: str | None = Field(description="its guide (办事指南), for a hand-made matter")
+
+
+class MatterPage(ApiModel):
+    """One page of the catalogue, the best matches first, and how many there are in all."""
+
+    items: list[CatalogueEntryView]
+    total: int
+    page: int
+    page_size: int
+    pages: int
 
 
 class StepGuide(StepSpec):

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from cli import (
     calendar_cmd,
+    catalogue_cmd,
     definitions_cmd,
     dev_stack,
     licences_cmd,
@@ -27,6 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     dev_stack.register(areas)
     users_cmd.register(areas)
     licences_cmd.register(areas)
+    catalogue_cmd.register(areas)
     return parser
 
 

@@ -177,6 +177,9 @@ class MatterDefinition(Strict):
     )
     kind: Kind
     description: str = ""
+    keywords: list[str] = Field(
+        default_factory=list, description="what people type to find it (开公司 for 企业开办)"
+    )
     legal_basis: str = ""
     legal_limit_days: int = Field(ge=0)
     promised_limit_days: int = Field(ge=0)

@@ -308,3 +308,45 @@ class AuditRow(Base):
     subject: Mapped[str] = mapped_column(String(100), comment="whose data: holder id, username")
     application_no: Mapped[str | None] = mapped_column(AppNo, comment="why, when for a case")
     detail: Mapped[dict[str, Any]]
+
+
+# --- the catalogue at a city's scale (事项目录) ---------------------------------------------
+
+
+class CatalogueEntryRow(Base):
+    """One matter as one region lists it: the hand-made matters (the city's, kept in step
+    with their definitions) and the demonstration entries of `tongban catalogue generate`."""
+
+    __tablename__ = "catalogue_entries"
+    __table_args__ = (Index("ix_catalogue_entries_region", "region_code", "level"),)
+
+    code: Mapped[str] = mapped_column(String(60), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    base_code: Mapped[str] = mapped_column(String(40), comment="the matter it lists")
+    region_code: Mapped[str] = mapped_column(String(12))
+    level: Mapped[str] = mapped_column(String(10))
+    department: Mapped[str] = mapped_column(String(40), index=True)
+    department_name: Mapped[str] = mapped_column(String(100))
+    agency: Mapped[str] = mapped_column(String(100))
+    keywords: Mapped[str] = mapped_column(String(500), comment="separated by spaces")
+    pinyin: Mapped[str] = mapped_column(String(600), comment="企业开办: qiyekaiban")
+    initials: Mapped[str] = mapped_column(String(200), comment="企业开办: qykb")
+    search_text: Mapped[str] = mapped_column(
+        Text, comment="name|keywords|pinyin|initials, normalised: for queries in letters"
+    )
+    search_words: Mapped[str] = mapped_column(
+        Text, comment="name|keywords, normalised: for queries in characters (half as long)"
+    )
+    kind: Mapped[str] = mapped_column(String(10))
+    promised_limit_days: Mapped[int]
+    legal_limit_days: Mapped[int]
+    online: Mapped[bool] = mapped_column(comment="可网上办理 (online or on a phone)")
+    materials_count: Mapped[int]
+    materials_asked: Mapped[int] = mapped_column(comment="required, not by data sharing")
+    status: Mapped[str] = mapped_column(String(12))
+    version: Mapped[int]
+    effective_from: Mapped[date]
+    demo: Mapped[bool] = mapped_column(comment="demonstration data, no definition behind it")
+    sort_key: Mapped[str] = mapped_column(
+        String(80), index=True, comment="the listing's order: hand-made, level, region, code"
+    )

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Query
 
-from api.deps import ServicesDep
-from api.schemas import DepartmentRef, MatterGuide, MatterSummary, StepGuide
-from api.services import intake
+from api.deps import ServicesDep, SessionDep
+from api.schemas import DepartmentRef, MatterGuide, MatterPage, MatterSummary, StepGuide
+from api.services import catalogue_entries, intake
 from definitions.catalogue import Catalogue
 from domain.matter import MatterDefinition
+from domain.regions import RegionLevel
 
 router = APIRouter(prefix="/api/matters", tags=["catalogue"])
 
@@ -53,10 +54,44 @@ def guide(matter: MatterDefinition, catalogue: Catalogue) -> MatterGuide:
     )
 
 
-@router.get("", response_model=list[MatterSummary])
-async def list_matters(services: ServicesDep) -> list[MatterSummary]:
-    catalogue = services.catalogue
-    return [summary(m, catalogue) for m in sorted(catalogue.matters.values(), key=lambda m: m.code)]
+@router.get("", response_model=MatterPage)
+async def list_matters(
+    services: ServicesDep,
+    session: SessionDep,
+    q: Annotated[
+        str, Query(max_length=50, description="name, full pinyin, initials or keyword")
+    ] = "",
+    region: Annotated[
+        str | None,
+        Query(
+            pattern=r"^\d{6}(\d{3}){0,2}$",
+            description="行政区划代码: the region and every region under it",
+        ),
+    ] = None,
+    level: Annotated[
+        RegionLevel | None, Query(description="city, county, township, village")
+    ] = None,
+    department: Annotated[str | None, Query(max_length=40)] = None,
+    include_inactive: Annotated[
+        bool, Query(description="also suspended (暂停) and cancelled (取消) entries")
+    ] = False,
+    page: Annotated[int, Query(ge=1, le=10_000)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> MatterPage:
+    """The catalogue (事项目录), searched: 企业开办 is found by 开办, `qiye`, `qykb` or 开公司.
+    Hand-made matters first, then by level (the city first), region and code; with `q`, the
+    very name first, then names, pinyin and initials that begin with it."""
+    return await catalogue_entries.search(
+        services=services,
+        session=session,
+        q=q,
+        region=region,
+        level=level,
+        department=department,
+        include_inactive=include_inactive,
+        page=page,
+        page_size=page_size,
+    )
 
 
 @router.get("/{code}", response_model=MatterGuide)
