@@ -23,6 +23,7 @@ from api.pages import applicant as pages_applicant
 from api.pages import citizen as pages_citizen
 from api.pages import common as pages_common
 from api.pages import staff as pages_staff
+from api.pages import statistics as pages_statistics
 from api.pages import supervision as pages_supervision
 from api.pages import window as pages_window
 from api.pages import workbench as pages_workbench
@@ -32,6 +33,7 @@ from api.routers import (
     health,
     licences,
     matters,
+    statistics,
     supervision,
     tasks,
     window,
@@ -121,7 +123,17 @@ def create_app(
 
     errors.install(app, html=pages_common.error_page)
     pages_common.install(app)
-    for module in (matters, applications, window, tasks, supervision, licences, auth, health):
+    for module in (
+        matters,
+        applications,
+        window,
+        tasks,
+        supervision,
+        statistics,
+        licences,
+        auth,
+        health,
+    ):
         app.include_router(module.router)
     for page in (
         pages_applicant,
@@ -130,6 +142,7 @@ def create_app(
         pages_window,
         pages_workbench,
         pages_supervision,
+        pages_statistics,
     ):
         app.include_router(page.router)
     app.mount("/static/swagger-ui", StaticFiles(directory=str(swagger_ui_path)), name="swagger-ui")

@@ -436,6 +436,24 @@ class Overview(ApiModel):
     catalogue: CatalogueFigures
 
 
+class StatisticsFigures(ApiModel):
+    """The seed's statistics of a region (and what lies under it), level and period. Rates are
+    between 0 and 1 (None when there is nothing to divide by). Each figure's definition is
+    in docs/domain.md ("Statistics") and beside it on /supervision/statistics."""
+
+    applications: int = Field(description="办件量: applications received in the period")
+    online_available_rate: float | None = Field(description="网上可办率 (the catalogue)")
+    one_network_rate: float | None = Field(description="一网通办率")
+    fully_online_rate: float | None = Field(description="全程网办率")
+    one_window_rate: float | None = Field(description="一窗受理率")
+    at_most_one_visit_rate: float | None = Field(description="最多跑一次率")
+    average_promised_days: float | None = Field(description="平均承诺时限, working days")
+    average_materials: float | None = Field(description="平均申请材料数 (the catalogue)")
+    on_time_rate: float | None = Field(description="按时办结率")
+    early_rate: float | None = Field(description="提前办结率")
+    ratings: dict[RatingLevel, int] = Field(description="好差评: applications by rating level")
+
+
 class ReviewView(ApiModel):
     """A bad review and its follow-up (差评整改)."""
 

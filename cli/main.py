@@ -13,6 +13,7 @@ from cli import (
     dev_stack,
     licences_cmd,
     service_cmd,
+    statistics_cmd,
     users_cmd,
 )
 
@@ -29,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     users_cmd.register(areas)
     licences_cmd.register(areas)
     catalogue_cmd.register(areas)
+    statistics_cmd.register(areas)
     return parser
 
 

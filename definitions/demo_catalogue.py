@@ -27,6 +27,8 @@ from domain.regions import Region, RegionLevel, RegionTree
 
 BASE_MATTERS_FILE = DEFINITIONS_ROOT / "demo" / "base_matters.yaml"
 DEFAULT_SEED = 340500
+# The keyword of every entry a service point takes in on the applicant's behalf.
+PROXY_KEYWORD = "帮办代办"
 
 
 class _Strict(BaseModel):
@@ -239,7 +241,7 @@ def generate(
         )
         keywords = tuple(slot.matter.keywords)
         if slot.proxy:
-            agency, keywords = f"{agency}（代收代办）", (*keywords, "帮办代办")
+            agency, keywords = f"{agency}（代收代办）", (*keywords, PROXY_KEYWORD)
         entries.append(
             CatalogueEntry(
                 code=f"{slot.base_code}_{slot.variant_index}_{region.code}",

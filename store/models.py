@@ -61,6 +61,22 @@ class ApplicationRow(Base):
     # 送达 (Art 44): by when the result must reach the applicant, and that clock's card.
     delivery_deadline: Mapped[datetime | None] = mapped_column(default=None, index=True)
     delivery_sla_level: Mapped[str | None] = mapped_column(String(10), default=None)
+    # What the statistics need (domain/statistics.py), kept by the projection.
+    region_code: Mapped[str | None] = mapped_column(
+        String(12), default=None, comment="the region that numbered it: its first six digits"
+    )
+    received_on: Mapped[date | None] = mapped_column(
+        default=None, index=True, comment="the day it was received, at the centre"
+    )
+    visits: Mapped[int] = mapped_column(
+        default=0, server_default="0", comment="times the applicant came to a window"
+    )
+    acceptance_role: Mapped[str | None] = mapped_column(
+        String(20), default=None, comment="who decided acceptance: clerk, admin, system"
+    )
+    completed_early: Mapped[bool | None] = mapped_column(
+        default=None, comment="completed a working day or more before the promised deadline"
+    )
 
 
 class StepRow(Base):
@@ -350,3 +366,42 @@ class CatalogueEntryRow(Base):
     sort_key: Mapped[str] = mapped_column(
         String(80), index=True, comment="the listing's order: hand-made, level, region, code"
     )
+
+
+# --- the seed's statistics -----------------------------------------------------------------
+
+
+class DailyStatisticsRow(Base):
+    """The figures' counts of the applications received on one day, in one region, of one
+    matter (domain.statistics.Counts): past days are read from here, not from applications."""
+
+    __tablename__ = "daily_statistics"
+
+    day: Mapped[date] = mapped_column(primary_key=True)
+    region_code: Mapped[str] = mapped_column(String(12), primary_key=True)
+    matter_code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    applications: Mapped[int]
+    online: Mapped[int]
+    fully_online: Mapped[int]
+    acceptance_decided: Mapped[int]
+    one_window: Mapped[int]
+    at_most_one_visit: Mapped[int]
+    completed: Mapped[int]
+    on_time: Mapped[int]
+    early: Mapped[int]
+    very_satisfied: Mapped[int]
+    satisfied: Mapped[int]
+    basically_satisfied: Mapped[int]
+    dissatisfied: Mapped[int]
+    very_dissatisfied: Mapped[int]
+
+
+class StatisticsDayRow(Base):
+    """A day whose aggregates were computed: when, and whether an application received that
+    day has changed since (then the day is computed live until it is refreshed again)."""
+
+    __tablename__ = "statistics_days"
+
+    day: Mapped[date] = mapped_column(primary_key=True)
+    refreshed_at: Mapped[datetime]
+    stale: Mapped[bool]
