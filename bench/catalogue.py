@@ -25,7 +25,7 @@ import httpx
 
 from api.app import create_app
 from definitions.catalogue import default_catalogue
-from definitions.demo_catalogue import default_base_matters, generate
+from definitions.demo_catalogue import PROXY_KEYWORD, default_base_matters, generate
 from definitions.regions import default_regions
 from domain.catalogue_entries import CatalogueEntry, hand_made_entries
 from domain.regions import RegionLevel
@@ -33,6 +33,12 @@ from domain.search_text import pinyin_of
 from settings import Settings
 from store.catalogue_entries import replace_demo
 from store.migrate import upgrade
+
+
+def own_keywords(entry: CatalogueEntry) -> list[str]:
+    """The matter's own keywords: what people type for it (not the tag of 代办 entries,
+    which two entries in three carry)."""
+    return [k for k in entry.keywords if k != PROXY_KEYWORD]
 
 
 def queries(entries: list[CatalogueEntry], count: int, seed: int = 3) -> list[dict[str, Any]]:
@@ -52,8 +58,8 @@ def queries(entries: list[CatalogueEntry], count: int, seed: int = 3) -> list[di
             params["q"] = full[: rng.randint(4, 9)]  # shipinj…
         elif roll < 0.65:
             params["q"] = initials[: rng.randint(2, 4)]  # spjy
-        elif roll < 0.9 and e.keywords:
-            params["q"] = rng.choice(e.keywords)  # 开饭店
+        elif roll < 0.9 and own_keywords(e):
+            params["q"] = rng.choice(own_keywords(e))  # 开饭店
         else:
             params["region"] = rng.choice(regions).code  # browsing a region
         if "q" in params and rng.random() < 0.3:
