@@ -26,6 +26,7 @@ from api.pages import common as pages_common
 from api.pages import dev as pages_dev
 from api.pages import inbox as pages_inbox
 from api.pages import staff as pages_staff
+from api.pages import statistics as pages_statistics
 from api.pages import supervision as pages_supervision
 from api.pages import window as pages_window
 from api.pages import workbench as pages_workbench
@@ -37,15 +38,18 @@ from api.routers import (
     inbox,
     licences,
     matters,
+    statistics,
     supervision,
     tasks,
     window,
 )
 from api.security import Throttle
+from api.services import catalogue_entries
 from api.services.accounts import real_now, sync_departments
 from api.unified_login import oauth_client
 from definitions.calendars import CalendarSources
 from definitions.catalogue import load_catalogue
+from definitions.regions import load_regions
 from observability.logs import protect_handlers
 from settings import Settings, get_settings
 from store.db import create_engine, session_factory
@@ -100,6 +104,7 @@ def create_app(
                 client=temporal_client,
             ),
             catalogue=load_catalogue(),
+            regions=load_regions(),
             calendars=CalendarSources(),
             secret=settings.secret(),
             lookups=Throttle(settings.lookup_failures_allowed, settings.lookup_window_seconds),
@@ -110,6 +115,7 @@ def create_app(
         async with services.sessions() as session:
             await sync_departments(session, services.catalogue)
             await session.commit()
+            await catalogue_entries.keep_in_step(services=services, session=session)
         app.state.services = services
         app.state.oauth = oauth_client(settings)
         yield
@@ -141,6 +147,7 @@ def create_app(
         window,
         tasks,
         supervision,
+        statistics,
         licences,
         inbox,
         events,
@@ -157,6 +164,7 @@ def create_app(
         pages_window,
         pages_workbench,
         pages_supervision,
+        pages_statistics,
     ):
         app.include_router(page.router)
     app.mount("/static/swagger-ui", StaticFiles(directory=SWAGGER_UI), name="swagger-ui")

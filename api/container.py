@@ -18,6 +18,7 @@ from api.security import Throttle
 from api.services.accounts import real_now
 from definitions.calendars import CalendarSources
 from definitions.catalogue import Catalogue
+from domain.regions import RegionTree
 from settings import Settings
 
 
@@ -31,6 +32,7 @@ class Services:
     sessions: async_sessionmaker[AsyncSession]
     engine: EngineGateway
     catalogue: Catalogue
+    regions: RegionTree
     calendars: CalendarSources
     secret: bytes
     lookups: Throttle
@@ -44,6 +46,10 @@ class Services:
     @property
     def idle_limit(self) -> timedelta:
         return timedelta(minutes=self.settings.idle_minutes)
+
+    # The hand-made matters' versions the catalogue's entries were last brought in step
+    # with: when the versions in force change (a new one takes effect), they are again.
+    entries_in_step_with: tuple[tuple[str, int], ...] | None = None
 
     @property
     def tz(self) -> ZoneInfo:

@@ -23,9 +23,18 @@ from domain.application import Applicant, MaterialSource, SuppliedItem
 from domain.events import EventKind
 from domain.fields import MAX_TEXT, FieldValue
 from domain.licences import LicenceStatus
-from domain.matter import ApplicantType, Channel, FieldSpec, Kind, MaterialSpec, StepSpec
+from domain.matter import (
+    ApplicantType,
+    Channel,
+    FieldSpec,
+    Kind,
+    MaterialSpec,
+    MatterStatus,
+    StepSpec,
+)
 from domain.ratings import RatingLevel
 from domain.reason import Reason, Remark
+from domain.regions import RegionLevel
 from domain.states import ApplicationState, SlaLevel, StepState
 
 
@@ -77,6 +86,9 @@ def _field_value(value: str | int | float) -> str | int | float:
         raise ValueError("数值超出范围")
     return value
 
+
+# A day in a query (YYYY-MM-DD): bounded in the OpenAPI document as every input is.
+Day = Annotated[date, WithJsonSchema({"type": "string", "format": "date", "maxLength": 10})]
 
 FieldValueIn = Annotated[
     StrictStr | StrictInt | StrictFloat,
@@ -138,6 +150,36 @@ class MatterSummary(ApiModel):
     lead_department_name: str
     channels: list[Channel]
     materials_count: int
+    status: MatterStatus = Field(description="the version's lifecycle: 新增, 变更, 暂停, 取消")
+    status_label: str
+    effective_from: date = Field(description="the day this version took effect")
+
+
+class CatalogueEntryView(MatterSummary):
+    """An entry of the catalogue: a matter as one region lists it, at one level."""
+
+    base_code: str = Field(description="the matter it lists (of the base list, or hand-made)")
+    region_code: str
+    region_name: str = Field(description="马鞍山市当涂县姑孰镇")
+    level: RegionLevel
+    level_label: str
+    department: str
+    department_name: str
+    agency: str = Field(description="who handles it there")
+    keywords: list[str]
+    online: bool = Field(description="可网上办理 (online or on a phone)")
+    demo: bool = Field(description="demonstration data: no guide, cannot be applied for")
+    guide_url: str | None = Field(description="its guide (办事指南), for a hand-made matter")
+
+
+class MatterPage(ApiModel):
+    """One page of the catalogue, the best matches first, and how many there are in all."""
+
+    items: list[CatalogueEntryView]
+    total: int
+    page: int
+    page_size: int
+    pages: int
 
 
 class StepGuide(StepSpec):
@@ -497,6 +539,24 @@ class Overview(ApiModel):
     deliveries_overdue: int = Field(description="of those, past the delivery limit (Art 44)")
     online_share: float | None = Field(description="share of applications made online or on mobile")
     catalogue: CatalogueFigures
+
+
+class StatisticsFigures(ApiModel):
+    """The seed's statistics of a region (and what lies under it), level and period. Rates are
+    between 0 and 1 (None when there is nothing to divide by). Each figure's definition is
+    in docs/domain.md ("Statistics") and beside it on /supervision/statistics."""
+
+    applications: int = Field(description="办件量: applications received in the period")
+    online_available_rate: float | None = Field(description="网上可办率 (the catalogue)")
+    one_network_rate: float | None = Field(description="一网通办率")
+    fully_online_rate: float | None = Field(description="全程网办率")
+    one_window_rate: float | None = Field(description="一窗受理率")
+    at_most_one_visit_rate: float | None = Field(description="最多跑一次率")
+    average_promised_days: float | None = Field(description="平均承诺时限, working days")
+    average_materials: float | None = Field(description="平均申请材料数 (the catalogue)")
+    on_time_rate: float | None = Field(description="按时办结率")
+    early_rate: float | None = Field(description="提前办结率")
+    ratings: dict[RatingLevel, int] = Field(description="好差评: applications by rating level")
 
 
 class ReviewView(ApiModel):

@@ -7,8 +7,13 @@ Starts its own stack with `tongban dev` in a temporary data directory on spare p
 2. baseline: N bare workflows of the same shape (three parallel activities, three signals)
    on the same Temporal dev server, no HTTP, no SQL;
 3. status polling: 50 concurrent pollers on GET /api/applications/{no} for a fixed time.
-Then, without the stack, the licence library (`bench.licences`): N licences imported into a
-fresh SQLite database, and holder look-ups.
+Then, without the stack, each on a fresh SQLite database of its own:
+4. the licence library (`bench.licences`): N licences imported, and holder look-ups;
+5. the catalogue (`bench.catalogue`): the city's 52,865 entries generated, and searches
+   through the API (`catalogue_search_p50_ms`, `catalogue_search_p95_ms`);
+6. the statistics (`bench.statistics`): one million closed applications written straight
+   into SQL, the daily aggregates refreshed, and the year's figures through the API and the
+   page (`statistics_ms_1m`).
 Prints the figures and writes them to bench/results/ as JSON.
 """
 
@@ -34,7 +39,8 @@ import httpx
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from bench import licences
+from bench import catalogue, licences
+from bench import statistics as statistics_phase
 from bench.baseline import STEPS, BaselineWorkflow, open_step
 from tests.api_helpers import company_setup
 
@@ -241,6 +247,8 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             "pollers": args.pollers,
             "poll_seconds": args.poll_seconds,
             "licences": args.licences,
+            "catalogue_entries": args.catalogue,
+            "statistics_applications": args.statistics,
             "database": "sqlite",
         },
         "tongban_applications_per_second": round(tongban_rate, 2),
@@ -261,10 +269,23 @@ def main() -> None:
     parser.add_argument(
         "--licences", type=int, default=1_000_000, help="licences to import (0: skip the phase)"
     )
+    parser.add_argument(
+        "--catalogue", type=int, default=52_865, help="catalogue entries (0: skip the phase)"
+    )
+    parser.add_argument(
+        "--statistics",
+        type=int,
+        default=1_000_000,
+        help="closed applications for the statistics (0: skip the phase)",
+    )
     args = parser.parse_args()
     result = asyncio.run(main_async(args))
     if args.licences:
         result |= licences.run(args.licences)
+    if args.catalogue:
+        result |= catalogue.run(args.catalogue)
+    if args.statistics:
+        result |= statistics_phase.run(args.statistics)
     RESULTS.mkdir(exist_ok=True)
     stamp = result["at"].replace(":", "").replace("+0000", "Z")
     for path in (RESULTS / f"{stamp}.json", RESULTS / "latest.json"):

@@ -8,12 +8,14 @@ from collections.abc import Sequence
 
 from cli import (
     calendar_cmd,
+    catalogue_cmd,
     clients_cmd,
     definitions_cmd,
     dev_stack,
     licences_cmd,
     service_cmd,
     sms_sink,
+    statistics_cmd,
     subscriptions_cmd,
     users_cmd,
 )
@@ -33,6 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
     sms_sink.register(areas)
     clients_cmd.register(areas)
     subscriptions_cmd.register(areas)
+    catalogue_cmd.register(areas)
+    statistics_cmd.register(areas)
     return parser
 
 

@@ -2,14 +2,22 @@
 
 Every problem in every file is collected before anything is refused, so that whoever
 maintains the definitions sees the whole list at once, each with file, field path and line.
+
+A matter may have several versions (its lifecycle: added, changed, suspended, cancelled),
+one file each. The first version lives in `matters/<code>.yaml` and is complete; a later one
+lives in `matters/versions/<code>.v<N>.yaml`, states its `version`, `status` and
+`effective_from`, and only the top-level keys that change: it inherits every other key from
+the version before it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from definitions.checks import check_fields, check_unique
 from definitions.licence_types import load_licence_types
@@ -28,15 +36,37 @@ from domain.matter import (
     DepartmentList,
     Kind,
     MatterDefinition,
+    MatterStatus,
     OnOverdue,
+    version_in_force,
 )
+
+VERSIONS_FOLDER = "versions"
+# Each version states these itself: they are never inherited from the version before.
+_OWN_KEYS = ("version", "status", "effective_from")
 
 
 @dataclass
 class Catalogue:
     departments: dict[str, Department]
-    matters: dict[str, MatterDefinition] = field(default_factory=dict)
+    # Every version of each matter, oldest first.
+    versions: dict[str, list[MatterDefinition]] = field(default_factory=dict)
     licence_types: dict[str, LicenceType] = field(default_factory=dict)
+
+    def in_force(self, code: str, at: datetime | date) -> MatterDefinition | None:
+        """The version of `code` in force at `at` (a suspension or a cancellation included);
+        None for an unknown code or before its first version takes effect."""
+        return version_in_force(self.versions.get(code, ()), at)
+
+    def in_force_all(self, at: datetime | date) -> dict[str, MatterDefinition]:
+        found = {code: self.in_force(code, at) for code in sorted(self.versions)}
+        return {code: matter for code, matter in found.items() if matter is not None}
+
+    @property
+    def matters(self) -> dict[str, MatterDefinition]:
+        """Each matter's version in force now. Applications pin the version in force at their
+        own time instead (`api.services.intake.offered_matter`)."""
+        return self.in_force_all(datetime.now(UTC))
 
     def matter(self, code: str) -> MatterDefinition:
         return self.matters[code]
@@ -196,10 +226,68 @@ def matter_files(paths: Sequence[Path]) -> list[Path]:
     for p in paths:
         if p.is_dir():
             inner = p / "matters" if (p / "matters").is_dir() else p
-            files += sorted(inner.glob("*.yaml"))
+            files += sorted(inner.glob("*.yaml")) + sorted((inner / VERSIONS_FOLDER).glob("*.yaml"))
         else:
             files.append(p)
     return files
+
+
+def check_lifecycle(
+    src: SourceFile, matter: MatterDefinition, before: tuple[MatterDefinition, str] | None
+) -> list[DefinitionError]:
+    """A version against the one before it (`before`: that version and its file)."""
+    status = matter.status
+    if before is None:
+        if status is not MatterStatus.added:
+            return [
+                src.error(
+                    ("status",),
+                    f"a {status.value} version needs an earlier version of the matter "
+                    f"(version {matter.version} is its first)",
+                )
+            ]
+        return []
+    previous, where = before
+    errors = []
+    if matter.effective_from <= previous.effective_from:
+        errors.append(
+            src.error(
+                ("effective_from",),
+                f"{matter.effective_from} is not after {previous.effective_from}, when version "
+                f"{previous.version} took effect ({where})",
+            )
+        )
+    if previous.status is MatterStatus.cancelled and status is not MatterStatus.added:
+        errors.append(
+            src.error(
+                ("status",),
+                f"version {previous.version} cancelled the matter: only a new addition "
+                "(added) can follow it",
+            )
+        )
+    elif previous.status is not MatterStatus.cancelled and status is MatterStatus.added:
+        errors.append(
+            src.error(
+                ("status",),
+                f"the matter exists already (version {previous.version}): a later version is "
+                "changed, suspended or cancelled",
+            )
+        )
+    return errors
+
+
+def _version_key(data: Any) -> tuple[str, int] | None:
+    """(code, version) of a document that has at least these two right."""
+    if not isinstance(data, dict):
+        return None
+    code, version = data.get("code"), data.get("version")
+    if isinstance(code, str) and isinstance(version, int) and not isinstance(version, bool):
+        return code, version
+    return None
+
+
+def _inherit(previous: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in previous.items() if k not in _OWN_KEYS} | data
 
 
 def load_catalogue(
@@ -234,27 +322,68 @@ def load_catalogue(
             errors += exc.errors
         else:
             catalogue.licence_types = known_licences
-    seen: dict[str, str] = {}
+    by_code: dict[str, list[tuple[int, SourceFile]]] = {}
     for path in matter_files(paths):
         try:
             src = SourceFile(path)
-            matter = src.parse(MatterDefinition)
+        except DefinitionErrors as exc:
+            errors += exc.errors
+            continue
+        key = _version_key(src.data)
+        if key is None:
+            # Without a plain code and version it belongs to no matter yet: the schema says
+            # what is wrong, or reads them (a version written "2").
+            try:
+                parsed = src.parse(MatterDefinition)
+            except DefinitionErrors as exc:
+                errors += exc.errors
+                continue
+            key = parsed.code, parsed.version
+        by_code.setdefault(key[0], []).append((key[1], src))
+    for code, files in by_code.items():
+        errors += _load_versions(catalogue, code, files, departments, known_licences)
+    if errors:
+        raise DefinitionErrors(errors)
+    return catalogue
+
+
+def _load_versions(
+    catalogue: Catalogue,
+    code: str,
+    files: list[tuple[int, SourceFile]],
+    departments: dict[str, Department],
+    known_licences: Mapping[str, LicenceType] | None,
+) -> list[DefinitionError]:
+    """One matter's versions, oldest first, each a whole definition once it has inherited
+    what it does not say from the version before. A version in error stops the later ones:
+    what they inherit is not known."""
+    errors: list[DefinitionError] = []
+    seen: dict[int, str] = {}
+    before: tuple[MatterDefinition, str] | None = None
+    inherited: dict[str, Any] | None = None
+    for version, src in sorted(files, key=lambda f: f[0]):
+        if version in seen:
+            message = f"matter {code!r} version {version} also in {seen[version]}"
+            errors.append(src.error(("code",), message))
+            continue
+        seen[version] = src.name
+        if errors:
+            continue
+        data = src.data if inherited is None else _inherit(inherited, src.data)
+        try:
+            matter = src.parse(MatterDefinition, data)
         except DefinitionErrors as exc:
             errors += exc.errors
             continue
         problems = check_matter(src, matter, departments, known_licences)
         problems += check_refs(src, matter, known_licences)
-        if matter.code in seen:
-            problems.append(
-                src.error(("code",), f"matter {matter.code!r} also in {seen[matter.code]}")
-            )
-        errors += problems
-        if not problems:
-            seen[matter.code] = src.name
-            catalogue.matters[matter.code] = matter
-    if errors:
-        raise DefinitionErrors(errors)
-    return catalogue
+        problems += check_lifecycle(src, matter, before)
+        if problems:
+            errors += problems
+            continue
+        catalogue.versions.setdefault(code, []).append(matter)
+        before, inherited = (matter, src.name), data
+    return errors
 
 
 @cache

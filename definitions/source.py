@@ -93,10 +93,11 @@ class SourceFile:
     def error(self, loc: Loc, message: str) -> DefinitionError:
         return DefinitionError(self.name, format_loc(loc), self.line_of(loc), message)
 
-    def parse(self, model: type[M]) -> M:
-        """Validate the document against `model`, raising every schema error at once."""
+    def parse(self, model: type[M], data: Any = None) -> M:
+        """Validate the document (or `data` standing for it: a later version of a matter, with
+        what it inherits) against `model`, raising every schema error at once."""
         try:
-            return model.model_validate(self.data)
+            return model.model_validate(self.data if data is None else data)
         except ValidationError as exc:
             raise DefinitionErrors(
                 [self.error(tuple(e["loc"]), e["msg"]) for e in exc.errors()]

@@ -9,8 +9,11 @@ the workflow's input.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -25,6 +28,12 @@ ValueRef = Annotated[
 # Art 42 of the Administrative Licensing Law: an extension adds at most 10 working days to a
 # 20-day limit, or 15 to a 45-day joint handling limit. No definition may promise more.
 MAX_EXTENSION_DAYS_BY_LAW = 15
+
+
+# A matter's versions take effect on calendar days in China: from midnight, Beijing time.
+LIFECYCLE_ZONE = ZoneInfo("Asia/Shanghai")
+# A definition that says nothing of its lifecycle was added long before any application.
+IN_FORCE_SINCE = date(2000, 1, 1)
 
 
 ApplicantType = Literal["person", "company"]
@@ -48,6 +57,32 @@ class Channel(StrEnum):
     @property
     def label(self) -> str:
         return {"online": "网上办", "mobile": "掌上办", "window": "窗口办"}[self.value]
+
+
+class MatterStatus(StrEnum):
+    """What a version of a matter does to it (事项动态管理: 新增、变更、暂停、取消)."""
+
+    added = "added"  # 新增
+    changed = "changed"  # 变更
+    suspended = "suspended"  # 暂停: listed, but no new applications
+    cancelled = "cancelled"  # 取消: gone from the catalogue
+
+    @property
+    def label(self) -> str:
+        return _STATUS_LABELS[self]
+
+    @property
+    def offered(self) -> bool:
+        """New applications are taken."""
+        return self in (MatterStatus.added, MatterStatus.changed)
+
+
+_STATUS_LABELS = {
+    MatterStatus.added: "新增",
+    MatterStatus.changed: "变更",
+    MatterStatus.suspended: "暂停",
+    MatterStatus.cancelled: "取消",
+}
 
 
 class OnOverdue(StrEnum):
@@ -134,8 +169,17 @@ class MatterDefinition(Strict):
     code: Code
     name: str
     version: int = Field(ge=1)
+    status: MatterStatus = Field(
+        default=MatterStatus.added, description="what this version does to the matter"
+    )
+    effective_from: date = Field(
+        default=IN_FORCE_SINCE, description="the day this version takes effect (Beijing time)"
+    )
     kind: Kind
     description: str = ""
+    keywords: list[str] = Field(
+        default_factory=list, description="what people type to find it (开公司 for 企业开办)"
+    )
     legal_basis: str = ""
     legal_limit_days: int = Field(ge=0)
     promised_limit_days: int = Field(ge=0)
@@ -171,6 +215,27 @@ class Connector(Strict):
     alarm_after_minutes: int = Field(
         default=60, ge=1, description="a push still failing after this long raises the card"
     )
+
+
+def lifecycle_day(at: datetime | date) -> date:
+    """The calendar day in China of an instant (a date is taken as it is)."""
+    if isinstance(at, datetime):
+        return at.astimezone(LIFECYCLE_ZONE).date()
+    return at
+
+
+def version_in_force(
+    versions: Sequence[MatterDefinition], at: datetime | date
+) -> MatterDefinition | None:
+    """The version that took effect last on or before `at` (None before the first one).
+
+    `versions` are one matter's, oldest first, their `effective_from` increasing."""
+    day = lifecycle_day(at)
+    found = None
+    for version in versions:
+        if version.effective_from <= day:
+            found = version
+    return found
 
 
 class Department(Strict):

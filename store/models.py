@@ -61,6 +61,22 @@ class ApplicationRow(Base):
     # 送达 (Art 44): by when the result must reach the applicant, and that clock's card.
     delivery_deadline: Mapped[datetime | None] = mapped_column(default=None, index=True)
     delivery_sla_level: Mapped[str | None] = mapped_column(String(10), default=None)
+    # What the statistics need (domain/statistics.py), kept by the projection.
+    region_code: Mapped[str | None] = mapped_column(
+        String(12), default=None, comment="the region that numbered it: its first six digits"
+    )
+    received_on: Mapped[date | None] = mapped_column(
+        default=None, index=True, comment="the day it was received, at the centre"
+    )
+    visits: Mapped[int] = mapped_column(
+        default=0, server_default="0", comment="times the applicant came to a window"
+    )
+    acceptance_role: Mapped[str | None] = mapped_column(
+        String(20), default=None, comment="who decided acceptance: clerk, admin, system"
+    )
+    completed_early: Mapped[bool | None] = mapped_column(
+        default=None, comment="completed a working day or more before the promised deadline"
+    )
 
 
 class StepRow(Base):
@@ -374,3 +390,84 @@ class SubscriptionRow(Base):
     last_delivered_at: Mapped[datetime | None] = mapped_column(default=None)
     failing_since: Mapped[datetime | None] = mapped_column(default=None)
     last_error: Mapped[str | None] = mapped_column(Text, default=None)
+
+
+# --- the catalogue at a city's scale (事项目录) ---------------------------------------------
+
+
+class CatalogueEntryRow(Base):
+    """One matter as one region lists it: the hand-made matters (the city's, kept in step
+    with their definitions) and the demonstration entries of `tongban catalogue generate`."""
+
+    __tablename__ = "catalogue_entries"
+    __table_args__ = (Index("ix_catalogue_entries_region", "region_code", "level"),)
+
+    code: Mapped[str] = mapped_column(String(60), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    base_code: Mapped[str] = mapped_column(String(40), comment="the matter it lists")
+    region_code: Mapped[str] = mapped_column(String(12))
+    level: Mapped[str] = mapped_column(String(10))
+    department: Mapped[str] = mapped_column(String(40), index=True)
+    department_name: Mapped[str] = mapped_column(String(100))
+    agency: Mapped[str] = mapped_column(String(100))
+    keywords: Mapped[str] = mapped_column(String(500), comment="separated by spaces")
+    pinyin: Mapped[str] = mapped_column(String(600), comment="企业开办: qiyekaiban")
+    initials: Mapped[str] = mapped_column(String(200), comment="企业开办: qykb")
+    search_text: Mapped[str] = mapped_column(
+        Text, comment="name|keywords|pinyin|initials, normalised: for queries in letters"
+    )
+    search_words: Mapped[str] = mapped_column(
+        Text, comment="name|keywords, normalised: for queries in characters (half as long)"
+    )
+    kind: Mapped[str] = mapped_column(String(10))
+    promised_limit_days: Mapped[int]
+    legal_limit_days: Mapped[int]
+    online: Mapped[bool] = mapped_column(comment="可网上办理 (online or on a phone)")
+    materials_count: Mapped[int]
+    materials_asked: Mapped[int] = mapped_column(comment="required, not by data sharing")
+    status: Mapped[str] = mapped_column(String(12))
+    version: Mapped[int]
+    effective_from: Mapped[date]
+    demo: Mapped[bool] = mapped_column(comment="demonstration data, no definition behind it")
+    sort_key: Mapped[str] = mapped_column(
+        String(80), index=True, comment="the listing's order: hand-made, level, region, code"
+    )
+
+
+# --- the seed's statistics -----------------------------------------------------------------
+
+
+class DailyStatisticsRow(Base):
+    """The figures' counts of the applications received on one day, in one region, of one
+    matter (domain.statistics.Counts): past days are read from here, not from applications."""
+
+    __tablename__ = "daily_statistics"
+
+    day: Mapped[date] = mapped_column(primary_key=True)
+    region_code: Mapped[str] = mapped_column(String(12), primary_key=True)
+    matter_code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    applications: Mapped[int]
+    online: Mapped[int]
+    fully_online: Mapped[int]
+    acceptance_decided: Mapped[int]
+    one_window: Mapped[int]
+    at_most_one_visit: Mapped[int]
+    completed: Mapped[int]
+    on_time: Mapped[int]
+    early: Mapped[int]
+    very_satisfied: Mapped[int]
+    satisfied: Mapped[int]
+    basically_satisfied: Mapped[int]
+    dissatisfied: Mapped[int]
+    very_dissatisfied: Mapped[int]
+
+
+class StatisticsDayRow(Base):
+    """A day whose aggregates were computed: when, and whether an application received that
+    day has changed since (then the day is computed live until it is refreshed again)."""
+
+    __tablename__ = "statistics_days"
+
+    day: Mapped[date] = mapped_column(primary_key=True)
+    refreshed_at: Mapped[datetime]
+    stale: Mapped[bool]

@@ -10,15 +10,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import Table, update
+from sqlalchemy import Table, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from definitions.notice_templates import Templates
 from domain.application import ApplicationInput, ApplicationStatus, Projection
-from domain.events import Notification
+from domain.calendar import CalendarSnapshot, WorkCalendar
+from domain.events import EventKind, Notification
 from domain.notices import DeliveryState, NoticeChannel, channel_for
+from domain.regions import region_of_number
+from domain.states import ApplicationState
+from domain.statistics import ACCEPTANCE_EVENTS, FIGURE_EVENTS, completed_early
 from store.models import (
     ApplicationRow,
     CorrectionRow,
@@ -27,6 +32,19 @@ from store.models import (
     NotificationRow,
     StepRow,
 )
+from store.statistics import mark_stale, record_acceptance, recount_visits
+
+# Events after which the visits are counted again (walk-in decisions, window actions).
+_VISIT_CHANGES = frozenset(
+    {
+        EventKind.accepted,
+        EventKind.not_accepted,
+        EventKind.correction_supplied,
+        EventKind.withdrawn,
+        EventKind.handed_over,
+    }
+)
+_COMPLETIONS = frozenset({EventKind.granted, EventKind.refused})
 
 
 def _insert(session: AsyncSession, table: Table) -> Any:
@@ -92,7 +110,12 @@ def _application_values(status: ApplicationStatus, app: ApplicationInput | None)
         }
     if app is not None:
         a = app.applicant
+        received = status.received_at or status.accepted_at
         values |= {
+            "region_code": region_of_number(status.application_no),
+            "received_on": received.astimezone(ZoneInfo(app.calendar.timezone)).date()
+            if received
+            else None,
             "applicant_name": a.name,
             "applicant_kind": a.kind,
             "applicant_id": a.id_number or a.credit_code or "",
@@ -233,6 +256,7 @@ async def apply_projection(
         ],
         ["application_no", "seq"],
     )
+    await _keep_figures(session, projection)
     await _insert_new(
         session,
         NotificationRow.__table__,  # type: ignore[arg-type]
@@ -256,3 +280,42 @@ async def apply_projection(
             },
             ["application_no", "notice_no"],
         )
+
+
+async def _keep_figures(session: AsyncSession, projection: Projection) -> None:
+    """What the statistics read of the application (domain.statistics), after its events
+    are in: its visits, who decided on its acceptance, whether it was completed early; and
+    its day marked for computing again."""
+    status, no = projection.status, projection.status.application_no
+    kinds = {EventKind(e.kind) for e in projection.events}
+    if projection.application is not None or kinds & _VISIT_CHANGES:
+        await session.execute(recount_visits(no))
+    decision = next((e for e in projection.events if e.kind in ACCEPTANCE_EVENTS), None)
+    if decision is not None:
+        await session.execute(record_acceptance(no, decision.actor.role.value))
+    done = status.state in (ApplicationState.granted, ApplicationState.refused)
+    if kinds & _COMPLETIONS and done and status.completed_at and status.promised_deadline:
+        calendar = await _calendar(session, projection)
+        early = completed_early(calendar, status.completed_at, status.promised_deadline)
+        await session.execute(
+            update(ApplicationRow)
+            .where(ApplicationRow.application_no == no)
+            .values(completed_early=early)
+        )
+    if projection.application is not None or kinds & FIGURE_EVENTS:
+        await session.execute(mark_stale(no))
+
+
+async def _calendar(session: AsyncSession, projection: Projection) -> WorkCalendar:
+    """The application's calendar: the one this projection brings, else its row's."""
+    snapshot = projection.calendar or (
+        projection.application.calendar if projection.application else None
+    )
+    if snapshot is None:
+        document = await session.scalar(
+            select(ApplicationRow.calendar).where(
+                ApplicationRow.application_no == projection.status.application_no
+            )
+        )
+        snapshot = CalendarSnapshot.model_validate(document)
+    return WorkCalendar(snapshot)

@@ -90,16 +90,19 @@ async def test_health_and_readiness(api: httpx.AsyncClient) -> None:
 async def test_applicant_reads_the_catalogue_and_a_matter_guide(api: httpx.AsyncClient) -> None:
     response = await api.get("/api/matters")
     assert response.status_code == 200
-    matters = response.json()
-    assert [m["code"] for m in matters] == [
+    matters = response.json()["items"]
+    # The hand-made matters come first, the city's, each with its guide.
+    assert [m["code"] for m in matters[:4]] == [
         "company_setup",
         "property_transfer",
         "tax_deregistration",
         "utility_connection",
     ]
+    assert all(not m["demo"] and m["guide_url"] for m in matters[:4])
     [setup] = [m for m in matters if m["code"] == "company_setup"]
     assert setup["promised_limit_days"] == 3 and setup["legal_limit_days"] == 15
     assert setup["lead_department_name"] == "市场监管局"
+    assert (setup["region_code"], setup["level"]) == ("340500", "city")
 
     response = await api.get("/api/matters/company_setup")
     assert response.status_code == 200

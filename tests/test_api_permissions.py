@@ -83,6 +83,8 @@ MATRIX = [
     Route((401, 403, 403, 403, 200, 200), "GET",  "/api/supervision/applications"),
     Route((401, 403, 403, 403, 200, 200), "GET",  "/api/supervision/applications/{no}/timeline"),
     Route((401, 403, 403, 403, 200, 200), "GET",  "/api/supervision/overview"),
+    Route((401, 403, 403, 403, 200, 200), "GET",  "/api/supervision/statistics"),
+    Route((401, 403, 403, 403, 200, 200), "GET",  "/api/supervision/statistics.xlsx"),
     Route((401, 403, 403, 403, 200, 200), "POST", "/api/supervision/tasks/{task}/extension",
           json=EXTENSION),
     Route((401, 403, 403, 403, 200, 200), "GET",  "/api/supervision/reviews"),

@@ -18,7 +18,9 @@ class Clock:
     """The real time of sign-ins and sessions, moved by hand."""
 
     def __init__(self) -> None:
-        self.now = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+        # From the real now: a sign-in clears the tokens expired by its time, and those of
+        # the other tests (signed in on the real clock) must not look expired to it.
+        self.now = datetime.now(UTC).replace(microsecond=0)
 
     def __call__(self) -> datetime:
         return self.now

@@ -6,9 +6,11 @@ session, so the status page can be reloaded and its forms posted without the cod
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlencode
 
 import segno
 from fastapi import APIRouter, Request
@@ -33,39 +35,98 @@ from api.pages.common import (
     take_receipt,
 )
 from api.routers.matters import guide
-from api.schemas import RatingIn, SubmissionIn, SupplyIn, WithdrawIn
-from api.services import actions, aftercare, intake
+from api.schemas import MatterPage, RatingIn, SubmissionIn, SupplyIn, WithdrawIn
+from api.services import actions, aftercare, catalogue_entries, intake
 from api.services import status as lookup
 from api.services.files import save_upload
 from api.services.prefill import prefill
+from api.services.views import pinned
 from api.unified_login import signed_in
+from definitions.demo_catalogue import default_base_matters
 from domain.actors import Actor, Role
 from domain.matter import Channel, MatterDefinition
-from store.models import LicenceRow
+from domain.regions import RegionLevel
+from store.models import ApplicationRow, LicenceRow
 
 router = APIRouter(include_in_schema=False)
 
+CATALOGUE_PAGE_SIZE = 20
+REGION_CODE = re.compile(r"\d{6}(\d{3}){0,2}")
 
-def _matter(services: ServicesDep, code: str) -> MatterDefinition:
-    matter = services.catalogue.matters.get(code)
-    if matter is None:
-        raise ApiError(404, "not_found", f"没有事项 {code}")
-    return matter
+
+async def _matter(services: ServicesDep, code: str) -> MatterDefinition:
+    """The version in force, to read its guide (a suspended one too)."""
+    return intake.matter_in_force(services.catalogue, code, await services.clock())
+
+
+async def _offered(services: ServicesDep, code: str) -> MatterDefinition:
+    """The version an application made now would pin (refused while suspended)."""
+    return intake.offered_matter(services.catalogue, code, await services.clock())
+
+
+def _query_int(value: str | None, default: int, *, low: int, high: int) -> int:
+    try:
+        return min(max(int(value or default), low), high)
+    except ValueError:
+        return default
+
+
+def _departments(services: ServicesDep) -> dict[str, str]:
+    """Every department the catalogue may list, for the search form."""
+    names = {code: d.name for code, d in services.catalogue.departments.items()}
+    for dept in default_base_matters().departments:
+        names.setdefault(dept.code, dept.name)
+    return names
 
 
 @router.get("/")
-async def catalogue(request: Request, services: ServicesDep) -> Response:
-    matters = sorted(services.catalogue.matters.values(), key=lambda m: m.code)
+async def catalogue(request: Request, services: ServicesDep, session: SessionDep) -> Response:
+    """事项目录: search by name, pinyin, initials or keyword, by region, level, department."""
+    params = request.query_params
+    level = params.get("level", "")
+    region = params.get("region", "").strip()
+    form = {
+        "q": params.get("q", "").strip()[:50],
+        "region": region if REGION_CODE.fullmatch(region) else "",
+        "level": level if level in RegionLevel.__members__ else "",
+        "department": params.get("department", "").strip()[:40],
+        "inactive": "1" if params.get("inactive") == "1" else "",
+    }
+    page = _query_int(params.get("page"), 1, low=1, high=10_000)
+    found: MatterPage | None = None
+    error: str | None = None
+    try:
+        found = await catalogue_entries.search(
+            services=services,
+            session=session,
+            q=form["q"],
+            region=form["region"] or None,
+            level=RegionLevel(form["level"]) if form["level"] else None,
+            department=form["department"] or None,
+            include_inactive=bool(form["inactive"]),
+            page=page,
+            page_size=CATALOGUE_PAGE_SIZE,
+        )
+    except ApiError as exc:
+        error = problem_text(exc)
+    kept = {k: v for k, v in form.items() if v}
     return render(
         request,
         "catalogue.html",
-        matters=[guide(m, services.catalogue) for m in matters],
+        found=found,
+        form=form,
+        error_message=error,
+        regions=[(r.code, "　" * r.level.rank + r.name) for r in services.regions.all()],
+        levels=[(lv.value, lv.label) for lv in RegionLevel],
+        departments=sorted(_departments(services).items()),
+        page_link=lambda n: "/?" + urlencode(kept | {"page": n}),
     )
 
 
 @router.get("/matters/{code}")
 async def matter_guide(code: str, request: Request, services: ServicesDep) -> Response:
-    return render(request, "guide.html", matter=guide(_matter(services, code), services.catalogue))
+    matter = await _matter(services, code)
+    return render(request, "guide.html", matter=guide(matter, services.catalogue))
 
 
 def _form_page(
@@ -96,7 +157,7 @@ def _form_page(
 async def apply_form(
     code: str, request: Request, services: ServicesDep, session: SessionDep
 ) -> Response:
-    matter = _matter(services, code)
+    matter = await _offered(services, code)
     identity = signed_in(request)
     if identity is None:
         return _form_page(request, services, matter)
@@ -127,7 +188,7 @@ async def _materials(
 async def apply_submit(
     code: str, request: Request, services: ServicesDep, session: SessionDep
 ) -> Response:
-    matter = _matter(services, code)
+    matter = await _offered(services, code)
     form = await request.form()
     check_csrf(request, form)
     values = {k: v for k, v in form.items() if isinstance(v, str)}
@@ -170,6 +231,13 @@ async def apply_submit(
     return redirect(f"/receipt/{number}")
 
 
+async def _pinned(session: SessionDep, number: str) -> MatterDefinition:
+    row = await session.get(ApplicationRow, number)
+    if row is None:
+        raise ApiError(404, "not_found", f"没有办件 {number}")
+    return pinned(row)
+
+
 def qr_svg(data: str) -> str:
     """The QR code as inline SVG, drawn by the app (no outside service)."""
     return str(segno.make(data, error="m").svg_inline(scale=4, dark="#111", border=2))
@@ -196,7 +264,8 @@ async def receipt(
         query_code=code,
         qr=qr_svg(link),
         link=link,
-        matter=guide(services.catalogue.matter(found.status.matter_code), services.catalogue),
+        # The guide of the version the application pinned, whatever is in force today.
+        matter=guide(await _pinned(session, number), services.catalogue),
     )
 
 

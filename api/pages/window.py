@@ -42,8 +42,12 @@ async def desk(
     request: Request, clerk: ClerkPage, services: ServicesDep, session: SessionDep
 ) -> Response:
     q = request.query_params.get("q", "").strip()
-    matters = sorted(services.catalogue.matters.values(), key=lambda m: m.code)
-    found = [m for m in matters if Channel.window in m.channels and (q in m.name or q in m.code)]
+    offered = services.catalogue.in_force_all(await services.clock()).values()
+    found = [
+        m
+        for m in offered
+        if m.status.offered and Channel.window in m.channels and (q in m.name or q in m.code)
+    ]
     return render(
         request,
         "window.html",
@@ -159,12 +163,10 @@ async def withdraw(
     return redirect(f"/window/review/{number}")
 
 
-def _accept_page(
+async def _accept_page(
     request: Request, services: ServicesDep, user: StaffUser, code: str, **extra: Any
 ) -> Response:
-    matter = services.catalogue.matters.get(code)
-    if matter is None:
-        raise ApiError(404, "not_found", f"没有事项 {code}")
+    matter = intake.offered_matter(services.catalogue, code, await services.clock())
     extra.setdefault("values", {})
     extra.setdefault("errors", {})
     return render(
@@ -181,7 +183,7 @@ def _accept_page(
 async def accept_form(
     code: str, request: Request, clerk: ClerkPage, services: ServicesDep
 ) -> Response:
-    return _accept_page(request, services, clerk, code)
+    return await _accept_page(request, services, clerk, code)
 
 
 @router.post("/window/accept/{code}")
@@ -190,9 +192,7 @@ async def accept(
 ) -> Response:
     form = await request.form()
     check_csrf(request, form)
-    matter = services.catalogue.matters.get(code)
-    if matter is None:
-        raise ApiError(404, "not_found", f"没有事项 {code}")
+    matter = intake.offered_matter(services.catalogue, code, await services.clock())
     values = {k: v for k, v in form.items() if isinstance(v, str)}
     materials = []
     for m in matter.materials:
@@ -225,7 +225,7 @@ async def accept(
         errors, message, status = form_problems(exc)
         if status != 503:  # only a retry after 503 may reuse the key: it may have started
             values.pop("idempotency_key", None)
-        return _accept_page(
+        return await _accept_page(
             request,
             services,
             clerk,

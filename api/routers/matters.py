@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Query
 
-from api.deps import ServicesDep
-from api.errors import not_found
+from api.deps import ServicesDep, SessionDep
 from api.openapi import answers
-from api.schemas import DepartmentRef, MatterGuide, MatterSummary, StepGuide
+from api.schemas import DepartmentRef, MatterGuide, MatterPage, MatterSummary, StepGuide
+from api.services import catalogue_entries, intake
 from definitions.catalogue import Catalogue
 from domain.matter import MatterDefinition
+from domain.regions import RegionLevel
 
 router = APIRouter(prefix="/api/matters", tags=["catalogue"])
 
@@ -28,6 +29,9 @@ def summary(matter: MatterDefinition, catalogue: Catalogue) -> MatterSummary:
         lead_department_name=catalogue.department_name(matter.lead_department),
         channels=list(matter.channels),
         materials_count=len(matter.materials),
+        status=matter.status,
+        status_label=matter.status.label,
+        effective_from=matter.effective_from,
     )
 
 
@@ -51,10 +55,46 @@ def guide(matter: MatterDefinition, catalogue: Catalogue) -> MatterGuide:
     )
 
 
-@router.get("", response_model=list[MatterSummary])
-async def list_matters(services: ServicesDep) -> list[MatterSummary]:
-    catalogue = services.catalogue
-    return [summary(m, catalogue) for m in sorted(catalogue.matters.values(), key=lambda m: m.code)]
+@router.get("", response_model=MatterPage)
+@answers(422)
+async def list_matters(
+    services: ServicesDep,
+    session: SessionDep,
+    q: Annotated[
+        str, Query(max_length=50, description="name, full pinyin, initials or keyword")
+    ] = "",
+    region: Annotated[
+        str | None,
+        Query(
+            pattern=r"^\d{6}(\d{3}){0,2}$",
+            max_length=12,
+            description="行政区划代码: the region and every region under it",
+        ),
+    ] = None,
+    level: Annotated[
+        RegionLevel | None, Query(description="city, county, township, village")
+    ] = None,
+    department: Annotated[str | None, Query(max_length=40)] = None,
+    include_inactive: Annotated[
+        bool, Query(description="also suspended (暂停) and cancelled (取消) entries")
+    ] = False,
+    page: Annotated[int, Query(ge=1, le=10_000)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> MatterPage:
+    """The catalogue (事项目录), searched: 企业开办 is found by 开办, `qiye`, `qykb` or 开公司.
+    Hand-made matters first, then by level (the city first), region and code; with `q`, the
+    very name first, then names, pinyin and initials that begin with it."""
+    return await catalogue_entries.search(
+        services=services,
+        session=session,
+        q=q,
+        region=region,
+        level=level,
+        department=department,
+        include_inactive=include_inactive,
+        page=page,
+        page_size=page_size,
+    )
 
 
 @router.get("/{code}", response_model=MatterGuide)
@@ -62,7 +102,6 @@ async def list_matters(services: ServicesDep) -> list[MatterSummary]:
 async def get_matter(
     code: Annotated[str, Path(max_length=40)], services: ServicesDep
 ) -> MatterGuide:
-    matter = services.catalogue.matters.get(code)
-    if matter is None:
-        raise not_found(f"没有事项 {code}")
+    """办事指南 of the version in force (a suspended matter's too; a cancelled one is gone)."""
+    matter = intake.matter_in_force(services.catalogue, code, await services.clock())
     return guide(matter, services.catalogue)

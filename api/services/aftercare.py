@@ -23,6 +23,7 @@ from domain.reason import reason_problem
 from domain.states import ApplicationState
 from store.audit import append_event
 from store.models import ApplicationRow, RatingRow
+from store.statistics import mark_stale, recount_visits
 
 
 async def rate(
@@ -69,6 +70,7 @@ async def rate(
             "reason": rating.reason,
         },
     )
+    await session.execute(mark_stale(found.application_no))  # the 好差评 figure moves
     await session.commit()
 
 
@@ -108,6 +110,9 @@ async def hand_over(
         at=now,
         payload={"method": handover.method, "ref": handover.ref},
     )
+    # A result handed over at the window is a visit; the figures of its day move.
+    await session.execute(recount_visits(application_no))
+    await session.execute(mark_stale(application_no))
     await session.commit()
 
 

@@ -15,10 +15,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.container import Services
-from api.errors import ApiError, EngineUnreachable, invalid, not_found
+from api.errors import ApiError, EngineUnreachable, conflict, invalid, not_found
 from api.schemas import SubmissionIn
 from api.security import new_query_code, query_code_digest
 from api.services.materials import receive_materials
+from definitions.catalogue import Catalogue
 from domain.actors import Actor
 from domain.application import (
     ApplicationInput,
@@ -28,12 +29,37 @@ from domain.application import (
 )
 from domain.fields import clean_fields, fields_problems
 from domain.identifiers import id_number_problem
-from domain.matter import Channel, Connector, MatterDefinition
+from domain.matter import Channel, Connector, MatterDefinition, MatterStatus
 from domain.reason import reason_problem
 from domain.states import ApplicationState
 from store.models import ApplicationRow, IdempotencyRow, NumberSequenceRow
 
 IDEMPOTENCY_TTL = timedelta(hours=24)
+
+
+def matter_in_force(catalogue: Catalogue, code: str, at: datetime) -> MatterDefinition:
+    """The version of matter `code` in force at `at`, to show its guide: 404 for a matter
+    unknown, not yet in force, or cancelled."""
+    matter = catalogue.in_force(code, at)
+    if matter is None:
+        first = catalogue.versions.get(code)
+        if first:
+            raise not_found(
+                f"该事项（{first[0].name}）自{first[0].effective_from:%Y-%m-%d}起施行，尚不能办理"
+            )
+        raise not_found(f"没有事项 {code}")
+    if matter.status is MatterStatus.cancelled:
+        raise not_found(f"该事项（{matter.name}）已取消（自{matter.effective_from:%Y-%m-%d}起）")
+    return matter
+
+
+def offered_matter(catalogue: Catalogue, code: str, at: datetime) -> MatterDefinition:
+    """The version an application made at `at` pins: the one in force then. A suspended
+    matter takes no new applications (409), a cancelled one is gone (404)."""
+    matter = matter_in_force(catalogue, code, at)
+    if matter.status is MatterStatus.suspended:
+        raise conflict(f"该事项（{matter.name}）已暂停办理（自{matter.effective_from:%Y-%m-%d}起）")
+    return matter
 
 
 async def check_submission(
@@ -191,10 +217,8 @@ async def receive(
     all the same, so that the refusal is recorded, notified and looked up like any other
     decision, by the one transition that makes it; no clock ever starts.
     """
-    matter = services.catalogue.matters.get(submission.matter_code)
-    if matter is None:
-        raise not_found(f"没有事项 {submission.matter_code}")
     now = await services.clock()
+    matter = offered_matter(services.catalogue, submission.matter_code, now)
     local_now = now.astimezone(services.tz)
     if refusal is None:
         problems, materials = await check_submission(

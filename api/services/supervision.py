@@ -227,7 +227,8 @@ def _share(part: int, whole: int) -> float | None:
 
 
 def catalogue_figures(catalogue: Catalogue) -> CatalogueFigures:
-    matters = list(catalogue.matters.values())
+    # The matters on offer today: a suspended or cancelled version takes no application.
+    matters = [m for m in catalogue.matters.values() if m.status.offered]
     n = len(matters) or 1
     online = sum(1 for m in matters if {Channel.online, Channel.mobile} & set(m.channels))
     asked = [sum(1 for x in m.materials if x.required and not x.shared) for m in matters]

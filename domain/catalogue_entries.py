@@ -1,0 +1,79 @@
+"""An entry of the catalogue (事项目录): one matter as one region lists it, at one level.
+
+The hand-made matters (definitions/matters) are entries of the city, with a definition to
+apply under. At a city's scale most entries are demonstration data built from a list of base
+matters (`tongban catalogue generate`): they are marked `demo` and have no definition.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import date
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from domain.matter import Channel, Kind, MatterDefinition, MatterStatus
+from domain.regions import Region, RegionLevel
+
+
+class CatalogueEntry(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    code: str = Field(max_length=60)
+    name: str = Field(max_length=200)
+    base_code: str = Field(max_length=40, description="the matter of the base list it lists")
+    region_code: str
+    level: RegionLevel
+    department: str = Field(max_length=40)
+    department_name: str
+    agency: str = Field(
+        description="who handles it there: 当涂县市场监督管理局, 姑孰镇为民服务中心"
+    )
+    keywords: tuple[str, ...] = ()
+    kind: Kind
+    promised_limit_days: int = Field(ge=0)
+    legal_limit_days: int = Field(ge=0)
+    online: bool = Field(description="can be applied for online or on a phone (网上可办)")
+    materials_count: int = Field(ge=0, description="materials listed")
+    materials_asked: int = Field(ge=0, description="required ones not obtained by data sharing")
+    status: MatterStatus
+    version: int = Field(ge=1)
+    effective_from: date
+    demo: bool
+
+    @property
+    def sort_key(self) -> str:
+        """The catalogue's order: hand-made first, then by level (city first), region, code."""
+        return f"{int(self.demo)}{self.level.rank}{self.region_code:0<12}{self.code}"
+
+
+def entry_of_matter(matter: MatterDefinition, city: Region, department_name: str) -> CatalogueEntry:
+    """A hand-made matter's entry: the city's, with the version given."""
+    return CatalogueEntry(
+        code=matter.code,
+        name=matter.name,
+        base_code=matter.code,
+        region_code=city.code,
+        level=RegionLevel.city,
+        department=matter.lead_department,
+        department_name=department_name,
+        agency=f"{city.name}{department_name}",
+        keywords=tuple(matter.keywords),
+        kind=matter.kind,
+        promised_limit_days=matter.promised_limit_days,
+        legal_limit_days=matter.legal_limit_days,
+        online=bool({Channel.online, Channel.mobile} & set(matter.channels)),
+        materials_count=len(matter.materials),
+        materials_asked=sum(1 for m in matter.materials if m.required and not m.shared),
+        status=matter.status,
+        version=matter.version,
+        effective_from=matter.effective_from,
+        demo=False,
+    )
+
+
+def hand_made_entries(
+    matters: Iterable[MatterDefinition], city: Region, department_name: Callable[[str], str]
+) -> list[CatalogueEntry]:
+    """The entries of the hand-made matters' versions given (those in force, usually)."""
+    return [entry_of_matter(m, city, department_name(m.lead_department)) for m in matters]
