@@ -13,6 +13,7 @@ from cli import (
     dev_stack,
     licences_cmd,
     service_cmd,
+    simulate,
     sms_sink,
     subscriptions_cmd,
     users_cmd,
@@ -33,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     sms_sink.register(areas)
     clients_cmd.register(areas)
     subscriptions_cmd.register(areas)
+    simulate.register(areas)
     return parser
 
 
