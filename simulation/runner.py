@@ -2,10 +2,10 @@
 real definitions and working-day calendar, and a read model of its own.
 
 The test server's clock starts at the real time and only moves forward, and a test session
-shares one server between many scenarios. So the whole scenario is moved forward by whole
-weeks, onto a calendar moved with it (each real working day and day off lands on the same
-weekday, `shift` later), and every time is moved back before it is shown: what the workflow
-computes is what it would have computed on the scenario's own dates.
+shares one server between many scenarios. So the whole scenario is moved by whole weeks to
+just after the server's clock, onto a calendar moved with it (each real working day and day
+off lands on the same weekday, `shift` away), and every time is moved back before it is
+shown: what the workflow computes is what it would have computed on the scenario's dates.
 """
 
 from __future__ import annotations
@@ -87,9 +87,9 @@ class _Run:
         self.real = default_sources().snapshot_around(
             settings.centre, scenario.submitted_at.astimezone(self.tz)
         )
-        behind = now - scenario.submitted_at
-        self.shift = WEEK * (behind // WEEK + 1) if behind >= timedelta(0) else timedelta(0)
-        self.calendar = self.real if not self.shift else shifted(self.real, self.shift)
+        self.shift = shift_after(scenario.submitted_at, now)
+        year = scenario.submitted_at.year
+        self.calendar = self.real if not self.shift else shifted(self.real, self.shift, year)
         self.token = uuid.uuid4().hex[:12].upper()
         self.application_no = f"SIM{self.token}"
 
@@ -135,15 +135,26 @@ class _Run:
         return WorkCalendar(self.real).provisional_between(first, last)
 
 
-def shifted(real: CalendarSnapshot, shift: timedelta) -> CalendarSnapshot:
-    """`real` moved `shift` (whole weeks) later, its days off and make-up days written out.
+def shift_after(instant: datetime, now: datetime) -> timedelta:
+    """The whole weeks that move `instant` into the week after `now`: forward when it is in
+    the past (the server's clock cannot go back), back when it is far ahead, so that a test
+    session's clock is moved on by days, never by a year."""
+    weeks = -((instant - now) // WEEK)  # the whole weeks from `instant` to `now`, rounded up
+    if instant + weeks * WEEK <= now:
+        weeks += 1
+    return weeks * WEEK
+
+
+def shifted(real: CalendarSnapshot, shift: timedelta, year: int) -> CalendarSnapshot:
+    """`real` moved by `shift` (whole weeks), its days off and make-up days written out, for
+    the years around `year` and those `real` knows.
 
     Every year it covers becomes official on the moved calendar (provisional years' assumed
     holidays are written out too); `_Run.provisional` answers from the real one.
     """
     assert shift % WEEK == timedelta(0), "only whole weeks keep weekdays"
     calendar = WorkCalendar(real)
-    years = [*real.official_years] or [date.today().year]
+    years = [*real.official_years, year]
     first, last = date(min(years) - 1, 1, 1), date(max(years) + 2, 12, 31)
     off: list[date] = []
     on: list[date] = []
