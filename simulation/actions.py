@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
+from temporalio.workflow import UpdateMethodMultiParam
 
 from domain.actions import (
     AcceptInput,
@@ -75,9 +76,10 @@ class Acting:
             department=department,
         )  # fmt: skip
 
-    def reason(self, default: str | None = None) -> str:
+    def reason(self, missing: str, default: str | None = None) -> str:
+        """The entry's reason, checked as the API checks it (`missing` says what it is for)."""
         text = self.action.reason if self.action.reason is not None else default
-        problem = reason_problem(text or "", "须说明理由")
+        problem = reason_problem(text or "", missing)
         if problem:
             raise Refused(problem)
         return (text or "").strip()
@@ -85,7 +87,7 @@ class Acting:
 
 @dataclass(frozen=True)
 class ActionKind:
-    update: Any  # MatterWorkflow's update method, e.g. MatterWorkflow.approve
+    update: UpdateMethodMultiParam[[MatterWorkflow, Any], ApplicationStatus]  # e.g. .approve
     build: Callable[[Acting], BaseModel]
     needs: tuple[str, ...] = ()  # fields the scenario entry must give
     open_only: bool = True  # refused once the application is decided, as the API does
@@ -124,7 +126,7 @@ def _supplement(a: Acting) -> SupplementRequestInput:
     items = [i.strip() for i in a.action.items or [] if i.strip()]
     if not items:
         raise Refused("请列明需要补正的材料或内容")
-    reason = a.reason("材料不全，请补正")
+    reason = a.reason("补正告知必须说明理由", default="材料不全，请补正")
     return SupplementRequestInput(step_code=a.step, actor=a.staff, items=items, reason=reason)
 
 
@@ -139,7 +141,7 @@ ACTIONS: dict[str, ActionKind] = {
     "accept": ActionKind(MatterWorkflow.accept, lambda a: AcceptInput(actor=CLERK)),
     "refuse_acceptance": ActionKind(
         MatterWorkflow.refuse_acceptance,
-        lambda a: RefuseAcceptanceInput(actor=CLERK, reason=a.reason()),
+        lambda a: RefuseAcceptanceInput(actor=CLERK, reason=a.reason("不予受理必须说明理由")),
         needs=("reason",),
     ),
     # the departments
@@ -152,7 +154,9 @@ ACTIONS: dict[str, ActionKind] = {
     "approve": ActionKind(MatterWorkflow.approve, _approve, needs=("step",)),
     "reject": ActionKind(
         MatterWorkflow.reject,
-        lambda a: RejectInput(step_code=a.step, actor=a.staff, reason=a.reason()),
+        lambda a: RejectInput(
+            step_code=a.step, actor=a.staff, reason=a.reason("不予通过必须说明理由")
+        ),
         needs=("step", "reason"),
     ),
     "request_supplement": ActionKind(
@@ -161,7 +165,10 @@ ACTIONS: dict[str, ActionKind] = {
     "request_extension": ActionKind(
         MatterWorkflow.request_extension,
         lambda a: ExtensionRequestInput(
-            step_code=a.step, actor=a.staff, working_days=a.action.days or 0, reason=a.reason()
+            step_code=a.step,
+            actor=a.staff,
+            working_days=a.action.days or 0,
+            reason=a.reason("延期申请必须说明理由"),
         ),
         needs=("step", "days", "reason"),
     ),
@@ -175,13 +182,18 @@ ACTIONS: dict[str, ActionKind] = {
     "extend": ActionKind(
         MatterWorkflow.extend,
         lambda a: ExtendInput(
-            step_code=a.step, actor=SUPERVISOR, working_days=a.action.days or 0, reason=a.reason()
+            step_code=a.step,
+            actor=SUPERVISOR,
+            working_days=a.action.days or 0,
+            reason=a.reason("延期必须说明理由"),
         ),
         needs=("step", "days", "reason"),
     ),
     "refuse_extension": ActionKind(
         MatterWorkflow.refuse_extension,
-        lambda a: ExtensionRefusalInput(step_code=a.step, actor=SUPERVISOR, reason=a.reason()),
+        lambda a: ExtensionRefusalInput(
+            step_code=a.step, actor=SUPERVISOR, reason=a.reason("不予延期必须说明理由")
+        ),
         needs=("step", "reason"),
     ),
     # the window hands the granted result over (or posts it, `method: express`, `ref`)

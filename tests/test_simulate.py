@@ -8,6 +8,8 @@ own), moved forward in time as the runner moves any scenario dated before the se
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -134,3 +136,22 @@ def test_an_invalid_scenario_exits_1_naming_file_and_line(
     assert exit_.value.code == 1
     err = capsys.readouterr().err
     assert f"scenario.yaml:{line}:" in err and message in err, err
+
+
+def test_the_command_runs_a_scenario_on_a_server_of_its_own() -> None:
+    """`tongban simulate FILE` starts its own test server and read model, prints the outcome
+    as JSON on stdout and nothing else on stderr."""
+    root = Path(__file__).resolve().parent.parent
+    path = DEFINITIONS_ROOT / "scenarios" / "online_acceptance.yaml"
+    done = subprocess.run(
+        [sys.executable, "-m", "cli", "simulate", str(path)],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=80,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert not done.stderr.strip(), done.stderr
+    expected = json.loads(path.with_suffix(".expected.json").read_text(encoding="utf-8"))
+    assert not contained(expected, json.loads(done.stdout)), done.stdout
