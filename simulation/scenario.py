@@ -14,6 +14,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from definitions.catalogue import default_catalogue, load_catalogue
 from definitions.source import DefinitionError, DefinitionErrors, SourceFile
+from domain.fields import field_problem
 from domain.matter import Channel, MatterDefinition
 from simulation.actions import ACTIONS
 
@@ -72,6 +73,8 @@ def load_scenario(path: Path) -> Scenario:
     matter = _matter(src, doc, errors)
     if matter is not None and Channel(doc.channel) not in matter.channels:
         errors.append(src.error(("channel",), f"{matter.code} cannot be applied for {doc.channel}"))
+    if matter is not None:
+        errors += _form_problems(src, matter, doc.form)
     previous = doc.submitted_at
     for i, action in enumerate(doc.actions):
         loc: tuple[str | int, ...] = ("actions", i)
@@ -113,6 +116,20 @@ def load_scenario(path: Path) -> Scenario:
 
 def _out_of_order(instant: datetime, previous: datetime) -> str:
     return f"{instant.isoformat()} is before the time above it ({previous.isoformat()})"
+
+
+def _form_problems(
+    src: SourceFile, matter: MatterDefinition, form: dict[str, Any]
+) -> list[DefinitionError]:
+    """The form fields a scenario sets, checked as the API checks an application's."""
+    specs = {f.code: f for f in matter.form}
+    problems = []
+    for code, value in form.items():
+        spec = specs.get(code)
+        problem = "未定义的字段" if spec is None else field_problem(spec, value)
+        if problem:
+            problems.append(src.error(("form", code), problem))
+    return problems
 
 
 def _matter(

@@ -110,6 +110,18 @@ until: 2026-11-30T18:00:00+08:00
         2,
         "timezone",
     ),
+    "form field that does not fit": (
+        """\
+matter: company_setup
+submitted_at: 2026-11-02T10:00:00+08:00
+form:
+  company_name: 马鞍山通办模拟有限公司
+  registered_capital: 很多
+until: 2026-11-30T18:00:00+08:00
+""",
+        5,
+        "应为数字",
+    ),
     "unknown step": (
         """\
 matter: company_setup
