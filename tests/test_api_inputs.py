@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
+from simulation.idle import terminate_when_idle
 from tests.api_helpers import (
     CLERK,
     SUPERVISOR,
@@ -41,7 +42,7 @@ from tests.api_helpers import (
     task_for,
     utility_connection,
 )
-from tests.engine import running_worker, terminate_when_idle
+from tests.engine import running_worker
 from tests.factories import credit_code, id_number
 
 

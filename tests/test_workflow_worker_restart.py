@@ -8,7 +8,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.testing import WorkflowEnvironment
 
 from domain.states import ApplicationState
-from tests.engine import approve, cards, delivered, event_rows, running_worker, settle, start
+from simulation.idle import settle
+from tests.engine import approve, cards, delivered, event_rows, running_worker, start
 from tests.factories import application
 from tests.timeline import at, eventually, next_plain_monday, plain_calendar, skip_to
 from worker import build_worker

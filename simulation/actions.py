@@ -1,0 +1,210 @@
+"""The actions a scenario can take: one entry each, naming the workflow update it sends, the
+fields it needs, and how its input is built.
+
+A new procedure's action is one more entry in `ACTIONS`. A builder raises `Refused` for what
+the API would refuse before the engine is asked (a result field that does not fit, a
+supplement that is not the one asked for); the workflow's validator has the last word.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel
+from temporalio.workflow import UpdateMethodMultiParam
+
+from domain.actions import (
+    AcceptInput,
+    ApproveInput,
+    CalendarChangedInput,
+    ClaimInput,
+    ExtendInput,
+    ExtensionRefusalInput,
+    ExtensionRequestInput,
+    HandOverInput,
+    RefuseAcceptanceInput,
+    RejectInput,
+    ReleaseInput,
+    SupplementRequestInput,
+    SupplyInput,
+    WithdrawInput,
+)
+from domain.actors import Actor, Role
+from domain.application import ApplicationStatus, SuppliedItem
+from domain.calendar import CalendarSnapshot
+from domain.fields import clean_fields, fields_problems
+from domain.matter import MatterDefinition
+from domain.reason import reason_problem
+from simulation.values import result_values
+from workflows.matter import MatterWorkflow
+
+if TYPE_CHECKING:
+    from simulation.scenario import ScenarioAction
+
+CLERK = Actor(id="sim-clerk", name="综合窗口（模拟）", role=Role.clerk)
+APPLICANT = Actor(id="sim-applicant", name="申请人（模拟）", role=Role.applicant)
+SUPERVISOR = Actor(id="sim-supervisor", name="电子监察（模拟）", role=Role.supervisor)
+
+
+class Refused(Exception):
+    """The action is refused before it reaches the engine, as the API would refuse it."""
+
+
+@dataclass(frozen=True)
+class Acting:
+    """What a builder may look at: the entry, the case as it stands, the matter."""
+
+    action: ScenarioAction
+    status: ApplicationStatus
+    matter: MatterDefinition
+    calendar: CalendarSnapshot  # the centre's calendar as the run built it
+    token: str  # unique to this run: licence numbers made up for results must be unique
+
+    @property
+    def step(self) -> str:
+        assert self.action.step is not None  # `needs` has made sure
+        return self.action.step
+
+    @property
+    def staff(self) -> Actor:
+        """A member of the step's department (the same one claims, releases and decides)."""
+        department = self.matter.step(self.step).department
+        return Actor(
+            id=f"sim-{department}", name=f"{department}经办人（模拟）", role=Role.staff,
+            department=department,
+        )  # fmt: skip
+
+    def reason(self, missing: str, default: str | None = None) -> str:
+        """The entry's reason, checked as the API checks it (`missing` says what it is for)."""
+        text = self.action.reason if self.action.reason is not None else default
+        problem = reason_problem(text or "", missing)
+        if problem:
+            raise Refused(problem)
+        return (text or "").strip()
+
+
+@dataclass(frozen=True)
+class ActionKind:
+    update: UpdateMethodMultiParam[[MatterWorkflow, Any], ApplicationStatus]  # e.g. .approve
+    build: Callable[[Acting], BaseModel]
+    needs: tuple[str, ...] = ()  # fields the scenario entry must give
+    open_only: bool = True  # refused once the application is decided, as the API does
+
+
+def _approve(a: Acting) -> ApproveInput:
+    spec = a.matter.step(a.step).result_fields
+    given = a.action.result or {}
+    result = result_values(spec, a.token, a.step) | given
+    problems = fields_problems(spec, result)
+    if problems:
+        raise Refused("；".join(f"result.{k}: {v}" for k, v in problems.items()))
+    return ApproveInput(
+        step_code=a.step, actor=a.staff, result=clean_fields(spec, result), comment=a.action.comment
+    )
+
+
+def _supply(a: Acting) -> SupplyInput:
+    """All the items of the open notice, unless the entry names them (then they must match)."""
+    notice = a.status.correction
+    if notice is None:
+        raise Refused("当前没有需要补正的事项")
+    given = a.action.items if a.action.items is not None else notice.items
+    missing = [i for i in notice.items if i not in given]
+    extra = [i for i in given if i not in notice.items]
+    if missing:
+        raise Refused(f"补正材料不全，还缺：{'、'.join(missing)}")
+    if extra:
+        raise Refused(f"以下内容不在补正告知中：{'、'.join(extra)}")
+    return SupplyInput(
+        actor=APPLICANT, items=[SuppliedItem(item=i) for i in given], note=a.action.note
+    )
+
+
+def _supplement(a: Acting) -> SupplementRequestInput:
+    items = [i.strip() for i in a.action.items or [] if i.strip()]
+    if not items:
+        raise Refused("请列明需要补正的材料或内容")
+    reason = a.reason("补正告知必须说明理由", default="材料不全，请补正")
+    return SupplementRequestInput(step_code=a.step, actor=a.staff, items=items, reason=reason)
+
+
+def _hand_over(a: Acting) -> HandOverInput:
+    if a.action.method == "express" and not a.action.ref:
+        raise Refused("邮寄送达须填写快递单号")
+    return HandOverInput(actor=CLERK, method=a.action.method, ref=a.action.ref)
+
+
+ACTIONS: dict[str, ActionKind] = {
+    # the window's decision on an application submitted online
+    "accept": ActionKind(MatterWorkflow.accept, lambda a: AcceptInput(actor=CLERK)),
+    "refuse_acceptance": ActionKind(
+        MatterWorkflow.refuse_acceptance,
+        lambda a: RefuseAcceptanceInput(actor=CLERK, reason=a.reason("不予受理必须说明理由")),
+        needs=("reason",),
+    ),
+    # the departments
+    "claim": ActionKind(
+        MatterWorkflow.claim, lambda a: ClaimInput(step_code=a.step, actor=a.staff), ("step",)
+    ),
+    "release": ActionKind(
+        MatterWorkflow.release, lambda a: ReleaseInput(step_code=a.step, actor=a.staff), ("step",)
+    ),
+    "approve": ActionKind(MatterWorkflow.approve, _approve, needs=("step",)),
+    "reject": ActionKind(
+        MatterWorkflow.reject,
+        lambda a: RejectInput(
+            step_code=a.step, actor=a.staff, reason=a.reason("不予通过必须说明理由")
+        ),
+        needs=("step", "reason"),
+    ),
+    "request_supplement": ActionKind(
+        MatterWorkflow.request_supplement, _supplement, needs=("step", "items")
+    ),
+    "request_extension": ActionKind(
+        MatterWorkflow.request_extension,
+        lambda a: ExtensionRequestInput(
+            step_code=a.step,
+            actor=a.staff,
+            working_days=a.action.days or 0,
+            reason=a.reason("延期申请必须说明理由"),
+        ),
+        needs=("step", "days", "reason"),
+    ),
+    # the applicant
+    "supply": ActionKind(MatterWorkflow.supply_supplement, _supply),
+    "withdraw": ActionKind(
+        MatterWorkflow.withdraw,
+        lambda a: WithdrawInput(actor=APPLICANT, reason=(a.action.reason or "").strip()),
+    ),
+    # supervision
+    "extend": ActionKind(
+        MatterWorkflow.extend,
+        lambda a: ExtendInput(
+            step_code=a.step,
+            actor=SUPERVISOR,
+            working_days=a.action.days or 0,
+            reason=a.reason("延期必须说明理由"),
+        ),
+        needs=("step", "days", "reason"),
+    ),
+    "refuse_extension": ActionKind(
+        MatterWorkflow.refuse_extension,
+        lambda a: ExtensionRefusalInput(
+            step_code=a.step, actor=SUPERVISOR, reason=a.reason("不予延期必须说明理由")
+        ),
+        needs=("step", "reason"),
+    ),
+    # the window hands the granted result over (or posts it, `method: express`, `ref`)
+    "hand_over": ActionKind(
+        MatterWorkflow.hand_over,
+        _hand_over,
+        open_only=False,  # the result is handed over after the decision
+    ),
+    # a new national schedule published: the case recomputes its deadlines on it
+    "calendar_changed": ActionKind(
+        MatterWorkflow.calendar_changed,
+        lambda a: CalendarChangedInput(actor=SUPERVISOR, calendar=a.calendar),
+    ),
+}
