@@ -108,8 +108,9 @@ async def _ensure_feeds(
 
 
 def main() -> None:
-    configure_logging()
-    asyncio.run(run(get_settings()))
+    settings = get_settings()
+    configure_logging(log_format=settings.log_format)
+    asyncio.run(run(settings))
 
 
 if __name__ == "__main__":

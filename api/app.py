@@ -45,7 +45,7 @@ from api.services.accounts import sync_departments
 from api.unified_login import oauth_client
 from definitions.calendars import CalendarSources
 from definitions.catalogue import load_catalogue
-from observability.logs import protect_handlers
+from observability.logs import LogScope, protect_handlers
 from settings import Settings, get_settings
 from store.db import create_engine, session_factory
 from temporal_client import connect
@@ -156,4 +156,5 @@ def create_app(
         same_site="lax",
         https_only=False,
     )
+    app.add_middleware(LogScope)
     return app

@@ -85,6 +85,8 @@ class DevConfig:
             "TONGBAN_OIDC_ISSUER": self.oidc_issuer,
             "TONGBAN_SMS_URL": f"http://{self.host}:{self.sms_port}/sms",
             "TONGBAN_SMS_SINK_FILE": str(self.sms_file),
+            # The logs under data_dir/logs are read by people here, not by a collector.
+            "TONGBAN_LOG_FORMAT": os.environ.get("TONGBAN_LOG_FORMAT", "text"),
         }
 
     @property
