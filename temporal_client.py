@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from temporalio.client import Client
+from collections.abc import Sequence
+
+from temporalio.client import Client, Interceptor
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.service import TLSConfig
 
 from settings import Settings
@@ -26,11 +29,38 @@ def _tls(settings: Settings) -> TLSConfig | bool:
     return bool(settings.temporal_api_key)
 
 
-async def connect(settings: Settings) -> Client:
+def metrics_runtime(settings: Settings) -> Runtime | None:
+    """A runtime serving the Temporal SDK's own metrics (task latencies, slots, polls,
+    requests) for Prometheus at http://<TONGBAN_WORKER_METRICS_ADDRESS>/metrics; None (the
+    SDK's default runtime, no metrics) when no address is set. One per process: the address
+    is bound when it is created."""
+    if not settings.worker_metrics_address:
+        return None
+    return Runtime(
+        telemetry=TelemetryConfig(
+            metrics=PrometheusConfig(
+                bind_address=settings.worker_metrics_address,
+                # Prometheus' own conventions: seconds, named so, and counters ending in _total.
+                durations_as_seconds=True,
+                unit_suffix=True,
+                counters_total_suffix=True,
+            )
+        )
+    )
+
+
+async def connect(
+    settings: Settings,
+    *,
+    runtime: Runtime | None = None,
+    interceptors: Sequence[Interceptor] = (),
+) -> Client:
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
         api_key=settings.temporal_api_key,
         tls=_tls(settings),
         data_converter=pydantic_data_converter,
+        runtime=runtime,
+        interceptors=interceptors,
     )

@@ -25,7 +25,7 @@ from definitions.catalogue import default_catalogue
 from observability.logs import configure_logging
 from settings import Settings, get_settings
 from store.db import create_engine, session_factory
-from temporal_client import connect
+from temporal_client import connect, metrics_runtime
 from workflows.feed import FeedWorkflow
 from workflows.matter import MatterWorkflow
 
@@ -72,7 +72,7 @@ def build_worker(
 
 
 async def run(settings: Settings) -> None:
-    client = await connect(settings)
+    client = await connect(settings, runtime=metrics_runtime(settings))
     engine = create_engine(settings.db_url)
     worker = build_worker(
         client, session_factory(engine), settings.temporal_task_queue, settings=settings
@@ -87,6 +87,8 @@ async def run(settings: Settings) -> None:
         settings.temporal_address,
         settings.temporal_namespace,
     )
+    if settings.worker_metrics_address:
+        log.info("Temporal SDK metrics at http://%s/metrics", settings.worker_metrics_address)
     async with worker:
         await _ensure_feeds(client, session_factory(engine), settings)
         await stop.wait()

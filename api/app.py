@@ -46,6 +46,7 @@ from api.unified_login import oauth_client
 from definitions.calendars import CalendarSources
 from definitions.catalogue import load_catalogue
 from observability.logs import LogScope, protect_handlers
+from observability.metrics import ApiMetrics, RequestMetrics
 from settings import Settings, get_settings
 from store.db import create_engine, session_factory
 from temporal_client import connect
@@ -156,5 +157,8 @@ def create_app(
         same_site="lax",
         https_only=False,
     )
+    # Outermost: the time measured is the whole request's, sessions and errors included.
+    app.state.metrics = ApiMetrics()
+    app.add_middleware(RequestMetrics, metrics=app.state.metrics)
     app.add_middleware(LogScope)
     return app
