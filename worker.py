@@ -23,6 +23,7 @@ from api.services import subscriptions
 from definitions.calendars import default_sources
 from definitions.catalogue import default_catalogue
 from observability.logs import configure_logging
+from observability.tracing import setup_tracing
 from settings import Settings, get_settings
 from store.db import create_engine, session_factory
 from temporal_client import connect, metrics_runtime
@@ -72,7 +73,13 @@ def build_worker(
 
 
 async def run(settings: Settings) -> None:
-    client = await connect(settings, runtime=metrics_runtime(settings))
+    tracing = setup_tracing(settings, "tongban-worker")
+    # Interceptors of the client are the worker's too: its workflows and activities are traced.
+    client = await connect(
+        settings,
+        runtime=metrics_runtime(settings),
+        interceptors=[tracing.interceptor] if tracing else [],
+    )
     engine = create_engine(settings.db_url)
     worker = build_worker(
         client, session_factory(engine), settings.temporal_task_queue, settings=settings
@@ -94,6 +101,8 @@ async def run(settings: Settings) -> None:
         await stop.wait()
         log.info("stopping: finishing the tasks in hand")
     await engine.dispose()
+    if tracing:
+        tracing.shutdown()
 
 
 async def _ensure_feeds(

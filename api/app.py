@@ -47,6 +47,7 @@ from definitions.calendars import CalendarSources
 from definitions.catalogue import load_catalogue
 from observability.logs import LogScope, protect_handlers
 from observability.metrics import ApiMetrics, RequestMetrics
+from observability.tracing import Tracing, setup_tracing
 from settings import Settings, get_settings
 from store.db import create_engine, session_factory
 from temporal_client import connect
@@ -67,9 +68,15 @@ def create_app(
     temporal_client: Client | None = None,
     db_engine: AsyncEngine | None = None,
     clock: Callable[[], Awaitable[datetime]] = system_clock,
+    tracing: Tracing | None = None,
 ) -> FastAPI:
-    """The app. Tests pass their own Temporal client, database engine and clock."""
+    """The app. Tests pass their own Temporal client, database engine, clock and tracing."""
     settings = settings or get_settings()
+    own_tracing = tracing is None
+    tracing = tracing or setup_tracing(settings, "tongban-api")
+    interceptors = [tracing.interceptor] if tracing else []
+    if tracing and temporal_client:
+        temporal_client = tracing.traced(temporal_client)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -79,7 +86,7 @@ def create_app(
             settings=settings,
             sessions=session_factory(engine),
             engine=EngineGateway(
-                lambda: connect(settings),
+                lambda: connect(settings, interceptors=interceptors),
                 task_queue=settings.temporal_task_queue,
                 timeout=settings.action_timeout_seconds,
                 client=temporal_client,
@@ -99,6 +106,8 @@ def create_app(
         yield
         if db_engine is None:
             await engine.dispose()
+        if tracing and own_tracing:
+            tracing.shutdown()
 
     # /docs is served with the app's own copy of Swagger UI: nothing is fetched from a CDN.
     app = FastAPI(
@@ -161,4 +170,6 @@ def create_app(
     app.state.metrics = ApiMetrics()
     app.add_middleware(RequestMetrics, metrics=app.state.metrics)
     app.add_middleware(LogScope)
+    if tracing:
+        tracing.instrument(app)
     return app
