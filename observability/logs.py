@@ -151,6 +151,8 @@ def configure_logging(level: int = logging.INFO, log_format: LogFormat = "text")
     formatter = JsonFormatter() if log_format == "json" else logging.Formatter(TEXT_FORMAT)
     handler.setFormatter(formatter)
     logging.basicConfig(level=level, handlers=[handler], force=True)
+    # Python's warnings (a library's deprecation) as records too: every line is one format.
+    logging.captureWarnings(True)
     protect_handlers()
 
 
