@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 
 from temporalio.client import Client, Interceptor
 from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
+from temporalio.runtime import (
+    LogForwardingConfig,
+    LoggingConfig,
+    PrometheusConfig,
+    Runtime,
+    TelemetryConfig,
+)
 from temporalio.service import TLSConfig
 
 from settings import Settings
@@ -29,22 +36,32 @@ def _tls(settings: Settings) -> TLSConfig | bool:
     return bool(settings.temporal_api_key)
 
 
-def metrics_runtime(settings: Settings) -> Runtime | None:
-    """A runtime serving the Temporal SDK's own metrics (task latencies, slots, polls,
-    requests) for Prometheus at http://<TONGBAN_WORKER_METRICS_ADDRESS>/metrics; None (the
-    SDK's default runtime, no metrics) when no address is set. One per process: the address
-    is bound when it is created."""
-    if not settings.worker_metrics_address:
-        return None
+def worker_runtime(settings: Settings) -> Runtime:
+    """The worker's Temporal runtime (one per process).
+
+    The SDK core's own log lines (warnings and up) are forwarded to Python's logging, so that
+    they come out in the worker's format (JSON lines) rather than raw on stderr. With
+    `TONGBAN_WORKER_METRICS_ADDRESS`, the SDK's metrics (task latencies, slots, polls,
+    requests) are served for Prometheus at http://<address>/metrics; the address is bound
+    when the runtime is created."""
+    metrics = (
+        PrometheusConfig(
+            bind_address=settings.worker_metrics_address,
+            # Prometheus' own conventions: seconds, named so, and counters ending in _total.
+            durations_as_seconds=True,
+            unit_suffix=True,
+            counters_total_suffix=True,
+        )
+        if settings.worker_metrics_address
+        else None
+    )
     return Runtime(
         telemetry=TelemetryConfig(
-            metrics=PrometheusConfig(
-                bind_address=settings.worker_metrics_address,
-                # Prometheus' own conventions: seconds, named so, and counters ending in _total.
-                durations_as_seconds=True,
-                unit_suffix=True,
-                counters_total_suffix=True,
-            )
+            logging=LoggingConfig(
+                filter=LoggingConfig.default.filter,
+                forwarding=LogForwardingConfig(logger=logging.getLogger("temporalio.core")),
+            ),
+            metrics=metrics,
         )
     )
 

@@ -26,7 +26,7 @@ from observability.logs import configure_logging
 from observability.tracing import setup_tracing
 from settings import Settings, get_settings
 from store.db import create_engine, session_factory
-from temporal_client import connect, metrics_runtime
+from temporal_client import connect, worker_runtime
 from workflows.feed import FeedWorkflow
 from workflows.matter import MatterWorkflow
 
@@ -77,7 +77,7 @@ async def run(settings: Settings) -> None:
     # Interceptors of the client are the worker's too: its workflows and activities are traced.
     client = await connect(
         settings,
-        runtime=metrics_runtime(settings),
+        runtime=worker_runtime(settings),
         interceptors=[tracing.interceptor] if tracing else [],
     )
     engine = create_engine(settings.db_url)

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import sys
 
+import httpx
+from temporalio.testing import WorkflowEnvironment
+
 from observability.logs import JsonFormatter, LogScope, note_application
+from tests.api_helpers import submit
+from tests.engine import settle
 from tests.factories import id_number
 
 NUMBER = "34050020261128000001"
@@ -76,3 +82,30 @@ async def test_a_request_notes_its_application_and_the_note_ends_with_it() -> No
     await LogScope(app)({"type": "http"}, None, None)
     assert seen == [NUMBER]
     assert "application_no" not in json.loads(JsonFormatter().format(record("after")))
+
+
+async def test_the_workflow_s_own_log_lines_carry_its_application_number(
+    api: httpx.AsyncClient, env: WorkflowEnvironment
+) -> None:
+    """The test worker has no SMS gateway: the applicant's SMS fails at once, and the
+    workflow logs it with Temporal's logger, whose context names the workflow."""
+    out = io.StringIO()
+    handler = logging.StreamHandler(out)
+    handler.setFormatter(JsonFormatter())
+    handler.setLevel(logging.WARNING)
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        receipt = await submit(api, accept=False)
+        number = receipt["application_no"]
+        await settle(env.client.get_workflow_handle(number))
+    finally:
+        root.removeHandler(handler)
+    lines = [json.loads(line) for line in out.getvalue().splitlines()]
+    [undelivered] = [
+        line
+        for line in lines
+        if line["logger"] == "temporalio.workflow" and line.get("application_no") == number
+    ]
+    assert "not delivered" in undelivered["message"]
+    assert undelivered["workflow_type"] == "MatterWorkflow"

@@ -159,10 +159,9 @@ async def test_the_worker_serves_the_temporal_sdk_metrics_when_given_an_address(
     env: WorkflowEnvironment, sessions: async_sessionmaker[AsyncSession], task_queue: str
 ) -> None:
     from settings import Settings
-    from temporal_client import connect, metrics_runtime
+    from temporal_client import connect, worker_runtime
     from worker import build_worker
 
-    assert metrics_runtime(Settings()) is None  # off unless configured
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -170,7 +169,7 @@ async def test_the_worker_serves_the_temporal_sdk_metrics_when_given_an_address(
         temporal_address=env.client.service_client.config.target_host,
         worker_metrics_address=f"127.0.0.1:{port}",
     )
-    client = await connect(settings, runtime=metrics_runtime(settings))
+    client = await connect(settings, runtime=worker_runtime(settings))
     async with (
         build_worker(client, sessions, task_queue, settings=settings),
         httpx.AsyncClient() as http,
