@@ -166,7 +166,8 @@ def create_app(
         same_site="lax",
         https_only=False,
     )
-    # Outermost: the time measured is the whole request's, sessions and errors included.
+    # Added last, so they run first: the time measured is the whole request's (sessions and
+    # errors included), and what a request notes for its log lines ends with it.
     app.state.metrics = ApiMetrics()
     app.add_middleware(RequestMetrics, metrics=app.state.metrics)
     app.add_middleware(LogScope)

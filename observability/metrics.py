@@ -35,6 +35,8 @@ from store.models import (
 # From a cached page (a few ms) to an action waiting on the engine (up to its timeout).
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 UNMATCHED = "unmatched"  # a path no route serves (404s, scanners): one series for them all
+# A client may send any method name; others share one label value.
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 OPEN_APPLICATION = [s.value for s in ApplicationState if not s.final]
 ACTIVE_STEP = [s.value for s in StepState if s.active]
@@ -94,8 +96,9 @@ class RequestMetrics:
         try:
             await self.app(scope, receive, sending)
         finally:
+            method = scope["method"] if scope["method"] in METHODS else "other"
             self.metrics.request_duration.labels(
-                route_template(scope), scope["method"], str(status)
+                route_template(scope), method, str(status)
             ).observe(time.perf_counter() - started)
 
 
