@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from functools import cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -87,6 +88,20 @@ class Settings(BaseSettings):
     )
     feed_failing_minutes: int = Field(
         default=15, ge=1, description="a subscriber failing for longer is marked failing"
+    )
+    log_format: Literal["json", "text"] = Field(
+        default="json",
+        description="json: one JSON object a line, for a log collector; text: for people",
+    )
+    worker_metrics_address: str = Field(
+        default="",
+        description="host:port where the worker serves the Temporal SDK's Prometheus metrics "
+        "(/metrics); empty: not served",
+    )
+    otlp_endpoint: str = Field(
+        default="",
+        description="OTLP/HTTP collector base URL (http://host:4318) traces are sent to; empty: "
+        "OTEL_EXPORTER_OTLP_ENDPOINT if set, else no tracing",
     )
     demo_password: SecretStr = Field(
         default=SecretStr("demo"), description="password of the demo accounts"

@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
-from temporalio.client import Client
+import logging
+from collections.abc import Sequence
+
+from temporalio.client import Client, Interceptor
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.runtime import (
+    LogForwardingConfig,
+    LoggingConfig,
+    PrometheusConfig,
+    Runtime,
+    TelemetryConfig,
+)
 from temporalio.service import TLSConfig
 
 from settings import Settings
@@ -26,11 +36,48 @@ def _tls(settings: Settings) -> TLSConfig | bool:
     return bool(settings.temporal_api_key)
 
 
-async def connect(settings: Settings) -> Client:
+def worker_runtime(settings: Settings) -> Runtime:
+    """The worker's Temporal runtime (one per process).
+
+    The SDK core's own log lines (warnings and up) are forwarded to Python's logging, so that
+    they come out in the worker's format (JSON lines) rather than raw on stderr. With
+    `TONGBAN_WORKER_METRICS_ADDRESS`, the SDK's metrics (task latencies, slots, polls,
+    requests) are served for Prometheus at http://<address>/metrics; the address is bound
+    when the runtime is created."""
+    metrics = (
+        PrometheusConfig(
+            bind_address=settings.worker_metrics_address,
+            # Prometheus' own conventions: seconds, named so, and counters ending in _total.
+            durations_as_seconds=True,
+            unit_suffix=True,
+            counters_total_suffix=True,
+        )
+        if settings.worker_metrics_address
+        else None
+    )
+    return Runtime(
+        telemetry=TelemetryConfig(
+            logging=LoggingConfig(
+                filter=LoggingConfig.default.filter,
+                forwarding=LogForwardingConfig(logger=logging.getLogger("temporalio.core")),
+            ),
+            metrics=metrics,
+        )
+    )
+
+
+async def connect(
+    settings: Settings,
+    *,
+    runtime: Runtime | None = None,
+    interceptors: Sequence[Interceptor] = (),
+) -> Client:
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
         api_key=settings.temporal_api_key,
         tls=_tls(settings),
         data_converter=pydantic_data_converter,
+        runtime=runtime,
+        interceptors=interceptors,
     )

@@ -23,9 +23,10 @@ from api.services import subscriptions
 from definitions.calendars import default_sources
 from definitions.catalogue import default_catalogue
 from observability.logs import configure_logging
+from observability.tracing import setup_tracing
 from settings import Settings, get_settings
 from store.db import create_engine, session_factory
-from temporal_client import connect
+from temporal_client import connect, worker_runtime
 from workflows.feed import FeedWorkflow
 from workflows.matter import MatterWorkflow
 
@@ -72,7 +73,13 @@ def build_worker(
 
 
 async def run(settings: Settings) -> None:
-    client = await connect(settings)
+    tracing = setup_tracing(settings, "tongban-worker")
+    # Interceptors of the client are the worker's too: its workflows and activities are traced.
+    client = await connect(
+        settings,
+        runtime=worker_runtime(settings),
+        interceptors=[tracing.interceptor] if tracing else [],
+    )
     engine = create_engine(settings.db_url)
     worker = build_worker(
         client, session_factory(engine), settings.temporal_task_queue, settings=settings
@@ -87,11 +94,15 @@ async def run(settings: Settings) -> None:
         settings.temporal_address,
         settings.temporal_namespace,
     )
+    if settings.worker_metrics_address:
+        log.info("Temporal SDK metrics at http://%s/metrics", settings.worker_metrics_address)
     async with worker:
         await _ensure_feeds(client, session_factory(engine), settings)
         await stop.wait()
         log.info("stopping: finishing the tasks in hand")
     await engine.dispose()
+    if tracing:
+        tracing.shutdown()
 
 
 async def _ensure_feeds(
@@ -108,8 +119,9 @@ async def _ensure_feeds(
 
 
 def main() -> None:
-    configure_logging()
-    asyncio.run(run(get_settings()))
+    settings = get_settings()
+    configure_logging(log_format=settings.log_format)
+    asyncio.run(run(settings))
 
 
 if __name__ == "__main__":

@@ -50,7 +50,9 @@ from api.unified_login import oauth_client
 from definitions.calendars import CalendarSources
 from definitions.catalogue import load_catalogue
 from definitions.regions import load_regions
-from observability.logs import protect_handlers
+from observability.logs import LogScope, protect_handlers
+from observability.metrics import ApiMetrics, RequestMetrics
+from observability.tracing import Tracing, setup_tracing
 from settings import Settings, get_settings
 from store.db import create_engine, session_factory
 from temporal_client import connect
@@ -85,10 +87,16 @@ def create_app(
     db_engine: AsyncEngine | None = None,
     clock: Callable[[], Awaitable[datetime]] = system_clock,
     session_clock: Callable[[], datetime] = real_now,
+    tracing: Tracing | None = None,
 ) -> FastAPI:
-    """The app. Tests pass their own Temporal client, database engine and clocks (the
-    engine's, for deadlines; the real one of sign-ins and sessions)."""
+    """The app. Tests pass their own Temporal client, database engine, clocks (the engine's,
+    for deadlines; the real one of sign-ins and sessions) and tracing."""
     settings = settings or get_settings()
+    own_tracing = tracing is None
+    tracing = tracing or setup_tracing(settings, "tongban-api")
+    interceptors = [tracing.interceptor] if tracing else []
+    if tracing and temporal_client:
+        temporal_client = tracing.traced(temporal_client)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -98,7 +106,7 @@ def create_app(
             settings=settings,
             sessions=session_factory(engine),
             engine=EngineGateway(
-                lambda: connect(settings),
+                lambda: connect(settings, interceptors=interceptors),
                 task_queue=settings.temporal_task_queue,
                 timeout=settings.action_timeout_seconds,
                 client=temporal_client,
@@ -121,6 +129,8 @@ def create_app(
         yield
         if db_engine is None:
             await engine.dispose()
+        if tracing and own_tracing:
+            tracing.shutdown()
 
     # /docs is served with the app's own copy of Swagger UI: nothing is fetched from a CDN.
     app = FastAPI(
@@ -179,5 +189,14 @@ def create_app(
         https_only=settings.served_over_https,
     )
     app.add_middleware(HeadAsGet)
+    # Added last, so they run first: the time measured is the whole request's (sessions and
+    # errors included), and what a request notes for its log lines ends with it.
+    app.state.metrics = ApiMetrics()
+    app.add_middleware(RequestMetrics, metrics=app.state.metrics)
+    app.add_middleware(LogScope)
+    if tracing:
+        # Before the security headers wrap the stack: the instrumentation looks for
+        # Starlette's own error middleware at its top.
+        tracing.instrument(app)
     security_headers.install(app, settings)
     return app

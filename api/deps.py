@@ -18,6 +18,7 @@ from api.services.accounts import SessionIdle, StaffUser, user_for_token
 from api.services.status import Found
 from api.services.tasks import Task, load_task
 from domain.actors import Role
+from observability.logs import note_application
 
 SESSION_COOKIE = "tongban_session"
 
@@ -143,6 +144,7 @@ async def applicants_application(
     query_code: QueryCode = None,
 ) -> Found:
     """The application the caller holds the query code of (404 otherwise, throttled)."""
+    note_application(application_no)
     return await lookup.find(
         services=services,
         session=session,
@@ -157,13 +159,16 @@ async def staff_application(
     application_no: ApplicationNo, _user: CurrentUser, session: SessionDep
 ) -> Found:
     """The application by its number alone, for signed-in staff (404 if there is none)."""
+    note_application(application_no)
     return await lookup.load(session, application_no)
 
 
 @answers(403, 404)
 async def task_for_caller(task_id: TaskId, user: Staff, session: SessionDep) -> Task:
     """The task, if the signed-in user may see it (403 for another department's)."""
-    return await load_task(session=session, user=user, task_id=task_id)
+    task = await load_task(session=session, user=user, task_id=task_id)
+    note_application(task.app.application_no)
+    return task
 
 
 Applicants = Annotated[Found, Depends(applicants_application)]

@@ -40,6 +40,7 @@ class DevConfig:
     api_port: int
     oidc_port: int
     sms_port: int
+    worker_metrics_port: int
     namespace: str
     task_queue: str
     db_file: Path
@@ -55,8 +56,9 @@ class DevConfig:
         raw: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
         temporal_port = args.temporal_port or int(raw.get("port", 7233))
         data_dir = Path(args.data_dir).resolve()
+        host = str(raw.get("address", "127.0.0.1"))
         return cls(
-            host=str(raw.get("address", "127.0.0.1")),
+            host=host,
             temporal_port=temporal_port,
             # The UI follows the gRPC port, as `temporal server start-dev` does by default.
             ui_port=args.ui_port
@@ -64,6 +66,7 @@ class DevConfig:
             api_port=args.port,
             oidc_port=args.oidc_port,
             sms_port=args.sms_port,
+            worker_metrics_port=_spare_port(host),
             namespace=str(raw.get("namespace", "default")),
             task_queue=str(raw.get("task_queue", "tongban")),
             db_file=data_dir / str(raw.get("db_filename", "temporal.db")),
@@ -85,6 +88,9 @@ class DevConfig:
             "TONGBAN_OIDC_ISSUER": self.oidc_issuer,
             "TONGBAN_SMS_URL": f"http://{self.host}:{self.sms_port}/sms",
             "TONGBAN_SMS_SINK_FILE": str(self.sms_file),
+            "TONGBAN_WORKER_METRICS_ADDRESS": f"{self.host}:{self.worker_metrics_port}",
+            # The logs under data_dir/logs are read by people here, not by a collector.
+            "TONGBAN_LOG_FORMAT": os.environ.get("TONGBAN_LOG_FORMAT", "text"),
         }
 
     @property
@@ -131,6 +137,13 @@ class DevConfig:
         for name, kind in self.search_attributes.items():
             command += ["--search-attribute", f"{name}={kind}"]
         return command
+
+
+def _spare_port(host: str) -> int:
+    """A port nothing listens on now (the worker's metrics: nobody needs to know it ahead)."""
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
 
 
 def _port_free(host: str, port: int) -> bool:
@@ -338,6 +351,8 @@ Tongban is running.
   applicants   sign in at {base}/my/login (统一身份认证 at {config.oidc_issuer}):
                {applicants}
   SMS sent     {base}/dev/sms (the local gateway on port {config.sms_port})
+  metrics      {base}/metrics (API), http://{config.host}:{config.worker_metrics_port}/metrics
+               (worker: the Temporal SDK's), listed in docs/observability.md
   data         {config.data_dir} (logs in {logs})
 Press Ctrl-C to stop.""",
         flush=True,

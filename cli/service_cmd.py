@@ -18,7 +18,12 @@ def run_worker(_args: argparse.Namespace) -> int:
 def run_api(_args: argparse.Namespace) -> int:
     import uvicorn
 
+    from observability.logs import configure_logging
+
     settings = get_settings()
+    # uvicorn's loggers write through the root handler (log_config=None): the same format,
+    # JSON or text, and the same privacy filter as everything else.
+    configure_logging(log_format=settings.log_format)
     uvicorn.run(
         "api.app:create_app",
         factory=True,
@@ -27,6 +32,7 @@ def run_api(_args: argparse.Namespace) -> int:
         proxy_headers=True,
         forwarded_allow_ips=settings.trusted_proxies,
         log_level="info",
+        log_config=None,
     )
     return 0
 

@@ -1,13 +1,24 @@
 """Logs that protect personal data: no ID number, credit code or phone number appears in
 them unmasked, whoever logs it (our code, uvicorn's access log of a query string, a library).
 
-A filter on the root handlers rewrites every record's message before it is written.
+A filter on the root handlers rewrites every record's message before it is written. In
+production the lines are JSON objects (`JsonFormatter`) carrying the application number a
+record is about, so that a log collector can gather one application's story across the API
+and the worker.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from temporalio import activity
 
 # 18-character identifiers (居民身份证号码, 统一社会信用代码) and mobile phone numbers, not
 # inside longer runs of digits (application numbers are 20 digits and stay readable).
@@ -39,9 +50,109 @@ class PrivacyFilter(logging.Filter):
         return True
 
 
-def configure_logging(level: int = logging.INFO) -> None:
-    """Plain lines to stderr, every handler behind the privacy filter."""
-    logging.basicConfig(level=level, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+# The application the code running now is about (an API request's), for records that do not
+# name one themselves. Set by the API's dependencies that load an application.
+_current_application: ContextVar[str | None] = ContextVar("tongban_application_no", default=None)
+
+# Temporal's loggers put what they know on the record under these keys: the workflow id of a
+# MatterWorkflow (and of its activities) is the application number.
+_TEMPORAL_EXTRAS = ("temporal_workflow", "temporal_activity")
+_MATTER_WORKFLOW = "MatterWorkflow"
+
+
+@contextmanager
+def about_application(application_no: str) -> Iterator[None]:
+    """Records logged inside are about `application_no` (unless they name another)."""
+    token = _current_application.set(application_no)
+    try:
+        yield
+    finally:
+        _current_application.reset(token)
+
+
+def note_application(application_no: str) -> None:
+    """The rest of the current request is about `application_no` (see `LogScope`)."""
+    _current_application.set(application_no)
+
+
+class LogScope:
+    """ASGI middleware: what a request notes (`note_application`) ends with the request.
+
+    A request may run in its caller's task (a test's ASGI transport), so the note is undone
+    here rather than left to the task's end."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        token = _current_application.set(None)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            _current_application.reset(token)
+
+
+def application_of(record: logging.LogRecord) -> str | None:
+    """The application number a record is about: its `extra`, Temporal's workflow or
+    activity context, or the request being served."""
+    explicit = getattr(record, "application_no", None)
+    if isinstance(explicit, str) and explicit:
+        return explicit
+    for key in _TEMPORAL_EXTRAS:
+        details = getattr(record, key, None)
+        if isinstance(details, dict) and details.get("workflow_type") == _MATTER_WORKFLOW:
+            workflow_id = details.get("workflow_id")
+            if isinstance(workflow_id, str):
+                return workflow_id
+    # Our activities log with their module's logger, not Temporal's: ask the activity.
+    if activity.in_activity():
+        info = activity.info()
+        if info.workflow_type == _MATTER_WORKFLOW and info.workflow_id:
+            return info.workflow_id
+    return _current_application.get()
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object a line: time, level, logger, message, and the application number and
+    Temporal workflow/activity ids when there are some. Only these fields are written (an
+    `extra` may hold anything: a form, an applicant), and the message and any traceback are
+    masked here too, so the line is safe whatever filters its handler has."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": mask(record.getMessage()),
+        }
+        number = application_of(record)
+        if number:
+            line["application_no"] = number
+        for key in _TEMPORAL_EXTRAS:
+            details = getattr(record, key, None)
+            if isinstance(details, dict):
+                for field in ("workflow_id", "workflow_type", "activity_type", "attempt"):
+                    if field in details:
+                        line.setdefault(field, details[field])
+        if record.exc_info:
+            line["exception"] = mask(self.formatException(record.exc_info))
+        elif record.exc_text:
+            line["exception"] = mask(record.exc_text)
+        return json.dumps(line, ensure_ascii=False, default=str)
+
+
+LogFormat = Literal["json", "text"]
+TEXT_FORMAT = "%(asctime)s %(name)s %(levelname)s %(message)s"
+
+
+def configure_logging(level: int = logging.INFO, log_format: LogFormat = "text") -> None:
+    """Lines to stderr (JSON or plain), every handler behind the privacy filter."""
+    handler = logging.StreamHandler()
+    formatter = JsonFormatter() if log_format == "json" else logging.Formatter(TEXT_FORMAT)
+    handler.setFormatter(formatter)
+    logging.basicConfig(level=level, handlers=[handler], force=True)
+    # Python's warnings (a library's deprecation) as records too: every line is one format.
+    logging.captureWarnings(True)
     protect_handlers()
 
 

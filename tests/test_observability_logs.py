@@ -1,0 +1,111 @@
+"""Log lines: JSON objects carrying the application number, with personal data masked."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import sys
+
+import httpx
+from temporalio.testing import WorkflowEnvironment
+
+from observability.logs import JsonFormatter, LogScope, note_application
+from simulation.idle import settle
+from tests.api_helpers import submit
+from tests.factories import id_number
+
+NUMBER = "34050020261128000001"
+
+
+def record(message: str, *args: object, **extra: object) -> logging.LogRecord:
+    rec = logging.LogRecord("tongban.test", logging.WARNING, __file__, 1, message, args, None)
+    rec.__dict__.update(extra)
+    return rec
+
+
+def test_a_line_is_json_with_the_application_number_and_no_personal_data() -> None:
+    person = id_number()
+    line = JsonFormatter().format(
+        record(
+            "applicant %s (phone %s) could not be reached",
+            person,
+            "13912345678",
+            application_no=NUMBER,
+        )
+    )
+    parsed = json.loads(line)
+    assert parsed["application_no"] == NUMBER
+    assert parsed["level"] == "WARNING" and parsed["logger"] == "tongban.test"
+    assert person not in line and "13912345678" not in line
+    assert "139****5678" in parsed["message"]
+    assert f"{person[:6]}********{person[-4:]}" in parsed["message"]
+
+
+def test_the_number_comes_from_temporal_s_context_of_a_matter_workflow() -> None:
+    activity_details = {
+        "workflow_id": NUMBER,
+        "workflow_type": "MatterWorkflow",
+        "activity_type": "send_sms",
+        "attempt": 2,
+    }
+    parsed = json.loads(
+        JsonFormatter().format(record("sending", temporal_activity=activity_details))
+    )
+    assert parsed["application_no"] == NUMBER
+    assert parsed["activity_type"] == "send_sms" and parsed["attempt"] == 2
+    # A feed's workflow is no application: its id is kept, but not as a number.
+    feed = {"workflow_id": "feed-1", "workflow_type": "FeedWorkflow"}
+    parsed = json.loads(JsonFormatter().format(record("polling", temporal_workflow=feed)))
+    assert "application_no" not in parsed and parsed["workflow_id"] == "feed-1"
+
+
+def test_other_extras_and_tracebacks_do_not_leak() -> None:
+    person = id_number()
+    rec = record("failed", form={"id": person})
+    try:
+        raise ValueError(f"bad applicant {person}")
+    except ValueError:
+        rec.exc_info = sys.exc_info()
+    line = JsonFormatter().format(rec)
+    assert person not in line
+    assert "ValueError" in json.loads(line)["exception"]
+
+
+async def test_a_request_notes_its_application_and_the_note_ends_with_it() -> None:
+    seen: list[str | None] = []
+
+    async def app(scope: object, receive: object, send: object) -> None:
+        note_application(NUMBER)
+        seen.append(json.loads(JsonFormatter().format(record("in"))).get("application_no"))
+
+    await LogScope(app)({"type": "http"}, None, None)
+    assert seen == [NUMBER]
+    assert "application_no" not in json.loads(JsonFormatter().format(record("after")))
+
+
+async def test_the_workflow_s_own_log_lines_carry_its_application_number(
+    api: httpx.AsyncClient, env: WorkflowEnvironment
+) -> None:
+    """The test worker has no SMS gateway: the applicant's SMS fails at once, and the
+    workflow logs it with Temporal's logger, whose context names the workflow."""
+    out = io.StringIO()
+    handler = logging.StreamHandler(out)
+    handler.setFormatter(JsonFormatter())
+    handler.setLevel(logging.WARNING)
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        receipt = await submit(api, accept=False)
+        number = receipt["application_no"]
+        await settle(env.client.get_workflow_handle(number))
+    finally:
+        root.removeHandler(handler)
+    lines = [json.loads(line) for line in out.getvalue().splitlines()]
+    [undelivered] = [
+        line
+        for line in lines
+        if line["logger"] == "temporalio.workflow" and line.get("application_no") == number
+    ]
+    assert "not delivered" in undelivered["message"]
+    assert undelivered["workflow_type"] == "MatterWorkflow"

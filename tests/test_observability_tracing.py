@@ -1,0 +1,82 @@
+"""Tracing: one HTTP request that runs a workflow update yields spans for the request, the
+update (client and workflow sides) and the activity it ran, in one trace. Spans are kept in
+memory by an exporter given to the same setup the services use; nothing leaves the machine."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from temporalio.testing import WorkflowEnvironment
+
+from api.app import create_app
+from observability.tracing import setup_tracing
+from settings import Settings
+from tests.api_helpers import submit
+from tests.conftest import client_of
+from tests.engine import STARTED, running_worker
+from workflows.matter import MatterWorkflow
+
+
+def named(spans: list[ReadableSpan], name: str) -> ReadableSpan:
+    found = [s for s in spans if s.name == name]
+    assert len(found) == 1, sorted(s.name for s in spans)
+    return found[0]
+
+
+async def test_a_request_is_traced_through_the_update_to_the_activity(
+    env: WorkflowEnvironment,
+    engine: AsyncEngine,
+    sessions: async_sessionmaker[AsyncSession],
+    task_queue: str,
+    demo_accounts: None,
+    licence_library: None,
+    tmp_path: Path,
+) -> None:
+    settings = Settings(
+        data_dir=tmp_path,
+        database_url="unused: the engine is passed in",
+        secret_key="test-secret",
+        temporal_task_queue=task_queue,
+    )
+    assert setup_tracing(settings, "tongban-api") is None  # no endpoint: no tracing
+    exporter = InMemorySpanExporter()
+    tracing = setup_tracing(settings, "tongban-test", exporter=exporter)
+    assert tracing is not None
+    app = create_app(
+        settings,
+        temporal_client=env.client,
+        db_engine=engine,
+        clock=env.get_current_time,
+        tracing=tracing,
+    )
+    phone = "13912345678"
+    async with (
+        running_worker(env, sessions, task_queue, interceptors=[tracing.interceptor]),
+        app.router.lifespan_context(app),
+        client_of(app) as api,
+    ):
+        # Applying online starts the workflow with its `acceptance` update, which returns
+        # once the projection activity has written the application to the read model.
+        receipt = await submit(api, accept=False)
+        number = receipt["application_no"]
+        STARTED.append(env.client.get_workflow_handle_for(MatterWorkflow.run, number))
+        await api.get("/healthz")  # probes are not traced
+        await api.get(f"/api/licences?holder={phone}")  # whatever it answers, the URL is masked
+
+    spans = list(exporter.get_finished_spans())
+    request = named(spans, "POST /api/applications")
+    assert request.kind is SpanKind.SERVER and request.parent is None
+    update = named(spans, "StartUpdateWithStartWorkflow:MatterWorkflow")
+    handled = named(spans, "HandleUpdate:acceptance")
+    activity = named(spans, "RunActivity:record_projection")
+    trace = request.context.trace_id
+    assert {update.context.trace_id, handled.context.trace_id, activity.context.trace_id} == {trace}
+    assert update.attributes is not None and update.attributes["temporalWorkflowID"] == number
+    assert not [s for s in spans if "healthz" in s.name]
+    look_up = named(spans, "GET /api/licences")
+    assert look_up.attributes is not None and "139****5678" in str(look_up.attributes["http.url"])
+    assert not [s for s in spans if phone in str(dict(s.attributes or {}))]
