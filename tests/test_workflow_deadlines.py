@@ -346,6 +346,11 @@ async def test_a_department_asks_for_more_time_and_a_supervisor_decides(
     assert status.step("seal").deadline == at(day(3), 17, 30)
     granted = [e for e in await event_rows(sessions, app.application_no) if e.kind == "extended"]
     assert granted[0].payload["requested_days"] == 2 and granted[0].payload["working_days"] == 1
+    # The event feed tells the old and the new promised deadline of the application.
+    promised = granted[0].payload
+    assert status.promised_deadline is not None
+    assert promised["promised_after"] == status.promised_deadline.isoformat()
+    assert promised["promised_before"] < promised["promised_after"]
 
     # A second request, refused with a reason: the deadline stays.
     second = ask.model_copy(update={"working_days": 1, "reason": "再次核查"})

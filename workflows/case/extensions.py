@@ -112,11 +112,13 @@ def _extend(case: Case, action: ExtendInput, now: datetime) -> None:
     assert step.clock is not None
     request, step.extension_request = step.extension_request, None
     before = step.clock.reading(case.calendar, now).deadline
+    promised_before = case.promised.reading(case.calendar, now).deadline
     step.clock.extend(action.working_days)
     longest = max(s.clock.extension_days for s in case.status.steps if s.clock)
     case.promised.extend_to(longest)
     case.legal.extend_to(longest)
     after = step.clock.reading(case.calendar, now).deadline
+    promised_after = case.promised.reading(case.calendar, now).deadline
     case.record(
         now,
         EventKind.extended,
@@ -127,6 +129,10 @@ def _extend(case: Case, action: ExtendInput, now: datetime) -> None:
         requested_days=request.working_days if request else None,
         deadline_before=before.isoformat() if before else None,
         deadline_after=after.isoformat() if after else None,
+        # The application's promised deadline moves only when this step's extension is the
+        # longest: the provincial platform is told both, as they stand.
+        promised_before=promised_before.isoformat() if promised_before else None,
+        promised_after=promised_after.isoformat() if promised_after else None,
     )
     case.notify(
         now,
