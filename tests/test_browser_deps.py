@@ -28,10 +28,16 @@ def run(
     fake.chmod(0o755)
     tmp_path.chmod(0o755)
     command = ["bash", str(SCRIPT)]
+    script, cwd = None, None
     if as_nobody:
-        command = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *command]
+        # The script is given on standard input from the root directory: a clone under a
+        # private directory (mktemp -d) is not readable by the unprivileged user.
+        command = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "bash", "-s"]
+        script, cwd = SCRIPT.read_text(encoding="utf-8"), "/"
     done = subprocess.run(
         command,
+        input=script,
+        cwd=cwd,
         env={"PATH": f"{bin_dir}:/usr/bin:/bin", **env},
         capture_output=True,
         text=True,
