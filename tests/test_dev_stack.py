@@ -43,21 +43,22 @@ def free(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) != 0
 
 
-def spare_ports() -> tuple[int, int, int]:
-    """An API port, a Temporal port whose UI port (+1000) is free as well, and one for the
-    identity provider."""
+def spare_ports() -> tuple[int, int, int, int]:
+    """An API port, a Temporal port whose UI port (+1000) is free as well, one for the
+    identity provider and one for the SMS gateway (a stack of `make run` may hold the
+    defaults)."""
     for _ in range(100):
         api, temporal = random.randint(20000, 29000), random.randint(30000, 39000)
-        oidc = random.randint(41000, 49000)
-        if free(api) and free(temporal) and free(temporal + 1000) and free(oidc):
-            return api, temporal, oidc
+        oidc, sms = random.randint(41000, 49000), random.randint(50000, 59000)
+        if all(free(p) for p in (api, temporal, temporal + 1000, oidc, sms)):
+            return api, temporal, oidc, sms
     raise RuntimeError("no free ports")
 
 
 class DevStack:
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir
-        self.port, self.temporal_port, self.oidc_port = spare_ports()
+        self.port, self.temporal_port, self.oidc_port, self.sms_port = spare_ports()
         self.base = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen[str] | None = None
 
@@ -75,6 +76,8 @@ class DevStack:
                 str(self.temporal_port),
                 "--oidc-port",
                 str(self.oidc_port),
+                "--sms-port",
+                str(self.sms_port),
             ],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
