@@ -4,6 +4,7 @@ worker stopped mid-delivery replaced without loss; the words from the templates.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from temporalio.testing import WorkflowEnvironment
 
 from definitions.notice_templates import load_templates
@@ -19,8 +20,10 @@ from definitions.source import DefinitionErrors
 from domain.actions import WithdrawInput
 from settings import Settings
 from store.models import NotificationRow
+from tests.api_helpers import second_app
 from tests.engine import running_worker, start
 from tests.factories import APPLICANT, application
+from tests.page_helpers import flashes, sign_in
 from tests.receivers import Receiver, running_receiver
 from tests.timeline import eventually
 from worker import build_worker
@@ -157,3 +160,26 @@ def test_templates_refuse_values_a_notice_does_not_have(tmp_path: Path) -> None:
     assert any("{window_name}" in m and "notifications.yaml:" in m for m in messages), messages
     assert any("unknown notice 'grantd'" in m for m in messages), messages
     assert any("no template for notice 'granted'" in m for m in messages), messages
+
+
+async def test_staff_see_what_the_local_gateway_was_sent(
+    engine: AsyncEngine, demo_accounts: None, tmp_path: Path
+) -> None:
+    sink = tmp_path / "sms.jsonl"
+    sent = {
+        "id": "T1/1",
+        "to": "13912345678",
+        "text": "您申请的企业开办已受理。",
+        "received_at": "2026-11-28T13:15:21+00:00",
+    }
+    sink.write_text(json.dumps(sent, ensure_ascii=False) + "\n", encoding="utf-8")
+    async with second_app(engine, sms_sink_file=sink) as (_, browser):
+        await sign_in(browser, "supervisor")
+        page = await browser.get("/dev/sms")
+    assert page.status_code == 200
+    assert "您申请的企业开办已受理。" in page.text and "139****5678" in page.text
+    assert "2026-11-28 21:15:21" in page.text  # in Beijing time
+    assert "13912345678" not in page.text and flashes(page.text) == []
+    async with second_app(engine) as (_, browser):  # no local gateway: no such page
+        await sign_in(browser, "supervisor")
+        assert (await browser.get("/dev/sms")).status_code == 404

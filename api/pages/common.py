@@ -95,6 +95,11 @@ def render(
 ) -> HTMLResponse:
     services = get_services(request)
     messages = request.session.pop("flash", [])
+    # The page's own values must not shadow what every page shows (a list of SMS named
+    # `messages` once turned into a row of flash notices).
+    clash = context.keys() & _LAYOUT_VALUES
+    if clash:
+        raise ValueError(f"{template}: {sorted(clash)} are the layout's own values")
     return templates.TemplateResponse(
         request,
         template,
@@ -114,6 +119,21 @@ def render(
         },
         status_code=status_code,
     )
+
+
+_LAYOUT_VALUES = frozenset(
+    {
+        "messages",
+        "csrf",
+        "temporal_ui",
+        "namespace",
+        "tz",
+        "department_name",
+        "centre_name",
+        "inbox_unread",
+        "unified_login",
+    }
+)
 
 
 def safe_path(target: object, default: str) -> str:

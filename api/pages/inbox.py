@@ -18,7 +18,7 @@ async def inbox_page(
 ) -> Response:
     unread_only = request.query_params.get("unread") == "1"
     rows = await inbox.messages(session, user, unread_only=unread_only, limit=200, offset=0)
-    return render(request, "inbox.html", user=user, messages=rows, unread_only=unread_only)
+    return render(request, "inbox.html", user=user, notes=rows, unread_only=unread_only)
 
 
 @router.post("/inbox/read")

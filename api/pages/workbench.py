@@ -55,7 +55,7 @@ async def inbox(
         tasks=items,
         state=state or "",
         sla=sla or "",
-        department_name=department.name if department else "全部部门",
+        department_label=department.name if department else "全部部门",
     )
 
 
