@@ -274,6 +274,9 @@ class StepView(ApiModel):
     decided_at: datetime | None
     result: dict[str, FieldValue] = Field(default_factory=dict)
     reason: str | None = None
+    push: str | None = Field(
+        default=None, description="the task's push to its department's own system, if it has one"
+    )
 
 
 class CorrectionReason(ApiModel):

@@ -149,6 +149,12 @@ class TaskPush(BaseModel):
     acknowledged_at: datetime | None = None
     alarmed: bool = False
 
+    @property
+    def label(self) -> str:
+        if self.acknowledged_at:
+            return "部门系统已接收"
+        return "推送失败，重试中" if self.alarmed else "推送中"
+
 
 class StepStatus(BaseModel):
     code: str

@@ -26,6 +26,7 @@ from tests.engine import event_rows, running_worker, start
 from tests.factories import application
 from tests.receivers import Receiver, running_receiver
 from tests.timeline import at, eventually, next_plain_monday, plain_calendar, skip_to
+from workflows.matter import MatterWorkflow
 
 SECRET = new_secret()
 
@@ -87,7 +88,7 @@ async def test_a_push_still_failing_after_its_alarm_time_raises_the_card(
     app = app.model_copy(update={"connectors": {"psb": connector}})
     settings = Settings(database_url="unused")
     async with running_worker(env, sessions, task_queue, settings=settings):
-        await start(env, task_queue, app)
+        handle = await start(env, task_queue, app)
         await skip_to(env, at(monday, 10, 31))
 
         async def alarmed() -> None:
@@ -107,6 +108,8 @@ async def test_a_push_still_failing_after_its_alarm_time_raises_the_card(
         assert (
             step is not None and step.push_state == "failing" and "503" in (step.push_error or "")
         )
+        push = (await handle.query(MatterWorkflow.state)).step("seal").push
+        assert push is not None and push.label == "推送失败，重试中"  # as supervisors read it
         system.behaviour.down = False
         await skip_to(env, at(monday, 11))
 
@@ -115,6 +118,8 @@ async def test_a_push_still_failing_after_its_alarm_time_raises_the_card(
             assert "step_pushed" in kinds
 
         await eventually(delivered, timeout=30)
+        push = (await handle.query(MatterWorkflow.state)).step("seal").push
+        assert push is not None and push.label == "部门系统已接收"
 
 
 async def _client_token(

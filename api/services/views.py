@@ -94,6 +94,7 @@ def step_view(
         decided_at=local(step.decided_at, tz),
         result=step.result if with_result else {},
         reason=step.reason,
+        push=step.push.label if step.push else None,
     )
 
 
