@@ -21,6 +21,7 @@ from api.schemas import (
     WithdrawIn,
 )
 from api.services import actions, aftercare, intake
+from api.services import status as lookup
 from api.services.views import local
 from domain.matter import Channel
 
@@ -116,6 +117,13 @@ async def pending(
         )
         for r in await intake.pending(session, clerk)
     ]
+
+
+@router.get("/applications/{application_no}", response_model=ApplicationView)
+async def follow(_clerk: Clerk, found: StaffApplication, services: ServicesDep) -> ApplicationView:
+    """An application as the window follows it for the applicant: any in the clerk's region;
+    for a township's or village's agent (代办员), those he accepted and forwarded."""
+    return lookup.view(services, found)
 
 
 @router.post("/applications/{application_no}/accept", response_model=ApplicationView)
