@@ -155,3 +155,18 @@ async def test_a_matter_not_accepted_on_behalf_is_refused_below_the_city(
         response = await accept_at(api, who, property_transfer())
         assert error_body(response, 409)["error"] == "conflict"
         assert "不在" in response.json()["message"]
+
+
+async def test_the_countys_catalogue_lists_company_setup_by_its_branch(
+    api: httpx.AsyncClient,
+) -> None:
+    response = await api.get(
+        "/api/matters", params={"region": COUNTY, "level": "county", "q": "企业开办"}
+    )
+    assert response.status_code == 200, response.text
+    [entry] = [m for m in response.json()["items"] if not m["demo"]]
+    assert entry["code"] == f"company_setup_{COUNTY}"
+    assert entry["agency"] == "当涂县市场监管局"
+    assert entry["department"] == branch_code("amr", COUNTY)
+    # Applied for under the matter's own definition and guide.
+    assert entry["guide_url"] == "/matters/company_setup"
