@@ -55,7 +55,8 @@ async def _run(args: argparse.Namespace) -> str:
             if args.command == "list":
                 rows = await session.scalars(select(UserRow).order_by(UserRow.username))
                 return "\n".join(
-                    f"{u.username:<14} {u.role:<11} {u.department or '-':<8} "
+                    f"{u.username:<18} {u.role:<11} {u.department or '-':<11} "
+                    f"{u.region_code or '-':<12} "
                     f"{'active' if u.active else 'disabled':<9} {u.display_name}"
                     for u in rows
                 )

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
 from domain.routing import branch_code
 from tests.api_helpers import (
@@ -18,6 +19,8 @@ from tests.api_helpers import (
     error_body,
     task_for,
 )
+from tests.conftest import client_of
+from tests.page_helpers import sign_in
 
 HERE, THERE = "340521", "340522"  # 当涂县 looks at an application of 含山县
 # Columns: who calls, about an application accepted by 含山县's clerk.
@@ -144,3 +147,23 @@ async def test_statistics_default_to_the_supervisors_region(api: httpx.AsyncClie
     assert below.status_code == 200, below.text
     other = await api.get("/api/supervision/statistics", headers=county, params={"region": HERE})
     assert error_body(other, 403)["error"] == "forbidden"
+
+
+async def test_the_pages_keep_counties_apart(api: httpx.AsyncClient, api_app: FastAPI) -> None:
+    number, _ = await accepted_there(api)
+    for who, expected in ((f"supervisor-{HERE}", 404), (f"supervisor-{THERE}", 200)):
+        async with client_of(api_app) as browser:
+            await sign_in(browser, who)
+            page = await browser.get(f"/supervision/applications/{number}")
+            assert page.status_code == expected, page.text
+            dashboard = await browser.get("/supervision")
+            assert dashboard.status_code == 200
+            statistics = await browser.get("/supervision/statistics")
+            assert statistics.status_code == 200
+            # Of his own county by default.
+            county = "含山县" if who.endswith(THERE) else "当涂县"
+            assert f'<p class="muted" id="scope">{county}' in statistics.text
+    async with client_of(api_app) as browser:
+        await sign_in(browser, f"clerk-{HERE}")
+        desk = await browser.get("/window")
+        assert desk.status_code == 200 and number not in desk.text
