@@ -124,6 +124,13 @@ async def test_lists_and_overview_hold_the_countys_applications_only(
     city_open = {d["department"]: d["open"] for d in city["departments"]}
     assert city_open[branch_code("amr", THERE)] >= 1
     assert sum(there["open_by_sla"].values()) <= sum(city["open_by_sla"].values())
+    # Delivery: the county's messages and pushes; the city's systems are the city's affair.
+    delivery = await api.get(
+        "/api/supervision/deliveries", headers=await as_user(api, f"supervisor-{HERE}")
+    )
+    assert delivery.status_code == 200, delivery.text
+    assert delivery.json()["subscriptions"] == []
+    assert all(m["application_no"].startswith(HERE) for m in delivery.json()["undelivered"])
 
 
 async def test_statistics_default_to_the_supervisors_region(api: httpx.AsyncClient) -> None:

@@ -99,7 +99,7 @@ async def dashboard(
             services=services, session=session, user=boss
         ),
         colours=CARD_COLOURS,
-        deliveries=await delivery_report(services=services, session=session),
+        deliveries=await delivery_report(services=services, session=session, user=boss),
     )
 
 

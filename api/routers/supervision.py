@@ -84,11 +84,11 @@ async def extend(
 
 @router.get("/deliveries", response_model=DeliveryReport)
 async def deliveries(
-    _user: Supervisor, services: ServicesDep, session: SessionDep
+    user: Supervisor, services: ServicesDep, session: SessionDep
 ) -> DeliveryReport:
     """SMS pending, sent and given up; tasks whose push to a department's system keeps
     failing; the event feed's subscribers, how far behind they are and whether failing."""
-    return await delivery_report(services=services, session=session)
+    return await delivery_report(services=services, session=session, user=user)
 
 
 @router.get("/reviews", response_model=list[ReviewView])
