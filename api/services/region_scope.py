@@ -6,8 +6,9 @@ first six digits are the county's). A township's or village's agent (代办员) 
 behalf and forwards, and follows what he accepted himself. Department staff are held to
 their department besides (api.services.tasks), and a county's branch is a department.
 
-Applied in two places only: `status.load` and `tasks.load_task`, which load an application
-or a task for a caller, and `visible`, which every list query of applications filters by.
+Applied where an application or a task is loaded for a caller (`status.load`, behind the
+StaffApplication dependency and the pages; `tasks.load_task`), and in every list query by
+`visible` (applications) or `of_visible` (rows of an application: steps, messages…).
 """
 
 from __future__ import annotations
