@@ -156,11 +156,12 @@ async def applicants_application(
 
 @answers(404)
 async def staff_application(
-    application_no: ApplicationNo, _user: CurrentUser, session: SessionDep
+    application_no: ApplicationNo, user: CurrentUser, session: SessionDep
 ) -> Found:
-    """The application by its number alone, for signed-in staff (404 if there is none)."""
+    """The application by its number alone, for signed-in staff (404 if there is none, or
+    if it lies outside the caller's region: api.services.region_scope)."""
     note_application(application_no)
-    return await lookup.load(session, application_no)
+    return await lookup.load(session, application_no, user)
 
 
 @answers(403, 404)

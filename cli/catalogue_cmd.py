@@ -19,6 +19,7 @@ from definitions.catalogue import default_catalogue
 from definitions.demo_catalogue import DEFAULT_SEED, default_base_matters, generate
 from definitions.regions import default_regions
 from domain.catalogue_entries import hand_made_entries
+from domain.regions import RegionLevel
 from settings import get_settings
 from store.catalogue_entries import replace_demo
 from store.migrate import upgrade
@@ -35,6 +36,8 @@ def run_generate(args: argparse.Namespace) -> int:
         catalogue.in_force_all(datetime.now(UTC)).values(),
         regions.root,
         catalogue.department_name,
+        counties=[r for r in regions.all() if r.level is RegionLevel.county],
+        departments=catalogue.all_departments,
     )
     try:
         entries = generate(

@@ -334,6 +334,8 @@ def run(args: argparse.Namespace) -> int:
         return 1
     base = f"http://{config.host}:{config.api_port}"
     accounts = "admin, supervisor, clerk, amr, psb, tax, housing, realty, urban, water, power, gas"
+    counties = "clerk-340521, supervisor-340521, amr_340521 … (each county: README)"
+    agents = "agent-340521100 (姑孰镇), agent-340521100201 (新桥村)"
     from definitions.demo_identities import demo_identities
 
     applicants = ", ".join(c["sub"] for c in demo_identities().claims())
@@ -347,6 +349,8 @@ Tongban is running.
   API docs     {base}/docs
   Temporal UI  http://{config.host}:{config.ui_port}/namespaces/{config.namespace}/workflows
   demo users   {accounts}
+               {counties}
+               {agents}
                password: {password_note}
   applicants   sign in at {base}/my/login (统一身份认证 at {config.oidc_issuer}):
                {applicants}

@@ -18,7 +18,9 @@ from sqlalchemy import select
 from api.password_policy import WeakPassword
 from api.services.accounts import create_user, set_password, sync_departments
 from definitions.catalogue import default_catalogue
+from definitions.regions import default_regions
 from domain.actors import Role
+from domain.matter import Department
 from settings import get_settings
 from store.db import create_engine, session_factory
 from store.models import UserRow
@@ -38,6 +40,14 @@ def _password(args: argparse.Namespace) -> str:
     return password
 
 
+def _region(args: argparse.Namespace, department: Department | None) -> str | None:
+    """Where the new account works: --region, else its department's county, else the city."""
+    region: str | None = args.region or (department.region if department else None)
+    if region is not None and region not in default_regions():
+        raise UserError(f"no region {region} in definitions/regions.yaml")
+    return region
+
+
 async def _run(args: argparse.Namespace) -> str:
     engine = create_engine(get_settings().db_url)
     try:
@@ -45,7 +55,8 @@ async def _run(args: argparse.Namespace) -> str:
             if args.command == "list":
                 rows = await session.scalars(select(UserRow).order_by(UserRow.username))
                 return "\n".join(
-                    f"{u.username:<14} {u.role:<11} {u.department or '-':<8} "
+                    f"{u.username:<18} {u.role:<11} {u.department or '-':<11} "
+                    f"{u.region_code or '-':<12} "
                     f"{'active' if u.active else 'disabled':<9} {u.display_name}"
                     for u in rows
                 )
@@ -55,9 +66,10 @@ async def _run(args: argparse.Namespace) -> str:
                     raise UserError(f"{args.username} exists already")
                 role = Role(args.role)
                 catalogue = default_catalogue()
-                if role is Role.staff and args.department not in catalogue.departments:
-                    known = ", ".join(sorted(catalogue.departments))
+                if role is Role.staff and catalogue.department(args.department or "") is None:
+                    known = ", ".join(sorted(catalogue.all_departments))
                     raise UserError(f"staff need --department, one of: {known}")
+                region = _region(args, catalogue.department(args.department or ""))
                 await sync_departments(session, catalogue)
                 await session.flush()
                 await create_user(
@@ -67,6 +79,7 @@ async def _run(args: argparse.Namespace) -> str:
                     role=role,
                     department=args.department,
                     password=_password(args),
+                    region=region,
                 )
                 message = f"added {args.username} ({role.value})"
             elif user is None:
@@ -101,6 +114,11 @@ def register(areas: Any) -> None:
     add.add_argument("--role", required=True, choices=["clerk", "staff", "supervisor", "admin"])
     add.add_argument("--department", help="department code (staff only)")
     add.add_argument("--name", help="display name, e.g. 市场监管局 张三")
+    add.add_argument(
+        "--region",
+        help="行政区划代码 it works at (default: the city; a branch's staff: its county); "
+        "a township's or village's clerk is its agent (代办员)",
+    )
     for name, help_text in (
         ("passwd", "set a new password"),
         ("disable", "stop an account from signing in"),

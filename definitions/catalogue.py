@@ -21,6 +21,7 @@ from typing import Any
 
 from definitions.checks import check_fields, check_unique
 from definitions.licence_types import load_licence_types
+from definitions.regions import default_regions
 from definitions.source import (
     DEFINITIONS_ROOT,
     DefinitionError,
@@ -40,6 +41,8 @@ from domain.matter import (
     OnOverdue,
     version_in_force,
 )
+from domain.regions import RegionLevel
+from domain.routing import branches
 
 VERSIONS_FOLDER = "versions"
 # Each version states these itself: they are never inherited from the version before.
@@ -52,6 +55,17 @@ class Catalogue:
     # Every version of each matter, oldest first.
     versions: dict[str, list[MatterDefinition]] = field(default_factory=dict)
     licence_types: dict[str, LicenceType] = field(default_factory=dict)
+    # The counties' branches of the departments that have them (domain.routing.branches):
+    # not listed in departments.yaml, each is its county's name and the city's department.
+    branches: dict[str, Department] = field(default_factory=dict)
+
+    def department(self, code: str) -> Department | None:
+        """A department of the city or a county's branch."""
+        return self.departments.get(code) or self.branches.get(code)
+
+    @property
+    def all_departments(self) -> dict[str, Department]:
+        return self.departments | self.branches
 
     def in_force(self, code: str, at: datetime | date) -> MatterDefinition | None:
         """The version of `code` in force at `at` (a suspension or a cancellation included);
@@ -75,7 +89,7 @@ class Catalogue:
         return self.licence_types[code]
 
     def department_name(self, code: str) -> str:
-        dept = self.departments.get(code)
+        dept = self.department(code)
         return dept.name if dept else code
 
 
@@ -202,6 +216,59 @@ def check_matter(
                     f"promised limit {matter.promised_limit_days}",
                 )
             )
+        errors += _check_implementation(src, matter, departments, longest)
+    return errors
+
+
+# Departments (and their branches) exist at the city and the counties; a township or a
+# village accepts on behalf (代收代办) and forwards, it handles nothing itself.
+_HANDLING_LEVELS = (RegionLevel.city, RegionLevel.county)
+
+
+def _check_implementation(
+    src: SourceFile, matter: MatterDefinition, departments: Mapping[str, Department], longest: int
+) -> list[DefinitionError]:
+    impl = matter.implementation
+    if impl is None:
+        return []
+    errors: list[DefinitionError] = []
+    err = src.error
+    errors += check_unique(src, ("implementation", "levels"), [x.level.value for x in impl.levels])
+    handled = {x.level for x in impl.levels}
+    for i, line in enumerate(impl.levels):
+        loc: Loc = ("implementation", "levels", i)
+        if line.level not in _HANDLING_LEVELS:
+            errors.append(
+                err(
+                    (*loc, "level"), f"no departments at {line.level.label}: accept on behalf there"
+                )
+            )
+        promised = line.promised_limit_days
+        if promised is not None and not longest <= promised <= matter.legal_limit_days:
+            errors.append(
+                err(
+                    (*loc, "promised_limit_days"),
+                    f"must lie between the longest chain of needs ({longest}) and the legal "
+                    f"limit ({matter.legal_limit_days})",
+                )
+            )
+        for own, there in line.departments.items():
+            if own not in {s.department for s in matter.steps}:
+                errors.append(err((*loc, "departments"), f"no step of department {own!r}"))
+            if there not in departments:
+                errors.append(err((*loc, "departments"), f"unknown department {there!r}"))
+    for i, level in enumerate(impl.accepted_at):
+        if level in handled:
+            errors.append(
+                err(("implementation", "accepted_at", i), f"{level.label} handles it already")
+            )
+        elif all(level.rank < x.rank for x in handled):
+            errors.append(
+                err(
+                    ("implementation", "accepted_at", i),
+                    f"nothing at or above {level.label} handles it to forward to",
+                )
+            )
     return errors
 
 
@@ -307,7 +374,9 @@ def load_catalogue(
         roots = [p for p in paths if p.is_dir() and (p / "departments.yaml").exists()]
         departments_file = (roots[0] if roots else DEFINITIONS_ROOT) / "departments.yaml"
     departments, errors = load_departments(departments_file)
-    catalogue = Catalogue(departments=departments)
+    catalogue = Catalogue(
+        departments=departments, branches=branches(departments, default_regions())
+    )
     if licences_file is None and (departments_file.parent / "licences.yaml").exists():
         licences_file = departments_file.parent / "licences.yaml"
     known_licences: dict[str, LicenceType] | None = None

@@ -17,6 +17,8 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from domain.regions import RegionLevel
+
 Code = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=40)]
 # A value of an application, named where it lives: `applicant.id`, `applicant.name`,
 # `form.<field>` or `<step>.<result field>`; for prefilling a form also `identity.<claim>`
@@ -165,6 +167,35 @@ class LicenceIssue(Strict):
     )
 
 
+class LevelImplementation(Strict):
+    """One level's line of the matter's 实施清单: it is handled there, by that level's branch
+    of each department (当涂县市场监管局 for 市场监管局), within that level's promised limit."""
+
+    level: RegionLevel
+    promised_limit_days: int | None = Field(
+        default=None, ge=0, description="this level's promise (the matter's when not given)"
+    )
+    departments: dict[Code, Code] = Field(
+        default_factory=dict,
+        description="a department that has no branch at this level -> who handles its steps "
+        "there (the city's own department, usually: a utility serves the whole city)",
+    )
+
+
+class Implementation(Strict):
+    """实施清单: at which levels the matter is handled, and where else it is accepted on
+    behalf (代收代办) and forwarded to the nearest level above that handles it. Without it a
+    matter is handled and accepted at the city only."""
+
+    levels: list[LevelImplementation] = Field(min_length=1)
+    accepted_at: list[RegionLevel] = Field(
+        default_factory=list, description="levels that accept on behalf (代收代办) and forward"
+    )
+
+    def at(self, level: RegionLevel) -> LevelImplementation | None:
+        return next((line for line in self.levels if line.level is level), None)
+
+
 class MatterDefinition(Strict):
     code: Code
     name: str
@@ -199,6 +230,9 @@ class MatterDefinition(Strict):
     # 行政许可法 Art 44: the licence reaches the applicant within ten (working) days of the
     # decision. The hand-over at the window or by post stops this clock.
     delivery_limit_days: int = Field(default=10, ge=0)
+    implementation: Implementation | None = Field(
+        default=None, description="实施清单: levels, their departments and limits; 代收代办"
+    )
 
     def step(self, code: str) -> StepSpec:
         for s in self.steps:
@@ -243,6 +277,14 @@ class Department(Strict):
     name: str
     head_title: str = Field(default="科室负责人", description="who a red card escalates to first")
     connector: Connector | None = None
+    branches: bool = Field(
+        default=False,
+        description="has a branch in every county-level division (当涂县市场监管局), derived "
+        "with the county's name and code: amr_340521",
+    )
+    region: str | None = Field(
+        default=None, description="a branch's county code; None for the city's department"
+    )
 
 
 class DepartmentList(Strict):

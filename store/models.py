@@ -243,6 +243,12 @@ class UserRow(Base):
     # A person signs in with a password; a client is a department's own system, signing in
     # with its client id (the username) and secret (client credentials).
     kind: Mapped[str] = mapped_column(String(10), default="person")
+    # Where the account works: its region's code gives the level too (six digits for the
+    # city or a county, nine for a township, twelve for a village). None: the city, as every
+    # account was before regions (api.services.region_scope says what each level sees).
+    region_code: Mapped[str | None] = mapped_column(
+        String(12), default=None, comment="the region and so the level it works at"
+    )
 
 
 class TokenRow(Base):

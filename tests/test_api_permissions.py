@@ -95,6 +95,7 @@ MATRIX = [
     Route((401, 403, 403, 403, 409, 409), "POST", "/api/supervision/tasks/{task}/extension/refuse",
           json={"reason": "可在期限内办结"}),
     Route((401, 200, 403, 403, 403, 200), "GET",  "/api/window/pending"),
+    Route((401, 200, 403, 403, 403, 200), "GET",  "/api/window/applications/{no}"),
     Route((401, 200, 403, 403, 403, 200), "GET",  "/api/window/handovers"),
     # Allowed roles get past the door; the first to act changes the application, so the
     # next allowed role meets a conflict (409) rather than a refusal (403).

@@ -104,8 +104,14 @@ def test_generate_replaces_the_demonstration_entries_and_keeps_the_hand_made(
     assert code == 0 and "500 demonstration entries written" in out
     first = entries_in(own_database)
     hand_made = [e for e in first if not e[1]]
-    assert [e[0] for e in hand_made] == sorted(default_catalogue().versions)
-    assert {(e[2], e[3]) for e in hand_made} == {("340500", "city")}
+    city = [e for e in hand_made if e[3] == "city"]
+    assert [e[0] for e in city] == sorted(default_catalogue().versions)
+    assert {e[2] for e in city} == {"340500"}
+    # 企业开办 is handled at county level too (its 实施清单): one entry per county as well.
+    counties = [e for e in hand_made if e[3] == "county"]
+    assert sorted(e[0] for e in counties) == [
+        f"company_setup_{c}" for c in ("340503", "340504", "340506", "340521", "340522", "340523")
+    ]
     assert sum(1 for e in first if e[1]) == 500
     # Again: the same catalogue, nothing added.
     assert tongban("catalogue", "generate", "--count", "500")[0] == 0

@@ -72,6 +72,23 @@ def test_add_list_passwd_disable(configured: None, demo_accounts: None) -> None:
     assert code == 1 and "--department" in err
 
 
+def test_add_regional_accounts(configured: None, demo_accounts: None) -> None:
+    """A branch's staff work in its county; a county's supervisor is given his region."""
+    staff, boss = f"wang{uuid.uuid4().hex[:6]}", f"zhao{uuid.uuid4().hex[:6]}"
+    password = "long-enough-1\n"
+    args = ("--role", "staff", "--department", "amr_340521", "--password-stdin")
+    assert tongban("users", "add", staff, *args, stdin=password)[0] == 0
+    args = ("--role", "supervisor", "--region", "340522", "--password-stdin")
+    assert tongban("users", "add", boss, *args, stdin=password)[0] == 0
+    code, out, _ = tongban("users", "list")
+    rows = {line.split()[0]: line.split() for line in out.splitlines()}
+    assert rows[staff][2:4] == ["amr_340521", "340521"]
+    assert rows[boss][2:4] == ["-", "340522"]
+    args = ("--role", "clerk", "--region", "999999", "--password-stdin")
+    code, _, err = tongban("users", "add", f"x{boss}", *args, stdin=password)
+    assert code == 1 and "no region 999999" in err
+
+
 async def test_a_new_account_signs_in_and_a_disabled_one_cannot(
     api: httpx.AsyncClient, configured: None
 ) -> None:

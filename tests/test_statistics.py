@@ -157,13 +157,15 @@ APPLICATIONS = [
 RATINGS = [(1, "very_satisfied"), (2, "satisfied"), (3, "dissatisfied")]
 EXPECTED: Json = {
     "applications": 8,
-    "online_available_rate": 0.6667,  # entries 1, 2 of 1-3 (4 is suspended, 5 elsewhere)
+    # The county's catalogue: entries 1-3 and 企业开办, which the county handles (its 实施清单:
+    # company_setup_340522, online, 3 days, 4 materials asked); 4 is suspended, 5 elsewhere.
+    "online_available_rate": 0.75,  # 1, 2 and 企业开办 of the four
     "one_network_rate": 0.75,  # 1, 2, 4, 5, 6, 8 of 8
     "fully_online_rate": 0.375,  # 1 (posted), 4 (refused), 5 (not accepted) of 8
     "one_window_rate": 0.8571,  # 1-5, 7 of the 7 decided on (6 is waiting)
     "at_most_one_visit_rate": 0.75,  # all but 3 and 7
-    "average_promised_days": 5.0,  # (5 + 0 + 10) / 3
-    "average_materials": 2.67,  # (3 + 1 + 4) / 3
+    "average_promised_days": 4.5,  # (5 + 0 + 10 + 3) / 4
+    "average_materials": 3.0,  # (3 + 1 + 4 + 4) / 4
     "on_time_rate": 0.75,  # 1, 2, 4 of the completed 1-4
     "early_rate": 0.5,  # 1, 4 of the completed 1-4
     "ratings": {
@@ -299,8 +301,9 @@ async def test_a_level_and_a_region_below(api: httpx.AsyncClient, data_set: None
     county = await figures(api, level="county")
     # Applications are numbered by the county: all of them are the county's own.
     assert county["applications"] == 8
-    assert (county["online_available_rate"], county["average_promised_days"]) == (1.0, 5.0)
-    assert county["average_materials"] == 3.0
+    # The county level's entries: 1 and 企业开办 (5 days and 3; 3 materials and 4).
+    assert (county["online_available_rate"], county["average_promised_days"]) == (1.0, 4.0)
+    assert county["average_materials"] == 3.5
     village = await figures(api, region="340522100201")
     assert village["applications"] == 0 and village["one_network_rate"] is None
     assert (village["online_available_rate"], village["average_materials"]) == (0.0, 4.0)
@@ -333,7 +336,7 @@ async def test_the_csv_and_excel_exports(api: httpx.AsyncClient, data_set: None)
     assert rows[0][:3] == ["区域", "", "含山县（340522）"]
     values = {row[1]: row[2] for row in rows if len(row) == 4 and row[1]}
     assert values["applications"] == "8" and values["one_network_rate"] == "0.75"
-    assert values["average_materials"] == "2.67" and values["ratings.dissatisfied"] == "1"
+    assert values["average_materials"] == "3.0" and values["ratings.dissatisfied"] == "1"
     [definition] = [row[3] for row in rows if row[1] == "early_rate"]
     assert "至少提前一个工作日" in definition
 

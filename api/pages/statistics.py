@@ -16,6 +16,8 @@ from api.errors import ApiError, invalid
 from api.pages.charts import bar_chart, column_chart
 from api.pages.common import SupervisorPage, problem_text, render
 from api.services import statistics, statistics_export
+from api.services.accounts import StaffUser
+from api.services.region_scope import statistics_region
 from domain.ratings import RatingLevel
 from domain.regions import RegionLevel
 from domain.statistics import FIGURES, share
@@ -44,8 +46,16 @@ def _day(request: Request, name: str) -> date | None:
         raise invalid({name: "日期格式应为 YYYY-MM-DD"}) from exc
 
 
+def _region(boss: StaffUser, asked: str | None) -> str | None:
+    """The figures' region: by default the supervisor's own; 403 outside it."""
+    try:
+        return statistics_region(boss, asked)
+    except LookupError:
+        raise ApiError(403, "forbidden", "只能查看本地区的统计") from None
+
+
 async def _report(
-    request: Request, services: ServicesDep, session: SessionDep
+    request: Request, boss: StaffUser, services: ServicesDep, session: SessionDep
 ) -> statistics.Report:
     params = request.query_params
     level = params.get("level", "")
@@ -54,7 +64,7 @@ async def _report(
     return await statistics.report(
         services=services,
         session=session,
-        region=params.get("region") or None,
+        region=_region(boss, params.get("region") or None),
         level=RegionLevel(level) if level else None,
         start=_day(request, "from"),
         end=_day(request, "to"),
@@ -72,7 +82,7 @@ async def page(
     regions = [(r.code, "　" * r.level.rank + r.name) for r in services.regions.all()]
     levels = [(lv.value, lv.label) for lv in RegionLevel]
     try:
-        report = await _report(request, services, session)
+        report = await _report(request, boss, services, session)
     except ApiError as exc:
         return render(
             request,
@@ -141,20 +151,24 @@ async def page(
 
 
 async def _export(
-    request: Request, services: ServicesDep, session: SessionDep, kind: Literal["csv", "xlsx"]
+    request: Request,
+    boss: StaffUser,
+    services: ServicesDep,
+    session: SessionDep,
+    kind: Literal["csv", "xlsx"],
 ) -> Response:
-    return statistics_export.download(await _report(request, services, session), kind)
+    return statistics_export.download(await _report(request, boss, services, session), kind)
 
 
 @router.get("/supervision/statistics.csv")
 async def export_csv(
-    request: Request, _boss: SupervisorPage, services: ServicesDep, session: SessionDep
+    request: Request, boss: SupervisorPage, services: ServicesDep, session: SessionDep
 ) -> Response:
-    return await _export(request, services, session, "csv")
+    return await _export(request, boss, services, session, "csv")
 
 
 @router.get("/supervision/statistics.xlsx")
 async def export_xlsx(
-    request: Request, _boss: SupervisorPage, services: ServicesDep, session: SessionDep
+    request: Request, boss: SupervisorPage, services: ServicesDep, session: SessionDep
 ) -> Response:
-    return await _export(request, services, session, "xlsx")
+    return await _export(request, boss, services, session, "xlsx")

@@ -20,6 +20,7 @@ from api.pages.common import (
 )
 from api.schemas import ExtensionIn, ExtensionRefusalIn, FollowUpIn
 from api.services import actions, aftercare, supervision, tasks
+from api.services import status as lookup
 from api.services.deliveries import report as delivery_report
 from domain.application import ApplicationStatus
 from domain.states import SlaLevel
@@ -55,10 +56,11 @@ def chart(rows: list[tuple[str, dict[str, int]]]) -> dict[str, object]:
 async def dashboard(
     request: Request, boss: SupervisorPage, services: ServicesDep, session: SessionDep
 ) -> Response:
-    overview = await supervision.overview(services=services, session=session)
+    overview = await supervision.overview(services=services, session=session, user=boss)
     overdue = await supervision.applications(
         services=services,
         session=session,
+        user=boss,
         matter=None,
         department=None,
         sla_level=[SlaLevel.red.value, SlaLevel.serious.value],
@@ -69,6 +71,7 @@ async def dashboard(
     yellow = await supervision.applications(
         services=services,
         session=session,
+        user=boss,
         matter=None,
         department=None,
         sla_level=[SlaLevel.yellow.value],
@@ -76,7 +79,7 @@ async def dashboard(
         limit=100,
         offset=0,
     )
-    per_department = await supervision.open_steps_by_department_and_card(session)
+    per_department = await supervision.open_steps_by_department_and_card(session, boss)
     names = {d.department: d.department_name for d in overview.departments}
     rows = [(names.get(code, code), counts) for code, counts in sorted(per_department.items())]
     return render(
@@ -89,12 +92,14 @@ async def dashboard(
         chart=chart(rows),
         departments=[d for d in overview.departments if d.open or d.completed]
         or overview.departments,
-        reviews=await aftercare.bad_reviews(services=services, session=session, pending_only=True),
+        reviews=await aftercare.bad_reviews(
+            services=services, session=session, user=boss, pending_only=True
+        ),
         extension_requests=await tasks.pending_extension_requests(
-            services=services, session=session
+            services=services, session=session, user=boss
         ),
         colours=CARD_COLOURS,
-        deliveries=await delivery_report(services=services, session=session),
+        deliveries=await delivery_report(services=services, session=session, user=boss),
     )
 
 
@@ -102,9 +107,9 @@ async def dashboard(
 async def drill_down(
     number: str, request: Request, boss: SupervisorPage, services: ServicesDep, session: SessionDep
 ) -> Response:
+    await lookup.load(session, number, boss)  # 404 if none, or another region's
     app = await session.get(ApplicationRow, number)
-    if app is None:
-        raise ApiError(404, "not_found", f"没有办件 {number}")
+    assert app is not None
     status = ApplicationStatus.model_validate(app.status)
     rows = await session.scalars(select(StepRow).where(StepRow.application_no == number))
     task_ids = {row.code: row.id for row in rows}

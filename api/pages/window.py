@@ -54,8 +54,8 @@ async def desk(
         user=clerk,
         q=q,
         matters=[guide(m, services.catalogue) for m in found],
-        pending=await intake.pending(session),
-        handovers=await aftercare.awaiting_handover(session),
+        pending=await intake.pending(session, clerk),
+        handovers=await aftercare.awaiting_handover(session, clerk),
     )
 
 
@@ -64,6 +64,7 @@ async def review(
     number: str, request: Request, clerk: ClerkPage, services: ServicesDep, session: SessionDep
 ) -> Response:
     """预审: an application submitted online, its form and materials, to accept or refuse."""
+    found = await lookup.load(session, number, clerk)  # 404 outside the clerk's region
     app = await session.get(ApplicationRow, number)
     if app is None:
         raise ApiError(404, "not_found", f"没有办件 {number}")
@@ -77,7 +78,7 @@ async def review(
         app=app,
         labels={f.code: f.label for f in pinned(app).form},
         materials=list(materials),
-        view=lookup.view(services, await lookup.load(session, number)),
+        view=lookup.view(services, found),
     )
 
 
@@ -96,7 +97,7 @@ async def decide(
 ) -> Response:
     form = await request.form()
     check_csrf(request, form)
-    found = await lookup.load(session, number)
+    found = await lookup.load(session, number, clerk)
     try:
         if form.get("decision") == "refuse":
             body = form_model(AcceptanceRefusalIn, {"reason": form.get("reason", "")})
@@ -121,7 +122,7 @@ async def supply(
     (on paper, or with a note) and records them, as the API's window route does."""
     form = await request.form()
     check_csrf(request, form)
-    found = await lookup.load(session, number)
+    found = await lookup.load(session, number, clerk)
     notice = found.status.correction
     items = [
         {
@@ -151,7 +152,7 @@ async def withdraw(
     """The applicant withdraws in person at the window."""
     form = await request.form()
     check_csrf(request, form)
-    found = await lookup.load(session, number)
+    found = await lookup.load(session, number, clerk)
     try:
         body = form_model(WithdrawIn, {"reason": form.get("reason", "")})
         await actions.withdraw(
@@ -214,6 +215,7 @@ async def accept(
             submission=submission,
             channel=Channel.window,
             actor=clerk.actor(),
+            region=clerk.region,
             idempotency_key=values.get("idempotency_key") or None,
             refusal=refusal,
         )
@@ -249,7 +251,7 @@ async def hand_over(
         handover = form_model(
             HandoverIn, {"method": form.get("method"), "ref": str(form.get("ref", "")).strip()}
         )
-        found = await lookup.load(session, number)
+        found = await lookup.load(session, number, clerk)
         await actions.hand_over(
             services=services, session=session, found=found, clerk=clerk, body=handover
         )

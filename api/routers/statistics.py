@@ -12,8 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.container import Services
 from api.deps import ServicesDep, SessionDep, Supervisor
+from api.errors import forbidden
 from api.schemas import Day, StatisticsFigures
 from api.services import statistics, statistics_export
+from api.services.region_scope import statistics_region
 from domain.regions import RegionLevel
 
 router = APIRouter(prefix="/api/supervision/statistics", tags=["supervision"])
@@ -41,12 +43,13 @@ class Scope:
 
 
 def scope(
+    user: Supervisor,
     region: Annotated[
         str | None,
         Query(
             pattern=r"^\d{6}(\d{3}){0,2}$",
             max_length=12,
-            description="行政区划代码 (default: the city)",
+            description="行政区划代码 (default: the caller's region; the city for the city's)",
         ),
     ] = None,
     level: Annotated[RegionLevel | None, Query(description="only regions of this level")] = None,
@@ -55,7 +58,11 @@ def scope(
     ] = None,
     end: Annotated[Day | None, Query(alias="to", description="last day (default: today)")] = None,
 ) -> Scope:
-    return Scope(region, level, start, end)
+    try:
+        own = statistics_region(user, region)
+    except LookupError:
+        raise forbidden("只能查看本地区的统计") from None
+    return Scope(own, level, start, end)
 
 
 ScopeDep = Annotated[Scope, Depends(scope)]

@@ -7,7 +7,6 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from api.deps import ApplicationNo, ServicesDep, SessionDep, Supervisor, TaskDep
-from api.errors import not_found
 from api.openapi import answers
 from api.schemas import (
     DeliveryReport,
@@ -21,17 +20,17 @@ from api.schemas import (
     TimelineEvent,
 )
 from api.services import actions, aftercare, supervision, tasks
+from api.services import status as lookup
 from api.services.deliveries import report as delivery_report
 from domain.matter import Code
 from domain.states import ApplicationState, SlaLevel
-from store.models import ApplicationRow
 
 router = APIRouter(prefix="/api/supervision", tags=["supervision"])
 
 
 @router.get("/applications", response_model=list[SupervisedApplication])
 async def applications(
-    _user: Supervisor,
+    user: Supervisor,
     services: ServicesDep,
     session: SessionDep,
     matter: Annotated[Code | None, Query(description="a matter's code")] = None,
@@ -47,6 +46,7 @@ async def applications(
     return await supervision.applications(
         services=services,
         session=session,
+        user=user,
         matter=matter,
         department=department,
         sla_level=sla_level,
@@ -59,18 +59,17 @@ async def applications(
 @router.get("/applications/{application_no}/timeline", response_model=list[TimelineEvent])
 @answers(404)
 async def timeline(
-    _user: Supervisor, application_no: ApplicationNo, services: ServicesDep, session: SessionDep
+    user: Supervisor, application_no: ApplicationNo, services: ServicesDep, session: SessionDep
 ) -> list[TimelineEvent]:
-    if await session.get(ApplicationRow, application_no) is None:
-        raise not_found(f"没有办件 {application_no}")
+    await lookup.load(session, application_no, user)  # 404 if none, or another region's
     return await supervision.timeline(
         services=services, session=session, application_no=application_no
     )
 
 
 @router.get("/overview", response_model=Overview)
-async def overview(_user: Supervisor, services: ServicesDep, session: SessionDep) -> Overview:
-    return await supervision.overview(services=services, session=session)
+async def overview(user: Supervisor, services: ServicesDep, session: SessionDep) -> Overview:
+    return await supervision.overview(services=services, session=session, user=user)
 
 
 @router.post("/tasks/{task_id}/extension", response_model=TaskView)
@@ -85,19 +84,21 @@ async def extend(
 
 @router.get("/deliveries", response_model=DeliveryReport)
 async def deliveries(
-    _user: Supervisor, services: ServicesDep, session: SessionDep
+    user: Supervisor, services: ServicesDep, session: SessionDep
 ) -> DeliveryReport:
     """SMS pending, sent and given up; tasks whose push to a department's system keeps
     failing; the event feed's subscribers, how far behind they are and whether failing."""
-    return await delivery_report(services=services, session=session)
+    return await delivery_report(services=services, session=session, user=user)
 
 
 @router.get("/reviews", response_model=list[ReviewView])
 async def reviews(
-    _user: Supervisor, services: ServicesDep, session: SessionDep, pending: bool = True
+    user: Supervisor, services: ServicesDep, session: SessionDep, pending: bool = True
 ) -> list[ReviewView]:
     """Bad reviews (差评) and their follow-up; every one must be followed up in time."""
-    return await aftercare.bad_reviews(services=services, session=session, pending_only=pending)
+    return await aftercare.bad_reviews(
+        services=services, session=session, user=user, pending_only=pending
+    )
 
 
 @router.post("/reviews/{application_no}/follow-up", status_code=204)
@@ -109,6 +110,7 @@ async def follow_up(
     services: ServicesDep,
     session: SessionDep,
 ) -> None:
+    await lookup.load(session, application_no, user)  # 404 if none, or another region's
     await aftercare.follow_up(
         session=session,
         application_no=application_no,
@@ -120,10 +122,10 @@ async def follow_up(
 
 @router.get("/extension-requests", response_model=list[TaskView])
 async def extension_requests(
-    _user: Supervisor, services: ServicesDep, session: SessionDep
+    user: Supervisor, services: ServicesDep, session: SessionDep
 ) -> list[TaskView]:
     """Departments' pending requests for more time, the soonest deadline first."""
-    return await tasks.pending_extension_requests(services=services, session=session)
+    return await tasks.pending_extension_requests(services=services, session=session, user=user)
 
 
 @router.post("/tasks/{task_id}/extension/refuse", response_model=TaskView)

@@ -21,6 +21,7 @@ from api.schemas import (
     WithdrawIn,
 )
 from api.services import actions, aftercare, intake
+from api.services import status as lookup
 from api.services.views import local
 from domain.matter import Channel
 
@@ -49,6 +50,7 @@ async def accept_at_window(
         submission=submission,
         channel=Channel.window,
         actor=clerk.actor(),
+        region=clerk.region,
         idempotency_key=idempotency_key,
         refusal=refusal,
     )
@@ -65,7 +67,7 @@ async def accept_at_window(
 
 @router.get("/handovers", response_model=list[HandoverItem])
 async def awaiting_handover(
-    _clerk: Clerk, services: ServicesDep, session: SessionDep
+    clerk: Clerk, services: ServicesDep, session: SessionDep
 ) -> list[HandoverItem]:
     """Granted applications whose results have not reached the applicant yet."""
     return [
@@ -78,7 +80,7 @@ async def awaiting_handover(
             delivery_address=a.delivery_address,
             completed_at=local(a.completed_at, services.tz),
         )
-        for a in await aftercare.awaiting_handover(session)
+        for a in await aftercare.awaiting_handover(session, clerk)
     ]
 
 
@@ -98,7 +100,7 @@ async def hand_over(
 
 @router.get("/pending", response_model=list[PendingApplication])
 async def pending(
-    _clerk: Clerk, services: ServicesDep, session: SessionDep
+    clerk: Clerk, services: ServicesDep, session: SessionDep
 ) -> list[PendingApplication]:
     """Applications submitted online awaiting acceptance, the oldest first (accepted by law
     if not decided by `acceptance_due`)."""
@@ -113,8 +115,15 @@ async def pending(
             received_at=r.received_at.astimezone(services.tz),
             acceptance_due=local(r.acceptance_due, services.tz),
         )
-        for r in await intake.pending(session)
+        for r in await intake.pending(session, clerk)
     ]
+
+
+@router.get("/applications/{application_no}", response_model=ApplicationView)
+async def follow(_clerk: Clerk, found: StaffApplication, services: ServicesDep) -> ApplicationView:
+    """An application as the window follows it for the applicant: any in the clerk's region;
+    for a township's or village's agent (代办员), those he accepted and forwarded."""
+    return lookup.view(services, found)
 
 
 @router.post("/applications/{application_no}/accept", response_model=ApplicationView)

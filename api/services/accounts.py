@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
 from anyio import to_thread
 from sqlalchemy import delete, select
@@ -12,7 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.password_policy import check_password
 from api.security import DUMMY_HASH, hash_password, new_token, token_digest, verify_password
 from definitions.catalogue import Catalogue
+from definitions.regions import default_regions
 from domain.actors import Actor, Role
+from domain.regions import RegionLevel, RegionTree
 from store.audit_trail import record_audit
 from store.models import DepartmentRow, TokenRow, UserRow
 
@@ -26,6 +29,7 @@ class StaffUser:
     display_name: str
     role: Role
     department: str | None
+    region: str | None = None  # None: the city (api.services.region_scope)
 
     def actor(self) -> Actor:
         return Actor(
@@ -34,7 +38,9 @@ class StaffUser:
 
     @classmethod
     def of(cls, row: UserRow) -> StaffUser:
-        return cls(row.id, row.username, row.display_name, Role(row.role), row.department)
+        return cls(
+            row.id, row.username, row.display_name, Role(row.role), row.department, row.region_code
+        )
 
 
 PERSON, CLIENT = "person", "client"
@@ -148,9 +154,10 @@ async def revoke(session: AsyncSession, token: str) -> None:
 
 
 async def sync_departments(session: AsyncSession, catalogue: Catalogue) -> None:
-    """Make the departments table match definitions/departments.yaml (adds and renames)."""
+    """Make the departments table match definitions/departments.yaml and the counties'
+    branches derived from it (adds and renames)."""
     existing = {d.code: d for d in await session.scalars(select(DepartmentRow))}
-    for dept in catalogue.departments.values():
+    for dept in catalogue.all_departments.values():
         row = existing.get(dept.code)
         if row is None:
             session.add(DepartmentRow(code=dept.code, name=dept.name, head_title=dept.head_title))
@@ -158,17 +165,53 @@ async def sync_departments(session: AsyncSession, catalogue: Catalogue) -> None:
             row.name, row.head_title = dept.name, dept.head_title
 
 
-def demo_accounts(catalogue: Catalogue) -> list[tuple[str, str, Role, str | None]]:
-    """(username, display name, role, department): admin, supervisor, clerk, one per department."""
-    accounts: list[tuple[str, str, Role, str | None]] = [
-        ("admin", "系统管理员", Role.admin, None),
-        ("supervisor", "电子监察员", Role.supervisor, None),
-        ("clerk", "综合窗口受理员", Role.clerk, None),
+class DemoAccount(NamedTuple):
+    username: str
+    display_name: str
+    role: Role
+    department: str | None
+    region: str | None  # None: the city
+
+
+def demo_accounts(catalogue: Catalogue, regions: RegionTree) -> list[DemoAccount]:
+    """The city's admin, supervisor, clerk and one per department; per county-level
+    division its clerk (clerk-340521), supervisor (supervisor-340521) and one per branch of
+    a department (amr_340521); and agents (代办员) of one township and one village, who accept
+    on behalf and forward."""
+    accounts = [
+        DemoAccount("admin", "系统管理员", Role.admin, None, None),
+        DemoAccount("supervisor", "电子监察员", Role.supervisor, None, None),
+        DemoAccount("clerk", "综合窗口受理员", Role.clerk, None, None),
     ]
     accounts += [
-        (d.code, f"{d.name}审批员", Role.staff, d.code) for d in catalogue.departments.values()
+        DemoAccount(d.code, f"{d.name}审批员", Role.staff, d.code, None)
+        for d in catalogue.departments.values()
     ]
+    for county in regions.all():
+        if county.level is not RegionLevel.county:
+            continue
+        code, name = county.code, county.name
+        accounts += [
+            DemoAccount(f"clerk-{code}", f"{name}综合窗口受理员", Role.clerk, None, code),
+            DemoAccount(f"supervisor-{code}", f"{name}电子监察员", Role.supervisor, None, code),
+        ]
+        accounts += [
+            DemoAccount(d.code, f"{d.name}审批员", Role.staff, d.code, code)
+            for d in catalogue.branches.values()
+            if d.region == code
+        ]
+    for code in DEMO_AGENT_REGIONS:
+        if code in regions:
+            accounts.append(
+                DemoAccount(
+                    f"agent-{code}", f"{regions.full_name(code)}代办员", Role.clerk, None, code
+                )
+            )
     return accounts
+
+
+# The demo agents (代办员): 当涂县姑孰镇为民服务中心 and its 新桥村代办站.
+DEMO_AGENT_REGIONS = ("340521100", "340521100201")
 
 
 async def create_user(
@@ -181,9 +224,12 @@ async def create_user(
     password: str,
     kind: str = PERSON,
     demo: bool = False,
+    region: str | None = None,
+    password_hash: str | None = None,
 ) -> UserRow:
     """A new account. Its password must meet the policy (WeakPassword otherwise), unless it
-    is one of the dev stack's demo accounts (`demo`)."""
+    is one of the dev stack's demo accounts (`demo`). `region`: where it works (None: the
+    city); `password_hash`: the password's hash when the caller has it already."""
     if role is Role.staff and not department:
         raise ValueError("department staff must belong to a department")
     if not demo:
@@ -191,12 +237,13 @@ async def create_user(
     row = UserRow(
         username=username,
         display_name=display_name,
-        password_hash=await to_thread.run_sync(hash_password, password),
+        password_hash=password_hash or await to_thread.run_sync(hash_password, password),
         role=role.value,
         department=department if role is Role.staff else None,
         active=True,
         created_at=datetime.now(UTC),
         kind=kind,
+        region_code=region,
     )
     session.add(row)
     return row
@@ -212,16 +259,21 @@ async def ensure_demo_accounts(session: AsyncSession, catalogue: Catalogue, pass
     """Create the demo accounts that do not exist yet; returns how many were created."""
     taken = set(await session.scalars(select(UserRow.username)))
     created = 0
-    for username, name, role, department in demo_accounts(catalogue):
-        if username not in taken:
+    # They share one password: hashed once (argon2 is slow on purpose; there are dozens).
+    hashed: str | None = None
+    for account in demo_accounts(catalogue, default_regions()):
+        if account.username not in taken:
+            hashed = hashed or await to_thread.run_sync(hash_password, password)
             await create_user(
                 session,
-                username=username,
-                display_name=name,
-                role=role,
-                department=department,
+                username=account.username,
+                display_name=account.display_name,
+                role=account.role,
+                department=account.department,
                 password=password,
                 demo=True,
+                region=account.region,
+                password_hash=hashed,
             )
             created += 1
     return created

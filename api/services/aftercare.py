@@ -14,6 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.container import Services
 from api.errors import conflict, invalid, not_found
 from api.schemas import HandoverIn, RatingIn, ReviewView
+from api.services.accounts import StaffUser
+from api.services.region_scope import visible
 from api.services.status import Found
 from api.services.views import local
 from domain.actors import Actor
@@ -116,11 +118,14 @@ async def hand_over(
     await session.commit()
 
 
-async def awaiting_handover(session: AsyncSession, limit: int = 200) -> list[ApplicationRow]:
+async def awaiting_handover(
+    session: AsyncSession, user: StaffUser, limit: int = 200
+) -> list[ApplicationRow]:
     return list(
         await session.scalars(
             select(ApplicationRow)
             .where(
+                visible(user),
                 ApplicationRow.state == ApplicationState.granted.value,
                 ApplicationRow.handed_over_at.is_(None),
             )
@@ -131,12 +136,12 @@ async def awaiting_handover(session: AsyncSession, limit: int = 200) -> list[App
 
 
 async def bad_reviews(
-    *, services: Services, session: AsyncSession, pending_only: bool
+    *, services: Services, session: AsyncSession, user: StaffUser, pending_only: bool
 ) -> list[ReviewView]:
     query = (
         select(RatingRow, ApplicationRow)
         .join(ApplicationRow, ApplicationRow.application_no == RatingRow.application_no)
-        .where(RatingRow.level.in_(BAD_RATINGS))
+        .where(RatingRow.level.in_(BAD_RATINGS), visible(user))
         .order_by(RatingRow.follow_up_due)
     )
     if pending_only:

@@ -33,7 +33,11 @@ async def keep_in_step(*, services: Services, session: AsyncSession) -> None:
     if services.entries_in_step_with == versions:
         return
     entries = hand_made_entries(
-        in_force.values(), services.regions.root, services.catalogue.department_name
+        in_force.values(),
+        services.regions.root,
+        services.catalogue.department_name,
+        counties=[r for r in services.regions.all() if r.level is RegionLevel.county],
+        departments=services.catalogue.all_departments,
     )
     await store.sync_hand_made(session, entries)
     await session.commit()
@@ -54,7 +58,8 @@ def region_scope(services: Services, region: str | None) -> list[str] | None:
 
 def entry_view(row: CatalogueEntryRow, services: Services) -> CatalogueEntryView:
     channels = [Channel.online, Channel.mobile, Channel.window] if row.online else [Channel.window]
-    defined = [m for m in services.catalogue.versions.get(row.code, []) if not row.demo]
+    # A county's entry of a hand-made matter lists it by its code (company_setup).
+    defined = [m for m in services.catalogue.versions.get(row.base_code, []) if not row.demo]
     pinned = next((m for m in defined if m.version == row.version), None)
     if pinned is not None:
         channels = list(pinned.channels)
@@ -85,7 +90,7 @@ def entry_view(row: CatalogueEntryRow, services: Services) -> CatalogueEntryView
         keywords=row.keywords.split(),
         online=row.online,
         demo=row.demo,
-        guide_url=f"/matters/{row.code}" if pinned is not None else None,
+        guide_url=f"/matters/{row.base_code}" if pinned is not None else None,
     )
 
 

@@ -3,6 +3,7 @@ department's system keeps failing; the feed's subscribers and how far behind the
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 
 from sqlalchemy import func, select
@@ -16,16 +17,22 @@ from api.schemas import (
     SubscriptionView,
     UndeliveredMessage,
 )
+from api.services.accounts import StaffUser
+from api.services.region_scope import level_of, of_visible
 from domain.notices import DeliveryState, NoticeChannel
+from domain.regions import RegionLevel
 from store import feed
 from store.models import NotificationRow, StepRow, SubscriptionRow
 
 
-async def report(*, services: Services, session: AsyncSession) -> DeliveryReport:
+async def report(*, services: Services, session: AsyncSession, user: StaffUser) -> DeliveryReport:
+    """What `user` sees: the messages and pushes of his region's applications; the feed's
+    subscribers (the city's systems) for the city's supervisors only."""
     tz = services.tz
+    mine = of_visible(NotificationRow.application_no, user)
     by_state = await session.execute(
         select(NotificationRow.state, func.count())
-        .where(NotificationRow.channel == NoticeChannel.sms.value)
+        .where(NotificationRow.channel == NoticeChannel.sms.value, mine)
         .group_by(NotificationRow.state)
     )
     counts: dict[str, int] = {state: n for state, n in by_state}
@@ -35,20 +42,32 @@ async def report(*, services: Services, session: AsyncSession) -> DeliveryReport
             NotificationRow.channel == NoticeChannel.sms.value,
             NotificationRow.state != DeliveryState.sent.value,
             NotificationRow.attempts > 0,
+            mine,
         )
         .order_by(NotificationRow.at.desc())
         .limit(50)
     )
     pushes = await session.scalars(
-        select(StepRow).where(StepRow.push_state == "failing").order_by(StepRow.opened_at).limit(50)
+        select(StepRow)
+        .where(StepRow.push_state == "failing", of_visible(StepRow.application_no, user))
+        .order_by(StepRow.opened_at)
+        .limit(50)
     )
     # Not sequenced here (a supervisor's page must not take the feed's write lock): what the
     # subscribers' deliveries sequence as they go is what they are behind by.
     end = await feed.end(session)
     now = await services.clock()
     failing_after = timedelta(minutes=services.settings.feed_failing_minutes)
-    subscribers = await session.scalars(
-        select(SubscriptionRow).where(SubscriptionRow.active.is_(True)).order_by(SubscriptionRow.id)
+    subscribers: Sequence[SubscriptionRow] = (
+        (
+            await session.scalars(
+                select(SubscriptionRow)
+                .where(SubscriptionRow.active.is_(True))
+                .order_by(SubscriptionRow.id)
+            )
+        ).all()
+        if level_of(user) is RegionLevel.city
+        else []
     )
     return DeliveryReport(
         sms=SmsFigures(

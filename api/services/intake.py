@@ -18,7 +18,9 @@ from api.container import Services
 from api.errors import ApiError, EngineUnreachable, conflict, invalid, not_found
 from api.schemas import SubmissionIn
 from api.security import new_query_code, query_code_digest
+from api.services.accounts import StaffUser
 from api.services.materials import receive_materials
+from api.services.region_scope import visible
 from definitions.catalogue import Catalogue
 from domain.actors import Actor
 from domain.application import (
@@ -31,6 +33,7 @@ from domain.fields import clean_fields, fields_problems
 from domain.identifiers import id_number_problem
 from domain.matter import Channel, Connector, MatterDefinition, MatterStatus
 from domain.reason import reason_problem
+from domain.routing import handling_region, localised
 from domain.states import ApplicationState
 from store.models import ApplicationRow, IdempotencyRow, NumberSequenceRow
 
@@ -60,6 +63,21 @@ def offered_matter(catalogue: Catalogue, code: str, at: datetime) -> MatterDefin
     if matter.status is MatterStatus.suspended:
         raise conflict(f"该事项（{matter.name}）已暂停办理（自{matter.effective_from:%Y-%m-%d}起）")
     return matter
+
+
+def routed(services: Services, matter: MatterDefinition, accepting: str) -> MatterDefinition:
+    """The definition to pin: as the level that handles what `accepting` accepts has it (its
+    departments, its promise). 409 where the matter is neither handled nor accepted on
+    behalf. A centre outside the regions file keeps the matter as it is, as before regions."""
+    tree = services.regions
+    if accepting not in tree:
+        return matter
+    region = handling_region(matter, accepting, tree)
+    if region is None:
+        raise conflict(
+            f"该事项（{matter.name}）不在{tree.name(accepting)}受理，请到上级政务服务中心办理"
+        )
+    return localised(matter, region, services.catalogue.all_departments)
 
 
 async def check_submission(
@@ -152,7 +170,7 @@ def _request_digest(submission: SubmissionIn) -> str:
 
 
 async def _claim_key(
-    session: AsyncSession, services: Services, key: str, digest: str, now: datetime
+    session: AsyncSession, prefix: str, key: str, digest: str, now: datetime
 ) -> tuple[str, str, bool]:
     """(number, query code, whether this call created them) for an Idempotency-Key."""
     for _ in range(2):
@@ -161,7 +179,7 @@ async def _claim_key(
             if row.request_digest != digest:
                 raise invalid({"Idempotency-Key": "该幂等键已用于另一份不同的申请"})
             return row.application_no, row.query_code, False
-        number = await allocate_number(session, region=services.settings.region_code, now=now)
+        number = await allocate_number(session, region=prefix, now=now)
         code = new_query_code()
         try:
             await session.execute(
@@ -184,20 +202,19 @@ async def _claim_key(
 
 
 async def _claim(
-    services: Services,
+    prefix: str,
     session: AsyncSession,
     submission: SubmissionIn,
     idempotency_key: str | None,
     now: datetime,
 ) -> tuple[str, str, bool]:
-    """(number, query code, whether new) for a submission, reusing those of a retried key."""
+    """(number, query code, whether new) for a submission, reusing those of a retried key;
+    numbers begin with `prefix`, the accepting region's six digits."""
     if idempotency_key:
         if len(idempotency_key) > 200:
             raise invalid({"Idempotency-Key": "幂等键不能超过200个字符"})
-        return await _claim_key(
-            session, services, idempotency_key, _request_digest(submission), now
-        )
-    number = await allocate_number(session, region=services.settings.region_code, now=now)
+        return await _claim_key(session, prefix, idempotency_key, _request_digest(submission), now)
+    number = await allocate_number(session, region=prefix, now=now)
     return number, new_query_code(), True
 
 
@@ -210,15 +227,23 @@ async def receive(
     actor: Actor,
     idempotency_key: str | None,
     refusal: str | None = None,
+    region: str | None = None,
 ) -> tuple[str, str, ApplicationStatus]:
     """Check, number and start an application. Returns (number, query code, status).
 
     With a `refusal` the window refuses it on the spot (不予受理): it is numbered and started
     all the same, so that the refusal is recorded, notified and looked up like any other
     decision, by the one transition that makes it; no clock ever starts.
+
+    `region` is where it is accepted (the clerk's or agent's; the centre's own when None):
+    its six digits begin the number, and the matter's implementation says which level's
+    departments handle it (api.services.intake.routed).
     """
     now = await services.clock()
-    matter = offered_matter(services.catalogue, submission.matter_code, now)
+    accepting = region or services.settings.region_code
+    matter = routed(
+        services, offered_matter(services.catalogue, submission.matter_code, now), accepting
+    )
     local_now = now.astimezone(services.tz)
     if refusal is None:
         problems, materials = await check_submission(
@@ -234,7 +259,8 @@ async def receive(
         materials, _ = await received_materials(
             session, services, matter, submission, today=local_now.date()
         )
-    number, code, created = await _claim(services, session, submission, idempotency_key, local_now)
+    prefix = accepting[:6]
+    number, code, created = await _claim(prefix, session, submission, idempotency_key, local_now)
     app = ApplicationInput(
         application_no=number,
         matter=matter,
@@ -271,12 +297,13 @@ async def receive(
     return number, code, status
 
 
-async def pending(session: AsyncSession) -> list[ApplicationRow]:
-    """Applications submitted online awaiting the window's decision, the oldest first."""
+async def pending(session: AsyncSession, user: StaffUser) -> list[ApplicationRow]:
+    """Applications submitted online awaiting the window's decision, the oldest first (those
+    the clerk's region sees)."""
     return list(
         await session.scalars(
             select(ApplicationRow)
-            .where(ApplicationRow.state == ApplicationState.received.value)
+            .where(ApplicationRow.state == ApplicationState.received.value, visible(user))
             .order_by(ApplicationRow.received_at)
             .limit(500)
         )

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.container import Services
 from api.errors import conflict, not_found, too_many
 from api.schemas import ApplicationView, HandoverView, NextAction, RatingView
 from api.security import query_code_digest, same_digest
+from api.services.accounts import StaffUser
+from api.services.region_scope import visible
 from api.services.views import application_view, local, rating_view
 from domain.actors import Actor, Role
 from domain.application import ApplicationStatus
@@ -38,7 +40,9 @@ class Found:
         return self.status.application_no
 
 
-async def load_with_digest(session: AsyncSession, number: str) -> tuple[str, Found] | None:
+async def load_with_digest(
+    session: AsyncSession, number: str, scope: ColumnElement[bool] | None = None
+) -> tuple[str, Found] | None:
     """One indexed query: everything a status poll needs is in the application's row
     (and its rating, if any, by the same key)."""
     a = ApplicationRow
@@ -58,7 +62,7 @@ async def load_with_digest(session: AsyncSession, number: str) -> tuple[str, Fou
                 RatingRow,
             )
             .outerjoin(RatingRow, RatingRow.application_no == a.application_no)
-            .where(a.application_no == number)
+            .where(a.application_no == number, true() if scope is None else scope)
         )
     ).one_or_none()
     if row is None:
@@ -79,9 +83,10 @@ async def load_with_digest(session: AsyncSession, number: str) -> tuple[str, Fou
     return digest, found
 
 
-async def load(session: AsyncSession, number: str) -> Found:
-    """For staff: the application by number alone (404 if there is none)."""
-    loaded = await load_with_digest(session, number.strip())
+async def load(session: AsyncSession, number: str, user: StaffUser) -> Found:
+    """For staff: the application by number alone, if `user` may see it (404 if there is
+    none, and for one outside the caller's region: as if there were none)."""
+    loaded = await load_with_digest(session, number.strip(), visible(user))
     if loaded is None:
         raise not_found(f"没有办件 {number}")
     return loaded[1]

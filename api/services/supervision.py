@@ -15,11 +15,14 @@ from api.schemas import (
     SupervisedApplication,
     TimelineEvent,
 )
+from api.services.accounts import StaffUser
+from api.services.region_scope import level_of, of_visible, visible
 from api.services.views import local
 from definitions.catalogue import Catalogue
 from domain.events import EventKind
 from domain.matter import Channel
 from domain.ratings import BAD_RATINGS
+from domain.regions import RegionLevel
 from domain.states import ApplicationState, SlaLevel, StepState
 from store.models import ApplicationRow, EventRow, MaterialRow, RatingRow, StepRow
 
@@ -39,6 +42,7 @@ async def applications(
     *,
     services: Services,
     session: AsyncSession,
+    user: StaffUser,
     matter: str | None,
     department: str | None,
     sla_level: Sequence[str] | None,
@@ -46,7 +50,7 @@ async def applications(
     limit: int,
     offset: int,
 ) -> list[SupervisedApplication]:
-    query = select(ApplicationRow)
+    query = select(ApplicationRow).where(visible(user))
     if matter:
         query = query.where(ApplicationRow.matter_code == matter)
     if department:
@@ -122,15 +126,17 @@ async def _counts(session: AsyncSession, column: object, *where: object) -> dict
     return {str(key): int(n) for key, n in rows}
 
 
-async def overview(*, services: Services, session: AsyncSession) -> Overview:
+async def overview(*, services: Services, session: AsyncSession, user: StaffUser) -> Overview:
+    """The figures of what `user` sees: the whole city, or his county's applications."""
     now = await services.clock()
+    mine = visible(user)
     open_by_sla = dict.fromkeys((lv.value for lv in SlaLevel), 0)
     open_by_sla |= await _counts(
-        session, ApplicationRow.sla_level, ApplicationRow.state.in_(OPEN_STATES)
+        session, ApplicationRow.sla_level, ApplicationRow.state.in_(OPEN_STATES), mine
     )
-    by_state = await _counts(session, ApplicationRow.state)
+    by_state = await _counts(session, ApplicationRow.state, mine)
     by_channel = await _counts(
-        session, ApplicationRow.channel, ApplicationRow.state != "not_accepted"
+        session, ApplicationRow.channel, ApplicationRow.state != "not_accepted", mine
     )
 
     on_time_step = and_(StepRow.deadline.is_not(None), StepRow.decided_at <= StepRow.deadline)
@@ -141,16 +147,26 @@ async def overview(*, services: Services, session: AsyncSession) -> Overview:
             func.count().filter(StepRow.state.in_(ACTIVE_STEPS), StepRow.sla_level.in_(OVERDUE)),
             func.count().filter(StepRow.state.in_(DECIDED)),
             func.count().filter(StepRow.state.in_(DECIDED), on_time_step),
-        ).group_by(StepRow.department)
+        )
+        .where(of_visible(StepRow.application_no, user))
+        .group_by(StepRow.department)
     )
     found = {row[0]: row[1:] for row in figures}
+    # The city's departments (a county's supervisor: his county's branches), and any other
+    # department that has steps of the applications seen.
+    catalogue = services.catalogue
+    if level_of(user) is RegionLevel.city:
+        listed = list(catalogue.departments)
+    else:
+        listed = [c for c, d in catalogue.branches.items() if d.region == user.region]
+    listed += sorted(set(found) - set(listed))
     departments = []
-    for code, dept in services.catalogue.departments.items():
+    for code in listed:
         open_, overdue, completed, on_time = found.get(code, (0, 0, 0, 0))
         departments.append(
             DepartmentFigures(
                 department=code,
-                department_name=dept.name,
+                department_name=catalogue.department_name(code),
                 open=open_,
                 overdue=overdue,
                 completed=completed,
@@ -169,15 +185,17 @@ async def overview(*, services: Services, session: AsyncSession) -> Overview:
             select(
                 func.count().filter(completed_apps),
                 func.count().filter(completed_apps, on_time_app),
-            )
+            ).where(mine)
         )
     ).one()
     materials_total, not_asked = (
         await session.execute(
-            select(func.count(), func.count().filter(MaterialRow.verified.is_(True)))
+            select(func.count(), func.count().filter(MaterialRow.verified.is_(True))).where(
+                of_visible(MaterialRow.application_no, user)
+            )
         )
     ).one()
-    ratings = await _counts(session, RatingRow.level)
+    ratings = await _counts(session, RatingRow.level, of_visible(RatingRow.application_no, user))
     pending_reviews, overdue_reviews = (
         await session.execute(
             select(
@@ -185,7 +203,7 @@ async def overview(*, services: Services, session: AsyncSession) -> Overview:
                 func.count().filter(
                     RatingRow.followed_up_at.is_(None), RatingRow.follow_up_due < now
                 ),
-            ).where(RatingRow.level.in_(BAD_RATINGS))
+            ).where(RatingRow.level.in_(BAD_RATINGS), of_visible(RatingRow.application_no, user))
         )
     ).one()
     awaiting = and_(
@@ -197,7 +215,7 @@ async def overview(*, services: Services, session: AsyncSession) -> Overview:
             select(
                 func.count().filter(awaiting),
                 func.count().filter(awaiting, ApplicationRow.delivery_deadline < now),
-            )
+            ).where(mine)
         )
     ).one()
     return Overview(
@@ -240,11 +258,13 @@ def catalogue_figures(catalogue: Catalogue) -> CatalogueFigures:
     )
 
 
-async def open_steps_by_department_and_card(session: AsyncSession) -> dict[str, dict[str, int]]:
+async def open_steps_by_department_and_card(
+    session: AsyncSession, user: StaffUser
+) -> dict[str, dict[str, int]]:
     """Open steps counted by department and card, for the dashboard's chart."""
     rows = await session.execute(
         select(StepRow.department, StepRow.sla_level, func.count())
-        .where(StepRow.state.in_(ACTIVE_STEPS))
+        .where(StepRow.state.in_(ACTIVE_STEPS), of_visible(StepRow.application_no, user))
         .group_by(StepRow.department, StepRow.sla_level)
     )
     out: dict[str, dict[str, int]] = {}

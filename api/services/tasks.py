@@ -12,6 +12,7 @@ from api.container import Services
 from api.errors import forbidden, not_found
 from api.schemas import DB_INT_MAX, ApplicantView, MaterialView, TaskDetail, TaskView
 from api.services.accounts import StaffUser
+from api.services.region_scope import may_see, visible
 from api.services.views import correction_view, pinned, task_view
 from domain.actors import Role
 from domain.application import ApplicationStatus
@@ -36,6 +37,7 @@ async def list_tasks(
     query = select(StepRow, ApplicationRow).join(
         ApplicationRow, ApplicationRow.application_no == StepRow.application_no
     )
+    query = query.where(visible(user))
     if user.role is Role.staff:
         query = query.where(StepRow.department == user.department)
     elif department:
@@ -55,13 +57,13 @@ async def list_tasks(
 
 
 async def pending_extension_requests(
-    *, services: Services, session: AsyncSession
+    *, services: Services, session: AsyncSession, user: StaffUser
 ) -> list[TaskView]:
     rows = (
         await session.execute(
             select(StepRow, ApplicationRow)
             .join(ApplicationRow, ApplicationRow.application_no == StepRow.application_no)
-            .where(StepRow.extension_request.is_not(None), StepRow.state.in_(ACTIVE))
+            .where(StepRow.extension_request.is_not(None), StepRow.state.in_(ACTIVE), visible(user))
             .order_by(StepRow.deadline)
         )
     ).all()
@@ -92,6 +94,8 @@ async def load_task(*, session: AsyncSession, user: StaffUser, task_id: int) -> 
         raise forbidden("该任务属于其他部门，您无权查看或办理")
     app = await session.get(ApplicationRow, step.application_no)
     assert app is not None  # steps belong to applications (foreign key)
+    if not may_see(user, app.region_code, app.accepted_by_id):
+        raise not_found("没有该任务")  # another region's: as if there were none
     return Task(step, app)
 
 
