@@ -166,6 +166,8 @@ def verdict(report: dict[str, Any]) -> list[str]:
             problems.append(key)
     if db["repeated_transitions"] or db["granted_by_api_but_not_in_read_model"]:
         problems.append("the read model disagrees")
+    if db["sms_not_sent"]:
+        problems.append("an SMS was not delivered")
     if report["sms"]["sms_duplicates"]:
         problems.append("an SMS was delivered twice")
     if any(f.get("recovered") is False for f in report["faults"].values()):
@@ -223,7 +225,9 @@ def main() -> int:
         ready(base)
         report = asyncio.run(exercise(base, procs, cluster, args))
         granted = report.pop("granted_numbers")
-        report["database"] = checks.database(cluster.url.replace("+psycopg", ""), granted)
+        dsn = cluster.url.replace("+psycopg", "")
+        report["sms_settled_after_s"] = checks.wait_for_messages(dsn, within=150)
+        report["database"] = checks.database(dsn, granted)
         report["sms"] = checks.sms(config.sms_file)
         report["problems"] = verdict(report)
         print(json.dumps(report, ensure_ascii=False, indent=2))

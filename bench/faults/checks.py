@@ -4,6 +4,7 @@ application at its end, no event, licence or message written twice."""
 from __future__ import annotations
 
 import json
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,22 @@ import psycopg
 
 def _rows(conn: psycopg.Connection[Any], sql: str) -> list[tuple[Any, ...]]:
     return conn.execute(sql).fetchall()
+
+
+def wait_for_messages(dsn: str, within: float) -> float:
+    """Seconds until no SMS is pending. Those that met the database's outage are retried by
+    Temporal with growing intervals (10 s, 20 s, 40 s, ...): they arrive, later."""
+    started = time.monotonic()
+    while time.monotonic() - started < within:
+        with psycopg.connect(dsn) as conn:
+            pending = _rows(
+                conn,
+                "SELECT count(*) FROM notifications WHERE channel = 'sms' AND state = 'pending'",
+            )
+        if pending[0][0] == 0:
+            break
+        time.sleep(2)
+    return round(time.monotonic() - started, 1)
 
 
 def database(dsn: str, granted: list[str]) -> dict[str, Any]:
