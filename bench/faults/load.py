@@ -87,10 +87,6 @@ class Client:
                     wait = 1
                 await asyncio.sleep(min(wait, MAX_WAIT))
                 continue
-            if response.status_code == 401 and user is not None:
-                # A token signed in before an outage is still good; this is belt and braces.
-                self.tokens.pop(user, None)
-                continue
             if response.status_code >= 500:
                 self.tally.server_errors.append(f"{method} {url}: {response.text[:300]}")
                 raise RuntimeError(f"{method} {url}: {response.status_code}")
@@ -99,13 +95,12 @@ class Client:
             return response
 
     async def token(self, user: str) -> dict[str, str]:
-        if user not in self.tokens:
-            self.tokens[user] = {}  # no recursion: the sign-in itself carries no token
-            r = await self.call(
-                "POST", "/api/auth/token", data={"username": user, "password": "demo"}
-            )
-            r.raise_for_status()
-            self.tokens[user] = {"Authorization": f"Bearer {r.json()['access_token']}"}
+        async with self._signing_in:  # one sign-in per user, however many journeys wait
+            if user not in self.tokens:
+                credentials = {"username": user, "password": "demo"}
+                r = await self.call("POST", "/api/auth/token", data=credentials)
+                r.raise_for_status()
+                self.tokens[user] = {"Authorization": f"Bearer {r.json()['access_token']}"}
         return self.tokens[user]
 
     async def close(self) -> None:
