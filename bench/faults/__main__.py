@@ -1,6 +1,6 @@
 """Run the fault test: `make faults` (as root: it stops and starts PostgreSQL).
 
-Prints the figures as JSON: per fault, the requests refused (503 with Retry-After), cut
+Prints the figures as JSON (kept in bench/results/faults-latest.json): per fault, the requests refused (503 with Retry-After), cut
 connections, server errors, how long the outage lasted and how long until writes went
 through again; then what the database and the SMS sink hold. Exit 1 if anything is wrong.
 """
@@ -230,7 +230,9 @@ def main() -> int:
         report["database"] = checks.database(dsn, granted)
         report["sms"] = checks.sms(config.sms_file)
         report["problems"] = verdict(report)
-        print(json.dumps(report, ensure_ascii=False, indent=2))
+        text = json.dumps(report, ensure_ascii=False, indent=2)
+        print(text)
+        (ROOT / "bench" / "results" / "faults-latest.json").write_text(text + "\n", "utf-8")
         ok = not report["problems"]
         return 0 if ok else 1
     finally:
