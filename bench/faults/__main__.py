@@ -1,8 +1,9 @@
 """Run the fault test: `make faults` (as root: it stops and starts PostgreSQL).
 
-Prints the figures as JSON (kept in bench/results/faults-latest.json): per fault, the requests refused (503 with Retry-After), cut
-connections, server errors, how long the outage lasted and how long until writes went
-through again; then what the database and the SMS sink hold. Exit 1 if anything is wrong.
+Prints the figures as JSON (kept in bench/results/faults-latest.json): per fault, the
+requests refused (503 with Retry-After), cut connections, server errors, how long the outage
+lasted and how long until writes went through again; then what the database and the SMS sink
+hold. Exit 1 if anything is wrong.
 """
 
 from __future__ import annotations
