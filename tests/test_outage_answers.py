@@ -3,6 +3,8 @@ Retry-After (the client retries), never 500; other failures stay 500."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 import pytest
 from fastapi import FastAPI
@@ -10,6 +12,9 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api import errors
+from api.app import create_app
+from settings import Settings
+from store.db import create_engine
 
 
 def app_raising(exc: Exception) -> FastAPI:
@@ -46,3 +51,19 @@ async def test_other_engine_errors_stay_500() -> None:
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
         response = await client.get("/api/thing")
     assert response.status_code == 500
+
+
+async def test_an_api_process_starts_while_the_database_is_away(tmp_path: Path) -> None:
+    """Started (or restarted by its supervisor) during an outage, it serves 503s, not a
+    crash loop."""
+    # Nothing listens on port 1: every connection is refused at once.
+    engine = create_engine("postgresql+psycopg://tongban:x@127.0.0.1:1/tongban")
+    app = create_app(Settings(data_dir=tmp_path, secret_key="s"), db_engine=engine)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            ready = await client.get("/readyz")
+            token = await client.post("/api/auth/token", data={"username": "a", "password": "b"})
+    await engine.dispose()
+    assert ready.status_code == 503 and ready.json()["checks"]["database"] is False
+    assert token.status_code == 503 and "Retry-After" in token.headers
