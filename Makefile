@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test browser-deps lint bench clean
+.PHONY: install run test browser-deps lint bench faults clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,11 @@ test: $(STAMP) browser-deps
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+# As root: the production topology under load through its faults (PostgreSQL is stopped for
+# 30 s and started again); some 4 minutes. See "Production topology" in the README.
+faults: $(STAMP)
+	$(BIN)/python -m bench.faults
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

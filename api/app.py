@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -58,6 +59,7 @@ from store.db import create_engine, session_factory
 from temporal_client import connect
 
 STATIC = Path(__file__).resolve().parent / "static"
+log = logging.getLogger("tongban.api")
 
 
 def _package_dir(name: str) -> Path:
@@ -120,10 +122,17 @@ def create_app(
             clock=clock,
             session_clock=session_clock,
         )
-        async with services.sessions() as session:
-            await sync_departments(session, services.catalogue)
-            await session.commit()
-            await catalogue_entries.keep_in_step(services=services, session=session)
+        try:
+            async with services.sessions() as session:
+                await sync_departments(session, services.catalogue)
+                await session.commit()
+                await catalogue_entries.keep_in_step(services=services, session=session)
+        except errors.DATABASE_DOWN as exc:
+            # A process (re)started while the database is away still starts, and answers 503
+            # until it is back: refusing to start would make uvicorn's supervisor give up on
+            # every process. The departments are already there from an earlier start; the
+            # catalogue's entries are brought in step on their next read.
+            log.warning("database unavailable at start, serving 503 until it is back: %s", exc)
         app.state.services = services
         app.state.oauth = oauth_client(settings)
         yield

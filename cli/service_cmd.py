@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from settings import get_settings
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 
 def run_worker(_args: argparse.Namespace) -> int:
@@ -15,7 +18,17 @@ def run_worker(_args: argparse.Namespace) -> int:
     return 0
 
 
-def run_api(_args: argparse.Namespace) -> int:
+def served_app() -> FastAPI:
+    """The app as each API process builds it. With several workers uvicorn spawns fresh
+    interpreters, which do not inherit the parent's logging: each sets up its own."""
+    from api.app import create_app
+    from observability.logs import configure_logging
+
+    configure_logging(log_format=get_settings().log_format)
+    return create_app()
+
+
+def run_api(args: argparse.Namespace) -> int:
     import uvicorn
 
     from observability.logs import configure_logging
@@ -24,11 +37,14 @@ def run_api(_args: argparse.Namespace) -> int:
     # uvicorn's loggers write through the root handler (log_config=None): the same format,
     # JSON or text, and the same privacy filter as everything else.
     configure_logging(log_format=settings.log_format)
+    # With workers > 1, uvicorn's supervisor shares the one listening socket between the
+    # processes and starts a new one in place of any that dies.
     uvicorn.run(
-        "api.app:create_app",
+        "cli.service_cmd:served_app",
         factory=True,
         host=settings.api_host,
         port=settings.api_port,
+        workers=args.workers,
         proxy_headers=True,
         forwarded_allow_ips=settings.trusted_proxies,
         log_level="info",
@@ -50,6 +66,12 @@ def register(areas: Any) -> None:
     sub = areas.add_parser("worker", help="run the Temporal worker (settings from TONGBAN_*)")
     sub.set_defaults(handler=run_worker)
     sub = areas.add_parser("api", help="run the API and pages (settings from TONGBAN_*)")
+    sub.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="API processes sharing the port (1); each keeps its own connection pools",
+    )
     sub.set_defaults(handler=run_api)
     sub = areas.add_parser("migrate", help="apply the database migrations")
     sub.set_defaults(handler=migrate)

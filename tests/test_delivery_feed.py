@@ -13,7 +13,7 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from standardwebhooks import Webhook, WebhookVerificationError
-from temporalio.client import WorkflowExecutionStatus
+from temporalio.client import WorkflowExecutionStatus, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -142,7 +142,9 @@ async def test_a_receiver_down_for_a_day_is_marked_failing_and_catches_up(
         stored.active = False
         await session.commit()
     await env.sleep(timedelta(minutes=2))  # past its next poll
-    feed = env.client.get_workflow_handle_for(FeedWorkflow.run, feed_workflow_id(row.id))
+    feed: WorkflowHandle[FeedWorkflow, None] = env.client.get_workflow_handle_for(
+        FeedWorkflow.run, feed_workflow_id(row.id)
+    )
 
     async def ended() -> None:
         assert (await feed.describe()).status is WorkflowExecutionStatus.COMPLETED

@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -45,11 +46,10 @@ def free(port: int) -> bool:
 
 def spare_ports() -> tuple[int, int, int, int]:
     """An API port, a Temporal port whose UI port (+1000) is free as well, one for the
-    identity provider and one for the SMS gateway (a stack of `make run` may hold the
-    defaults)."""
+    identity provider and one for the SMS sink (other stacks may run on the defaults)."""
     for _ in range(100):
         api, temporal = random.randint(20000, 29000), random.randint(30000, 39000)
-        oidc, sms = random.randint(41000, 49000), random.randint(50000, 59000)
+        oidc, sms = random.randint(41000, 45000), random.randint(45001, 49000)
         if all(free(p) for p in (api, temporal, temporal + 1000, oidc, sms)):
             return api, temporal, oidc, sms
     raise RuntimeError("no free ports")
@@ -92,6 +92,35 @@ class DevStack:
             if "Press Ctrl-C to stop." in line:
                 return "".join(lines)
         raise AssertionError("tongban dev did not start:\n" + "".join(lines))
+
+    def child_pid(self, subcommand: str) -> int:
+        """The pid of the stack's `python -m cli SUBCOMMAND` child (waiting for a restart)."""
+        assert self.proc is not None
+        for _ in range(50):
+            if pid := self._child(self.proc.pid, subcommand.encode()):
+                return pid
+            time.sleep(0.3)
+        raise AssertionError(f"no {subcommand} child of tongban dev")
+
+    @staticmethod
+    def _child(parent: int, subcommand: bytes) -> int | None:
+        for entry in Path("/proc").iterdir():
+            try:
+                status = (entry / "status").read_text()
+                argv = (entry / "cmdline").read_bytes().split(b"\0")
+            except (OSError, ValueError):
+                continue
+            ppid = next(line.split()[1] for line in status.splitlines() if line.startswith("PPid"))
+            if int(ppid) == parent and argv[1:4] == [b"-m", b"cli", subcommand]:
+                return int(entry.name)
+        return None
+
+    def read_until(self, text: str) -> str:
+        assert self.proc is not None and self.proc.stdout is not None
+        for line in self.proc.stdout:
+            if text in line:
+                return line
+        raise AssertionError(f"tongban dev ended without printing {text!r}")
 
     def stop(self) -> tuple[int, str]:
         assert self.proc is not None
@@ -137,6 +166,21 @@ def test_the_whole_stack_from_the_installed_binary(stack: DevStack) -> None:
         status = api.get(f"/api/applications/{number}", headers={"X-Query-Code": code}).json()
         assert status["state"] == "granted" and status["channel"] == "mobile"
         assert status["steps"][0]["result"] == {"clearance_no": "马税 清〔2026〕1号"}
+
+        # A worker killed outright is started again, and the stack goes on serving.
+        worker = stack.child_pid("worker")
+        os.kill(worker, signal.SIGKILL)
+        line = stack.read_until("worker exited unexpectedly")
+        assert "code -9" in line and "restarting it in 1s" in line
+        assert stack.child_pid("worker") != worker
+        second = api.post("/api/applications", json=body, headers={"Idempotency-Key": "e2e-2"})
+        assert second.status_code == 201, second.text
+        # Accepting is a workflow update: it needs a worker polling.
+        number2 = second.json()["application_no"]
+        accepted = api.post(
+            f"/api/window/applications/{number2}/accept", headers=sign_in("clerk"), timeout=60
+        )
+        assert accepted.status_code == 200 and accepted.json()["state"] == "accepted"
 
     code_, output = stack.stop()
     assert code_ == 0, output

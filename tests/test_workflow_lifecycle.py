@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from temporalio.client import WorkflowExecutionStatus
+from temporalio.client import WorkflowExecutionStatus, WorkflowHandle
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from api.engine import submit
 from domain.actions import ClaimInput, RejectInput, WithdrawInput
+from domain.application import ApplicationStatus
 from domain.states import ApplicationState, SlaLevel, StepState
 from tests.engine import (
     application_row,
@@ -117,7 +118,9 @@ async def test_a_second_start_with_the_same_number_creates_nothing(
     )
     assert again.accepted_at == first.accepted_at
     # A plain start is refused as well, and a closed application's number stays taken.
-    handle = env.client.get_workflow_handle_for(MatterWorkflow.run, app.application_no)
+    handle: WorkflowHandle[MatterWorkflow, ApplicationStatus] = env.client.get_workflow_handle_for(
+        MatterWorkflow.run, app.application_no
+    )
     with pytest.raises(WorkflowAlreadyStartedError):
         await env.client.start_workflow(
             MatterWorkflow.run, app, id=app.application_no, task_queue=worker.task_queue
