@@ -200,6 +200,11 @@ class CorrectionNotice(BaseModel):
     answered_at: datetime | None = None
     supplied: list[SuppliedItem] = Field(default_factory=list)
     cancelled: bool = Field(default=False, description="the case closed before an answer")
+    # 补正期限 (matters with `correction_answer_days`): a ledger like every other clock, so a
+    # new calendar moves the deadline exactly; it restarts with each request the notice takes
+    # in, so the applicant always has the whole period for the last thing asked.
+    answer_clock: Clock | None = None
+    answer_due: datetime | None = None
 
     @property
     def open(self) -> bool:

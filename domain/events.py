@@ -32,6 +32,7 @@ class EventKind(StrEnum):
     granted = "granted"
     correction_requested = "correction_requested"
     correction_supplied = "correction_supplied"
+    correction_lapsed = "correction_lapsed"
     withdrawn = "withdrawn"
     step_cancelled = "step_cancelled"
     card_raised = "card_raised"
@@ -67,6 +68,7 @@ _EVENT_LABELS = {
     EventKind.granted: "办结（准予）",
     EventKind.correction_requested: "一次性告知补正",
     EventKind.correction_supplied: "申请人补正",
+    EventKind.correction_lapsed: "逾期未补正，终止办理",
     EventKind.withdrawn: "申请人撤回",
     EventKind.step_cancelled: "环节取消",
     EventKind.card_raised: "亮牌",

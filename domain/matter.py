@@ -191,6 +191,11 @@ class MatterDefinition(Strict):
     form: list[FieldSpec] = Field(default_factory=list)
     warning: WarningPolicy = WarningPolicy()
     supplement_pauses_clock: bool = True
+    # 补正期限: the working days the applicant has to answer a correction notice; past them
+    # the application is terminated (终止). None: the notice waits for as long as it takes.
+    correction_answer_days: int | None = Field(
+        default=None, ge=1, description="working days for the applicant's answer to 补正"
+    )
     max_extension_days: int = Field(default=0, ge=0)
     steps: list[StepSpec] = Field(min_length=1)
     issues: list[LicenceIssue] = Field(

@@ -14,6 +14,7 @@ class ApplicationState(StrEnum):
     refused = "refused"  # 办结（不予许可）
     not_accepted = "not_accepted"  # 不予受理 (decided at the window, no workflow)
     withdrawn = "withdrawn"  # 撤回
+    terminated = "terminated"  # 终止: the correction deadline passed unanswered
 
     @property
     def final(self) -> bool:
@@ -29,6 +30,7 @@ _FINAL_APPLICATION = {
     ApplicationState.refused,
     ApplicationState.not_accepted,
     ApplicationState.withdrawn,
+    ApplicationState.terminated,
 }
 _APPLICATION_LABELS = {
     ApplicationState.received: "待受理",
@@ -39,6 +41,7 @@ _APPLICATION_LABELS = {
     ApplicationState.refused: "已办结（不予许可）",
     ApplicationState.not_accepted: "不予受理",
     ApplicationState.withdrawn: "已撤回",
+    ApplicationState.terminated: "已终止",
 }
 
 

@@ -66,6 +66,8 @@ REFUSED = "ActionRefused"
 AFTER_GRANT = "licences-and-delivery"
 # workflow.patched() id: SMS to the applicant, day-before reminders, pushes to departments.
 DELIVERING = "messages-reminders-pushes"
+# workflow.patched() id: a correction notice's answer deadline (补正期限) and its timer.
+CORRECTION_DEADLINE = "correction-answer-deadline"
 SMS_ATTEMPTS = 8  # then the message is recorded as failed, with its last error
 
 _SMS_RETRY = RetryPolicy(
@@ -106,6 +108,8 @@ class MatterWorkflow:
         # Histories recorded before messages were delivered sent none: replayed, they still
         # send none (patched() is False there).
         self._case.delivers = workflow.patched(DELIVERING)
+        # Likewise, histories recorded before correction deadlines set no such timer.
+        self._case.answer_deadlines = workflow.patched(CORRECTION_DEADLINE)
         async with self._lock:
             now = workflow.now()
             if app.refusal:

@@ -59,6 +59,8 @@ def describe_event(
             return "结果：" + "；".join(str(v) for v in (p.get("result") or {}).values())
         case "correction_requested":
             return f"第{p.get('notice_no')}号：{_names(p.get('items'))}（{p.get('reason', '')}）"
+        case "correction_lapsed":
+            return f"第{p.get('notice_no')}号补正期限 {p.get('answer_due', '')} 已过"
         case "correction_supplied":
             return "已补正：" + _names(p.get("items"), "item")
         case "rejected" | "refused" | "not_accepted" | "withdrawn":

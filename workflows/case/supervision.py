@@ -15,7 +15,7 @@ from domain.clock import ClockReading
 from domain.events import SUPERVISORS, EventKind, department
 from domain.matter import OnOverdue
 from domain.states import ApplicationState, SlaLevel, StepState
-from workflows.case import acceptance, cards, delivery, pushes
+from workflows.case import acceptance, cards, corrections, delivery, pushes
 from workflows.case.core import Case
 
 
@@ -27,6 +27,8 @@ def supervise(case: Case, now: datetime) -> None:
     if case.status.state is ApplicationState.received and not acceptance.deem_accepted_if_due(
         case, now
     ):
+        return
+    if corrections.lapse_if_due(case, now):
         return
     legal = case.legal.reading(case.calendar, now)
     legal_over = not case.legal.paused and legal.remaining <= timedelta(0)
@@ -102,6 +104,7 @@ def next_wake(case: Case, now: datetime) -> datetime | None:
         for clock, held in clocks
     ]
     candidates.append(pushes.next_wake(case))
+    candidates.append(corrections.answer_due(case))
     if case.delivers:
         candidates += [
             cards.reminder_at(s.clock.reading(case.calendar, now), case.calendar, now)
