@@ -32,6 +32,7 @@ from domain.matter import (
     MatterStatus,
     StepSpec,
 )
+from domain.matter import Code as DepartmentCode
 from domain.ratings import RatingLevel
 from domain.reason import Reason, Remark
 from domain.regions import RegionLevel
@@ -581,6 +582,19 @@ class FollowUpIn(ApiModel):
 
 class ExtensionRefusalIn(ApiModel):
     reason: Reason
+
+
+class ReturnIn(ApiModel):
+    """退单: why the step is not the department's business."""
+
+    reason: Reason
+
+
+class RerouteIn(ApiModel):
+    """改派: the department that takes the returned step over."""
+
+    department: DepartmentCode
+    reason: Remark = ""
 
 
 class ExtensionIn(ApiModel):

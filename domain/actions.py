@@ -34,6 +34,19 @@ class RejectInput(StepAction):
     reason: str
 
 
+class ReturnStepInput(StepAction):
+    """退单: the department sends its step back as not its business, with the reason."""
+
+    reason: str
+
+
+class RerouteInput(StepAction):
+    """改派: a supervisor or the window gives a returned step to another department."""
+
+    department: str
+    reason: str = ""
+
+
 class SupplementRequestInput(StepAction):
     items: list[str]
     reason: str

@@ -174,6 +174,9 @@ class StepStatus(BaseModel):
     result: dict[str, FieldValue] = Field(default_factory=dict)
     reason: str | None = None
     clock: Clock | None = None
+    returned_reason: str | None = Field(
+        default=None, description="退单: why its last department sent it back"
+    )
 
 
 class CorrectionRequest(BaseModel):

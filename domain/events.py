@@ -35,6 +35,8 @@ class EventKind(StrEnum):
     correction_lapsed = "correction_lapsed"
     withdrawn = "withdrawn"
     step_cancelled = "step_cancelled"
+    step_returned = "step_returned"
+    step_rerouted = "step_rerouted"
     card_raised = "card_raised"
     escalated = "escalated"
     deemed_approved = "deemed_approved"
@@ -71,6 +73,8 @@ _EVENT_LABELS = {
     EventKind.correction_lapsed: "逾期未补正，终止办理",
     EventKind.withdrawn: "申请人撤回",
     EventKind.step_cancelled: "环节取消",
+    EventKind.step_returned: "退单（非本部门事项）",
+    EventKind.step_rerouted: "改派",
     EventKind.card_raised: "亮牌",
     EventKind.escalated: "超时督办",
     EventKind.deemed_approved: "逾期未反馈，视为同意",

@@ -57,6 +57,8 @@ NOTICE_VARIABLES: dict[str, frozenset[str]] = {
     "task_opened": frozenset({"step_name", "deadline"}),
     "task_cancelled": frozenset({"step_name"}),
     "supplied": frozenset({"step_name"}),
+    "step_returned": frozenset({"step_name", "department", "reason"}),
+    "task_rerouted": frozenset({"step_name", "deadline", "department"}),
     "correction_lapsed": frozenset(),
     "reminder": frozenset({"step_name", "deadline"}),
     "extension_requested": frozenset({"step_name", "days"}),

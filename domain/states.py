@@ -50,6 +50,7 @@ class StepState(StrEnum):
     open = "open"  # in the department's inbox
     claimed = "claimed"  # a member of staff is working on it
     correction = "correction"  # waiting for the applicant's correction
+    returned = "returned"  # 退单: its department says it is not theirs; awaiting 改派
     approved = "approved"
     deemed_approved = "deemed_approved"  # 视为同意: no opinion in time
     rejected = "rejected"
@@ -58,7 +59,12 @@ class StepState(StrEnum):
     @property
     def active(self) -> bool:
         """The department still owes a decision (its clock may be running)."""
-        return self in (StepState.open, StepState.claimed, StepState.correction)
+        return self in (
+            StepState.open,
+            StepState.claimed,
+            StepState.correction,
+            StepState.returned,  # its clock runs on: the matter's promise still holds
+        )
 
     @property
     def done(self) -> bool:
@@ -83,6 +89,7 @@ _STEP_LABELS = {
     StepState.open: "待办",
     StepState.claimed: "办理中",
     StepState.correction: "待补正",
+    StepState.returned: "退单待改派",
     StepState.approved: "已通过",
     StepState.deemed_approved: "视为同意",
     StepState.rejected: "不予通过",

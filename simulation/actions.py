@@ -27,6 +27,8 @@ from domain.actions import (
     RefuseAcceptanceInput,
     RejectInput,
     ReleaseInput,
+    RerouteInput,
+    ReturnStepInput,
     SupplementRequestInput,
     SupplyInput,
     WithdrawInput,
@@ -69,8 +71,9 @@ class Acting:
 
     @property
     def staff(self) -> Actor:
-        """A member of the step's department (the same one claims, releases and decides)."""
-        department = self.matter.step(self.step).department
+        """A member of the department the step is with now (the same one claims, releases
+        and decides; after a re-route, the new one)."""
+        department = self.status.step(self.step).department
         return Actor(
             id=f"sim-{department}", name=f"{department}经办人（模拟）", role=Role.staff,
             department=department,
@@ -172,6 +175,14 @@ ACTIONS: dict[str, ActionKind] = {
         ),
         needs=("step", "days", "reason"),
     ),
+    # 退单: the department the step is with sends it back as not its business
+    "return_step": ActionKind(
+        MatterWorkflow.return_step,
+        lambda a: ReturnStepInput(
+            step_code=a.step, actor=a.staff, reason=a.reason("退单必须说明理由")
+        ),
+        needs=("step", "reason"),
+    ),
     # the applicant
     "supply": ActionKind(MatterWorkflow.supply_supplement, _supply),
     "withdraw": ActionKind(
@@ -195,6 +206,17 @@ ACTIONS: dict[str, ActionKind] = {
             step_code=a.step, actor=SUPERVISOR, reason=a.reason("不予延期必须说明理由")
         ),
         needs=("step", "reason"),
+    ),
+    # 改派: a supervisor gives a returned step to `department`
+    "reroute": ActionKind(
+        MatterWorkflow.reroute,
+        lambda a: RerouteInput(
+            step_code=a.step,
+            actor=SUPERVISOR,
+            department=a.action.department or "",
+            reason=(a.action.reason or "").strip(),
+        ),
+        needs=("step", "department"),
     ),
     # the window hands the granted result over (or posts it, `method: express`, `ref`)
     "hand_over": ActionKind(

@@ -30,6 +30,7 @@ class ScenarioAction(BaseModel):
     items: list[str] | None = None
     reason: str | None = None
     days: int | None = None
+    department: str | None = None  # 改派: the department a returned step goes to
     result: dict[str, Any] | None = None
     comment: str = ""
     note: str = ""

@@ -91,6 +91,13 @@ MATRIX = [
     Route((401, 403, 200, 403, 403, 403), "POST", "/api/tasks/{task}/extension-request",
           json={"working_days": 1, "reason": "需实地核查"}),
     Route((401, 403, 403, 403, 200, 200), "GET",  "/api/supervision/extension-requests"),
+    # 退单 by the task's department; 改派 only of a returned step (none is, here: 409).
+    Route((401, 403, 200, 403, 403, 403), "POST", "/api/tasks/{task}/return",
+          json={"reason": "非本部门职责"}),
+    Route((401, 403, 403, 403, 409, 409), "POST", "/api/supervision/tasks/{task}/reroute",
+          json={"department": "psb"}),
+    Route((401, 409, 403, 403, 403, 409), "POST",
+          "/api/window/applications/{no}/steps/registration/reroute", json={"department": "psb"}),
     # No request is pending here: allowed roles meet the validator's refusal.
     Route((401, 403, 403, 403, 409, 409), "POST", "/api/supervision/tasks/{task}/extension/refuse",
           json={"reason": "可在期限内办结"}),

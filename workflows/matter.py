@@ -37,6 +37,8 @@ with workflow.unsafe.imports_passed_through():
         RefuseAcceptanceInput,
         RejectInput,
         ReleaseInput,
+        RerouteInput,
+        ReturnStepInput,
         SupplementRequestInput,
         SupplyInput,
         WithdrawInput,
@@ -45,7 +47,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.events import Notification
     from domain.issuing import IssueInput
     from domain.notices import NoticeChannel, channel_for
-    from domain.states import ApplicationState
+    from domain.states import ApplicationState, StepState
     from workflows import search_attributes as sa
     from workflows.case import (
         acceptance,
@@ -55,6 +57,7 @@ with workflow.unsafe.imports_passed_through():
         extensions,
         licences,
         pushes,
+        routing,
         steps,
         supervision,
         withdrawal,
@@ -98,6 +101,7 @@ class MatterWorkflow:
         self._search: dict[str, object] = {}
         self._deliveries: set[asyncio.Task[None]] = set()  # SMS being sent
         self._pushes: dict[str, asyncio.Task[None]] = {}  # tasks being pushed, by step
+        self._pushing: dict[str, PushJob] = {}  # the job each of those pushes
 
     @property
     def _status(self) -> ApplicationStatus:
@@ -189,8 +193,9 @@ class MatterWorkflow:
         self._publish()
         self._deliver(notifications)
         for code, push in self._pushes.items():
-            if not self._status.step(code).state.active:
-                push.cancel()  # decided (or cancelled) meanwhile: nothing left to hand over
+            state = self._status.step(code).state
+            if not state.active or state is StepState.returned:
+                push.cancel()  # decided, cancelled or sent back: nothing left to hand over
 
     def _deliver(self, notifications: list[Notification]) -> None:
         """Start what leaves the process once the read model holds it: the applicant's SMS
@@ -211,6 +216,7 @@ class MatterWorkflow:
                 department=step.department,
                 url=connector.url,
             )
+            self._pushing[code] = job
             self._pushes[code] = asyncio.create_task(self._push(job))
 
     async def _send_sms(self, notification_id: str) -> None:
@@ -234,13 +240,25 @@ class MatterWorkflow:
                 retry_policy=_PUSH_RETRY,
             )
         except (ActivityError, asyncio.CancelledError):
-            del self._pushes[job.step_code]
+            self._pushed(job)
             return
-        del self._pushes[job.step_code]
+        if not self._pushed(job):
+            return  # the step went to another department meanwhile
         async with self._lock:
             pushes.acknowledged(self._case, job.step_code, workflow.now())
             await self._commit()
         self._changed = True
+
+    def _pushed(self, job: PushJob) -> bool:
+        """Forget a finished push; False if it was not the step's current one.
+
+        A step re-routed (改派) is pushed again to its new department while the push to the
+        old one may still be winding down: only the current job's entry is removed."""
+        if self._pushing.get(job.step_code) is not job:
+            return False
+        del self._pushing[job.step_code]
+        del self._pushes[job.step_code]
+        return True
 
     def _publish(self) -> None:
         st = self._status
@@ -362,6 +380,14 @@ class MatterWorkflow:
         self._check(steps.REJECT, action)
 
     @workflow.update
+    async def return_step(self, action: ReturnStepInput) -> ApplicationStatus:
+        return await self._act(routing.RETURN, action)
+
+    @return_step.validator
+    def _return_step_allowed(self, action: ReturnStepInput) -> None:
+        self._check(routing.RETURN, action)
+
+    @workflow.update
     async def request_supplement(self, action: SupplementRequestInput) -> ApplicationStatus:
         return await self._act(corrections.REQUEST, action)
 
@@ -412,6 +438,14 @@ class MatterWorkflow:
     @refuse_extension.validator
     def _refuse_extension_allowed(self, action: ExtensionRefusalInput) -> None:
         self._check(extensions.REFUSE, action)
+
+    @workflow.update
+    async def reroute(self, action: RerouteInput) -> ApplicationStatus:
+        return await self._act(routing.REROUTE, action)
+
+    @reroute.validator
+    def _reroute_allowed(self, action: RerouteInput) -> None:
+        self._check(routing.REROUTE, action)
 
     @workflow.update
     async def hand_over(self, action: HandOverInput) -> ApplicationStatus:

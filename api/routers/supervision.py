@@ -15,6 +15,7 @@ from api.schemas import (
     ExtensionRefusalIn,
     FollowUpIn,
     Overview,
+    RerouteIn,
     ReviewView,
     SupervisedApplication,
     TaskView,
@@ -137,5 +138,16 @@ async def refuse_extension(
 ) -> TaskView:
     """不予延期: the request is answered with a reason; the deadline stays."""
     return await actions.refuse_extension(
+        services=services, session=session, task=task, user=user, body=body
+    )
+
+
+@router.post("/tasks/{task_id}/reroute", response_model=TaskView)
+@answers(409, 503)
+async def reroute(
+    user: Supervisor, task: TaskDep, body: RerouteIn, services: ServicesDep, session: SessionDep
+) -> TaskView:
+    """改派: a returned (退单) task goes to another department; it keeps its deadline."""
+    return await actions.reroute_task(
         services=services, session=session, task=task, user=user, body=body
     )

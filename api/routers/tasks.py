@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 
 from api.deps import ServicesDep, SessionDep, Staff, TaskDep
 from api.openapi import answers
-from api.schemas import DecisionIn, ExtensionIn, TaskDetail, TaskView
+from api.schemas import DecisionIn, ExtensionIn, ReturnIn, TaskDetail, TaskView
 from api.services import actions, tasks
 from domain.matter import Code
 from domain.states import SlaLevel, StepState
@@ -85,5 +85,17 @@ async def request_extension(
 ) -> TaskView:
     """延期申请: ask a supervisor for more working days, before the deadline, with a reason."""
     return await actions.request_extension(
+        services=services, session=session, task=task, user=user, body=body
+    )
+
+
+@router.post("/{task_id}/return", response_model=TaskView)
+@answers(409, 503)
+async def return_step(
+    user: Staff, task: TaskDep, body: ReturnIn, services: ServicesDep, session: SessionDep
+) -> TaskView:
+    """退单: not this department's business, with the reason; a supervisor or the window
+    re-routes it (改派). The step's clock keeps running."""
+    return await actions.return_step(
         services=services, session=session, task=task, user=user, body=body
     )

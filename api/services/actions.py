@@ -21,6 +21,8 @@ from api.schemas import (
     ExtensionIn,
     ExtensionRefusalIn,
     HandoverIn,
+    RerouteIn,
+    ReturnIn,
     SupplyIn,
     TaskView,
     WithdrawIn,
@@ -41,6 +43,8 @@ from domain.actions import (
     RefuseAcceptanceInput,
     RejectInput,
     ReleaseInput,
+    RerouteInput,
+    ReturnStepInput,
     SupplementRequestInput,
     SupplyInput,
     WithdrawInput,
@@ -262,3 +266,47 @@ async def refuse_extension(
     """不予延期: the department's request is answered with a reason; the deadline stays."""
     action = ExtensionRefusalInput(step_code=task.step.code, actor=user.actor(), reason=body.reason)
     return await _on_task(services, session, task, MatterWorkflow.refuse_extension, action)
+
+
+async def return_step(
+    *, services: Services, session: AsyncSession, task: Task, user: StaffUser, body: ReturnIn
+) -> TaskView:
+    """退单: the department sends the task back as not its business, with the reason; it
+    waits for a supervisor or the window to re-route it. Its clock keeps running."""
+    _acting_staff(user)
+    action = ReturnStepInput(step_code=task.step.code, actor=user.actor(), reason=body.reason)
+    return await _on_task(services, session, task, MatterWorkflow.return_step, action)
+
+
+def _routing_problem(services: Services, body: RerouteIn) -> None:
+    if body.department not in services.catalogue.departments:
+        raise invalid({"department": f"没有部门 {body.department}"})
+
+
+async def reroute_task(
+    *, services: Services, session: AsyncSession, task: Task, user: StaffUser, body: RerouteIn
+) -> TaskView:
+    """改派 by a supervisor: the returned task goes to another department with its limit."""
+    _routing_problem(services, body)
+    action = RerouteInput(
+        step_code=task.step.code, actor=user.actor(), department=body.department,
+        reason=body.reason,
+    )  # fmt: skip
+    return await _on_task(services, session, task, MatterWorkflow.reroute, action)
+
+
+async def reroute_at_window(
+    *,
+    services: Services,
+    session: AsyncSession,
+    found: lookup.Found,
+    step_code: str,
+    clerk: StaffUser,
+    body: RerouteIn,
+) -> ApplicationView:
+    """改派 by the window, which routed the application in the first place."""
+    _routing_problem(services, body)
+    action = RerouteInput(
+        step_code=step_code, actor=clerk.actor(), department=body.department, reason=body.reason
+    )
+    return await _on_application(services, session, found, MatterWorkflow.reroute, action)
