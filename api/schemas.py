@@ -597,6 +597,17 @@ class RerouteIn(ApiModel):
     reason: Remark = ""
 
 
+class OrderIn(ApiModel):
+    """督办单: the days the department has for its written answer, and what is demanded."""
+
+    working_days: int = Field(ge=1, le=10)
+    demand: Reason
+
+
+class OrderAnswerIn(ApiModel):
+    answer: Reason
+
+
 class ExtensionIn(ApiModel):
     working_days: int = Field(ge=1, le=60)
     reason: Reason

@@ -47,6 +47,20 @@ class RerouteInput(StepAction):
     reason: str = ""
 
 
+class SupervisionOrderInput(StepAction):
+    """督办: a supervisor orders the department to act on a late step and answer in writing."""
+
+    working_days: int
+    demand: str
+
+
+class OrderAnswerInput(StepAction):
+    """The department's written answer to a supervision order (督办答复)."""
+
+    order_no: int
+    answer: str
+
+
 class SupplementRequestInput(StepAction):
     items: list[str]
     reason: str

@@ -222,6 +222,30 @@ class CorrectionNotice(BaseModel):
         return list(seen)
 
 
+class SupervisionOrder(BaseModel):
+    """督办单: a supervisor's written order on a late step; the department answers in writing
+    within `answer_days` working days. Its card is its own: yellow as its deadline nears (the
+    matter's warning policy), red once it passes unanswered."""
+
+    order_no: int
+    step_code: str
+    department: str
+    issued_by: Actor
+    issued_at: datetime
+    demand: str
+    answer_days: int
+    clock: Clock
+    due: datetime | None = None
+    sla_level: SlaLevel = SlaLevel.green
+    answer: str | None = None
+    answered_by: Actor | None = None
+    answered_at: datetime | None = None
+
+    @property
+    def open(self) -> bool:
+        return self.answered_at is None
+
+
 class Delivery(BaseModel):
     """送达 (行政许可法 Art 44): the result reaches the applicant within the delivery limit,
     counted from the decision; the hand-over at the window or by post stops the clock."""
@@ -259,6 +283,7 @@ class ApplicationStatus(BaseModel):
     extension_days: int = 0
     steps: list[StepStatus]
     corrections: list[CorrectionNotice] = Field(default_factory=list)
+    orders: list[SupervisionOrder] = Field(default_factory=list, description="督办单")
     completed_at: datetime | None = None
     outcome_reason: str | None = None
     calendar_code: str

@@ -39,6 +39,8 @@ class EventKind(StrEnum):
     step_rerouted = "step_rerouted"
     card_raised = "card_raised"
     escalated = "escalated"
+    supervision_ordered = "supervision_ordered"
+    supervision_answered = "supervision_answered"
     deemed_approved = "deemed_approved"
     extension_requested = "extension_requested"
     extension_refused = "extension_refused"
@@ -77,6 +79,8 @@ _EVENT_LABELS = {
     EventKind.step_rerouted: "改派",
     EventKind.card_raised: "亮牌",
     EventKind.escalated: "超时督办",
+    EventKind.supervision_ordered: "下达督办单",
+    EventKind.supervision_answered: "督办书面答复",
     EventKind.deemed_approved: "逾期未反馈，视为同意",
     EventKind.extension_requested: "延期申请",
     EventKind.extension_refused: "不予延期",

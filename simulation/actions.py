@@ -24,11 +24,13 @@ from domain.actions import (
     ExtensionRefusalInput,
     ExtensionRequestInput,
     HandOverInput,
+    OrderAnswerInput,
     RefuseAcceptanceInput,
     RejectInput,
     ReleaseInput,
     RerouteInput,
     ReturnStepInput,
+    SupervisionOrderInput,
     SupplementRequestInput,
     SupplyInput,
     WithdrawInput,
@@ -133,6 +135,14 @@ def _supplement(a: Acting) -> SupplementRequestInput:
     return SupplementRequestInput(step_code=a.step, actor=a.staff, items=items, reason=reason)
 
 
+def _answer_order(a: Acting) -> OrderAnswerInput:
+    order = next((o for o in a.status.orders if o.step_code == a.step and o.open), None)
+    if order is None:
+        raise Refused("该环节没有尚未答复的督办单")
+    answer = a.reason("督办答复必须书面说明办理情况")
+    return OrderAnswerInput(step_code=a.step, actor=a.staff, order_no=order.order_no, answer=answer)
+
+
 def _hand_over(a: Acting) -> HandOverInput:
     if a.action.method == "express" and not a.action.ref:
         raise Refused("邮寄送达须填写快递单号")
@@ -217,6 +227,21 @@ ACTIONS: dict[str, ActionKind] = {
             reason=(a.action.reason or "").strip(),
         ),
         needs=("step", "department"),
+    ),
+    # 督办单 on a late step (`days` for the written answer, `reason` the demand) ...
+    "order": ActionKind(
+        MatterWorkflow.order,
+        lambda a: SupervisionOrderInput(
+            step_code=a.step,
+            actor=SUPERVISOR,
+            working_days=a.action.days or 0,
+            demand=a.reason("督办单必须写明督办要求"),
+        ),
+        needs=("step", "days", "reason"),
+    ),
+    # ... and the department's written answer (`reason`) to the step's open order
+    "answer_order": ActionKind(
+        MatterWorkflow.answer_order, _answer_order, needs=("step", "reason")
     ),
     # the window hands the granted result over (or posts it, `method: express`, `ref`)
     "hand_over": ActionKind(

@@ -98,6 +98,11 @@ MATRIX = [
           json={"department": "psb"}),
     Route((401, 409, 403, 403, 403, 409), "POST",
           "/api/window/applications/{no}/steps/registration/reroute", json={"department": "psb"}),
+    # 督办单 only on a late step, an answer only to an order (none here: 409 past the door).
+    Route((401, 403, 403, 403, 409, 409), "POST", "/api/supervision/tasks/{task}/orders",
+          json={"working_days": 2, "demand": "请说明超时原因"}),
+    Route((401, 403, 409, 403, 403, 403), "POST", "/api/tasks/{task}/orders/1/answer",
+          json={"answer": "已办结"}),
     # No request is pending here: allowed roles meet the validator's refusal.
     Route((401, 403, 403, 403, 409, 409), "POST", "/api/supervision/tasks/{task}/extension/refuse",
           json={"reason": "可在期限内办结"}),

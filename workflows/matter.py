@@ -34,11 +34,13 @@ with workflow.unsafe.imports_passed_through():
         ExtensionRefusalInput,
         ExtensionRequestInput,
         HandOverInput,
+        OrderAnswerInput,
         RefuseAcceptanceInput,
         RejectInput,
         ReleaseInput,
         RerouteInput,
         ReturnStepInput,
+        SupervisionOrderInput,
         SupplementRequestInput,
         SupplyInput,
         WithdrawInput,
@@ -56,6 +58,7 @@ with workflow.unsafe.imports_passed_through():
         delivery,
         extensions,
         licences,
+        orders,
         pushes,
         routing,
         steps,
@@ -446,6 +449,22 @@ class MatterWorkflow:
     @reroute.validator
     def _reroute_allowed(self, action: RerouteInput) -> None:
         self._check(routing.REROUTE, action)
+
+    @workflow.update
+    async def order(self, action: SupervisionOrderInput) -> ApplicationStatus:
+        return await self._act(orders.ORDER, action)
+
+    @order.validator
+    def _order_allowed(self, action: SupervisionOrderInput) -> None:
+        self._check(orders.ORDER, action)
+
+    @workflow.update
+    async def answer_order(self, action: OrderAnswerInput) -> ApplicationStatus:
+        return await self._act(orders.ANSWER, action)
+
+    @answer_order.validator
+    def _answer_order_allowed(self, action: OrderAnswerInput) -> None:
+        self._check(orders.ANSWER, action)
 
     @workflow.update
     async def hand_over(self, action: HandOverInput) -> ApplicationStatus:

@@ -14,6 +14,7 @@ from api.schemas import (
     ExtensionIn,
     ExtensionRefusalIn,
     FollowUpIn,
+    OrderIn,
     Overview,
     RerouteIn,
     ReviewView,
@@ -151,3 +152,13 @@ async def reroute(
     return await actions.reroute_task(
         services=services, session=session, task=task, user=user, body=body
     )
+
+
+@router.post("/tasks/{task_id}/orders", response_model=TaskView)
+@answers(409, 503)
+async def order(
+    user: Supervisor, task: TaskDep, body: OrderIn, services: ServicesDep, session: SessionDep
+) -> TaskView:
+    """督办单 on a late (yellow or red) step: the department answers in writing within the
+    given working days; the order's own card rises if it does not."""
+    return await actions.order(services=services, session=session, task=task, user=user, body=body)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 
 from api.deps import ServicesDep, SessionDep, Staff, TaskDep
 from api.openapi import answers
-from api.schemas import DecisionIn, ExtensionIn, ReturnIn, TaskDetail, TaskView
+from api.schemas import DecisionIn, ExtensionIn, OrderAnswerIn, ReturnIn, TaskDetail, TaskView
 from api.services import actions, tasks
 from domain.matter import Code
 from domain.states import SlaLevel, StepState
@@ -98,4 +98,20 @@ async def return_step(
     re-routes it (改派). The step's clock keeps running."""
     return await actions.return_step(
         services=services, session=session, task=task, user=user, body=body
+    )
+
+
+@router.post("/{task_id}/orders/{order_no}/answer", response_model=TaskView)
+@answers(409, 503)
+async def answer_order(
+    user: Staff,
+    task: TaskDep,
+    order_no: Annotated[int, Path(ge=1, le=1000)],
+    body: OrderAnswerIn,
+    services: ServicesDep,
+    session: SessionDep,
+) -> TaskView:
+    """督办答复: the written answer to a supervision order on this task, before its deadline."""
+    return await actions.answer_order(
+        services=services, session=session, task=task, user=user, order_no=order_no, body=body
     )

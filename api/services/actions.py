@@ -21,6 +21,8 @@ from api.schemas import (
     ExtensionIn,
     ExtensionRefusalIn,
     HandoverIn,
+    OrderAnswerIn,
+    OrderIn,
     RerouteIn,
     ReturnIn,
     SupplyIn,
@@ -40,11 +42,13 @@ from domain.actions import (
     ExtensionRefusalInput,
     ExtensionRequestInput,
     HandOverInput,
+    OrderAnswerInput,
     RefuseAcceptanceInput,
     RejectInput,
     ReleaseInput,
     RerouteInput,
     ReturnStepInput,
+    SupervisionOrderInput,
     SupplementRequestInput,
     SupplyInput,
     WithdrawInput,
@@ -310,3 +314,31 @@ async def reroute_at_window(
         step_code=step_code, actor=clerk.actor(), department=body.department, reason=body.reason
     )
     return await _on_application(services, session, found, MatterWorkflow.reroute, action)
+
+
+async def order(
+    *, services: Services, session: AsyncSession, task: Task, user: StaffUser, body: OrderIn
+) -> TaskView:
+    """督办单 on a late (yellow or red) step, with the working days for the written answer."""
+    action = SupervisionOrderInput(
+        step_code=task.step.code, actor=user.actor(), working_days=body.working_days,
+        demand=body.demand,
+    )  # fmt: skip
+    return await _on_task(services, session, task, MatterWorkflow.order, action)
+
+
+async def answer_order(
+    *,
+    services: Services,
+    session: AsyncSession,
+    task: Task,
+    user: StaffUser,
+    order_no: int,
+    body: OrderAnswerIn,
+) -> TaskView:
+    """督办答复: the department's written answer to an order on its task."""
+    _acting_staff(user)
+    action = OrderAnswerInput(
+        step_code=task.step.code, actor=user.actor(), order_no=order_no, answer=body.answer
+    )
+    return await _on_task(services, session, task, MatterWorkflow.answer_order, action)

@@ -192,6 +192,9 @@ class Case:
         notice = st.correction
         if notice and notice.answer_clock:
             notice.answer_due = notice.answer_clock.reading(self.calendar, now).deadline
+        for order in st.orders:
+            if order.open:
+                order.due = order.clock.reading(self.calendar, now).deadline
         st.promised_clock = self.promised
         st.legal_clock = self.legal
         for step in st.steps:

@@ -15,7 +15,7 @@ from domain.clock import ClockReading
 from domain.events import SUPERVISORS, EventKind, department
 from domain.matter import OnOverdue
 from domain.states import ApplicationState, SlaLevel, StepState
-from workflows.case import acceptance, cards, corrections, delivery, pushes
+from workflows.case import acceptance, cards, corrections, delivery, orders, pushes
 from workflows.case.core import Case
 
 
@@ -44,6 +44,7 @@ def supervise(case: Case, now: datetime) -> None:
             _remind(case, now, step, reading)
             _supervise_step(case, now, step, reading, legal_over)
     pushes.supervise(case, now)
+    orders.supervise(case, now)
     case.open_ready_steps(now)
     case.complete_if_done(now)
     case.refresh(now)
@@ -105,6 +106,7 @@ def next_wake(case: Case, now: datetime) -> datetime | None:
     ]
     candidates.append(pushes.next_wake(case))
     candidates.append(corrections.answer_due(case))
+    candidates.append(orders.next_wake(case, now))
     if case.delivers:
         candidates += [
             cards.reminder_at(s.clock.reading(case.calendar, now), case.calendar, now)
