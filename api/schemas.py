@@ -30,6 +30,7 @@ from domain.matter import (
     Kind,
     MaterialSpec,
     MatterStatus,
+    SpecialProcedureKind,
     StepSpec,
 )
 from domain.matter import Code as DepartmentCode
@@ -606,6 +607,18 @@ class OrderIn(ApiModel):
 
 class OrderAnswerIn(ApiModel):
     answer: Reason
+
+
+class SpecialIn(ApiModel):
+    """特别程序 (Art 45): its kind, the working days it needs, and why."""
+
+    kind: SpecialProcedureKind
+    working_days: int = Field(ge=1, le=60)
+    reason: Reason
+
+
+class SpecialEndIn(ApiModel):
+    outcome: Reason
 
 
 class ExtensionIn(ApiModel):

@@ -10,6 +10,7 @@ from domain.actors import Actor
 from domain.application import SuppliedItem
 from domain.calendar import CalendarSnapshot
 from domain.fields import FieldValue
+from domain.matter import SpecialProcedureKind
 
 
 class StepAction(BaseModel):
@@ -59,6 +60,20 @@ class OrderAnswerInput(StepAction):
 
     order_no: int
     answer: str
+
+
+class SpecialProcedureInput(StepAction):
+    """特别程序: the department starts one on its step, with the working days it needs."""
+
+    kind: SpecialProcedureKind
+    working_days: int
+    reason: str
+
+
+class SpecialProcedureEndInput(StepAction):
+    """The department ends the step's special procedure, with its outcome."""
+
+    outcome: str
 
 
 class SupplementRequestInput(StepAction):

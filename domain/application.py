@@ -20,7 +20,7 @@ from domain.events import Event, Notification
 from domain.fields import FieldValue
 from domain.identifiers import credit_code_problem, id_number_problem
 from domain.issuing import IssuedLicence
-from domain.matter import Channel, Connector, MatterDefinition
+from domain.matter import Channel, Connector, MatterDefinition, SpecialProcedureKind
 from domain.states import ApplicationState, SlaLevel, StepState
 
 
@@ -246,6 +246,29 @@ class SupervisionOrder(BaseModel):
         return self.answered_at is None
 
 
+class SpecialProcedure(BaseModel):
+    """特别程序 (Art 45) on a step: the working days it needs are its own budget (a ledger
+    clock with its own card); while it runs the step's and the matter's clocks stand still."""
+
+    procedure_no: int
+    step_code: str
+    kind: SpecialProcedureKind
+    working_days: int
+    reason: str
+    started_by: Actor
+    started_at: datetime
+    clock: Clock
+    due: datetime | None = None
+    sla_level: SlaLevel = SlaLevel.green
+    outcome: str | None = None
+    ended_by: Actor | None = None
+    ended_at: datetime | None = None
+
+    @property
+    def open(self) -> bool:
+        return self.ended_at is None
+
+
 class Delivery(BaseModel):
     """送达 (行政许可法 Art 44): the result reaches the applicant within the delivery limit,
     counted from the decision; the hand-over at the window or by post stops the clock."""
@@ -284,6 +307,9 @@ class ApplicationStatus(BaseModel):
     steps: list[StepStatus]
     corrections: list[CorrectionNotice] = Field(default_factory=list)
     orders: list[SupervisionOrder] = Field(default_factory=list, description="督办单")
+    special_procedures: list[SpecialProcedure] = Field(
+        default_factory=list, description="特别程序 (Art 45)"
+    )
     completed_at: datetime | None = None
     outcome_reason: str | None = None
     calendar_code: str

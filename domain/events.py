@@ -39,6 +39,8 @@ class EventKind(StrEnum):
     step_rerouted = "step_rerouted"
     card_raised = "card_raised"
     escalated = "escalated"
+    special_started = "special_started"
+    special_ended = "special_ended"
     supervision_ordered = "supervision_ordered"
     supervision_answered = "supervision_answered"
     deemed_approved = "deemed_approved"
@@ -79,6 +81,8 @@ _EVENT_LABELS = {
     EventKind.step_rerouted: "改派",
     EventKind.card_raised: "亮牌",
     EventKind.escalated: "超时督办",
+    EventKind.special_started: "启动特别程序（不计入办理时限）",
+    EventKind.special_ended: "特别程序结束",
     EventKind.supervision_ordered: "下达督办单",
     EventKind.supervision_answered: "督办书面答复",
     EventKind.deemed_approved: "逾期未反馈，视为同意",

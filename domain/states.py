@@ -51,6 +51,7 @@ class StepState(StrEnum):
     claimed = "claimed"  # a member of staff is working on it
     correction = "correction"  # waiting for the applicant's correction
     returned = "returned"  # 退单: its department says it is not theirs; awaiting 改派
+    special = "special"  # 特别程序 (Art 45) under way: its clock (and the matter's) stopped
     approved = "approved"
     deemed_approved = "deemed_approved"  # 视为同意: no opinion in time
     rejected = "rejected"
@@ -64,6 +65,7 @@ class StepState(StrEnum):
             StepState.claimed,
             StepState.correction,
             StepState.returned,  # its clock runs on: the matter's promise still holds
+            StepState.special,
         )
 
     @property
@@ -90,6 +92,7 @@ _STEP_LABELS = {
     StepState.claimed: "办理中",
     StepState.correction: "待补正",
     StepState.returned: "退单待改派",
+    StepState.special: "特别程序中",
     StepState.approved: "已通过",
     StepState.deemed_approved: "视为同意",
     StepState.rejected: "不予通过",

@@ -30,6 +30,8 @@ from domain.actions import (
     ReleaseInput,
     RerouteInput,
     ReturnStepInput,
+    SpecialProcedureEndInput,
+    SpecialProcedureInput,
     SupervisionOrderInput,
     SupplementRequestInput,
     SupplyInput,
@@ -39,7 +41,7 @@ from domain.actors import Actor, Role
 from domain.application import ApplicationStatus, SuppliedItem
 from domain.calendar import CalendarSnapshot
 from domain.fields import clean_fields, fields_problems
-from domain.matter import MatterDefinition
+from domain.matter import MatterDefinition, SpecialProcedureKind
 from domain.reason import reason_problem
 from simulation.values import result_values
 from workflows.matter import MatterWorkflow
@@ -190,6 +192,26 @@ ACTIONS: dict[str, ActionKind] = {
         MatterWorkflow.return_step,
         lambda a: ReturnStepInput(
             step_code=a.step, actor=a.staff, reason=a.reason("退单必须说明理由")
+        ),
+        needs=("step", "reason"),
+    ),
+    # 特别程序 (`procedure`: its kind, `days` it needs, `reason`), and its end (`reason`:
+    # the outcome)
+    "start_special": ActionKind(
+        MatterWorkflow.start_special,
+        lambda a: SpecialProcedureInput(
+            step_code=a.step,
+            actor=a.staff,
+            kind=a.action.procedure or SpecialProcedureKind.hearing,  # `needs` has made sure
+            working_days=a.action.days or 0,
+            reason=a.reason("启动特别程序必须说明理由"),
+        ),
+        needs=("step", "procedure", "days", "reason"),
+    ),
+    "end_special": ActionKind(
+        MatterWorkflow.end_special,
+        lambda a: SpecialProcedureEndInput(
+            step_code=a.step, actor=a.staff, outcome=a.reason("结束特别程序必须写明结果")
         ),
         needs=("step", "reason"),
     ),

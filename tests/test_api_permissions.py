@@ -103,6 +103,11 @@ MATRIX = [
           json={"working_days": 2, "demand": "请说明超时原因"}),
     Route((401, 403, 409, 403, 403, 403), "POST", "/api/tasks/{task}/orders/1/answer",
           json={"answer": "已办结"}),
+    # 特别程序: company_setup's steps allow none, so the department meets the refusal.
+    Route((401, 403, 409, 403, 403, 403), "POST", "/api/tasks/{task}/special-procedure",
+          json={"kind": "hearing", "working_days": 2, "reason": "需举行听证"}),
+    Route((401, 403, 409, 403, 403, 403), "POST", "/api/tasks/{task}/special-procedure/end",
+          json={"outcome": "听证结束"}),
     # No request is pending here: allowed roles meet the validator's refusal.
     Route((401, 403, 403, 403, 409, 409), "POST", "/api/supervision/tasks/{task}/extension/refuse",
           json={"reason": "可在期限内办结"}),

@@ -40,6 +40,8 @@ with workflow.unsafe.imports_passed_through():
         ReleaseInput,
         RerouteInput,
         ReturnStepInput,
+        SpecialProcedureEndInput,
+        SpecialProcedureInput,
         SupervisionOrderInput,
         SupplementRequestInput,
         SupplyInput,
@@ -61,6 +63,7 @@ with workflow.unsafe.imports_passed_through():
         orders,
         pushes,
         routing,
+        special_procedures,
         steps,
         supervision,
         withdrawal,
@@ -397,6 +400,22 @@ class MatterWorkflow:
     @request_supplement.validator
     def _request_supplement_allowed(self, action: SupplementRequestInput) -> None:
         self._check(corrections.REQUEST, action)
+
+    @workflow.update
+    async def start_special(self, action: SpecialProcedureInput) -> ApplicationStatus:
+        return await self._act(special_procedures.START, action)
+
+    @start_special.validator
+    def _start_special_allowed(self, action: SpecialProcedureInput) -> None:
+        self._check(special_procedures.START, action)
+
+    @workflow.update
+    async def end_special(self, action: SpecialProcedureEndInput) -> ApplicationStatus:
+        return await self._act(special_procedures.END, action)
+
+    @end_special.validator
+    def _end_special_allowed(self, action: SpecialProcedureEndInput) -> None:
+        self._check(special_procedures.END, action)
 
     @workflow.update
     async def request_extension(self, action: ExtensionRequestInput) -> ApplicationStatus:

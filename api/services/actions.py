@@ -25,6 +25,8 @@ from api.schemas import (
     OrderIn,
     RerouteIn,
     ReturnIn,
+    SpecialEndIn,
+    SpecialIn,
     SupplyIn,
     TaskView,
     WithdrawIn,
@@ -48,6 +50,8 @@ from domain.actions import (
     ReleaseInput,
     RerouteInput,
     ReturnStepInput,
+    SpecialProcedureEndInput,
+    SpecialProcedureInput,
     SupervisionOrderInput,
     SupplementRequestInput,
     SupplyInput,
@@ -342,3 +346,26 @@ async def answer_order(
         step_code=task.step.code, actor=user.actor(), order_no=order_no, answer=body.answer
     )
     return await _on_task(services, session, task, MatterWorkflow.answer_order, action)
+
+
+async def start_special(
+    *, services: Services, session: AsyncSession, task: Task, user: StaffUser, body: SpecialIn
+) -> TaskView:
+    """特别程序 (Art 45) on the task: its clock and the matter's stop; the applicant is told."""
+    _acting_staff(user)
+    action = SpecialProcedureInput(
+        step_code=task.step.code, actor=user.actor(), kind=body.kind,
+        working_days=body.working_days, reason=body.reason,
+    )  # fmt: skip
+    return await _on_task(services, session, task, MatterWorkflow.start_special, action)
+
+
+async def end_special(
+    *, services: Services, session: AsyncSession, task: Task, user: StaffUser, body: SpecialEndIn
+) -> TaskView:
+    """End the task's special procedure with its outcome: the clocks run again."""
+    _acting_staff(user)
+    action = SpecialProcedureEndInput(
+        step_code=task.step.code, actor=user.actor(), outcome=body.outcome
+    )
+    return await _on_task(services, session, task, MatterWorkflow.end_special, action)

@@ -195,6 +195,9 @@ class Case:
         for order in st.orders:
             if order.open:
                 order.due = order.clock.reading(self.calendar, now).deadline
+        for procedure in st.special_procedures:
+            if procedure.open:
+                procedure.due = procedure.clock.reading(self.calendar, now).deadline
         st.promised_clock = self.promised
         st.legal_clock = self.legal
         for step in st.steps:

@@ -114,8 +114,10 @@ def _supply(case: Case, action: SupplyInput, now: datetime) -> None:
     notice.answered_at = now
     notice.supplied = list(action.items)
     case.status.state = ApplicationState.in_progress
-    case.promised.resume(now)
-    case.legal.resume(now)
+    # A special procedure (Art 45) on another step keeps the matter's clocks stopped.
+    if not any(s.state is StepState.special for s in case.status.steps):
+        case.promised.resume(now)
+        case.legal.resume(now)
     for step in case.status.steps:
         if step.state is StepState.correction:
             step.state = StepState.claimed if step.claimed_by else StepState.open
