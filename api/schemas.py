@@ -30,8 +30,10 @@ from domain.matter import (
     Kind,
     MaterialSpec,
     MatterStatus,
+    SpecialProcedureKind,
     StepSpec,
 )
+from domain.matter import Code as DepartmentCode
 from domain.ratings import RatingLevel
 from domain.reason import Reason, Remark
 from domain.regions import RegionLevel
@@ -584,6 +586,42 @@ class FollowUpIn(ApiModel):
 
 class ExtensionRefusalIn(ApiModel):
     reason: Reason
+
+
+class ReturnIn(ApiModel):
+    """退单: why the step is not the department's business."""
+
+    reason: Reason
+
+
+class RerouteIn(ApiModel):
+    """改派: the department that takes the returned step over."""
+
+    department: DepartmentCode
+    reason: Remark = ""
+
+
+class OrderIn(ApiModel):
+    """督办单: the days the department has for its written answer, and what is demanded."""
+
+    working_days: int = Field(ge=1, le=10)
+    demand: Reason
+
+
+class OrderAnswerIn(ApiModel):
+    answer: Reason
+
+
+class SpecialIn(ApiModel):
+    """特别程序 (Art 45): its kind, the working days it needs, and why."""
+
+    kind: SpecialProcedureKind
+    working_days: int = Field(ge=1, le=60)
+    reason: Reason
+
+
+class SpecialEndIn(ApiModel):
+    outcome: Reason
 
 
 class ExtensionIn(ApiModel):

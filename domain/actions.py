@@ -10,6 +10,7 @@ from domain.actors import Actor
 from domain.application import SuppliedItem
 from domain.calendar import CalendarSnapshot
 from domain.fields import FieldValue
+from domain.matter import SpecialProcedureKind
 
 
 class StepAction(BaseModel):
@@ -32,6 +33,47 @@ class ApproveInput(StepAction):
 
 class RejectInput(StepAction):
     reason: str
+
+
+class ReturnStepInput(StepAction):
+    """退单: the department sends its step back as not its business, with the reason."""
+
+    reason: str
+
+
+class RerouteInput(StepAction):
+    """改派: a supervisor or the window gives a returned step to another department."""
+
+    department: str
+    reason: str = ""
+
+
+class SupervisionOrderInput(StepAction):
+    """督办: a supervisor orders the department to act on a late step and answer in writing."""
+
+    working_days: int
+    demand: str
+
+
+class OrderAnswerInput(StepAction):
+    """The department's written answer to a supervision order (督办答复)."""
+
+    order_no: int
+    answer: str
+
+
+class SpecialProcedureInput(StepAction):
+    """特别程序: the department starts one on its step, with the working days it needs."""
+
+    kind: SpecialProcedureKind
+    working_days: int
+    reason: str
+
+
+class SpecialProcedureEndInput(StepAction):
+    """The department ends the step's special procedure, with its outcome."""
+
+    outcome: str
 
 
 class SupplementRequestInput(StepAction):

@@ -20,7 +20,7 @@ from domain.events import Event, Notification
 from domain.fields import FieldValue
 from domain.identifiers import credit_code_problem, id_number_problem
 from domain.issuing import IssuedLicence
-from domain.matter import Channel, Connector, MatterDefinition
+from domain.matter import Channel, Connector, MatterDefinition, SpecialProcedureKind
 from domain.states import ApplicationState, SlaLevel, StepState
 
 
@@ -180,6 +180,9 @@ class StepStatus(BaseModel):
     result: dict[str, FieldValue] = Field(default_factory=dict)
     reason: str | None = None
     clock: Clock | None = None
+    returned_reason: str | None = Field(
+        default=None, description="退单: why its last department sent it back"
+    )
 
 
 class CorrectionRequest(BaseModel):
@@ -206,6 +209,11 @@ class CorrectionNotice(BaseModel):
     answered_at: datetime | None = None
     supplied: list[SuppliedItem] = Field(default_factory=list)
     cancelled: bool = Field(default=False, description="the case closed before an answer")
+    # 补正期限 (matters with `correction_answer_days`): a ledger like every other clock, so a
+    # new calendar moves the deadline exactly; it restarts with each request the notice takes
+    # in, so the applicant always has the whole period for the last thing asked.
+    answer_clock: Clock | None = None
+    answer_due: datetime | None = None
 
     @property
     def open(self) -> bool:
@@ -218,6 +226,53 @@ class CorrectionNotice(BaseModel):
             for item in r.items:
                 seen.setdefault(item, None)
         return list(seen)
+
+
+class SupervisionOrder(BaseModel):
+    """督办单: a supervisor's written order on a late step; the department answers in writing
+    within `answer_days` working days. Its card is its own: yellow as its deadline nears (the
+    matter's warning policy), red once it passes unanswered."""
+
+    order_no: int
+    step_code: str
+    department: str
+    issued_by: Actor
+    issued_at: datetime
+    demand: str
+    answer_days: int
+    clock: Clock
+    due: datetime | None = None
+    sla_level: SlaLevel = SlaLevel.green
+    answer: str | None = None
+    answered_by: Actor | None = None
+    answered_at: datetime | None = None
+
+    @property
+    def open(self) -> bool:
+        return self.answered_at is None
+
+
+class SpecialProcedure(BaseModel):
+    """特别程序 (Art 45) on a step: the working days it needs are its own budget (a ledger
+    clock with its own card); while it runs the step's and the matter's clocks stand still."""
+
+    procedure_no: int
+    step_code: str
+    kind: SpecialProcedureKind
+    working_days: int
+    reason: str
+    started_by: Actor
+    started_at: datetime
+    clock: Clock
+    due: datetime | None = None
+    sla_level: SlaLevel = SlaLevel.green
+    outcome: str | None = None
+    ended_by: Actor | None = None
+    ended_at: datetime | None = None
+
+    @property
+    def open(self) -> bool:
+        return self.ended_at is None
 
 
 class Delivery(BaseModel):
@@ -257,6 +312,10 @@ class ApplicationStatus(BaseModel):
     extension_days: int = 0
     steps: list[StepStatus]
     corrections: list[CorrectionNotice] = Field(default_factory=list)
+    orders: list[SupervisionOrder] = Field(default_factory=list, description="督办单")
+    special_procedures: list[SpecialProcedure] = Field(
+        default_factory=list, description="特别程序 (Art 45)"
+    )
     completed_at: datetime | None = None
     outcome_reason: str | None = None
     calendar_code: str

@@ -32,10 +32,17 @@ class EventKind(StrEnum):
     granted = "granted"
     correction_requested = "correction_requested"
     correction_supplied = "correction_supplied"
+    correction_lapsed = "correction_lapsed"
     withdrawn = "withdrawn"
     step_cancelled = "step_cancelled"
+    step_returned = "step_returned"
+    step_rerouted = "step_rerouted"
     card_raised = "card_raised"
     escalated = "escalated"
+    special_started = "special_started"
+    special_ended = "special_ended"
+    supervision_ordered = "supervision_ordered"
+    supervision_answered = "supervision_answered"
     deemed_approved = "deemed_approved"
     extension_requested = "extension_requested"
     extension_refused = "extension_refused"
@@ -67,10 +74,17 @@ _EVENT_LABELS = {
     EventKind.granted: "办结（准予）",
     EventKind.correction_requested: "一次性告知补正",
     EventKind.correction_supplied: "申请人补正",
+    EventKind.correction_lapsed: "逾期未补正，终止办理",
     EventKind.withdrawn: "申请人撤回",
     EventKind.step_cancelled: "环节取消",
+    EventKind.step_returned: "退单（非本部门事项）",
+    EventKind.step_rerouted: "改派",
     EventKind.card_raised: "亮牌",
     EventKind.escalated: "超时督办",
+    EventKind.special_started: "启动特别程序（不计入办理时限）",
+    EventKind.special_ended: "特别程序结束",
+    EventKind.supervision_ordered: "下达督办单",
+    EventKind.supervision_answered: "督办书面答复",
     EventKind.deemed_approved: "逾期未反馈，视为同意",
     EventKind.extension_requested: "延期申请",
     EventKind.extension_refused: "不予延期",

@@ -145,6 +145,29 @@ class WarningPolicy(Strict):
     )
 
 
+class SpecialProcedureKind(StrEnum):
+    """特别程序 (行政许可法 Art 45): their time does not count toward the limits."""
+
+    hearing = "hearing"  # 听证
+    inspection = "inspection"  # 检验
+    testing = "testing"  # 检测
+    appraisal = "appraisal"  # 鉴定
+    expert_review = "expert_review"  # 专家评审
+
+    @property
+    def label(self) -> str:
+        return _SPECIAL_LABELS[self]
+
+
+_SPECIAL_LABELS = {
+    SpecialProcedureKind.hearing: "听证",
+    SpecialProcedureKind.inspection: "检验",
+    SpecialProcedureKind.testing: "检测",
+    SpecialProcedureKind.appraisal: "鉴定",
+    SpecialProcedureKind.expert_review: "专家评审",
+}
+
+
 class StepSpec(Strict):
     code: Code
     name: str
@@ -152,6 +175,9 @@ class StepSpec(Strict):
     limit_days: int = Field(ge=0, description="working days from the step opening")
     needs: list[Code] = Field(default_factory=list)
     on_overdue: OnOverdue = OnOverdue.escalate
+    special_procedures: list[SpecialProcedureKind] = Field(
+        default_factory=list, description="特别程序 the department may start on this step"
+    )
     result_fields: list[FieldSpec] = Field(default_factory=list)
 
 
@@ -222,6 +248,11 @@ class MatterDefinition(Strict):
     form: list[FieldSpec] = Field(default_factory=list)
     warning: WarningPolicy = WarningPolicy()
     supplement_pauses_clock: bool = True
+    # 补正期限: the working days the applicant has to answer a correction notice; past them
+    # the application is terminated (终止). None: the notice waits for as long as it takes.
+    correction_answer_days: int | None = Field(
+        default=None, ge=1, description="working days for the applicant's answer to 补正"
+    )
     max_extension_days: int = Field(default=0, ge=0)
     steps: list[StepSpec] = Field(min_length=1)
     issues: list[LicenceIssue] = Field(

@@ -14,6 +14,7 @@ class ApplicationState(StrEnum):
     refused = "refused"  # 办结（不予许可）
     not_accepted = "not_accepted"  # 不予受理 (decided at the window, no workflow)
     withdrawn = "withdrawn"  # 撤回
+    terminated = "terminated"  # 终止: the correction deadline passed unanswered
 
     @property
     def final(self) -> bool:
@@ -29,6 +30,7 @@ _FINAL_APPLICATION = {
     ApplicationState.refused,
     ApplicationState.not_accepted,
     ApplicationState.withdrawn,
+    ApplicationState.terminated,
 }
 _APPLICATION_LABELS = {
     ApplicationState.received: "待受理",
@@ -39,6 +41,7 @@ _APPLICATION_LABELS = {
     ApplicationState.refused: "已办结（不予许可）",
     ApplicationState.not_accepted: "不予受理",
     ApplicationState.withdrawn: "已撤回",
+    ApplicationState.terminated: "已终止",
 }
 
 
@@ -47,6 +50,8 @@ class StepState(StrEnum):
     open = "open"  # in the department's inbox
     claimed = "claimed"  # a member of staff is working on it
     correction = "correction"  # waiting for the applicant's correction
+    returned = "returned"  # 退单: its department says it is not theirs; awaiting 改派
+    special = "special"  # 特别程序 (Art 45) under way: its clock (and the matter's) stopped
     approved = "approved"
     deemed_approved = "deemed_approved"  # 视为同意: no opinion in time
     rejected = "rejected"
@@ -55,7 +60,13 @@ class StepState(StrEnum):
     @property
     def active(self) -> bool:
         """The department still owes a decision (its clock may be running)."""
-        return self in (StepState.open, StepState.claimed, StepState.correction)
+        return self in (
+            StepState.open,
+            StepState.claimed,
+            StepState.correction,
+            StepState.returned,  # its clock runs on: the matter's promise still holds
+            StepState.special,
+        )
 
     @property
     def done(self) -> bool:
@@ -80,6 +91,8 @@ _STEP_LABELS = {
     StepState.open: "待办",
     StepState.claimed: "办理中",
     StepState.correction: "待补正",
+    StepState.returned: "退单待改派",
+    StepState.special: "特别程序中",
     StepState.approved: "已通过",
     StepState.deemed_approved: "视为同意",
     StepState.rejected: "不予通过",

@@ -55,6 +55,7 @@ NOTHING_TO_COLLECT = (
     ApplicationState.refused.value,
     ApplicationState.not_accepted.value,
     ApplicationState.withdrawn.value,
+    ApplicationState.terminated.value,
 )
 
 

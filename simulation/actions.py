@@ -24,9 +24,15 @@ from domain.actions import (
     ExtensionRefusalInput,
     ExtensionRequestInput,
     HandOverInput,
+    OrderAnswerInput,
     RefuseAcceptanceInput,
     RejectInput,
     ReleaseInput,
+    RerouteInput,
+    ReturnStepInput,
+    SpecialProcedureEndInput,
+    SpecialProcedureInput,
+    SupervisionOrderInput,
     SupplementRequestInput,
     SupplyInput,
     WithdrawInput,
@@ -35,7 +41,7 @@ from domain.actors import Actor, Role
 from domain.application import ApplicationStatus, SuppliedItem
 from domain.calendar import CalendarSnapshot
 from domain.fields import clean_fields, fields_problems
-from domain.matter import MatterDefinition
+from domain.matter import MatterDefinition, SpecialProcedureKind
 from domain.reason import reason_problem
 from simulation.values import result_values
 from workflows.matter import MatterWorkflow
@@ -69,8 +75,9 @@ class Acting:
 
     @property
     def staff(self) -> Actor:
-        """A member of the step's department (the same one claims, releases and decides)."""
-        department = self.matter.step(self.step).department
+        """A member of the department the step is with now (the same one claims, releases
+        and decides; after a re-route, the new one)."""
+        department = self.status.step(self.step).department
         return Actor(
             id=f"sim-{department}", name=f"{department}经办人（模拟）", role=Role.staff,
             department=department,
@@ -130,6 +137,14 @@ def _supplement(a: Acting) -> SupplementRequestInput:
     return SupplementRequestInput(step_code=a.step, actor=a.staff, items=items, reason=reason)
 
 
+def _answer_order(a: Acting) -> OrderAnswerInput:
+    order = next((o for o in a.status.orders if o.step_code == a.step and o.open), None)
+    if order is None:
+        raise Refused("该环节没有尚未答复的督办单")
+    answer = a.reason("督办答复必须书面说明办理情况")
+    return OrderAnswerInput(step_code=a.step, actor=a.staff, order_no=order.order_no, answer=answer)
+
+
 def _hand_over(a: Acting) -> HandOverInput:
     if a.action.method == "express" and not a.action.ref:
         raise Refused("邮寄送达须填写快递单号")
@@ -172,6 +187,34 @@ ACTIONS: dict[str, ActionKind] = {
         ),
         needs=("step", "days", "reason"),
     ),
+    # 退单: the department the step is with sends it back as not its business
+    "return_step": ActionKind(
+        MatterWorkflow.return_step,
+        lambda a: ReturnStepInput(
+            step_code=a.step, actor=a.staff, reason=a.reason("退单必须说明理由")
+        ),
+        needs=("step", "reason"),
+    ),
+    # 特别程序 (`procedure`: its kind, `days` it needs, `reason`), and its end (`reason`:
+    # the outcome)
+    "start_special": ActionKind(
+        MatterWorkflow.start_special,
+        lambda a: SpecialProcedureInput(
+            step_code=a.step,
+            actor=a.staff,
+            kind=a.action.procedure or SpecialProcedureKind.hearing,  # `needs` has made sure
+            working_days=a.action.days or 0,
+            reason=a.reason("启动特别程序必须说明理由"),
+        ),
+        needs=("step", "procedure", "days", "reason"),
+    ),
+    "end_special": ActionKind(
+        MatterWorkflow.end_special,
+        lambda a: SpecialProcedureEndInput(
+            step_code=a.step, actor=a.staff, outcome=a.reason("结束特别程序必须写明结果")
+        ),
+        needs=("step", "reason"),
+    ),
     # the applicant
     "supply": ActionKind(MatterWorkflow.supply_supplement, _supply),
     "withdraw": ActionKind(
@@ -195,6 +238,32 @@ ACTIONS: dict[str, ActionKind] = {
             step_code=a.step, actor=SUPERVISOR, reason=a.reason("不予延期必须说明理由")
         ),
         needs=("step", "reason"),
+    ),
+    # 改派: a supervisor gives a returned step to `department`
+    "reroute": ActionKind(
+        MatterWorkflow.reroute,
+        lambda a: RerouteInput(
+            step_code=a.step,
+            actor=SUPERVISOR,
+            department=a.action.department or "",
+            reason=(a.action.reason or "").strip(),
+        ),
+        needs=("step", "department"),
+    ),
+    # 督办单 on a late step (`days` for the written answer, `reason` the demand) ...
+    "order": ActionKind(
+        MatterWorkflow.order,
+        lambda a: SupervisionOrderInput(
+            step_code=a.step,
+            actor=SUPERVISOR,
+            working_days=a.action.days or 0,
+            demand=a.reason("督办单必须写明督办要求"),
+        ),
+        needs=("step", "days", "reason"),
+    ),
+    # ... and the department's written answer (`reason`) to the step's open order
+    "answer_order": ActionKind(
+        MatterWorkflow.answer_order, _answer_order, needs=("step", "reason")
     ),
     # the window hands the granted result over (or posts it, `method: express`, `ref`)
     "hand_over": ActionKind(

@@ -15,7 +15,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from definitions.catalogue import default_catalogue, load_catalogue
 from definitions.source import DefinitionError, DefinitionErrors, SourceFile
 from domain.fields import field_problem
-from domain.matter import Channel, MatterDefinition
+from domain.matter import Channel, MatterDefinition, SpecialProcedureKind
 from simulation.actions import ACTIONS
 
 
@@ -30,6 +30,8 @@ class ScenarioAction(BaseModel):
     items: list[str] | None = None
     reason: str | None = None
     days: int | None = None
+    department: str | None = None  # 改派: the department a returned step goes to
+    procedure: SpecialProcedureKind | None = None  # 特别程序: its kind
     result: dict[str, Any] | None = None
     comment: str = ""
     note: str = ""

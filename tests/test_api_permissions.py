@@ -91,6 +91,23 @@ MATRIX = [
     Route((401, 403, 200, 403, 403, 403), "POST", "/api/tasks/{task}/extension-request",
           json={"working_days": 1, "reason": "需实地核查"}),
     Route((401, 403, 403, 403, 200, 200), "GET",  "/api/supervision/extension-requests"),
+    # 退单 by the task's department; 改派 only of a returned step (none is, here: 409).
+    Route((401, 403, 200, 403, 403, 403), "POST", "/api/tasks/{task}/return",
+          json={"reason": "非本部门职责"}),
+    Route((401, 403, 403, 403, 409, 409), "POST", "/api/supervision/tasks/{task}/reroute",
+          json={"department": "psb"}),
+    Route((401, 409, 403, 403, 403, 409), "POST",
+          "/api/window/applications/{no}/steps/registration/reroute", json={"department": "psb"}),
+    # 督办单 only on a late step, an answer only to an order (none here: 409 past the door).
+    Route((401, 403, 403, 403, 409, 409), "POST", "/api/supervision/tasks/{task}/orders",
+          json={"working_days": 2, "demand": "请说明超时原因"}),
+    Route((401, 403, 409, 403, 403, 403), "POST", "/api/tasks/{task}/orders/1/answer",
+          json={"answer": "已办结"}),
+    # 特别程序: company_setup's steps allow none, so the department meets the refusal.
+    Route((401, 403, 409, 403, 403, 403), "POST", "/api/tasks/{task}/special-procedure",
+          json={"kind": "hearing", "working_days": 2, "reason": "需举行听证"}),
+    Route((401, 403, 409, 403, 403, 403), "POST", "/api/tasks/{task}/special-procedure/end",
+          json={"outcome": "听证结束"}),
     # No request is pending here: allowed roles meet the validator's refusal.
     Route((401, 403, 403, 403, 409, 409), "POST", "/api/supervision/tasks/{task}/extension/refuse",
           json={"reason": "可在期限内办结"}),

@@ -34,9 +34,15 @@ with workflow.unsafe.imports_passed_through():
         ExtensionRefusalInput,
         ExtensionRequestInput,
         HandOverInput,
+        OrderAnswerInput,
         RefuseAcceptanceInput,
         RejectInput,
         ReleaseInput,
+        RerouteInput,
+        ReturnStepInput,
+        SpecialProcedureEndInput,
+        SpecialProcedureInput,
+        SupervisionOrderInput,
         SupplementRequestInput,
         SupplyInput,
         WithdrawInput,
@@ -45,7 +51,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.events import Notification
     from domain.issuing import IssueInput
     from domain.notices import NoticeChannel, channel_for
-    from domain.states import ApplicationState
+    from domain.states import ApplicationState, StepState
     from workflows import search_attributes as sa
     from workflows.case import (
         acceptance,
@@ -54,7 +60,10 @@ with workflow.unsafe.imports_passed_through():
         delivery,
         extensions,
         licences,
+        orders,
         pushes,
+        routing,
+        special_procedures,
         steps,
         supervision,
         withdrawal,
@@ -66,6 +75,8 @@ REFUSED = "ActionRefused"
 AFTER_GRANT = "licences-and-delivery"
 # workflow.patched() id: SMS to the applicant, day-before reminders, pushes to departments.
 DELIVERING = "messages-reminders-pushes"
+# workflow.patched() id: a correction notice's answer deadline (补正期限) and its timer.
+CORRECTION_DEADLINE = "correction-answer-deadline"
 SMS_ATTEMPTS = 8  # then the message is recorded as failed, with its last error
 
 _SMS_RETRY = RetryPolicy(
@@ -96,6 +107,7 @@ class MatterWorkflow:
         self._search: dict[str, object] = {}
         self._deliveries: set[asyncio.Task[None]] = set()  # SMS being sent
         self._pushes: dict[str, asyncio.Task[None]] = {}  # tasks being pushed, by step
+        self._pushing: dict[str, PushJob] = {}  # the job each of those pushes
 
     @property
     def _status(self) -> ApplicationStatus:
@@ -106,6 +118,8 @@ class MatterWorkflow:
         # Histories recorded before messages were delivered sent none: replayed, they still
         # send none (patched() is False there).
         self._case.delivers = workflow.patched(DELIVERING)
+        # Likewise, histories recorded before correction deadlines set no such timer.
+        self._case.answer_deadlines = workflow.patched(CORRECTION_DEADLINE)
         async with self._lock:
             now = workflow.now()
             if app.refusal:
@@ -185,8 +199,9 @@ class MatterWorkflow:
         self._publish()
         self._deliver(notifications)
         for code, push in self._pushes.items():
-            if not self._status.step(code).state.active:
-                push.cancel()  # decided (or cancelled) meanwhile: nothing left to hand over
+            state = self._status.step(code).state
+            if not state.active or state is StepState.returned:
+                push.cancel()  # decided, cancelled or sent back: nothing left to hand over
 
     def _deliver(self, notifications: list[Notification]) -> None:
         """Start what leaves the process once the read model holds it: the applicant's SMS
@@ -207,6 +222,7 @@ class MatterWorkflow:
                 department=step.department,
                 url=connector.url,
             )
+            self._pushing[code] = job
             self._pushes[code] = asyncio.create_task(self._push(job))
 
     async def _send_sms(self, notification_id: str) -> None:
@@ -230,13 +246,25 @@ class MatterWorkflow:
                 retry_policy=_PUSH_RETRY,
             )
         except (ActivityError, asyncio.CancelledError):
-            del self._pushes[job.step_code]
+            self._pushed(job)
             return
-        del self._pushes[job.step_code]
+        if not self._pushed(job):
+            return  # the step went to another department meanwhile
         async with self._lock:
             pushes.acknowledged(self._case, job.step_code, workflow.now())
             await self._commit()
         self._changed = True
+
+    def _pushed(self, job: PushJob) -> bool:
+        """Forget a finished push; False if it was not the step's current one.
+
+        A step re-routed (改派) is pushed again to its new department while the push to the
+        old one may still be winding down: only the current job's entry is removed."""
+        if self._pushing.get(job.step_code) is not job:
+            return False
+        del self._pushing[job.step_code]
+        del self._pushes[job.step_code]
+        return True
 
     def _publish(self) -> None:
         st = self._status
@@ -358,12 +386,36 @@ class MatterWorkflow:
         self._check(steps.REJECT, action)
 
     @workflow.update
+    async def return_step(self, action: ReturnStepInput) -> ApplicationStatus:
+        return await self._act(routing.RETURN, action)
+
+    @return_step.validator
+    def _return_step_allowed(self, action: ReturnStepInput) -> None:
+        self._check(routing.RETURN, action)
+
+    @workflow.update
     async def request_supplement(self, action: SupplementRequestInput) -> ApplicationStatus:
         return await self._act(corrections.REQUEST, action)
 
     @request_supplement.validator
     def _request_supplement_allowed(self, action: SupplementRequestInput) -> None:
         self._check(corrections.REQUEST, action)
+
+    @workflow.update
+    async def start_special(self, action: SpecialProcedureInput) -> ApplicationStatus:
+        return await self._act(special_procedures.START, action)
+
+    @start_special.validator
+    def _start_special_allowed(self, action: SpecialProcedureInput) -> None:
+        self._check(special_procedures.START, action)
+
+    @workflow.update
+    async def end_special(self, action: SpecialProcedureEndInput) -> ApplicationStatus:
+        return await self._act(special_procedures.END, action)
+
+    @end_special.validator
+    def _end_special_allowed(self, action: SpecialProcedureEndInput) -> None:
+        self._check(special_procedures.END, action)
 
     @workflow.update
     async def request_extension(self, action: ExtensionRequestInput) -> ApplicationStatus:
@@ -408,6 +460,30 @@ class MatterWorkflow:
     @refuse_extension.validator
     def _refuse_extension_allowed(self, action: ExtensionRefusalInput) -> None:
         self._check(extensions.REFUSE, action)
+
+    @workflow.update
+    async def reroute(self, action: RerouteInput) -> ApplicationStatus:
+        return await self._act(routing.REROUTE, action)
+
+    @reroute.validator
+    def _reroute_allowed(self, action: RerouteInput) -> None:
+        self._check(routing.REROUTE, action)
+
+    @workflow.update
+    async def order(self, action: SupervisionOrderInput) -> ApplicationStatus:
+        return await self._act(orders.ORDER, action)
+
+    @order.validator
+    def _order_allowed(self, action: SupervisionOrderInput) -> None:
+        self._check(orders.ORDER, action)
+
+    @workflow.update
+    async def answer_order(self, action: OrderAnswerInput) -> ApplicationStatus:
+        return await self._act(orders.ANSWER, action)
+
+    @answer_order.validator
+    def _answer_order_allowed(self, action: OrderAnswerInput) -> None:
+        self._check(orders.ANSWER, action)
 
     @workflow.update
     async def hand_over(self, action: HandOverInput) -> ApplicationStatus:

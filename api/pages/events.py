@@ -20,6 +20,10 @@ EVENT_NAMES = {kind.value: kind.label for kind in EventKind}
 RATING_LABELS = {level.value: level.label for level in RatingLevel}
 
 
+# Whose card it is: the matter's, a step's, or a supervision order's or special procedure's.
+_CARD_SCOPES = {"matter": "办件", "step": "环节", "order": "督办单", "special": "特别程序"}
+
+
 def _at(value: Any, tz: tzinfo) -> str:
     try:
         return datetime.fromisoformat(str(value)).astimezone(tz).strftime("%Y-%m-%d %H:%M")
@@ -59,12 +63,14 @@ def describe_event(
             return "结果：" + "；".join(str(v) for v in (p.get("result") or {}).values())
         case "correction_requested":
             return f"第{p.get('notice_no')}号：{_names(p.get('items'))}（{p.get('reason', '')}）"
+        case "correction_lapsed":
+            return f"第{p.get('notice_no')}号补正期限 {p.get('answer_due', '')} 已过"
         case "correction_supplied":
             return "已补正：" + _names(p.get("items"), "item")
         case "rejected" | "refused" | "not_accepted" | "withdrawn":
             return f"理由：{p.get('reason') or '—'}"
         case "card_raised":
-            scope = "办件" if p.get("scope") == "matter" else "环节"
+            scope = _CARD_SCOPES.get(str(p.get("scope")), "环节")
             return f"{SLA_NAMES.get(str(p.get('level')), '')}（{scope}）"
         case "escalated":
             return "督办：" + "、".join(

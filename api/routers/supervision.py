@@ -13,7 +13,9 @@ from api.schemas import (
     ExtensionIn,
     ExtensionRefusalIn,
     FollowUpIn,
+    OrderIn,
     Overview,
+    RerouteIn,
     ReviewView,
     SupervisedApplication,
     TaskView,
@@ -141,3 +143,24 @@ async def refuse_extension(
     return await actions.refuse_extension(
         services=services, session=session, task=task, user=user, body=body
     )
+
+
+@router.post("/tasks/{task_id}/reroute", response_model=TaskView)
+@answers(409, 503)
+async def reroute(
+    user: Supervisor, task: TaskDep, body: RerouteIn, services: ServicesDep, session: SessionDep
+) -> TaskView:
+    """改派: a returned (退单) task goes to another department; it keeps its deadline."""
+    return await actions.reroute_task(
+        services=services, session=session, task=task, user=user, body=body
+    )
+
+
+@router.post("/tasks/{task_id}/orders", response_model=TaskView)
+@answers(409, 503)
+async def order(
+    user: Supervisor, task: TaskDep, body: OrderIn, services: ServicesDep, session: SessionDep
+) -> TaskView:
+    """督办单 on a late (yellow or red) step: the department answers in writing within the
+    given working days; the order's own card rises if it does not."""
+    return await actions.order(services=services, session=session, task=task, user=user, body=body)

@@ -4,11 +4,20 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 
 from api.deps import ServicesDep, SessionDep, Staff, TaskDep
 from api.openapi import answers
-from api.schemas import DecisionIn, ExtensionIn, TaskDetail, TaskView
+from api.schemas import (
+    DecisionIn,
+    ExtensionIn,
+    OrderAnswerIn,
+    ReturnIn,
+    SpecialEndIn,
+    SpecialIn,
+    TaskDetail,
+    TaskView,
+)
 from api.services import actions, tasks
 from domain.matter import Code
 from domain.states import SlaLevel, StepState
@@ -85,5 +94,56 @@ async def request_extension(
 ) -> TaskView:
     """延期申请: ask a supervisor for more working days, before the deadline, with a reason."""
     return await actions.request_extension(
+        services=services, session=session, task=task, user=user, body=body
+    )
+
+
+@router.post("/{task_id}/return", response_model=TaskView)
+@answers(409, 503)
+async def return_step(
+    user: Staff, task: TaskDep, body: ReturnIn, services: ServicesDep, session: SessionDep
+) -> TaskView:
+    """退单: not this department's business, with the reason; a supervisor or the window
+    re-routes it (改派). The step's clock keeps running."""
+    return await actions.return_step(
+        services=services, session=session, task=task, user=user, body=body
+    )
+
+
+@router.post("/{task_id}/orders/{order_no}/answer", response_model=TaskView)
+@answers(409, 503)
+async def answer_order(
+    user: Staff,
+    task: TaskDep,
+    order_no: Annotated[int, Path(ge=1, le=1000)],
+    body: OrderAnswerIn,
+    services: ServicesDep,
+    session: SessionDep,
+) -> TaskView:
+    """督办答复: the written answer to a supervision order on this task, before its deadline."""
+    return await actions.answer_order(
+        services=services, session=session, task=task, user=user, order_no=order_no, body=body
+    )
+
+
+@router.post("/{task_id}/special-procedure", response_model=TaskView)
+@answers(409, 503)
+async def start_special(
+    user: Staff, task: TaskDep, body: SpecialIn, services: ServicesDep, session: SessionDep
+) -> TaskView:
+    """特别程序 (听证、检验、检测、鉴定、专家评审, Art 45), of a kind the step allows, with the
+    working days it needs: the step's and the matter's clocks stop until it ends."""
+    return await actions.start_special(
+        services=services, session=session, task=task, user=user, body=body
+    )
+
+
+@router.post("/{task_id}/special-procedure/end", response_model=TaskView)
+@answers(409, 503)
+async def end_special(
+    user: Staff, task: TaskDep, body: SpecialEndIn, services: ServicesDep, session: SessionDep
+) -> TaskView:
+    """End the special procedure with its outcome; the clocks run again."""
+    return await actions.end_special(
         services=services, session=session, task=task, user=user, body=body
     )

@@ -16,6 +16,7 @@ from api.schemas import (
     PendingApplication,
     Receipt,
     RefusalNotice,
+    RerouteIn,
     SupplyIn,
     WindowSubmissionIn,
     WithdrawIn,
@@ -23,7 +24,7 @@ from api.schemas import (
 from api.services import actions, aftercare, intake
 from api.services import status as lookup
 from api.services.views import local
-from domain.matter import Channel
+from domain.matter import Channel, Code
 
 router = APIRouter(prefix="/api/window", tags=["window"])
 
@@ -178,3 +179,22 @@ async def withdraw_at_window(
     return await actions.withdraw(
         services=services, session=session, found=found, actor=clerk.actor(), body=body
     )
+
+
+@router.post(
+    "/applications/{application_no}/steps/{step_code}/reroute", response_model=ApplicationView
+)
+@answers(409, 503)
+async def reroute_at_window(
+    clerk: Clerk,
+    found: StaffApplication,
+    step_code: Code,
+    body: RerouteIn,
+    services: ServicesDep,
+    session: SessionDep,
+) -> ApplicationView:
+    """改派: the window gives a returned (退单) step to another department."""
+    return await actions.reroute_at_window(
+        services=services, session=session, found=found, step_code=step_code, clerk=clerk,
+        body=body,
+    )  # fmt: skip

@@ -21,6 +21,12 @@ from api.schemas import (
     ExtensionIn,
     ExtensionRefusalIn,
     HandoverIn,
+    OrderAnswerIn,
+    OrderIn,
+    RerouteIn,
+    ReturnIn,
+    SpecialEndIn,
+    SpecialIn,
     SupplyIn,
     TaskView,
     WithdrawIn,
@@ -38,9 +44,15 @@ from domain.actions import (
     ExtensionRefusalInput,
     ExtensionRequestInput,
     HandOverInput,
+    OrderAnswerInput,
     RefuseAcceptanceInput,
     RejectInput,
     ReleaseInput,
+    RerouteInput,
+    ReturnStepInput,
+    SpecialProcedureEndInput,
+    SpecialProcedureInput,
+    SupervisionOrderInput,
     SupplementRequestInput,
     SupplyInput,
     WithdrawInput,
@@ -262,3 +274,98 @@ async def refuse_extension(
     """不予延期: the department's request is answered with a reason; the deadline stays."""
     action = ExtensionRefusalInput(step_code=task.step.code, actor=user.actor(), reason=body.reason)
     return await _on_task(services, session, task, MatterWorkflow.refuse_extension, action)
+
+
+async def return_step(
+    *, services: Services, session: AsyncSession, task: Task, user: StaffUser, body: ReturnIn
+) -> TaskView:
+    """退单: the department sends the task back as not its business, with the reason; it
+    waits for a supervisor or the window to re-route it. Its clock keeps running."""
+    _acting_staff(user)
+    action = ReturnStepInput(step_code=task.step.code, actor=user.actor(), reason=body.reason)
+    return await _on_task(services, session, task, MatterWorkflow.return_step, action)
+
+
+def _routing_problem(services: Services, body: RerouteIn) -> None:
+    if body.department not in services.catalogue.departments:
+        raise invalid({"department": f"没有部门 {body.department}"})
+
+
+async def reroute_task(
+    *, services: Services, session: AsyncSession, task: Task, user: StaffUser, body: RerouteIn
+) -> TaskView:
+    """改派 by a supervisor: the returned task goes to another department with its limit."""
+    _routing_problem(services, body)
+    action = RerouteInput(
+        step_code=task.step.code, actor=user.actor(), department=body.department,
+        reason=body.reason,
+    )  # fmt: skip
+    return await _on_task(services, session, task, MatterWorkflow.reroute, action)
+
+
+async def reroute_at_window(
+    *,
+    services: Services,
+    session: AsyncSession,
+    found: lookup.Found,
+    step_code: str,
+    clerk: StaffUser,
+    body: RerouteIn,
+) -> ApplicationView:
+    """改派 by the window, which routed the application in the first place."""
+    _routing_problem(services, body)
+    action = RerouteInput(
+        step_code=step_code, actor=clerk.actor(), department=body.department, reason=body.reason
+    )
+    return await _on_application(services, session, found, MatterWorkflow.reroute, action)
+
+
+async def order(
+    *, services: Services, session: AsyncSession, task: Task, user: StaffUser, body: OrderIn
+) -> TaskView:
+    """督办单 on a late (yellow or red) step, with the working days for the written answer."""
+    action = SupervisionOrderInput(
+        step_code=task.step.code, actor=user.actor(), working_days=body.working_days,
+        demand=body.demand,
+    )  # fmt: skip
+    return await _on_task(services, session, task, MatterWorkflow.order, action)
+
+
+async def answer_order(
+    *,
+    services: Services,
+    session: AsyncSession,
+    task: Task,
+    user: StaffUser,
+    order_no: int,
+    body: OrderAnswerIn,
+) -> TaskView:
+    """督办答复: the department's written answer to an order on its task."""
+    _acting_staff(user)
+    action = OrderAnswerInput(
+        step_code=task.step.code, actor=user.actor(), order_no=order_no, answer=body.answer
+    )
+    return await _on_task(services, session, task, MatterWorkflow.answer_order, action)
+
+
+async def start_special(
+    *, services: Services, session: AsyncSession, task: Task, user: StaffUser, body: SpecialIn
+) -> TaskView:
+    """特别程序 (Art 45) on the task: its clock and the matter's stop; the applicant is told."""
+    _acting_staff(user)
+    action = SpecialProcedureInput(
+        step_code=task.step.code, actor=user.actor(), kind=body.kind,
+        working_days=body.working_days, reason=body.reason,
+    )  # fmt: skip
+    return await _on_task(services, session, task, MatterWorkflow.start_special, action)
+
+
+async def end_special(
+    *, services: Services, session: AsyncSession, task: Task, user: StaffUser, body: SpecialEndIn
+) -> TaskView:
+    """End the task's special procedure with its outcome: the clocks run again."""
+    _acting_staff(user)
+    action = SpecialProcedureEndInput(
+        step_code=task.step.code, actor=user.actor(), outcome=body.outcome
+    )
+    return await _on_task(services, session, task, MatterWorkflow.end_special, action)

@@ -19,7 +19,12 @@ from domain.application import ApplicationStatus
 from domain.states import StepState
 from store.models import ApplicationRow, MaterialRow, StepRow
 
-ACTIVE = [StepState.open.value, StepState.claimed.value, StepState.correction.value]
+ACTIVE = [
+    StepState.open.value,
+    StepState.claimed.value,
+    StepState.correction.value,
+    StepState.special.value,  # the department ends it from its inbox
+]
 
 
 async def list_tasks(

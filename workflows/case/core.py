@@ -43,6 +43,8 @@ class Case:
         # Day-before reminders and pushes to departments' systems: for workflows started
         # since they exist (see MatterWorkflow).
         self.delivers = False
+        # 补正期限: for workflows started since correction deadlines exist.
+        self.answer_deadlines = False
         self.status = ApplicationStatus(
             application_no=app.application_no,
             matter_code=self.matter.code,
@@ -187,6 +189,15 @@ class Case:
         st.deadline_provisional = promised.provisional
         st.working_days_left = round(promised.working_days_left, 2)
         st.extension_days = self.promised.extension_days
+        notice = st.correction
+        if notice and notice.answer_clock:
+            notice.answer_due = notice.answer_clock.reading(self.calendar, now).deadline
+        for order in st.orders:
+            if order.open:
+                order.due = order.clock.reading(self.calendar, now).deadline
+        for procedure in st.special_procedures:
+            if procedure.open:
+                procedure.due = procedure.clock.reading(self.calendar, now).deadline
         st.promised_clock = self.promised
         st.legal_clock = self.legal
         for step in st.steps:

@@ -15,7 +15,15 @@ from domain.clock import ClockReading
 from domain.events import SUPERVISORS, EventKind, department
 from domain.matter import OnOverdue
 from domain.states import ApplicationState, SlaLevel, StepState
-from workflows.case import acceptance, cards, delivery, pushes
+from workflows.case import (
+    acceptance,
+    cards,
+    corrections,
+    delivery,
+    orders,
+    pushes,
+    special_procedures,
+)
 from workflows.case.core import Case
 
 
@@ -27,6 +35,8 @@ def supervise(case: Case, now: datetime) -> None:
     if case.status.state is ApplicationState.received and not acceptance.deem_accepted_if_due(
         case, now
     ):
+        return
+    if corrections.lapse_if_due(case, now):
         return
     legal = case.legal.reading(case.calendar, now)
     legal_over = not case.legal.paused and legal.remaining <= timedelta(0)
@@ -42,6 +52,8 @@ def supervise(case: Case, now: datetime) -> None:
             _remind(case, now, step, reading)
             _supervise_step(case, now, step, reading, legal_over)
     pushes.supervise(case, now)
+    orders.supervise(case, now)
+    special_procedures.supervise(case, now)
     case.open_ready_steps(now)
     case.complete_if_done(now)
     case.refresh(now)
@@ -102,6 +114,9 @@ def next_wake(case: Case, now: datetime) -> datetime | None:
         for clock, held in clocks
     ]
     candidates.append(pushes.next_wake(case))
+    candidates.append(corrections.answer_due(case))
+    candidates.append(orders.next_wake(case, now))
+    candidates.append(special_procedures.next_wake(case, now))
     if case.delivers:
         candidates += [
             cards.reminder_at(s.clock.reading(case.calendar, now), case.calendar, now)
