@@ -8,7 +8,7 @@ from typing import Any
 
 from domain.application import MaterialSource
 from domain.events import EventKind
-from domain.matter import Channel
+from domain.matter import Channel, SpecialProcedureKind
 from domain.ratings import RatingLevel
 from domain.states import SlaLevel
 
@@ -21,6 +21,7 @@ RATING_LABELS = {level.value: level.label for level in RatingLevel}
 
 
 # Whose card it is: the matter's, a step's, or a supervision order's or special procedure's.
+_SPECIAL_NAMES = {k.value: k.label for k in SpecialProcedureKind}
 _CARD_SCOPES = {"matter": "办件", "step": "环节", "order": "督办单", "special": "特别程序"}
 
 
@@ -76,6 +77,22 @@ def describe_event(
             return "督办：" + "、".join(
                 recipient(str(t), department_name) for t in p.get("to") or []
             )
+        case "step_returned":
+            return f"{department_name(str(p.get('department')))}退单：{p.get('reason', '')}"
+        case "step_rerouted":
+            before = department_name(str(p.get("department_before")))
+            return f"{before} → {department_name(str(p.get('department')))}"
+        case "supervision_ordered":
+            days = p.get("working_days")
+            return f"第{p.get('order_no')}号，{days} 个工作日内书面答复：{p.get('demand', '')}"
+        case "supervision_answered":
+            return f"第{p.get('order_no')}号：{p.get('answer', '')}"
+        case "special_started":
+            name = _SPECIAL_NAMES.get(str(p.get("procedure")), "")
+            return f"{name} {p.get('working_days')} 个工作日（{p.get('reason', '')}）"
+        case "special_ended":
+            name = _SPECIAL_NAMES.get(str(p.get("procedure")), "")
+            return f"{name}结束：{p.get('outcome', '')}"
         case "extension_requested":
             return f"申请延期 {p.get('working_days')} 个工作日（{p.get('reason', '')}）"
         case "extension_refused":
