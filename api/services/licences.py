@@ -8,6 +8,7 @@ look-up by staff is recorded with who looked, at whose licences, and why.
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -124,12 +125,9 @@ async def look_up(
     if not application_no and len(reason.strip()) < 2:
         raise invalid({"reason": "查询电子证照须说明用途：办件编号或查询事由"})
     rows = await library.held_by(session, holder_id=holder_id, type=type)
-    actor = user.actor()
-    await record_audit(
+    await _audit(
         session,
-        actor_id=actor.id,
-        actor_name=actor.name,
-        actor_role=actor.role.value,
+        user,
         action="licence.lookup",
         subject=holder_id,
         application_no=application_no,
@@ -163,12 +161,9 @@ async def material_licence(
     if not found:
         raise not_found("电子证照库中已没有该证照")
     licence = found[0]
-    actor = user.actor()
-    await record_audit(
+    await _audit(
         session,
-        actor_id=actor.id,
-        actor_name=actor.name,
-        actor_role=actor.role.value,
+        user,
         action="licence.view",
         subject=licence.holder_id,
         application_no=app.application_no,
@@ -218,12 +213,9 @@ async def revoke(
         raise not_found("没有该电子证照") from exc
     except library.AlreadyRevoked as exc:
         raise ApiError(409, "conflict", "该电子证照已经注销") from exc
-    actor = user.actor()
-    await record_audit(
+    await _audit(
         session,
-        actor_id=actor.id,
-        actor_name=actor.name,
-        actor_role=actor.role.value,
+        user,
         action="licence.revoke",
         subject=row.holder_id,
         application_no=row.application_no,
@@ -232,3 +224,11 @@ async def revoke(
     )
     await session.commit()
     return detail(services, row, await services.today())
+
+
+async def _audit(session: AsyncSession, user: StaffUser, **entry: Any) -> None:
+    """One entry of the audit trail by `user` (who looked at whose licence, and why)."""
+    actor = user.actor()
+    await record_audit(
+        session, actor_id=actor.id, actor_name=actor.name, actor_role=actor.role.value, **entry
+    )
