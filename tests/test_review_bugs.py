@@ -77,7 +77,11 @@ async def test_a_refused_application_was_never_accepted(
             )
         ).one()
         kinds = list(
-            await conn.scalars(select(EventRow.kind).where(EventRow.application_no == number))
+            await conn.scalars(
+                select(EventRow.kind)
+                .where(EventRow.application_no == number)
+                .order_by(EventRow.seq)  # PostgreSQL returns rows in no particular order
+            )
         )
     assert tuple(row) == (None, None)
     assert "accepted" not in kinds and kinds[-1] == "not_accepted"
