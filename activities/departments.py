@@ -22,6 +22,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
+from activities.outbound import Outbound
 from activities.webhooks import post_signed
 from store.models import ApplicationRow, MaterialRow, StepRow
 
@@ -47,7 +48,7 @@ class DepartmentActivities:
         self._sessions = sessions
         self._secrets = secrets
         self._public_url = public_url.rstrip("/")
-        self._timeout = timeout_seconds
+        self._http = Outbound(timeout_seconds)
 
     async def _task_document(self, job: PushJob) -> tuple[int, dict[str, Any]]:
         async with self._sessions() as session:
@@ -104,14 +105,13 @@ class DepartmentActivities:
         body = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
         attempt = activity.info().attempt
         try:
-            async with httpx.AsyncClient(timeout=self._timeout) as client:
-                answer = await post_signed(
-                    client,
-                    job.url,
-                    secret=self._secrets.get(job.department),
-                    message_id=f"{job.application_no}/{job.step_code}/task",
-                    body=body,
-                )
+            answer = await post_signed(
+                self._http.client,
+                job.url,
+                secret=self._secrets.get(job.department),
+                message_id=f"{job.application_no}/{job.step_code}/task",
+                body=body,
+            )
             if answer.status_code >= 300:
                 raise RuntimeError(f"部门系统返回 {answer.status_code}")
         except (httpx.HTTPError, RuntimeError) as exc:

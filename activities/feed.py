@@ -20,6 +20,7 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
+from activities.outbound import Outbound
 from activities.webhooks import post_signed
 from store import feed
 from store.models import SubscriptionRow
@@ -44,7 +45,7 @@ class FeedActivities:
     ) -> None:
         self._sessions = sessions
         self._source = source
-        self._timeout = timeout
+        self._http = Outbound(timeout)
 
     async def _record(self, subscription_id: int, **values: object) -> None:
         async with self._sessions() as session, session.begin():
@@ -64,35 +65,35 @@ class FeedActivities:
             url, secret, cursor = subscription.url, subscription.secret, subscription.cursor
             events = await feed.after(session, cursor, batch.limit, subscription.types or None)
         delivered = 0
-        async with httpx.AsyncClient(timeout=self._timeout) as client:
-            for event in events:
-                content_type, body = feed.structured(event, source=self._source)
-                try:
-                    answer = await post_signed(
-                        client,
-                        url,
-                        secret=secret,
-                        message_id=f"{event.application_no}/{event.seq}",
-                        body=body.decode(),
-                        content_type=content_type,
-                    )
-                    if answer.status_code >= 300:
-                        raise RuntimeError(f"接收方返回 {answer.status_code}")
-                except (httpx.HTTPError, RuntimeError) as exc:
-                    error = (str(exc) or type(exc).__name__)[:500]
-                    await self._failing(batch.subscription_id, error)
-                    log.warning("feed %d: delivery failed: %s", batch.subscription_id, error)
-                    raise
-                delivered += 1
-                await self._record(
-                    batch.subscription_id,
-                    cursor=event.position,
-                    delivered=SubscriptionRow.delivered + 1,
-                    last_delivered_at=datetime.now(UTC),
-                    failing_since=None,
-                    last_error=None,
+        client = self._http.client
+        for event in events:
+            content_type, body = feed.structured(event, source=self._source)
+            try:
+                answer = await post_signed(
+                    client,
+                    url,
+                    secret=secret,
+                    message_id=f"{event.application_no}/{event.seq}",
+                    body=body.decode(),
+                    content_type=content_type,
                 )
-                activity.heartbeat(event.position)
+                if answer.status_code >= 300:
+                    raise RuntimeError(f"接收方返回 {answer.status_code}")
+            except (httpx.HTTPError, RuntimeError) as exc:
+                error = (str(exc) or type(exc).__name__)[:500]
+                await self._failing(batch.subscription_id, error)
+                log.warning("feed %d: delivery failed: %s", batch.subscription_id, error)
+                raise
+            delivered += 1
+            await self._record(
+                batch.subscription_id,
+                cursor=event.position,
+                delivered=SubscriptionRow.delivered + 1,
+                last_delivered_at=datetime.now(UTC),
+                failing_since=None,
+                last_error=None,
+            )
+            activity.heartbeat(event.position)
         return FeedProgress(delivered=delivered, more=len(events) == batch.limit)
 
     async def _failing(self, subscription_id: int, error: str) -> None:

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.outbound import Outbound
 from domain.notices import DeliveryState
 from observability.logs import mask
 from store.models import ApplicationRow, NotificationRow
@@ -41,6 +42,7 @@ class MessageActivities:
     def __init__(self, sessions: async_sessionmaker[AsyncSession], gateway: SmsGateway) -> None:
         self._sessions = sessions
         self._gateway = gateway
+        self._http = Outbound(gateway.timeout_seconds)
 
     async def _note(self, notification_id: str, **values: object) -> None:
         async with self._sessions() as session, session.begin():
@@ -74,14 +76,13 @@ class MessageActivities:
             )
             raise ApplicationError(error, non_retryable=True)
         try:
-            async with httpx.AsyncClient(timeout=self._gateway.timeout_seconds) as client:
-                answer = await client.post(
-                    self._gateway.url,
-                    json={"id": job.notification_id, "to": phone, "text": text},
-                    headers={"Authorization": f"Bearer {self._gateway.token}"}
-                    if self._gateway.token
-                    else {},
-                )
+            answer = await self._http.client.post(
+                self._gateway.url,
+                json={"id": job.notification_id, "to": phone, "text": text},
+                headers={"Authorization": f"Bearer {self._gateway.token}"}
+                if self._gateway.token
+                else {},
+            )
             if answer.status_code >= 300:
                 raise RuntimeError(f"短信网关返回 {answer.status_code}")
         except (httpx.HTTPError, RuntimeError) as exc:

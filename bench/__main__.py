@@ -6,15 +6,23 @@ Starts its own stack with `tongban dev` in a temporary data directory on spare p
    every application is granted;
 2. baseline: N bare workflows of the same shape (three parallel activities, three signals)
    on the same Temporal dev server, no HTTP, no SQL;
-3. status polling: 50 concurrent pollers on GET /api/applications/{no} for a fixed time.
+3. status polling, closed loop: 50 concurrent pollers on GET /api/applications/{no} for a
+   fixed time (`status_poll_capacity_per_second`); then open loop: 200 polls/s on a fixed
+   schedule while five clients keep company setups flowing (`status_poll_open_loop`);
+4. Temporal actions: a sample of the applications is handed over at the window (出件), so
+   their workflows end, and the billable actions in their histories are counted
+   (`temporal_actions_per_application`, see bench/actions.py).
+`--database postgresql` runs phases 1-4 on a fresh database of the machine's PostgreSQL
+cluster instead of SQLite; `--api-workers N` runs N API processes.
 Then, without the stack, each on a fresh SQLite database of its own:
-4. the licence library (`bench.licences`): N licences imported, and holder look-ups;
-5. the catalogue (`bench.catalogue`): the city's 52,865 entries generated, and searches
+5. the licence library (`bench.licences`): N licences imported, and holder look-ups;
+6. the catalogue (`bench.catalogue`): the city's 52,865 entries generated, and searches
    through the API (`catalogue_search_p50_ms`, `catalogue_search_p95_ms`);
-6. the statistics (`bench.statistics`): one million closed applications written straight
+7. the statistics (`bench.statistics`): one million closed applications written straight
    into SQL, the daily aggregates refreshed, and the year's figures through the API and the
    page (`statistics_ms_1m`).
-Prints the figures and writes them to bench/results/ as JSON.
+Prints the figures and merges them into bench/results/latest.json (a PostgreSQL run's under
+the key "postgresql"), keeping the keys of phases not run.
 """
 
 from __future__ import annotations
@@ -25,7 +33,6 @@ import json
 import os
 import platform
 import signal
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -39,12 +46,14 @@ import httpx
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from bench import catalogue, licences
+from bench import actions, catalogue, licences, polls
 from bench import statistics as statistics_phase
 from bench.baseline import STEPS, BaselineWorkflow, open_step
+from bench.faults.postgres import Cluster
 from tests.api_helpers import company_setup, person
 
 RESULTS = Path(__file__).resolve().parent / "results"
+BENCH_DATABASE = "tongban_bench"  # in the machine's PostgreSQL cluster, made afresh
 DEPARTMENTS = {"registration": "amr", "seal": "psb", "invoice": "tax"}
 
 
@@ -69,7 +78,9 @@ def machine() -> dict[str, Any]:
     }
 
 
-def start_stack(data_dir: Path, port: int, temporal_port: int) -> subprocess.Popen[bytes]:
+def start_stack(
+    data_dir: Path, port: int, temporal_port: int, api_workers: int, environment: dict[str, str]
+) -> subprocess.Popen[bytes]:
     log = open(data_dir / "stack.log", "wb")  # noqa: SIM115 (the child writes to it)
     return subprocess.Popen(
         [
@@ -83,7 +94,10 @@ def start_stack(data_dir: Path, port: int, temporal_port: int) -> subprocess.Pop
             str(port),
             "--temporal-port",
             str(temporal_port),
+            "--api-workers",
+            str(api_workers),
         ],
+        env=os.environ | environment,
         stdout=log,
         stderr=subprocess.STDOUT,
     )
@@ -193,53 +207,100 @@ async def baseline_throughput(address: str, n: int, concurrency: int) -> float:
         return n / (time.perf_counter() - started)
 
 
-async def poll_latency(
-    base: str, apps: list[tuple[str, str]], pollers: int, seconds: float
-) -> dict[str, float]:
-    latencies: list[float] = []
-    stop_at = time.perf_counter() + seconds
-    limits = httpx.Limits(max_connections=pollers)
+async def flow(base: str, clients: int, done: asyncio.Event) -> int:
+    """Company setups end to end from `clients` clients, until `done` is set."""
+    completed = 0
+    async with httpx.AsyncClient(base_url=base, timeout=120) as client:
+        headers = {u: await token(client, u) for u in (*DEPARTMENTS.values(), "clerk")}
 
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
+        async def one_client() -> None:
+            nonlocal completed
+            while not done.is_set():
+                await journey(client, headers)
+                completed += 1
 
-        async def poller(i: int) -> None:
-            k = i
-            while time.perf_counter() < stop_at:
-                number, code = apps[k % len(apps)]
-                k += pollers
-                t0 = time.perf_counter()
-                r = await client.get(f"/api/applications/{number}", headers={"X-Query-Code": code})
-                latencies.append(time.perf_counter() - t0)
-                r.raise_for_status()
+        await asyncio.gather(*(one_client() for _ in range(clients)))
+    return completed
 
-        await asyncio.gather(*(poller(i) for i in range(pollers)))
-    latencies.sort()
+
+async def hand_over_and_count(
+    base: str, address: str, apps: list[tuple[str, str]]
+) -> dict[str, Any]:
+    """Hand each application's result over at the window, wait for its workflow to end, and
+    count the actions in its history."""
+    from temporalio.contrib.pydantic import pydantic_data_converter
+
+    temporal = await Client.connect(address, data_converter=pydantic_data_converter)
+    total: dict[str, int] = {}
+    async with httpx.AsyncClient(base_url=base, timeout=60) as client:
+        clerk = await token(client, "clerk")
+        for number, _code in apps:
+            body = {"method": "window", "ref": "张三"}
+            for _ in range(100):  # until the licences are issued and the result can go
+                r = await client.post(
+                    f"/api/window/applications/{number}/handover", json=body, headers=clerk
+                )
+                if r.status_code != 409:
+                    break
+                await asyncio.sleep(0.2)
+            r.raise_for_status()
+            handle = temporal.get_workflow_handle(number)
+            await asyncio.wait_for(handle.result(), timeout=60)
+            for kind, n in actions.count([e async for e in handle.fetch_history_events()]).items():
+                total[kind] = total.get(kind, 0) + n
+    per_application = {k: round(v / len(apps), 2) for k, v in sorted(total.items())}
     return {
-        "requests": len(latencies),
-        "requests_per_second": round(len(latencies) / seconds, 1),
-        "p50_ms": round(statistics.median(latencies) * 1000, 2),
-        "p99_ms": round(latencies[int(len(latencies) * 0.99) - 1] * 1000, 2),
+        "applications": len(apps),
+        "per_application": round(sum(total.values()) / len(apps), 2),
+        "by_kind": per_application,
     }
 
 
 async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     base = f"http://127.0.0.1:{args.port}"
+    address = f"127.0.0.1:{args.temporal_port}"
+    environment: dict[str, str] = {}
+    if args.database == "postgresql":
+        cluster = Cluster.local()
+        cluster.fresh_database(BENCH_DATABASE)
+        environment["TONGBAN_DATABASE_URL"] = cluster.url_for(BENCH_DATABASE)
     with tempfile.TemporaryDirectory(prefix="tongban-bench-") as tmp:
-        stack = start_stack(Path(tmp), args.port, args.temporal_port)
+        stack = start_stack(Path(tmp), args.port, args.temporal_port, args.api_workers, environment)
         try:
             await wait_ready(base, stack)
             n, c = args.applications, args.concurrency
-            print(f"stack ready; Tongban: {n} applications, concurrency {c}")
+            print(f"stack ready ({args.database}); Tongban: {n} applications, concurrency {c}")
             tongban_rate, apps = await tongban_throughput(base, args.applications, args.concurrency)
             print(f"  {tongban_rate:.1f} applications/s")
             print(f"baseline: {args.applications} bare workflows")
-            baseline_rate = await baseline_throughput(
-                f"127.0.0.1:{args.temporal_port}", args.applications, args.concurrency
-            )
+            baseline_rate = await baseline_throughput(address, args.applications, args.concurrency)
             print(f"  {baseline_rate:.1f} workflows/s")
-            print(f"polling: {args.pollers} pollers for {args.poll_seconds:.0f}s")
-            polling = await poll_latency(base, apps, args.pollers, args.poll_seconds)
-            print(f"  p50 {polling['p50_ms']} ms, p99 {polling['p99_ms']} ms")
+            print(f"polling, closed loop: {args.pollers} pollers for {args.poll_seconds:.0f}s")
+            capacity = await polls.capacity(base, apps, args.pollers, args.poll_seconds)
+            print(
+                f"  {capacity['requests_per_second']}/s, "
+                f"p50 {capacity['p50_ms']} ms, p99 {capacity['p99_ms']} ms"
+            )
+            print(
+                f"polling, open loop: {args.poll_rate:.0f}/s for {args.poll_seconds:.0f}s "
+                f"while {args.flow_clients} clients run company setups"
+            )
+            open_loop = await polls.open_loop(
+                base,
+                apps,
+                args.poll_rate,
+                args.poll_seconds,
+                lambda done: flow(base, args.flow_clients, done),
+            )
+            print(
+                f"  served {open_loop['served_per_second']}/s, p50 {open_loop['p50_ms']} ms, "
+                f"p99 {open_loop['p99_ms']} ms; {open_loop['applications_meanwhile']} "
+                "applications meanwhile"
+            )
+            sample = apps[: args.action_sample]
+            print(f"Temporal actions: {len(sample)} applications handed over and counted")
+            counted = await hand_over_and_count(base, address, sample)
+            print(f"  {counted['per_application']} per application: {counted['by_kind']}")
         finally:
             stack.send_signal(signal.SIGINT)
             stack.wait(60)
@@ -251,24 +312,62 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             "concurrency": args.concurrency,
             "pollers": args.pollers,
             "poll_seconds": args.poll_seconds,
+            "poll_rate": args.poll_rate,
+            "flow_clients": args.flow_clients,
+            "api_workers": args.api_workers,
             "licences": args.licences,
             "catalogue_entries": args.catalogue,
             "statistics_applications": args.statistics,
-            "database": "sqlite",
+            "database": args.database,
         },
         "tongban_applications_per_second": round(tongban_rate, 2),
         "baseline_workflows_per_second": round(baseline_rate, 2),
         "ratio_tongban_to_baseline": round(tongban_rate / baseline_rate, 3),
-        "status_poll": polling,
+        "status_poll": capacity,
+        "status_poll_capacity_per_second": capacity["requests_per_second"],
+        "status_poll_open_loop": {
+            k: open_loop[k] for k in ("rate", "p50_ms", "p99_ms", "served_per_second", "errors")
+        },
+        "temporal_actions_per_application": counted["per_application"],
+        "temporal_actions": counted,
     }
 
 
+def save(result: dict[str, Any]) -> Path:
+    """Merge `result` into latest.json (a PostgreSQL run's figures under "postgresql"), and
+    keep this run alone in a file named by its time."""
+    RESULTS.mkdir(exist_ok=True)
+    stamp = result["at"].replace(":", "").replace("+0000", "Z")
+    (RESULTS / f"{stamp}.json").write_text(
+        json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+    )
+    latest_path = RESULTS / "latest.json"
+    latest = json.loads(latest_path.read_text(encoding="utf-8")) if latest_path.exists() else {}
+    if result["parameters"]["database"] == "postgresql":
+        latest["postgresql"] = result
+    else:
+        latest |= result
+    latest_path.write_text(json.dumps(latest, ensure_ascii=False, indent=2) + "\n", "utf-8")
+    return latest_path
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench", description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
     parser.add_argument("--applications", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=20)
     parser.add_argument("--pollers", type=int, default=50)
     parser.add_argument("--poll-seconds", type=float, default=15)
+    parser.add_argument("--poll-rate", type=float, default=200, help="open-loop polls/s (200)")
+    parser.add_argument(
+        "--flow-clients", type=int, default=5, help="clients running company setups meanwhile"
+    )
+    parser.add_argument(
+        "--action-sample", type=int, default=20, help="applications whose actions are counted"
+    )
+    parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument("--api-workers", type=int, default=1, help="API processes (1)")
     parser.add_argument("--port", type=int, default=8300)
     parser.add_argument("--temporal-port", type=int, default=7600)
     parser.add_argument(
@@ -285,18 +384,16 @@ def main() -> None:
     )
     args = parser.parse_args()
     result = asyncio.run(main_async(args))
-    if args.licences:
-        result |= licences.run(args.licences)
-    if args.catalogue:
-        result |= catalogue.run(args.catalogue)
-    if args.statistics:
-        result |= statistics_phase.run(args.statistics)
-    RESULTS.mkdir(exist_ok=True)
-    stamp = result["at"].replace(":", "").replace("+0000", "Z")
-    for path in (RESULTS / f"{stamp}.json", RESULTS / "latest.json"):
-        path.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    if args.database == "sqlite":  # these phases run on SQLite files of their own
+        if args.licences:
+            result |= licences.run(args.licences)
+        if args.catalogue:
+            result |= catalogue.run(args.catalogue)
+        if args.statistics:
+            result |= statistics_phase.run(args.statistics)
+    latest = save(result)
     print(json.dumps(result, ensure_ascii=False, indent=2))
-    print(f"written to {RESULTS / 'latest.json'}")
+    print(f"merged into {latest}")
 
 
 if __name__ == "__main__":

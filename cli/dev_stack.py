@@ -60,6 +60,7 @@ class DevConfig:
     temporal_port: int
     ui_port: int
     api_port: int
+    api_workers: int
     oidc_port: int
     sms_port: int
     worker_metrics_port: int
@@ -86,6 +87,7 @@ class DevConfig:
             ui_port=args.ui_port
             or (temporal_port + 1000 if args.temporal_port else int(raw.get("ui_port", 8233))),
             api_port=args.port,
+            api_workers=args.api_workers,
             oidc_port=args.oidc_port,
             sms_port=args.sms_port,
             worker_metrics_port=_spare_port(host),
@@ -383,7 +385,10 @@ def run(args: argparse.Namespace) -> int:
         )
         print("starting the API ...")
         api = stack.spawn(
-            "api", [sys.executable, "-m", "cli", "api"], logs / "api.log", restartable=True
+            "api",
+            [sys.executable, "-m", "cli", "api", "--workers", str(config.api_workers)],
+            logs / "api.log",
+            restartable=True,
         )
         stack.wait_for("api", _ready(f"http://{config.host}:{config.api_port}/readyz"), api, 90)
     except Interrupted:
@@ -433,6 +438,9 @@ def register(areas: Any) -> None:
     )
     sub.add_argument("--data-dir", default=".data", help="where state and logs are kept (.data)")
     sub.add_argument("--port", type=int, default=8000, help="API and pages (8000)")
+    sub.add_argument(
+        "--api-workers", type=int, default=1, help="API processes sharing the port (1)"
+    )
     sub.add_argument(
         "--temporal-port",
         type=int,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -77,6 +77,10 @@ AFTER_GRANT = "licences-and-delivery"
 DELIVERING = "messages-reminders-pushes"
 # workflow.patched() id: a correction notice's answer deadline (补正期限) and its timer.
 CORRECTION_DEADLINE = "correction-answer-deadline"
+# workflow.patched() id: fewer workflow tasks and actions per application. The read model and
+# the licences are written by local activities, inside the workflow task that made the
+# transition (see `_commit`), and the card timer is kept while its time does not change.
+LEAN = "local-writes-steady-timer"
 SMS_ATTEMPTS = 8  # then the message is recorded as failed, with its last error
 
 _SMS_RETRY = RetryPolicy(
@@ -89,6 +93,8 @@ _PUSH_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=10), maximum_interval=timedelta(minutes=10)
 )
 A = TypeVar("A", bound=BaseModel)
+I = TypeVar("I")  # noqa: E741 (an activity's input)
+R = TypeVar("R")
 
 _PROJECTION_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1)
@@ -108,6 +114,9 @@ class MatterWorkflow:
         self._deliveries: set[asyncio.Task[None]] = set()  # SMS being sent
         self._pushes: dict[str, asyncio.Task[None]] = {}  # tasks being pushed, by step
         self._pushing: dict[str, PushJob] = {}  # the job each of those pushes
+        self._lean = False  # decided by run(), before its first commit
+        self._timer: asyncio.Task[None] | None = None  # the card timer, when one runs
+        self._timer_at: datetime | None = None  # and when it fires
 
     @property
     def _status(self) -> ApplicationStatus:
@@ -120,6 +129,9 @@ class MatterWorkflow:
         self._case.delivers = workflow.patched(DELIVERING)
         # Likewise, histories recorded before correction deadlines set no such timer.
         self._case.answer_deadlines = workflow.patched(CORRECTION_DEADLINE)
+        # Histories recorded before it wrote by (remote) activities and renewed the timer
+        # after every action.
+        self._lean = workflow.patched(LEAN)
         async with self._lock:
             now = workflow.now()
             if app.refusal:
@@ -135,6 +147,8 @@ class MatterWorkflow:
         if self._status.state is ApplicationState.granted and workflow.patched(AFTER_GRANT):
             await self._issue_licences()
             await self._supervise(until=lambda: not delivery.awaiting(self._case))
+        if self._timer is not None:
+            self._timer.cancel()  # no card falls due on a closed case
         for push in self._pushes.values():
             push.cancel()  # the case is closed: its open tasks were cancelled with it
         await workflow.wait_condition(lambda: not self._deliveries and not self._pushes)
@@ -156,15 +170,34 @@ class MatterWorkflow:
         drafts = licences.drafts(self._case)
         if not drafts:
             return
-        result = await workflow.execute_activity_method(
+        result = await self._write(
             LicenceActivities.issue_licences,
             IssueInput(application_no=self._status.application_no, drafts=drafts),
-            start_to_close_timeout=timedelta(seconds=60),
-            retry_policy=_PROJECTION_RETRY,
+            timedelta(seconds=60),
         )
         async with self._lock:
             licences.record(self._case, result, workflow.now())
             await self._commit()
+
+    async def _write(
+        self, activity: Callable[[Any, I], Awaitable[R]], job: I, limit: timedelta
+    ) -> R:
+        """Write to our own database (the read model, the licence library): idempotent, and
+        retried until the database takes it.
+
+        A local activity runs in this worker within the workflow task that made the
+        transition: no activity task goes through the server and back, so an action costs
+        one workflow task, and the history keeps a marker instead of a copy of the whole
+        projection. Past a minute of retries it waits between workflow tasks; on replay its
+        input is rebuilt and it is not run again.
+        """
+        if self._lean:
+            return await workflow.execute_local_activity_method(
+                activity, job, start_to_close_timeout=limit, retry_policy=_PROJECTION_RETRY
+            )
+        return await workflow.execute_activity_method(
+            activity, job, start_to_close_timeout=limit, retry_policy=_PROJECTION_RETRY
+        )
 
     async def _sleep_until(self, wake: datetime | None) -> None:
         """Wait for the next card to fall due, or for an action that may move it."""
@@ -172,8 +205,22 @@ class MatterWorkflow:
         timeout = None if wake is None else wake - workflow.now()
         if timeout is not None and timeout <= timedelta(0):
             return
-        with contextlib.suppress(TimeoutError):
-            await workflow.wait_condition(lambda: self._changed, timeout=timeout)
+        if not self._lean:
+            with contextlib.suppress(TimeoutError):
+                await workflow.wait_condition(lambda: self._changed, timeout=timeout)
+            return
+        # Most actions leave the next card where it was (a claim, one of several approvals
+        # due alike): the timer already running is kept instead of cancelled and renewed.
+        if self._timer_at != wake and self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if timeout is not None and self._timer is None:
+            self._timer = asyncio.create_task(asyncio.sleep(timeout.total_seconds()))
+            self._timer_at = wake
+        timer = self._timer
+        await workflow.wait_condition(lambda: self._changed or (timer is not None and timer.done()))
+        if timer is not None and timer.done():
+            self._timer = self._timer_at = None
 
     async def _commit(self) -> None:
         """Write the transition to the read model and make it visible to Temporal's UI."""
@@ -188,12 +235,7 @@ class MatterWorkflow:
             events=events,
             notifications=notifications,
         )
-        await workflow.execute_activity_method(
-            ReadModelActivities.record_projection,
-            projection,
-            start_to_close_timeout=timedelta(seconds=30),
-            retry_policy=_PROJECTION_RETRY,
-        )
+        await self._write(ReadModelActivities.record_projection, projection, timedelta(seconds=30))
         self._projected_application = True
         self._projected_calendar = calendar.version
         self._publish()

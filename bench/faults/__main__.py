@@ -196,6 +196,7 @@ def main() -> int:
             ui_port=spare_port(),
             data_dir=str(work),
             port=api_port,
+            api_workers=2,
             oidc_port=spare_port(),
             sms_port=spare_port(),
         )

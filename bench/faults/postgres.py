@@ -34,15 +34,19 @@ class Cluster:
 
     @property
     def url(self) -> str:
-        return f"postgresql+psycopg://{NAME}:{NAME}@127.0.0.1:{self.port}/{NAME}"
+        return self.url_for(NAME)
 
-    def fresh_database(self) -> None:
+    def url_for(self, name: str) -> str:
+        """The database `name`, owned by a role of the same name and password."""
+        return f"postgresql+psycopg://{name}:{name}@127.0.0.1:{self.port}/{name}"
+
+    def fresh_database(self, name: str = NAME) -> None:
         """As .ci/run does: a role and a database of our own, empty."""
         self.start()
-        _psql(f"DROP DATABASE IF EXISTS {NAME} WITH (FORCE)")
-        _psql(f"DROP ROLE IF EXISTS {NAME}")
-        _psql(f"CREATE ROLE {NAME} LOGIN PASSWORD '{NAME}'")
-        _psql(f"CREATE DATABASE {NAME} OWNER {NAME}")
+        _psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        _psql(f"DROP ROLE IF EXISTS {name}")
+        _psql(f"CREATE ROLE {name} LOGIN PASSWORD '{name}'")
+        _psql(f"CREATE DATABASE {name} OWNER {name}")
 
     def stop(self) -> None:
         # fast: open connections are cut, as when the server crashes or is failed over.
