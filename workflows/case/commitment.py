@@ -70,9 +70,7 @@ def decide(case: Case, now: datetime) -> None:
 def _open(case: Case, step_code: str) -> Verification | None:
     if case.status.state is not ApplicationState.granted:
         return None
-    return next(
-        (v for v in case.status.verifications if v.step_code == step_code and v.open), None
-    )
+    return next((v for v in case.status.verifications if v.step_code == step_code and v.open), None)
 
 
 def running(case: Case) -> list[Verification]:
