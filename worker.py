@@ -64,6 +64,7 @@ def build_worker(
         activities=[
             read_model.record_projection,
             licences.issue_licences,
+            licences.revoke_licences,
             messages.send_sms,
             departments.push_task,
             feed.deliver_feed,

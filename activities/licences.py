@@ -16,7 +16,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
 from definitions.catalogue import Catalogue
-from domain.issuing import IssuedLicence, IssueInput, IssueOutcome, IssueResult, LicenceDraft
+from domain.issuing import (
+    IssuedLicence,
+    IssueInput,
+    IssueOutcome,
+    IssueResult,
+    LicenceDraft,
+    RevokeInput,
+    RevokeResult,
+)
 from domain.licences import LicenceRecord, LicenceType, clean_record, record_problems
 from store import licences as library
 
@@ -114,3 +122,25 @@ class LicenceActivities:
                 )
             )
         return IssueResult(licences=issued)
+
+    @activity.defn(name="revoke_licences")
+    async def revoke_licences(self, job: RevokeInput) -> RevokeResult:
+        """Revoke the licences of a decision undone (撤销 or 终止 after the grant).
+
+        Idempotent: a licence revoked already (by an earlier attempt of this activity, or by
+        a supervisor meanwhile) stays as it was revoked, and counts as revoked; one the
+        library never held (its issue was refused) is left out."""
+        revoked = []
+        async with self._sessions() as session, session.begin():
+            for licence in job.licences:
+                try:
+                    await library.revoke(
+                        session, type=licence.type, number=licence.number,
+                        actor_name=job.actor_name, reason=job.reason, at=job.at,
+                    )  # fmt: skip
+                except library.AlreadyRevoked:
+                    pass
+                except LookupError:
+                    continue
+                revoked.append(licence)
+        return RevokeResult(revoked=revoked)

@@ -225,6 +225,18 @@ class SubmissionIn(ApiModel):
     channel: Literal["online", "mobile", "window"] = "online"
     delivery: Literal["pickup", "express"] = "pickup"
     delivery_address: str | None = Field(default=None, max_length=300)
+    commitment_signed: bool = Field(
+        default=False,
+        description="告知承诺制: the applicant chose it and signed the matter's commitment; "
+        "decided at acceptance on it, then verified by the departments",
+    )
+
+
+class ToleranceIn(ApiModel):
+    """容缺受理: materials accepted missing, on the applicant's signed commitment."""
+
+    missing: list[Code] = Field(default_factory=list, max_length=50)
+    signed: bool = Field(default=False, description="the applicant signed the 容缺承诺书")
 
 
 class WindowSubmissionIn(SubmissionIn):
@@ -233,6 +245,27 @@ class WindowSubmissionIn(SubmissionIn):
     channel: Literal["online", "mobile", "window"] = "window"
     decision: Literal["accept", "refuse"] = "accept"
     reason: Remark = Field(default="", description="required to refuse")
+    tolerance: ToleranceIn | None = Field(default=None, description="容缺受理")
+
+
+class AcceptIn(ApiModel):
+    """受理 of an application submitted online, with materials accepted missing (容缺受理)."""
+
+    tolerance: ToleranceIn | None = None
+
+
+class MissingMaterialsIn(ApiModel):
+    """容缺材料补齐: the materials accepted missing, handed in (uploaded files by the
+    applicant; paper at the window)."""
+
+    materials: list[MaterialIn] = Field(min_length=1, max_length=50)
+
+
+class VerificationIn(ApiModel):
+    """核查结果 (告知承诺制): the commitment kept (passed) or not, and what was found."""
+
+    passed: bool
+    findings: Reason
 
 
 class Receipt(ApiModel):

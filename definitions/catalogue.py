@@ -21,6 +21,7 @@ from typing import Any
 
 from definitions.checks import check_fields, check_unique
 from definitions.licence_types import load_licence_types
+from definitions.pledge_checks import check_pledges
 from definitions.regions import default_regions
 from definitions.source import (
     DEFINITIONS_ROOT,
@@ -200,6 +201,7 @@ def check_matter(
             )
         errors += check_fields(src, (*loc, "result_fields"), step.result_fields)
 
+    errors += check_pledges(src, matter)
     if not any(s.department == matter.lead_department for s in matter.steps):
         errors.append(err(("lead_department",), "the lead department has no step"))
     cycle = _find_cycle(matter)

@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from domain.actors import Actor
-from domain.application import SuppliedItem
+from domain.application import MaterialReceipt, SuppliedItem, Tolerance
 from domain.calendar import CalendarSnapshot
 from domain.fields import FieldValue
 from domain.matter import SpecialProcedureKind
@@ -124,9 +124,25 @@ class CalendarChangedInput(BaseModel):
 
 
 class AcceptInput(BaseModel):
-    """受理 of an application submitted online."""
+    """受理 of an application submitted online (容缺受理 when `tolerance` names materials)."""
 
     actor: Actor
+    tolerance: Tolerance | None = None
+
+
+class MissingMaterialsInput(BaseModel):
+    """容缺材料补齐: materials accepted missing, handed in (online or at the window)."""
+
+    actor: Actor
+    materials: list[MaterialReceipt] = Field(min_length=1, max_length=50)
+
+
+class VerificationInput(StepAction):
+    """核查结果 (告知承诺制): the department found the commitment kept, or not, and says what
+    it found."""
+
+    passed: bool
+    findings: str
 
 
 class RefuseAcceptanceInput(BaseModel):

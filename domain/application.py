@@ -98,6 +98,14 @@ class MaterialReceipt(BaseModel):
     )
 
 
+class Tolerance(BaseModel):
+    """容缺受理 as the window decides it: the materials accepted missing, and whether the
+    applicant signed the commitment to hand them in (容缺承诺书)."""
+
+    missing: list[str] = Field(default_factory=list, max_length=50)
+    signed: bool = False
+
+
 class ApplicationInput(BaseModel):
     """What a `MatterWorkflow` starts from: the application and the rules pinned to it."""
 
@@ -127,6 +135,14 @@ class ApplicationInput(BaseModel):
         default=None,
         description="不予受理 decided at the window on the spot, with this reason: the case "
         "records the refusal and closes; no clock ever starts",
+    )
+    tolerance: Tolerance | None = Field(
+        default=None, description="容缺受理 decided at the window on the spot (walk-in)"
+    )
+    commitment_signed: bool = Field(
+        default=False,
+        description="告知承诺制 chosen by the applicant, with the matter's commitment signed: "
+        "decided at acceptance on it, then verified",
     )
 
 
@@ -275,6 +291,71 @@ class SpecialProcedure(BaseModel):
         return self.ended_at is None
 
 
+class OutstandingMaterial(BaseModel):
+    code: str
+    name: str
+    supplied: MaterialReceipt | None = None
+    supplied_at: datetime | None = None
+    supplied_by: Actor | None = None
+
+
+class OutstandingMaterials(BaseModel):
+    """容缺受理: the materials accepted missing, the applicant's signed promise to hand them in
+    by `due` (a ledger clock of the matter's days from acceptance, capped at the promised
+    limit), its card (yellow by the warning policy); past it, unanswered, the application is
+    terminated. The result is not handed over while any is outstanding."""
+
+    materials: list[OutstandingMaterial]
+    accepted_by: Actor
+    accepted_at: datetime
+    clock: Clock
+    due: datetime | None = None
+    sla_level: SlaLevel = SlaLevel.green
+    completed_at: datetime | None = None
+    lapsed_at: datetime | None = None
+    cancelled: bool = Field(default=False, description="the case closed otherwise")
+
+    @property
+    def open(self) -> bool:
+        return self.completed_at is None and self.lapsed_at is None and not self.cancelled
+
+    @property
+    def missing(self) -> list[OutstandingMaterial]:
+        return [m for m in self.materials if m.supplied is None]
+
+
+class Verification(BaseModel):
+    """核查 (告知承诺制): the department of a step decided on the applicant's commitment checks
+    it within its own limit (a ledger clock and card); failed, the decision is revoked."""
+
+    step_code: str
+    department: str
+    opened_at: datetime
+    clock: Clock
+    due: datetime | None = None
+    sla_level: SlaLevel = SlaLevel.green
+    passed: bool | None = None
+    findings: str | None = None
+    verified_by: Actor | None = None
+    verified_at: datetime | None = None
+    cancelled: bool = Field(default=False, description="the decision ended otherwise")
+
+    @property
+    def open(self) -> bool:
+        return self.verified_at is None and not self.cancelled
+
+
+class Revocation(BaseModel):
+    """The decision undone after the grant (a failed verification: 撤销; a 容缺 deadline
+    missed: 终止), and the licences it issued revoked in the library."""
+
+    state: ApplicationState
+    reason: str
+    at: datetime
+    by: Actor
+    licences_revoked: bool = Field(default=False, description="the library has revoked them")
+
+
 class Delivery(BaseModel):
     """送达 (行政许可法 Art 44): the result reaches the applicant within the delivery limit,
     counted from the decision; the hand-over at the window or by post stops the clock."""
@@ -325,6 +406,14 @@ class ApplicationStatus(BaseModel):
     delivery: Delivery | None = None
     licences: list[IssuedLicence] = Field(
         default_factory=list, description="licences the granted application issued"
+    )
+    outstanding: OutstandingMaterials | None = Field(
+        default=None, description="容缺受理: materials accepted missing, owed by a deadline"
+    )
+    on_commitment: bool = Field(default=False, description="告知承诺制: decided on a commitment")
+    verifications: list[Verification] = Field(default_factory=list, description="核查 (告知承诺)")
+    revocation: Revocation | None = Field(
+        default=None, description="the decision undone after the grant, licences revoked"
     )
     revision: int = 0
 

@@ -51,6 +51,15 @@ class EventKind(StrEnum):
     licence_issued = "licence_issued"
     licence_not_issued = "licence_not_issued"
     handed_over = "handed_over"
+    accepted_with_missing = "accepted_with_missing"
+    missing_supplied = "missing_supplied"
+    missing_lapsed = "missing_lapsed"
+    approved_on_commitment = "approved_on_commitment"
+    verification_opened = "verification_opened"
+    verification_passed = "verification_passed"
+    verification_failed = "verification_failed"
+    revoked = "revoked"
+    licence_revoked = "licence_revoked"
     rated = "rated"
     review_followed_up = "review_followed_up"
 
@@ -93,6 +102,15 @@ _EVENT_LABELS = {
     EventKind.licence_issued: "电子证照生成",
     EventKind.licence_not_issued: "电子证照未能生成",
     EventKind.handed_over: "出件",
+    EventKind.accepted_with_missing: "容缺受理（申请人书面承诺限期补齐）",
+    EventKind.missing_supplied: "容缺材料补交",
+    EventKind.missing_lapsed: "逾期未补齐容缺材料，终止办理",
+    EventKind.approved_on_commitment: "告知承诺，当场审批通过",
+    EventKind.verification_opened: "承诺核查开始",
+    EventKind.verification_passed: "承诺核查通过",
+    EventKind.verification_failed: "承诺核查不符",
+    EventKind.revoked: "撤销审批决定",
+    EventKind.licence_revoked: "电子证照注销",
     EventKind.rated: "好差评",
     EventKind.review_followed_up: "差评整改回访",
 }

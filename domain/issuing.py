@@ -46,3 +46,23 @@ class IssuedLicence(BaseModel):
 
 class IssueResult(BaseModel):
     licences: list[IssuedLicence]
+
+
+class LicenceRef(BaseModel):
+    type: str
+    type_name: str
+    number: str
+
+
+class RevokeInput(BaseModel):
+    """The licences an application issued, revoked because its decision was undone."""
+
+    application_no: str
+    licences: list[LicenceRef]
+    reason: str
+    actor_name: str
+    at: datetime = Field(description="the workflow's time: a retry records the same instant")
+
+
+class RevokeResult(BaseModel):
+    revoked: list[LicenceRef] = Field(description="revoked now or by an earlier attempt")

@@ -168,6 +168,24 @@ _SPECIAL_LABELS = {
 }
 
 
+class ToleratedMissing(Strict):
+    """容缺受理: the window may accept with these minor materials missing, against the
+    applicant's signed commitment to hand them in within `days` working days of acceptance
+    (never beyond the promised deadline); past that, unanswered, the application ends."""
+
+    materials: list[Code] = Field(min_length=1, description="codes of the matter's materials")
+    days: int = Field(ge=1, description="working days from acceptance to hand them in")
+
+
+class CommitmentSpec(Strict):
+    """告知承诺制: the applicant may choose to be decided on a written commitment (`text`,
+    what they sign); every step is then decided at acceptance on it, and each step's
+    department verifies the commitment (核查) within `verification_days` working days."""
+
+    text: str = Field(min_length=1, max_length=2000, description="承诺书: what the applicant signs")
+    verification_days: int = Field(ge=1, le=60, description="核查: working days from the decision")
+
+
 class StepSpec(Strict):
     code: Code
     name: str
@@ -254,6 +272,12 @@ class MatterDefinition(Strict):
         default=None, ge=1, description="working days for the applicant's answer to 补正"
     )
     max_extension_days: int = Field(default=0, ge=0)
+    tolerated_missing: ToleratedMissing | None = Field(
+        default=None, description="容缺受理: minor materials the window may accept missing"
+    )
+    commitment: CommitmentSpec | None = Field(
+        default=None, description="告知承诺制: decided at acceptance on a written commitment"
+    )
     steps: list[StepSpec] = Field(min_length=1)
     issues: list[LicenceIssue] = Field(
         default_factory=list, description="licences a granted application issues (证照生成)"

@@ -54,6 +54,12 @@ NOTICE_VARIABLES: dict[str, frozenset[str]] = {
     "granted": frozenset(),
     "licence_issued": frozenset({"licence_name", "number"}),
     "handed_over": frozenset({"how"}),
+    "accepted_with_missing": frozenset({"deadline", "items", "due"}),
+    "missing_yellow": frozenset({"items", "due"}),
+    "missing_supplied": frozenset({"items"}),
+    "granted_on_commitment": frozenset({"verification_due"}),
+    "revoked": frozenset({"reason"}),
+    "licence_revoked": frozenset({"licence_name", "number", "reason"}),
     # to staff
     "application_received": frozenset(),
     "task_opened": frozenset({"step_name", "deadline"}),
@@ -83,4 +89,9 @@ NOTICE_VARIABLES: dict[str, frozenset[str]] = {
     "delivery_red": frozenset(),
     "licence_not_issued": frozenset({"licence_name", "problem"}),
     "push_failing": frozenset({"step_name"}),
+    "missing_lapsed": frozenset(),
+    "verification_opened": frozenset({"step_name", "deadline"}),
+    "verification_yellow": frozenset({"step_name", "deadline"}),
+    "verification_red": frozenset({"step_name", "deadline"}),
+    "decision_revoked": frozenset({"reason"}),
 }

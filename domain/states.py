@@ -14,7 +14,8 @@ class ApplicationState(StrEnum):
     refused = "refused"  # 办结（不予许可）
     not_accepted = "not_accepted"  # 不予受理 (decided at the window, no workflow)
     withdrawn = "withdrawn"  # 撤回
-    terminated = "terminated"  # 终止: the correction deadline passed unanswered
+    terminated = "terminated"  # 终止: a correction or 容缺 deadline passed unanswered
+    revoked = "revoked"  # 撤销: decided on a commitment (告知承诺) that failed verification
 
     @property
     def final(self) -> bool:
@@ -31,6 +32,7 @@ _FINAL_APPLICATION = {
     ApplicationState.not_accepted,
     ApplicationState.withdrawn,
     ApplicationState.terminated,
+    ApplicationState.revoked,
 }
 _APPLICATION_LABELS = {
     ApplicationState.received: "待受理",
@@ -42,6 +44,7 @@ _APPLICATION_LABELS = {
     ApplicationState.not_accepted: "不予受理",
     ApplicationState.withdrawn: "已撤回",
     ApplicationState.terminated: "已终止",
+    ApplicationState.revoked: "已撤销",
 }
 
 
@@ -52,6 +55,9 @@ class StepState(StrEnum):
     correction = "correction"  # waiting for the applicant's correction
     returned = "returned"  # 退单: its department says it is not theirs; awaiting 改派
     special = "special"  # 特别程序 (Art 45) under way: its clock (and the matter's) stopped
+    # 告知承诺: approved at acceptance on the applicant's commitment; its department still
+    # owes the verification (核查). It counts as approved; a failed one revokes the decision.
+    verifying = "verifying"
     approved = "approved"
     deemed_approved = "deemed_approved"  # 视为同意: no opinion in time
     rejected = "rejected"
@@ -70,13 +76,14 @@ class StepState(StrEnum):
 
     @property
     def done(self) -> bool:
-        return self in (StepState.approved, StepState.deemed_approved)
+        return self in (StepState.approved, StepState.deemed_approved, StepState.verifying)
 
     @property
     def final(self) -> bool:
         return self in (
             StepState.approved,
             StepState.deemed_approved,
+            StepState.verifying,  # decided; the verification is a record of its own
             StepState.rejected,
             StepState.cancelled,
         )
@@ -93,6 +100,7 @@ _STEP_LABELS = {
     StepState.correction: "待补正",
     StepState.returned: "退单待改派",
     StepState.special: "特别程序中",
+    StepState.verifying: "承诺核查中",
     StepState.approved: "已通过",
     StepState.deemed_approved: "视为同意",
     StepState.rejected: "不予通过",

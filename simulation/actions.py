@@ -24,6 +24,7 @@ from domain.actions import (
     ExtensionRefusalInput,
     ExtensionRequestInput,
     HandOverInput,
+    MissingMaterialsInput,
     OrderAnswerInput,
     RefuseAcceptanceInput,
     RejectInput,
@@ -35,10 +36,17 @@ from domain.actions import (
     SupervisionOrderInput,
     SupplementRequestInput,
     SupplyInput,
+    VerificationInput,
     WithdrawInput,
 )
 from domain.actors import Actor, Role
-from domain.application import ApplicationStatus, SuppliedItem
+from domain.application import (
+    ApplicationStatus,
+    MaterialReceipt,
+    MaterialSource,
+    SuppliedItem,
+    Tolerance,
+)
 from domain.calendar import CalendarSnapshot
 from domain.fields import clean_fields, fields_problems
 from domain.matter import MatterDefinition, SpecialProcedureKind
@@ -151,9 +159,37 @@ def _hand_over(a: Acting) -> HandOverInput:
     return HandOverInput(actor=CLERK, method=a.action.method, ref=a.action.ref)
 
 
+def _accept(a: Acting) -> AcceptInput:
+    """受理; with `items`, 容缺受理 of those materials, the applicant's commitment signed."""
+    if not a.action.items:
+        return AcceptInput(actor=CLERK)
+    return AcceptInput(actor=CLERK, tolerance=Tolerance(missing=a.action.items, signed=True))
+
+
+def _supply_missing(a: Acting) -> MissingMaterialsInput:
+    """容缺材料补齐, uploaded by the applicant: every owed material unless `items` names some."""
+    owed = a.status.outstanding
+    if owed is None or not owed.open:
+        raise Refused("该办件没有待补齐的容缺材料")
+    codes = a.action.items if a.action.items is not None else [m.code for m in owed.missing]
+    return MissingMaterialsInput(
+        actor=APPLICANT,
+        materials=[
+            MaterialReceipt(code=c, source=MaterialSource.upload, ref="simulated") for c in codes
+        ],
+    )
+
+
+def _verify(a: Acting) -> VerificationInput:
+    findings = a.reason("核查结果必须写明核查情况")
+    return VerificationInput(
+        step_code=a.step, actor=a.staff, passed=bool(a.action.passed), findings=findings
+    )
+
+
 ACTIONS: dict[str, ActionKind] = {
-    # the window's decision on an application submitted online
-    "accept": ActionKind(MatterWorkflow.accept, lambda a: AcceptInput(actor=CLERK)),
+    # the window's decision on an application submitted online (`items`: 容缺受理)
+    "accept": ActionKind(MatterWorkflow.accept, _accept),
     "refuse_acceptance": ActionKind(
         MatterWorkflow.refuse_acceptance,
         lambda a: RefuseAcceptanceInput(actor=CLERK, reason=a.reason("不予受理必须说明理由")),
@@ -270,6 +306,12 @@ ACTIONS: dict[str, ActionKind] = {
         MatterWorkflow.hand_over,
         _hand_over,
         open_only=False,  # the result is handed over after the decision
+    ),
+    # 容缺受理: the applicant hands in the materials accepted missing (all owed, or `items`)
+    "supply_missing": ActionKind(MatterWorkflow.supply_missing, _supply_missing, open_only=False),
+    # 告知承诺制: the step's department records its verification (`passed`, `reason`: findings)
+    "verify": ActionKind(
+        MatterWorkflow.verify, _verify, needs=("step", "passed", "reason"), open_only=False
     ),
     # a new national schedule published: the case recomputes its deadlines on it
     "calendar_changed": ActionKind(

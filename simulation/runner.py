@@ -29,7 +29,13 @@ from temporalio.testing import WorkflowEnvironment
 
 from api.engine import submit
 from definitions.calendars import default_sources
-from domain.application import ApplicationInput, ApplicationStatus, MaterialReceipt, MaterialSource
+from domain.application import (
+    ApplicationInput,
+    ApplicationStatus,
+    MaterialReceipt,
+    MaterialSource,
+    Tolerance,
+)
 from domain.calendar import CalendarSnapshot, WorkCalendar
 from domain.fields import clean_fields
 from domain.matter import Channel
@@ -115,7 +121,11 @@ class _Run:
             materials=[
                 MaterialReceipt(code=m.code, source=MaterialSource.upload, ref="simulated")
                 for m in matter.materials
+                if m.code not in sc.missing
             ],
+            # 容缺受理 at a walk-in acceptance, the commitment signed; 告知承诺制 as chosen.
+            tolerance=Tolerance(missing=sc.missing, signed=True) if sc.missing else None,
+            commitment_signed=sc.commitment,
             channel=sc.channel,
             accepted_by=CLERK,
             # Online, the window accepts it later (`accept`); at the window, on the spot.
@@ -209,7 +219,7 @@ async def _run(
         finally:
             # While the worker still runs (see simulation/idle.py).
             await terminate_when_idle(handle, "simulation over")
-    return {
+    outcome: dict[str, Any] = {
         "application": {
             "state": status.state.value,
             "card": status.sla_level.value,
@@ -229,6 +239,32 @@ async def _run(
         "events": events,
         "refused": refused,
     }
+    return outcome | _pledges(run, status)
+
+
+def _pledges(run: _Run, status: ApplicationStatus) -> dict[str, Any]:
+    """容缺受理's ledger and 告知承诺制's verifications, for the scenarios that have them."""
+    out: dict[str, Any] = {}
+    owed = status.outstanding
+    if owed is not None:
+        out["missing_materials"] = {
+            "materials": [m.code for m in owed.materials],
+            "due": run.shown(owed.due),
+            "card": owed.sla_level.value,
+            "completed_at": run.shown(owed.completed_at),
+            "lapsed_at": run.shown(owed.lapsed_at),
+        }
+    if status.verifications:
+        out["verifications"] = {
+            v.step_code: {
+                "due": run.shown(v.due),
+                "card": v.sla_level.value,
+                "passed": v.passed,
+                "verified_at": run.shown(v.verified_at),
+            }
+            for v in status.verifications
+        }
+    return out
 
 
 async def _skip_to(env: WorkflowEnvironment, instant: datetime) -> None:

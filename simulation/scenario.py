@@ -14,9 +14,11 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from definitions.catalogue import default_catalogue, load_catalogue
 from definitions.source import DefinitionError, DefinitionErrors, SourceFile
+from domain.application import Tolerance
 from domain.fields import field_problem
 from domain.matter import Channel, MatterDefinition, SpecialProcedureKind
 from simulation.actions import ACTIONS
+from workflows.case import commitment, tolerance
 
 
 class ScenarioAction(BaseModel):
@@ -37,6 +39,7 @@ class ScenarioAction(BaseModel):
     note: str = ""
     method: Literal["window", "express"] = "window"
     ref: str = ""
+    passed: bool | None = None  # 核查: the commitment found kept, or not
 
 
 class ScenarioFile(BaseModel):
@@ -51,6 +54,11 @@ class ScenarioFile(BaseModel):
     submitted_at: AwareDatetime
     channel: Literal["window", "online"] = "window"
     form: dict[str, Any] = Field(default_factory=dict, description="overrides generated values")
+    missing: list[str] = Field(
+        default_factory=list,
+        description="容缺受理 at the window: materials accepted missing, the commitment signed",
+    )
+    commitment: bool = Field(default=False, description="告知承诺制 chosen and signed")
     actions: list[ScenarioAction] = Field(default_factory=list)
     until: AwareDatetime
 
@@ -61,6 +69,8 @@ class Scenario(BaseModel):
     submitted_at: datetime
     channel: Channel
     form: dict[str, Any]
+    missing: list[str] = Field(default_factory=list)
+    commitment: bool = False
     actions: list[ScenarioAction]
     until: datetime
 
@@ -77,6 +87,14 @@ def load_scenario(path: Path) -> Scenario:
         errors.append(src.error(("channel",), f"{matter.code} cannot be applied for {doc.channel}"))
     if matter is not None:
         errors += _form_problems(src, matter, doc.form)
+        if doc.missing and doc.channel != "window":
+            errors.append(src.error(("missing",), "容缺受理 at submission is for the window"))
+        missing = tolerance.problem(matter, Tolerance(missing=doc.missing, signed=True))
+        if missing:
+            errors.append(src.error(("missing",), missing[1]))
+        refused = commitment.problem(matter, doc.commitment)
+        if refused:
+            errors.append(src.error(("commitment",), refused))
     previous = doc.submitted_at
     for i, action in enumerate(doc.actions):
         loc: tuple[str | int, ...] = ("actions", i)
@@ -111,6 +129,8 @@ def load_scenario(path: Path) -> Scenario:
         submitted_at=doc.submitted_at,
         channel=Channel(doc.channel),
         form=doc.form,
+        missing=doc.missing,
+        commitment=doc.commitment,
         actions=doc.actions,
         until=doc.until,
     )

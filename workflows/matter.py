@@ -34,6 +34,7 @@ with workflow.unsafe.imports_passed_through():
         ExtensionRefusalInput,
         ExtensionRequestInput,
         HandOverInput,
+        MissingMaterialsInput,
         OrderAnswerInput,
         RefuseAcceptanceInput,
         RejectInput,
@@ -45,27 +46,31 @@ with workflow.unsafe.imports_passed_through():
         SupervisionOrderInput,
         SupplementRequestInput,
         SupplyInput,
+        VerificationInput,
         WithdrawInput,
     )
     from domain.application import ApplicationInput, ApplicationStatus, Projection
     from domain.events import Notification
-    from domain.issuing import IssueInput
+    from domain.issuing import IssueInput, RevokeResult
     from domain.notices import NoticeChannel, channel_for
     from domain.states import ApplicationState, StepState
     from workflows import search_attributes as sa
     from workflows.case import (
         acceptance,
         calendar_change,
+        commitment,
         corrections,
         delivery,
         extensions,
         licences,
         orders,
         pushes,
+        revocation,
         routing,
         special_procedures,
         steps,
         supervision,
+        tolerance,
         withdrawal,
     )
     from workflows.case.core import Case, Transition
@@ -81,6 +86,8 @@ CORRECTION_DEADLINE = "correction-answer-deadline"
 # the licences are written by local activities, inside the workflow task that made the
 # transition (see `_commit`), and the card timer is kept while its time does not change.
 LEAN = "local-writes-steady-timer"
+# workflow.patched() id: 容缺受理 and 告知承诺制, their clocks, and revoking a decision.
+PLEDGES = "tolerance-and-commitment"
 SMS_ATTEMPTS = 8  # then the message is recorded as failed, with its last error
 
 _SMS_RETRY = RetryPolicy(
@@ -132,6 +139,8 @@ class MatterWorkflow:
         # Histories recorded before it wrote by (remote) activities and renewed the timer
         # after every action.
         self._lean = workflow.patched(LEAN)
+        # And before 容缺受理 and 告知承诺制: no ledger of theirs, no clock to wake for.
+        self._case.pledges = workflow.patched(PLEDGES)
         async with self._lock:
             now = workflow.now()
             if app.refusal:
@@ -140,13 +149,15 @@ class MatterWorkflow:
             elif app.needs_acceptance:
                 acceptance.receive(self._case, now)
             else:
-                acceptance.start(self._case, now)
+                acceptance.start(self._case, now, missing=app.tolerance)
             await self._commit()
         await self._supervise(until=lambda: self._status.state.final)
         # Histories recorded before licences and delivery ended at the decision.
         if self._status.state is ApplicationState.granted and workflow.patched(AFTER_GRANT):
             await self._issue_licences()
-            await self._supervise(until=lambda: not delivery.awaiting(self._case))
+            # Open while the result awaits delivery, materials accepted missing are owed or
+            # a verification of a commitment runs (either may still undo the decision).
+            await self._supervise(until=lambda: not self._watching())
         if self._timer is not None:
             self._timer.cancel()  # no card falls due on a closed case
         for push in self._pushes.values():
@@ -154,6 +165,15 @@ class MatterWorkflow:
         await workflow.wait_condition(lambda: not self._deliveries and not self._pushes)
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self._status
+
+    def _watching(self) -> bool:
+        """After the grant: something still watches the decision."""
+        case = self._case
+        return (
+            delivery.awaiting(case)
+            or tolerance.running(case) is not None
+            or bool(commitment.running(case))
+        )
 
     async def _supervise(self, until: Callable[[], bool]) -> None:
         """Raise the cards as they fall due until `until` holds."""
@@ -163,12 +183,28 @@ class MatterWorkflow:
                 supervision.supervise(self._case, workflow.now())
                 if self._case.events:
                     await self._commit()
+                    await self._revoke_licences()
+
+    async def _revoke_licences(self) -> None:
+        """A decision undone after the grant: its licences revoked in the library, by an
+        activity that is idempotent (a licence revoked already, by an earlier attempt, counts
+        as revoked) and retried until the library answers. Called under the lock."""
+        job = revocation.pending(self._case)
+        if job is None:
+            return
+        result = RevokeResult(revoked=[])
+        if job.licences:
+            result = await self._write(
+                LicenceActivities.revoke_licences, job, timedelta(seconds=60)
+            )
+        revocation.record(self._case, result, workflow.now())
+        await self._commit()
 
     async def _issue_licences(self) -> None:
         """证照生成: the licences the grant issues, written by an activity that is idempotent
         and retried until the library takes them."""
         drafts = licences.drafts(self._case)
-        if not drafts:
+        if not drafts or self._status.state is not ApplicationState.granted:
             return
         result = await self._write(
             LicenceActivities.issue_licences,
@@ -182,8 +218,8 @@ class MatterWorkflow:
     async def _write(
         self, activity: Callable[[Any, I], Awaitable[R]], job: I, limit: timedelta
     ) -> R:
-        """Write to our own database (the read model, the licence library): idempotent, and
-        retried until the database takes it.
+        """Write to our own database (the read model, the licence library: issuing and
+        revoking): idempotent, and retried until the database takes it.
 
         A local activity runs in this worker within the workflow task that made the
         transition: no activity task goes through the server and back, so an action costs
@@ -351,6 +387,7 @@ class MatterWorkflow:
             self._check(transition, action)
             transition.apply(self._case, action, workflow.now())
             await self._commit()
+            await self._revoke_licences()
         self._changed = True
         return self._status
 
@@ -534,6 +571,24 @@ class MatterWorkflow:
     @hand_over.validator
     def _hand_over_allowed(self, action: HandOverInput) -> None:
         self._check(delivery.HAND_OVER, action)
+
+    # --- 容缺受理 and 告知承诺制 -----------------------------------------------------------
+
+    @workflow.update
+    async def supply_missing(self, action: MissingMaterialsInput) -> ApplicationStatus:
+        return await self._act(tolerance.SUPPLY, action)
+
+    @supply_missing.validator
+    def _supply_missing_allowed(self, action: MissingMaterialsInput) -> None:
+        self._check(tolerance.SUPPLY, action)
+
+    @workflow.update
+    async def verify(self, action: VerificationInput) -> ApplicationStatus:
+        return await self._act(commitment.VERIFY, action)
+
+    @verify.validator
+    def _verify_allowed(self, action: VerificationInput) -> None:
+        self._check(commitment.VERIFY, action)
 
     @workflow.update
     async def calendar_changed(self, action: CalendarChangedInput) -> ApplicationStatus:

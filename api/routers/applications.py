@@ -10,7 +10,15 @@ from api.container import Services
 from api.deps import Applicants, ServicesDep, SessionDep
 from api.errors import invalid
 from api.openapi import answers
-from api.schemas import ApplicationView, RatingIn, Receipt, SubmissionIn, SupplyIn, WithdrawIn
+from api.schemas import (
+    ApplicationView,
+    MissingMaterialsIn,
+    RatingIn,
+    Receipt,
+    SubmissionIn,
+    SupplyIn,
+    WithdrawIn,
+)
 from api.services import actions, aftercare, intake
 from api.services import status as lookup
 from api.services.views import local
@@ -82,6 +90,22 @@ async def supply(
 ) -> ApplicationView:
     """Answer the open correction notice (补正), all items at once."""
     return await actions.supply(
+        services=services,
+        session=session,
+        found=found,
+        actor=lookup.applicant_actor(found),
+        body=body,
+    )
+
+
+@router.post("/{application_no}/missing-materials", response_model=ApplicationView)
+@answers(409, 503)
+async def supply_missing(
+    body: MissingMaterialsIn, found: Applicants, services: ServicesDep, session: SessionDep
+) -> ApplicationView:
+    """容缺材料补齐: the materials accepted missing, uploaded (`source: upload`, the file's id
+    from the upload endpoint as `ref`) before the deadline of the 容缺受理通知书."""
+    return await actions.supply_missing(
         services=services,
         session=session,
         found=found,

@@ -17,6 +17,7 @@ from api.schemas import (
     SpecialIn,
     TaskDetail,
     TaskView,
+    VerificationIn,
 )
 from api.services import actions, tasks
 from domain.matter import Code
@@ -147,3 +148,13 @@ async def end_special(
     return await actions.end_special(
         services=services, session=session, task=task, user=user, body=body
     )
+
+
+@router.post("/{task_id}/verification", response_model=TaskView)
+@answers(409, 503)
+async def verify(
+    user: Staff, task: TaskDep, body: VerificationIn, services: ServicesDep, session: SessionDep
+) -> TaskView:
+    """核查结果 (告知承诺制): the commitment the step was decided on, found kept (`passed`) or
+    not, with the findings. Not kept, the decision is revoked with its licences."""
+    return await actions.verify(services=services, session=session, task=task, user=user, body=body)

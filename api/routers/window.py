@@ -10,9 +10,11 @@ from api.openapi import answers
 from api.routers.applications import IdempotencyKey, receipt
 from api.schemas import (
     AcceptanceRefusalIn,
+    AcceptIn,
     ApplicationView,
     HandoverIn,
     HandoverItem,
+    MissingMaterialsIn,
     PendingApplication,
     Receipt,
     RefusalNotice,
@@ -24,6 +26,7 @@ from api.schemas import (
 from api.services import actions, aftercare, intake
 from api.services import status as lookup
 from api.services.views import local
+from domain.application import Tolerance
 from domain.matter import Channel, Code
 
 router = APIRouter(prefix="/api/window", tags=["window"])
@@ -54,6 +57,7 @@ async def accept_at_window(
         region=clerk.region,
         idempotency_key=idempotency_key,
         refusal=refusal,
+        tolerance=Tolerance(**submission.tolerance.model_dump()) if submission.tolerance else None,
     )
     if refusal is not None:
         notice = RefusalNotice(
@@ -130,10 +134,33 @@ async def follow(_clerk: Clerk, found: StaffApplication, services: ServicesDep) 
 @router.post("/applications/{application_no}/accept", response_model=ApplicationView)
 @answers(409, 503)
 async def accept(
-    clerk: Clerk, found: StaffApplication, services: ServicesDep, session: SessionDep
+    clerk: Clerk,
+    found: StaffApplication,
+    services: ServicesDep,
+    session: SessionDep,
+    body: AcceptIn | None = None,
 ) -> ApplicationView:
-    """受理 an application submitted online: its clocks start now."""
-    return await actions.accept(services=services, session=session, found=found, clerk=clerk)
+    """受理 an application submitted online: its clocks start now. With `tolerance`, 容缺受理:
+    the materials named are owed by the deadline the matter allows, on the applicant's signed
+    commitment."""
+    return await actions.accept(
+        services=services, session=session, found=found, clerk=clerk, body=body
+    )
+
+
+@router.post("/applications/{application_no}/missing-materials", response_model=ApplicationView)
+@answers(409, 503)
+async def supply_missing_at_window(
+    clerk: Clerk,
+    found: StaffApplication,
+    body: MissingMaterialsIn,
+    services: ServicesDep,
+    session: SessionDep,
+) -> ApplicationView:
+    """容缺材料补齐 brought to the window (paper, or files): recorded for the applicant."""
+    return await actions.supply_missing(
+        services=services, session=session, found=found, actor=clerk.actor(), body=body
+    )
 
 
 @router.post("/applications/{application_no}/refuse", response_model=ApplicationView)

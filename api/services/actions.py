@@ -16,11 +16,13 @@ from api.engine import A, UpdateMethod
 from api.errors import conflict, forbidden, invalid
 from api.schemas import (
     AcceptanceRefusalIn,
+    AcceptIn,
     ApplicationView,
     DecisionIn,
     ExtensionIn,
     ExtensionRefusalIn,
     HandoverIn,
+    MissingMaterialsIn,
     OrderAnswerIn,
     OrderIn,
     RerouteIn,
@@ -29,6 +31,7 @@ from api.schemas import (
     SpecialIn,
     SupplyIn,
     TaskView,
+    VerificationIn,
     WithdrawIn,
 )
 from api.services import aftercare
@@ -44,6 +47,7 @@ from domain.actions import (
     ExtensionRefusalInput,
     ExtensionRequestInput,
     HandOverInput,
+    MissingMaterialsInput,
     OrderAnswerInput,
     RefuseAcceptanceInput,
     RejectInput,
@@ -55,10 +59,11 @@ from domain.actions import (
     SupervisionOrderInput,
     SupplementRequestInput,
     SupplyInput,
+    VerificationInput,
     WithdrawInput,
 )
 from domain.actors import Actor, Role
-from domain.application import ApplicationStatus
+from domain.application import ApplicationStatus, MaterialReceipt, Tolerance
 from domain.fields import clean_fields, fields_problems
 from domain.reason import reason_problem
 from workflows.matter import MatterWorkflow
@@ -79,11 +84,48 @@ async def _on_application(
 
 
 async def accept(
-    *, services: Services, session: AsyncSession, found: lookup.Found, clerk: StaffUser
+    *,
+    services: Services,
+    session: AsyncSession,
+    found: lookup.Found,
+    clerk: StaffUser,
+    body: AcceptIn | None = None,
 ) -> ApplicationView:
-    """受理 an application submitted online: its clocks start now."""
-    action = AcceptInput(actor=clerk.actor())
+    """受理 an application submitted online: its clocks start now (容缺受理 with materials
+    accepted missing: the workflow checks them against its pinned matter, 409 with why)."""
+    tolerance = None
+    if body is not None and body.tolerance is not None:
+        tolerance = Tolerance(**body.tolerance.model_dump())
+    action = AcceptInput(actor=clerk.actor(), tolerance=tolerance)
     return await _on_application(services, session, found, MatterWorkflow.accept, action)
+
+
+async def supply_missing(
+    *,
+    services: Services,
+    session: AsyncSession,
+    found: lookup.Found,
+    actor: Actor,
+    body: MissingMaterialsIn,
+) -> ApplicationView:
+    """容缺材料补齐: by the applicant (uploads), or by the window (paper too). Accepted after
+    the grant as well: the result waits for them."""
+    owed = found.status.outstanding
+    if owed is None or not owed.open:
+        raise conflict("该办件没有待补齐的容缺材料")
+    problems = {}
+    for i, m in enumerate(body.materials):
+        if m.source.value == "paper" and actor.role is Role.applicant:
+            problems[f"materials[{i}].source"] = "纸质材料只能在窗口提交，网上补交请上传"
+        elif m.source.value != "paper" and not m.ref.strip():
+            problems[f"materials[{i}].ref"] = "请先上传文件，并填写文件编号"
+    if problems:
+        raise invalid(problems)
+    action = MissingMaterialsInput(
+        actor=actor, materials=[MaterialReceipt(**m.model_dump()) for m in body.materials]
+    )
+    await services.engine.update(found.application_no, MatterWorkflow.supply_missing, action)
+    return lookup.view(services, await lookup.reload(session, found))
 
 
 async def refuse_acceptance(
@@ -369,3 +411,17 @@ async def end_special(
         step_code=task.step.code, actor=user.actor(), outcome=body.outcome
     )
     return await _on_task(services, session, task, MatterWorkflow.end_special, action)
+
+
+async def verify(
+    *, services: Services, session: AsyncSession, task: Task, user: StaffUser, body: VerificationIn
+) -> TaskView:
+    """核查结果 (告知承诺制) on a task decided on the applicant's commitment; the application
+    is granted (closed) meanwhile, so this goes to the workflow without `_on_task`'s check."""
+    _acting_staff(user)
+    action = VerificationInput(
+        step_code=task.step.code, actor=user.actor(), passed=body.passed, findings=body.findings
+    )
+    await services.engine.update(task.app.application_no, MatterWorkflow.verify, action)
+    fresh = await reload_task(session, task)
+    return task_view(fresh.step, fresh.app, services.tz, await services.clock())

@@ -28,6 +28,7 @@ from domain.application import (
     ApplicationStatus,
     MaterialReceipt,
     MaterialSource,
+    Tolerance,
 )
 from domain.fields import clean_fields, fields_problems
 from domain.identifiers import id_number_problem
@@ -36,6 +37,8 @@ from domain.reason import reason_problem
 from domain.routing import handling_region, localised
 from domain.states import ApplicationState
 from store.models import ApplicationRow, IdempotencyRow, NumberSequenceRow
+from workflows.case import commitment as pledged_commitment
+from workflows.case import tolerance as pledged_tolerance
 
 IDEMPOTENCY_TTL = timedelta(hours=24)
 
@@ -88,9 +91,17 @@ async def check_submission(
     *,
     today: datetime,
     channel: Channel,
+    tolerance: Tolerance | None = None,
 ) -> tuple[dict[str, str], list[MaterialReceipt]]:
-    """Problems by field (empty when acceptable) and the materials as received."""
+    """Problems by field (empty when acceptable) and the materials as received (without
+    those the window accepts missing: 容缺受理)."""
     problems: dict[str, str] = {}
+    missing = pledged_tolerance.problem(matter, tolerance)
+    if missing:
+        problems[missing[0]] = missing[1]
+    refused = pledged_commitment.problem(matter, submission.commitment_signed)
+    if refused:
+        problems["commitment_signed"] = refused
     if channel not in matter.channels:
         names = {"online": "网上", "mobile": "掌上", "window": "窗口"}
         problems["channel"] = f"本事项不能通过{names[channel.value]}办理"
@@ -107,7 +118,9 @@ async def check_submission(
     materials, material_problems = await received_materials(
         session, services, matter, submission, today=today.date()
     )
-    problems |= material_problems
+    owed = set(tolerance.missing) if tolerance and not missing else set()
+    problems |= {k: v for k, v in material_problems.items() if k.partition(".")[2] not in owed}
+    materials = [m for m in materials if m.code not in owed]
     if channel is not Channel.window:
         for i, m in enumerate(submission.materials):
             if m.source is MaterialSource.paper:
@@ -228,6 +241,7 @@ async def receive(
     idempotency_key: str | None,
     refusal: str | None = None,
     region: str | None = None,
+    tolerance: Tolerance | None = None,
 ) -> tuple[str, str, ApplicationStatus]:
     """Check, number and start an application. Returns (number, query code, status).
 
@@ -247,8 +261,9 @@ async def receive(
     local_now = now.astimezone(services.tz)
     if refusal is None:
         problems, materials = await check_submission(
-            session, services, matter, submission, today=local_now, channel=channel
-        )
+            session, services, matter, submission, today=local_now, channel=channel,
+            tolerance=tolerance,
+        )  # fmt: skip
         if problems:
             raise invalid(problems)
     else:
@@ -275,6 +290,8 @@ async def receive(
         # Online, the window still decides on acceptance; at the window it is decided now.
         needs_acceptance=channel is not Channel.window and refusal is None,
         refusal=refusal.strip() if refusal is not None else None,
+        tolerance=tolerance if refusal is None and tolerance and tolerance.missing else None,
+        commitment_signed=submission.commitment_signed and refusal is None,
         connectors=connectors_of(services, matter),
         query_code_digest=query_code_digest(services.secret, code),
     )

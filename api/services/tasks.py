@@ -24,6 +24,7 @@ ACTIVE = [
     StepState.claimed.value,
     StepState.correction.value,
     StepState.special.value,  # the department ends it from its inbox
+    StepState.verifying.value,  # 告知承诺: the department owes its verification (核查)
 ]
 
 

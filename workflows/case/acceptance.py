@@ -12,11 +12,12 @@ from datetime import datetime
 
 from domain.actions import AcceptInput, RefuseAcceptanceInput
 from domain.actors import SYSTEM, Actor, Role
-from domain.application import ApplicationStatus
+from domain.application import ApplicationStatus, Tolerance
 from domain.clock import Clock
 from domain.events import APPLICANT, WINDOW, EventKind
 from domain.reason import reason_problem
 from domain.states import ApplicationState
+from workflows.case import commitment, tolerance
 from workflows.case.core import Case, Transition
 from workflows.case.guards import closed
 
@@ -47,8 +48,11 @@ def start(
     *,
     since: datetime | None = None,
     kind: EventKind = EventKind.accepted,
+    missing: Tolerance | None = None,
 ) -> None:
-    """受理: the clocks start (at `since` when acceptance is deemed from receipt)."""
+    """受理: the clocks start (at `since` when acceptance is deemed from receipt); with
+    materials accepted missing (容缺受理) and, if the applicant chose it, decided on the
+    commitment (告知承诺制)."""
     begin = since or now
     if case.status.state is ApplicationState.received:
         case.promised = Clock(started_at=begin, limit_days=case.matter.promised_limit_days)
@@ -66,6 +70,10 @@ def start(
     )
     deadline = case.promised.reading(case.calendar, case.promised.started_at).deadline
     case.notify(now, APPLICANT, "accepted", deadline=case.when(deadline))
+    if case.pledges and missing is not None and missing.missing:
+        tolerance.open_ledger(case, now, missing, actor or case.app.accepted_by)
+    if case.pledges and case.app.commitment_signed and case.matter.commitment:
+        commitment.decide(case, now)
     # Steps get their whole limit from the moment they reach the departments, even when
     # the matter's own clock was backdated to receipt.
     case.open_ready_steps(now)
@@ -93,11 +101,17 @@ def _decision_problem(status: ApplicationStatus, actor: Actor) -> str | None:
 
 
 def _accept_problem(case: Case, action: AcceptInput, _now: datetime) -> str | None:
-    return _decision_problem(case.status, action.actor)
+    problem = _decision_problem(case.status, action.actor)
+    if problem:
+        return problem
+    if action.tolerance and action.tolerance.missing and not case.pledges:
+        return "该办件提交于容缺受理启用之前，不适用容缺受理"
+    missing = tolerance.problem(case.matter, action.tolerance)
+    return missing[1] if missing else None
 
 
 def _accept(case: Case, action: AcceptInput, now: datetime) -> None:
-    start(case, now, action.actor)
+    start(case, now, action.actor, missing=action.tolerance)
 
 
 def _refuse_problem(case: Case, action: RefuseAcceptanceInput, _now: datetime) -> str | None:

@@ -45,6 +45,8 @@ class Case:
         self.delivers = False
         # 补正期限: for workflows started since correction deadlines exist.
         self.answer_deadlines = False
+        # 容缺受理 and 告知承诺制: for workflows started since they exist.
+        self.pledges = False
         self.status = ApplicationStatus(
             application_no=app.application_no,
             matter_code=self.matter.code,
@@ -155,6 +157,9 @@ class Case:
         self.status.completed_at = now
         if self.status.correction:
             self.status.correction.cancelled = True
+        outstanding = self.status.outstanding
+        if outstanding and outstanding.open and state is not ApplicationState.granted:
+            outstanding.cancelled = True  # nothing is owed for a case that ended otherwise
 
     def complete_if_done(self, now: datetime) -> None:
         if all(s.state.done for s in self.status.steps):
@@ -198,6 +203,16 @@ class Case:
         for procedure in st.special_procedures:
             if procedure.open:
                 procedure.due = procedure.clock.reading(self.calendar, now).deadline
+        if st.outstanding and st.outstanding.open:
+            st.outstanding.due = st.outstanding.clock.reading(self.calendar, now).deadline
+        for verification in st.verifications:
+            if verification.open:
+                # The step's row carries its verification's deadline and card: the
+                # department's inbox sorts and colours it by them.
+                verification.due = verification.clock.reading(self.calendar, now).deadline
+                step = st.step(verification.step_code)
+                step.deadline = verification.due
+                step.sla_level = verification.sla_level
         st.promised_clock = self.promised
         st.legal_clock = self.legal
         for step in st.steps:

@@ -60,6 +60,11 @@ def _hand_over_problem(case: Case, action: HandOverInput, _now: datetime) -> str
         return "该办件的结果已经送达"
     if case.matter.issues and not status.licences:
         return "电子证照正在生成，请稍后出件"
+    outstanding = status.outstanding
+    if outstanding is not None and outstanding.open:
+        # 容缺受理: the result waits for the materials the applicant promised.
+        names = "、".join(m.name for m in outstanding.missing)
+        return f"容缺材料尚未补齐（{names}），补齐后方可出件"
     if action.method == "express" and not action.ref.strip():
         return "邮寄送达须填写快递单号"
     if len(action.ref) > 100:

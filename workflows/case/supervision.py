@@ -18,11 +18,13 @@ from domain.states import ApplicationState, SlaLevel, StepState
 from workflows.case import (
     acceptance,
     cards,
+    commitment,
     corrections,
     delivery,
     orders,
     pushes,
     special_procedures,
+    tolerance,
 )
 from workflows.case.core import Case
 
@@ -30,13 +32,19 @@ from workflows.case.core import Case
 def supervise(case: Case, now: datetime) -> None:
     """Raise every card that is due, once each, and act on overdue steps."""
     if case.status.state.final:
-        delivery.supervise(case, now)  # a granted result still has to reach the applicant
+        if case.pledges:  # materials accepted missing, verifications: after the grant too
+            tolerance.supervise(case, now)
+            commitment.supervise(case, now)
+        if case.status.state is ApplicationState.granted:
+            delivery.supervise(case, now)  # a granted result still has to reach the applicant
         return
     if case.status.state is ApplicationState.received and not acceptance.deem_accepted_if_due(
         case, now
     ):
         return
     if corrections.lapse_if_due(case, now):
+        return
+    if case.pledges and tolerance.lapse_if_due(case, now):
         return
     legal = case.legal.reading(case.calendar, now)
     legal_over = not case.legal.paused and legal.remaining <= timedelta(0)
@@ -54,6 +62,8 @@ def supervise(case: Case, now: datetime) -> None:
     pushes.supervise(case, now)
     orders.supervise(case, now)
     special_procedures.supervise(case, now)
+    if case.pledges:
+        tolerance.supervise(case, now)
     case.open_ready_steps(now)
     case.complete_if_done(now)
     case.refresh(now)
@@ -103,7 +113,11 @@ def _escalate(case: Case, now: datetime, step: StepStatus, level: SlaLevel) -> N
 def next_wake(case: Case, now: datetime) -> datetime | None:
     """The earliest instant at which some card may become due."""
     if case.status.state.final:
-        return delivery.next_wake(case, now)
+        granted = case.status.state is ApplicationState.granted
+        wakes = [delivery.next_wake(case, now)] if granted else []  # not once revoked
+        if case.pledges:
+            wakes += [tolerance.next_wake(case, now), commitment.next_wake(case, now)]
+        return min((w for w in wakes if w is not None), default=None)
     if case.status.state is ApplicationState.received:
         return case.status.acceptance_due
     policy = case.matter.warning
@@ -117,6 +131,8 @@ def next_wake(case: Case, now: datetime) -> datetime | None:
     candidates.append(corrections.answer_due(case))
     candidates.append(orders.next_wake(case, now))
     candidates.append(special_procedures.next_wake(case, now))
+    if case.pledges:
+        candidates.append(tolerance.next_wake(case, now))
     if case.delivers:
         candidates += [
             cards.reminder_at(s.clock.reading(case.calendar, now), case.calendar, now)
