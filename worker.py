@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.auto_facts import AutoFactsActivities
 from activities.departments import DepartmentActivities
 from activities.feed import FeedActivities
 from activities.licences import LicenceActivities
@@ -44,9 +45,10 @@ def build_worker(
 ) -> Worker:
     settings = settings or get_settings()
     read_model = ReadModelActivities(sessions)
+    centre = default_sources().centres[settings.centre]
     if licences is None:
-        centre = default_sources().centres[settings.centre]
         licences = LicenceActivities(sessions, default_catalogue(), ZoneInfo(centre.timezone))
+    auto_facts = AutoFactsActivities(sessions, ZoneInfo(centre.timezone))
     token = settings.sms_token.get_secret_value() if settings.sms_token else ""
     messages = MessageActivities(sessions, SmsGateway(url=settings.sms_url, token=token))
     departments = DepartmentActivities(
@@ -64,6 +66,7 @@ def build_worker(
         activities=[
             read_model.record_projection,
             licences.issue_licences,
+            auto_facts.gather_auto_facts,
             messages.send_sms,
             departments.push_task,
             feed.deliver_feed,

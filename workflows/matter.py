@@ -21,6 +21,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from pydantic import BaseModel
 
+    from activities.auto_facts import AutoFactsActivities
     from activities.departments import DepartmentActivities, PushJob
     from activities.licences import LicenceActivities
     from activities.messages import MessageActivities, SmsJob
@@ -42,6 +43,8 @@ with workflow.unsafe.imports_passed_through():
         ReturnStepInput,
         SpecialProcedureEndInput,
         SpecialProcedureInput,
+        StagePassInput,
+        StageSendBackInput,
         SupervisionOrderInput,
         SupplementRequestInput,
         SupplyInput,
@@ -55,6 +58,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows import search_attributes as sa
     from workflows.case import (
         acceptance,
+        auto_decision,
         calendar_change,
         corrections,
         delivery,
@@ -63,6 +67,7 @@ with workflow.unsafe.imports_passed_through():
         orders,
         pushes,
         routing,
+        signoff,
         special_procedures,
         steps,
         supervision,
@@ -77,6 +82,8 @@ AFTER_GRANT = "licences-and-delivery"
 DELIVERING = "messages-reminders-pushes"
 # workflow.patched() id: a correction notice's answer deadline (补正期限) and its timer.
 CORRECTION_DEADLINE = "correction-answer-deadline"
+# workflow.patched() id: 秒批, a step's rules applied (through an activity) when it opens.
+AUTO_DECISION = "auto-decision"
 SMS_ATTEMPTS = 8  # then the message is recorded as failed, with its last error
 
 _SMS_RETRY = RetryPolicy(
@@ -108,6 +115,7 @@ class MatterWorkflow:
         self._deliveries: set[asyncio.Task[None]] = set()  # SMS being sent
         self._pushes: dict[str, asyncio.Task[None]] = {}  # tasks being pushed, by step
         self._pushing: dict[str, PushJob] = {}  # the job each of those pushes
+        self._deciding: set[asyncio.Task[None]] = set()  # 秒批 under way
 
     @property
     def _status(self) -> ApplicationStatus:
@@ -120,6 +128,8 @@ class MatterWorkflow:
         self._case.delivers = workflow.patched(DELIVERING)
         # Likewise, histories recorded before correction deadlines set no such timer.
         self._case.answer_deadlines = workflow.patched(CORRECTION_DEADLINE)
+        # And histories recorded before 秒批 applied no rules to their steps.
+        self._case.auto_decides = workflow.patched(AUTO_DECISION)
         async with self._lock:
             now = workflow.now()
             if app.refusal:
@@ -137,7 +147,9 @@ class MatterWorkflow:
             await self._supervise(until=lambda: not delivery.awaiting(self._case))
         for push in self._pushes.values():
             push.cancel()  # the case is closed: its open tasks were cancelled with it
-        await workflow.wait_condition(lambda: not self._deliveries and not self._pushes)
+        await workflow.wait_condition(
+            lambda: not self._deliveries and not self._pushes and not self._deciding
+        )
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self._status
 
@@ -198,6 +210,10 @@ class MatterWorkflow:
         self._projected_calendar = calendar.version
         self._publish()
         self._deliver(notifications)
+        for code in self._case.take_auto_due():
+            task = asyncio.create_task(self._auto_decide(code))
+            self._deciding.add(task)
+            task.add_done_callback(self._deciding.discard)
         for code, push in self._pushes.items():
             state = self._status.step(code).state
             if not state.active or state is StepState.returned:
@@ -224,6 +240,23 @@ class MatterWorkflow:
             )
             self._pushing[code] = job
             self._pushes[code] = asyncio.create_task(self._push(job))
+
+    async def _auto_decide(self, code: str) -> None:
+        """秒批: the licence facts the step's rules read (an activity: the library is I/O),
+        then the rules applied under the lock."""
+        job = auto_decision.job(self._case, code)
+        licences = []
+        if job.licences:
+            licences = await workflow.execute_activity_method(
+                AutoFactsActivities.gather_auto_facts,
+                job,
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=_PROJECTION_RETRY,
+            )
+        async with self._lock:
+            auto_decision.decide(self._case, code, licences, workflow.now())
+            await self._commit()
+        self._changed = True
 
     async def _send_sms(self, notification_id: str) -> None:
         try:
@@ -416,6 +449,22 @@ class MatterWorkflow:
     @end_special.validator
     def _end_special_allowed(self, action: SpecialProcedureEndInput) -> None:
         self._check(special_procedures.END, action)
+
+    @workflow.update
+    async def pass_stage(self, action: StagePassInput) -> ApplicationStatus:
+        return await self._act(signoff.PASS, action)
+
+    @pass_stage.validator
+    def _pass_stage_allowed(self, action: StagePassInput) -> None:
+        self._check(signoff.PASS, action)
+
+    @workflow.update
+    async def send_back_stage(self, action: StageSendBackInput) -> ApplicationStatus:
+        return await self._act(signoff.SEND_BACK, action)
+
+    @send_back_stage.validator
+    def _send_back_stage_allowed(self, action: StageSendBackInput) -> None:
+        self._check(signoff.SEND_BACK, action)
 
     @workflow.update
     async def request_extension(self, action: ExtensionRequestInput) -> ApplicationStatus:
