@@ -45,10 +45,10 @@ def build_worker(
 ) -> Worker:
     settings = settings or get_settings()
     read_model = ReadModelActivities(sessions)
-    centre = default_sources().centres[settings.centre]
     if licences is None:
+        centre = default_sources().centres[settings.centre]
         licences = LicenceActivities(sessions, default_catalogue(), ZoneInfo(centre.timezone))
-    auto_facts = AutoFactsActivities(sessions, ZoneInfo(centre.timezone))
+    auto_facts = AutoFactsActivities(sessions)
     token = settings.sms_token.get_secret_value() if settings.sms_token else ""
     messages = MessageActivities(sessions, SmsGateway(url=settings.sms_url, token=token))
     departments = DepartmentActivities(

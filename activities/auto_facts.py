@@ -6,8 +6,6 @@ rules are applied to exactly what it found, on replay too.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
@@ -18,15 +16,14 @@ from store import licences as library
 
 
 class AutoFactsActivities:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], tz: ZoneInfo) -> None:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
-        self._tz = tz
 
     @activity.defn(name="gather_auto_facts")
     async def gather_auto_facts(self, job: FactsJob) -> list[LicenceFact]:
-        """For each query, the holder's newest licence of the type valid today (at the
-        centre), or none."""
-        today = datetime.now(UTC).astimezone(self._tz).date()
+        """For each query, the holder's newest licence of the type valid on the day the
+        step opened (at the centre), or none."""
+        today = job.on
         found = []
         async with self._sessions() as session:
             for query in job.licences:

@@ -47,6 +47,7 @@ class LicenceFact(BaseModel):
 class FactsJob(BaseModel):
     application_no: str
     step_code: str
+    on: date = Field(description="the centre's day of the step opening: valid on that day")
     licences: list[LicenceQuery]
 
 

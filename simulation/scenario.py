@@ -6,7 +6,7 @@ FILE:LINE with the field at fault, all of them at once, before anything runs.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -39,6 +39,17 @@ class ScenarioAction(BaseModel):
     ref: str = ""
 
 
+class ScenarioLicence(BaseModel):
+    """A licence the applicant holds in the library before applying (秒批 reads them)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: str
+    number: str = Field(description="the run's token is added: numbers are unique")
+    fields: dict[str, Any] = Field(default_factory=dict)
+    valid_until: date | None = None
+
+
 class ScenarioFile(BaseModel):
     """The document as written; `Scenario` is what it means once its matter is resolved."""
 
@@ -51,6 +62,9 @@ class ScenarioFile(BaseModel):
     submitted_at: AwareDatetime
     channel: Literal["window", "online"] = "window"
     form: dict[str, Any] = Field(default_factory=dict, description="overrides generated values")
+    licences: list[ScenarioLicence] = Field(
+        default_factory=list, description="held by the applicant in the licence library"
+    )
     actions: list[ScenarioAction] = Field(default_factory=list)
     until: AwareDatetime
 
@@ -61,6 +75,7 @@ class Scenario(BaseModel):
     submitted_at: datetime
     channel: Channel
     form: dict[str, Any]
+    licences: list[ScenarioLicence] = Field(default_factory=list)
     actions: list[ScenarioAction]
     until: datetime
 
@@ -77,6 +92,12 @@ def load_scenario(path: Path) -> Scenario:
         errors.append(src.error(("channel",), f"{matter.code} cannot be applied for {doc.channel}"))
     if matter is not None:
         errors += _form_problems(src, matter, doc.form)
+    types = default_catalogue().licence_types
+    for i, licence in enumerate(doc.licences):
+        if licence.type not in types:
+            errors.append(
+                src.error(("licences", i, "type"), f"unknown licence type {licence.type!r}")
+            )
     previous = doc.submitted_at
     for i, action in enumerate(doc.actions):
         loc: tuple[str | int, ...] = ("actions", i)
@@ -111,6 +132,7 @@ def load_scenario(path: Path) -> Scenario:
         submitted_at=doc.submitted_at,
         channel=Channel(doc.channel),
         form=doc.form,
+        licences=doc.licences,
         actions=doc.actions,
         until=doc.until,
     )

@@ -244,7 +244,7 @@ class MatterWorkflow:
     async def _auto_decide(self, code: str) -> None:
         """秒批: the licence facts the step's rules read (an activity: the library is I/O),
         then the rules applied under the lock."""
-        job = auto_decision.job(self._case, code)
+        job = auto_decision.job(self._case, code, workflow.now())
         licences = []
         if job.licences:
             licences = await workflow.execute_activity_method(

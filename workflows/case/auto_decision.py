@@ -52,7 +52,7 @@ def _holders(case: Case, auto: AutoDecision) -> dict[int, list[str]]:
     }
 
 
-def job(case: Case, code: str) -> FactsJob:
+def job(case: Case, code: str, now: datetime) -> FactsJob:
     """The licence facts the step's rules read, for the activity to look up."""
     auto = case.matter.step(code).auto
     assert auto is not None
@@ -66,6 +66,7 @@ def job(case: Case, code: str) -> FactsJob:
     return FactsJob(
         application_no=case.app.application_no,
         step_code=code,
+        on=case.calendar.local(now).date(),
         licences=[LicenceQuery(type=t, holder=h) for t, h in wanted],
     )
 
