@@ -6,7 +6,6 @@ rules are applied to exactly what it found, on replay too.
 
 from __future__ import annotations
 
-
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
