@@ -213,6 +213,7 @@ class StepStatus(BaseModel):
     stage: str | None = Field(
         default=None, description="a staged step's current sign-off stage (its code)"
     )
+    stage_name: str | None = None
     stage_role: SignoffRole | None = Field(
         default=None, description="who may act on it now: the current stage's role"
     )

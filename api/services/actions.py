@@ -27,6 +27,8 @@ from api.schemas import (
     ReturnIn,
     SpecialEndIn,
     SpecialIn,
+    StagePassIn,
+    StageSendBackIn,
     SupplyIn,
     TaskView,
     WithdrawIn,
@@ -52,6 +54,8 @@ from domain.actions import (
     ReturnStepInput,
     SpecialProcedureEndInput,
     SpecialProcedureInput,
+    StagePassInput,
+    StageSendBackInput,
     SupervisionOrderInput,
     SupplementRequestInput,
     SupplyInput,
@@ -369,3 +373,28 @@ async def end_special(
         step_code=task.step.code, actor=user.actor(), outcome=body.outcome
     )
     return await _on_task(services, session, task, MatterWorkflow.end_special, action)
+
+
+async def pass_stage(
+    *, services: Services, session: AsyncSession, task: Task, user: StaffUser, body: StagePassIn
+) -> TaskView:
+    """分级签署: the stage the task waits at is signed with its opinion and passed on to the
+    next level, by a member of the department holding this stage's level."""
+    _acting_staff(user)
+    action = StagePassInput(step_code=task.step.code, actor=user.actor(), opinion=body.opinion)
+    return await _on_task(services, session, task, MatterWorkflow.pass_stage, action)
+
+
+async def send_back_stage(
+    *,
+    services: Services,
+    session: AsyncSession,
+    task: Task,
+    user: StaffUser,
+    body: StageSendBackIn,
+) -> TaskView:
+    """A stage after the first sends the task back one level, with the reason; the step's
+    clock keeps running."""
+    _acting_staff(user)
+    action = StageSendBackInput(step_code=task.step.code, actor=user.actor(), reason=body.reason)
+    return await _on_task(services, session, task, MatterWorkflow.send_back_stage, action)

@@ -126,7 +126,12 @@ class Case:
                 step.opened_at = now
                 step.clock = Clock(started_at=now, limit_days=spec.limit_days)
                 if spec.stages:  # 分级签署: it starts at its first stage (承办)
-                    step.stage, step.stage_role = spec.stages[0].code, spec.stages[0].role
+                    first = spec.stages[0]
+                    step.stage, step.stage_name, step.stage_role = (
+                        first.code,
+                        first.name,
+                        first.role,
+                    )
                 self.record(now, EventKind.step_opened, step=step.code, limit_days=spec.limit_days)
                 if spec.auto is not None and self.auto_decides:
                     # 秒批: its rules come first; it reaches people only if they cannot decide.

@@ -41,8 +41,7 @@ def current(case: Case, step: StepStatus) -> tuple[int, StageSpec] | None:
 
 def enter(step: StepStatus, stage: StageSpec) -> None:
     """The step waits at `stage`, in its department's inbox, for someone of that level."""
-    step.stage = stage.code
-    step.stage_role = stage.role
+    step.stage, step.stage_name, step.stage_role = stage.code, stage.name, stage.role
     if step.state is StepState.claimed:
         step.state = StepState.open
     step.claimed_by = None
