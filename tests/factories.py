@@ -70,7 +70,8 @@ def application(
         application_no=overrides.pop("application_no", None) or application_no(),
         matter=matter,
         calendar=calendar or calendar_for(now),
-        applicant=Applicant(name="张三", id_number=id_number(), phone="13800000000"),
+        applicant=overrides.pop("applicant", None)
+        or Applicant(name="张三", id_number=id_number(), phone="13800000000"),
         form=overrides.pop("form", {}),
         materials=[
             MaterialReceipt(code=m.code, source=MaterialSource.upload, ref="f1")
