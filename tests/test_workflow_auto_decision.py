@@ -40,7 +40,7 @@ async def _apply(
     sessions: async_sessionmaker[AsyncSession],
     *,
     form: dict[str, object],
-    permit: date | None | bool = True,
+    permit: date | bool | None = True,
     matter_code: str = "utility_connection",
     **overrides: object,
 ) -> tuple[Handle, str, str]:
