@@ -3,6 +3,8 @@ department that exists, the new department finding the task in its inbox."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 
 from tests.api_helpers import (
@@ -59,7 +61,7 @@ async def test_the_levels_of_a_staged_task_each_see_and_sign_their_stage(
     level, and only the last level decides."""
     number = (await submit(api, utility_connection()))["application_no"]
 
-    async def mine(user: str) -> list[dict[str, object]]:
+    async def mine(user: str) -> list[dict[str, Any]]:
         return [
             t
             for t in await inbox(api, await as_user(api, user))
