@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+from fastapi import FastAPI
 
 from tests.api_helpers import (
     CLERK,
@@ -17,6 +18,8 @@ from tests.api_helpers import (
     task_for,
     utility_connection,
 )
+from tests.conftest import client_of
+from tests.page_helpers import flashes, post_form, sign_in
 
 
 async def test_a_returned_task_is_rerouted_at_the_window_to_an_existing_department(
@@ -103,3 +106,33 @@ async def test_the_levels_of_a_staged_task_each_see_and_sign_their_stage(
     gas_detail = await api.get(f"/api/tasks/{gas['id']}", headers=await as_user(api, "gas"))
     auto = gas_detail.json()["auto"]
     assert auto["decided"] is False and "缺少事实 form.gas_demand" in auto["why_not"][0]
+
+
+async def test_the_task_page_shows_the_stage_its_buttons_and_the_verdict(
+    api: httpx.AsyncClient, api_app: FastAPI
+) -> None:
+    """The workbench: the stage a task waits at and its sign/send-back forms; the gas task's
+    秒批 verdict; the supervision timeline describing both."""
+    number = (await submit(api, utility_connection()))["application_no"]
+    road = await task_for(api, "urban", number)
+    page = f"/workbench/tasks/{road['id']}"
+    async with client_of(api_app) as browser:
+        await sign_in(browser, "urban")
+        html = (await browser.get(page)).text
+        assert "第 1/3 级：承办（需承办权限）" in html and "签署并转下一级" in html
+        assert "通过并办结本环节" not in html and "退回上一级" not in html
+        after = await post_form(browser, page, f"{page}/stage-pass", {"opinion": "拟同意"})
+        assert "已签署意见，转下一级办理。" in flashes(after.text)
+    async with client_of(api_app) as browser:
+        await sign_in(browser, "urban-reviewer")
+        html = (await browser.get(page)).text
+        assert "签署记录" in html and "拟同意" in html and "退回上一级" in html
+    gas = await task_for(api, "gas", number)
+    async with client_of(api_app) as browser:
+        await sign_in(browser, "gas")
+        html = (await browser.get(f"/workbench/tasks/{gas['id']}")).text
+        assert "规则无法自动审批，转人工办理" in html and "缺少事实 form.gas_demand" in html
+    async with client_of(api_app) as browser:
+        await sign_in(browser, "supervisor")
+        html = (await browser.get(f"/supervision/applications/{number}")).text
+        assert "承办意见：拟同意；转审核" in html and "规则无法自动审批" in html
