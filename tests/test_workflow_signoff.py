@@ -18,12 +18,21 @@ from temporalio.client import WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from domain.actions import ApproveInput, ClaimInput, StagePassInput, StageSendBackInput
+from domain.actions import (
+    ApproveInput,
+    ClaimInput,
+    RerouteInput,
+    ReturnStepInput,
+    StagePassInput,
+    StageSendBackInput,
+)
 from domain.actors import SignoffRole
 from domain.states import SlaLevel, StepState
 from tests.engine import cards, event_rows, notification_rows, start_on_a_plain_monday, valid_result
-from tests.factories import signer, staff
-from tests.timeline import at, eventually, skip_to, utc
+from tests.factories import SUPERVISOR, application, signer, staff
+from tests.timeline import at, eventually, plain_calendar, skip_to, utc
+from workflows.case import acceptance, routing, signoff
+from workflows.case.core import Case
 from workflows.matter import MatterWorkflow
 
 HANDLER = signer("urban", SignoffRole.handler)
@@ -164,3 +173,22 @@ async def test_a_step_without_stages_is_decided_as_before(
         ),
     )
     assert status.step("water").state is StepState.approved
+
+
+def test_a_rerouted_staged_step_starts_again_at_the_first_level() -> None:
+    """改派 of a staged step: the new department signs its own levels, from 承办; the
+    opinions signed before stay on record."""
+    monday = date(2026, 11, 2)
+    now = at(monday, 10)
+    case = Case(application("utility_connection", now=now, calendar=plain_calendar(monday)), now)
+    acceptance.start(case, now)
+    for transition, action in (
+        (signoff.PASS, _pass(HANDLER)),
+        (routing.RETURN, ReturnStepInput(step_code=STEP, actor=REVIEWER, reason="非本部门")),
+        (routing.REROUTE, RerouteInput(step_code=STEP, actor=SUPERVISOR, department="amr")),
+    ):
+        assert transition.problem(case, action, now) is None  # type: ignore[arg-type]
+        transition.apply(case, action, now)  # type: ignore[arg-type]
+    road = case.status.step(STEP)
+    assert (road.department, road.stage, road.state) == ("amr", "handle", StepState.open)
+    assert [s.stage for s in road.signoffs] == ["handle"]
