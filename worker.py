@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.auto_facts import AutoFactsActivities
 from activities.departments import DepartmentActivities
 from activities.feed import FeedActivities
 from activities.licences import LicenceActivities
@@ -47,6 +48,7 @@ def build_worker(
     if licences is None:
         centre = default_sources().centres[settings.centre]
         licences = LicenceActivities(sessions, default_catalogue(), ZoneInfo(centre.timezone))
+    auto_facts = AutoFactsActivities(sessions)
     token = settings.sms_token.get_secret_value() if settings.sms_token else ""
     messages = MessageActivities(sessions, SmsGateway(url=settings.sms_url, token=token))
     departments = DepartmentActivities(
@@ -65,6 +67,7 @@ def build_worker(
             read_model.record_projection,
             licences.issue_licences,
             licences.revoke_licences,
+            auto_facts.gather_auto_facts,
             messages.send_sms,
             departments.push_task,
             feed.deliver_feed,

@@ -18,7 +18,7 @@ from pydantic import (
     WithJsonSchema,
 )
 
-from domain.actors import Role
+from domain.actors import Role, SignoffRole
 from domain.application import Applicant, MaterialSource, SuppliedItem
 from domain.events import EventKind
 from domain.fields import MAX_TEXT, FieldValue
@@ -312,6 +312,9 @@ class StepView(ApiModel):
     push: str | None = Field(
         default=None, description="the task's push to its department's own system, if it has one"
     )
+    stage_name: str | None = Field(
+        default=None, description="分级签署: the level the step waits at (承办, 审核, 批准)"
+    )
 
 
 class CorrectionReason(ApiModel):
@@ -469,6 +472,42 @@ class TaskView(ApiModel):
     extension_request: ExtensionRequestView | None = Field(
         default=None, description="the department's request for more time, while pending"
     )
+    stage: StageView | None = Field(
+        default=None, description="分级签署: the stage the task waits at (None: no stages)"
+    )
+
+
+class StageView(ApiModel):
+    """The sign-off stage a task waits at, and who may act on it."""
+
+    code: str
+    name: str
+    role: SignoffRole
+    role_label: str
+    number: int = Field(description="1 for the first stage")
+    of: int = Field(description="how many stages the step has")
+    last: bool = Field(description="the stage that approves or rejects")
+
+
+class SignoffView(ApiModel):
+    stage: str
+    stage_name: str
+    by: str
+    at: datetime
+    opinion: str
+    sent_back: bool
+
+
+class AutoVerdictView(ApiModel):
+    """秒批: what the step's rules decided, with the rule and the facts it read."""
+
+    decided: bool
+    decision: Literal["approve", "reject"] | None
+    rule_no: int | None
+    rule: str | None
+    reason: str
+    facts: dict[str, Any]
+    why_not: list[str]
 
 
 class ApplicantView(ApiModel):
@@ -495,6 +534,22 @@ class TaskDetail(TaskView):
     result: dict[str, FieldValue]
     reason: str | None
     extension_days: int
+    signoffs: list[SignoffView] = Field(
+        default_factory=list, description="分级签署: the stages signed, in order"
+    )
+    auto: AutoVerdictView | None = Field(default=None, description="秒批: the rules' verdict")
+
+
+class StagePassIn(ApiModel):
+    """分级签署: the opinion of the stage passed on to the next."""
+
+    opinion: Reason
+
+
+class StageSendBackIn(ApiModel):
+    """Why the step goes back one stage."""
+
+    reason: Reason
 
 
 class DecisionIn(ApiModel):

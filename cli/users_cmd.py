@@ -1,4 +1,5 @@
-"""`tongban users list|add|passwd|disable|enable`: staff accounts for a real deployment.
+"""`tongban users list|add|passwd|signoff|disable|enable`: staff accounts for a real
+deployment.
 
 Passwords are read from the terminal (not echoed) or, for scripts, one line of standard
 input with `--password-stdin`; never from the command line, where `ps` would show them.
@@ -19,7 +20,7 @@ from api.password_policy import WeakPassword
 from api.services.accounts import create_user, set_password, sync_departments
 from definitions.catalogue import default_catalogue
 from definitions.regions import default_regions
-from domain.actors import Role
+from domain.actors import Role, SignoffRole
 from domain.matter import Department
 from settings import get_settings
 from store.db import create_engine, session_factory
@@ -48,6 +49,15 @@ def _region(args: argparse.Namespace, department: Department | None) -> str | No
     return region
 
 
+def _level(value: str | None, role: Role) -> SignoffRole | None:
+    """分级签署: a member of staff's level (handler 承办, reviewer 审核, approver 批准)."""
+    if value in (None, "none"):
+        return None
+    if role is not Role.staff:
+        raise UserError("only department staff hold a sign-off level")
+    return SignoffRole(value)
+
+
 async def _run(args: argparse.Namespace) -> str:
     engine = create_engine(get_settings().db_url)
     try:
@@ -56,7 +66,7 @@ async def _run(args: argparse.Namespace) -> str:
                 rows = await session.scalars(select(UserRow).order_by(UserRow.username))
                 return "\n".join(
                     f"{u.username:<18} {u.role:<11} {u.department or '-':<11} "
-                    f"{u.region_code or '-':<12} "
+                    f"{u.region_code or '-':<12} {u.signoff_role or '-':<9} "
                     f"{'active' if u.active else 'disabled':<9} {u.display_name}"
                     for u in rows
                 )
@@ -70,6 +80,7 @@ async def _run(args: argparse.Namespace) -> str:
                     known = ", ".join(sorted(catalogue.all_departments))
                     raise UserError(f"staff need --department, one of: {known}")
                 region = _region(args, catalogue.department(args.department or ""))
+                level = _level(args.signoff_role, role)
                 await sync_departments(session, catalogue)
                 await session.flush()
                 await create_user(
@@ -80,10 +91,15 @@ async def _run(args: argparse.Namespace) -> str:
                     department=args.department,
                     password=_password(args),
                     region=region,
+                    signoff_role=level,
                 )
                 message = f"added {args.username} ({role.value})"
             elif user is None:
                 raise UserError(f"no user {args.username}")
+            elif args.command == "signoff":
+                level = _level(args.level, Role(user.role))
+                user.signoff_role = level.value if level else None
+                message = f"{args.username}: sign-off level {level.label if level else 'none'}"
             elif args.command == "passwd":
                 await set_password(user, _password(args))
                 message = f"password changed for {args.username}"
@@ -119,6 +135,16 @@ def register(areas: Any) -> None:
         help="行政区划代码 it works at (default: the city; a branch's staff: its county); "
         "a township's or village's clerk is its agent (代办员)",
     )
+    levels = [r.value for r in SignoffRole]
+    add.add_argument(
+        "--signoff-role",
+        choices=levels,
+        help="staff: sign-off level in the department (承办 handler, 审核 reviewer, 批准 approver)",
+    )
+    signoff = commands.add_parser("signoff", help="set a member of staff's sign-off level")
+    signoff.add_argument("username")
+    signoff.add_argument("level", choices=[*levels, "none"])
+    signoff.set_defaults(handler=run)
     for name, help_text in (
         ("passwd", "set a new password"),
         ("disable", "stop an account from signing in"),

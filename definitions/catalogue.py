@@ -19,6 +19,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from definitions.auto_rules import check_auto
 from definitions.checks import check_fields, check_unique
 from definitions.licence_types import load_licence_types
 from definitions.pledge_checks import check_pledges
@@ -448,6 +449,7 @@ def _load_versions(
             continue
         problems = check_matter(src, matter, departments, known_licences)
         problems += check_refs(src, matter, known_licences)
+        problems += check_auto(src, matter, known_licences)
         problems += check_lifecycle(src, matter, before)
         if problems:
             errors += problems

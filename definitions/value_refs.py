@@ -22,7 +22,7 @@ APPLICANT_VALUES = ("id", "name", "phone")
 _IDENTIFIERS = (FieldType.id_number, FieldType.credit_code)
 
 
-def _value_problem(matter: MatterDefinition, ref: str) -> str | None:
+def value_problem(matter: MatterDefinition, ref: str) -> str | None:
     """Why `ref` names nothing in an application of `matter`."""
     head, _, rest = ref.partition(".")
     if "." in rest:
@@ -69,9 +69,9 @@ def check_refs(
     for i, issue in enumerate(matter.issues):
         loc: Loc = ("issues", i)
         for key in ("number", "holder_id", "holder_name"):
-            add((*loc, key), _value_problem(matter, getattr(issue, key)))
+            add((*loc, key), value_problem(matter, getattr(issue, key)))
         for field_code, ref in issue.fields.items():
-            add((*loc, "fields", field_code), _value_problem(matter, ref))
+            add((*loc, "fields", field_code), value_problem(matter, ref))
         if licence_types is None:
             continue
         licence = licence_types.get(issue.licence_type)

@@ -76,6 +76,18 @@ class SpecialProcedureEndInput(StepAction):
     outcome: str
 
 
+class StagePassInput(StepAction):
+    """A sign-off stage (承办, 审核) passed to the next, with the stage's opinion."""
+
+    opinion: str
+
+
+class StageSendBackInput(StepAction):
+    """A stage after the first sends the step back one stage, with the reason."""
+
+    reason: str
+
+
 class SupplementRequestInput(StepAction):
     items: list[str]
     reason: str

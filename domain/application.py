@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from domain.actors import Actor
+from domain.actors import Actor, SignoffRole
 from domain.calendar import CalendarSnapshot
 from domain.clock import Clock
 from domain.events import Event, Notification
@@ -172,6 +172,33 @@ class TaskPush(BaseModel):
         return "推送失败，重试中" if self.alarmed else "推送中"
 
 
+class Signoff(BaseModel):
+    """One stage of a staged step passed (or the step sent back from it), with the opinion."""
+
+    stage: str
+    stage_name: str
+    actor: Actor
+    at: datetime
+    opinion: str
+    sent_back: bool = Field(default=False, description="sent back one stage, for `opinion`")
+
+
+class AutoVerdict(BaseModel):
+    """秒批: what the step's rules made of the facts when it opened."""
+
+    decided: bool
+    decision: Literal["approve", "reject"] | None = None
+    rule_no: int | None = Field(default=None, description="1 for the first rule")
+    rule: str | None = None
+    reason: str = ""
+    facts: dict[str, Any] = Field(
+        default_factory=dict, description="exactly the facts the deciding rule read"
+    )
+    why_not: list[str] = Field(
+        default_factory=list, description="undecided: why each rule tried did not decide"
+    )
+
+
 class StepStatus(BaseModel):
     code: str
     name: str
@@ -199,6 +226,18 @@ class StepStatus(BaseModel):
     returned_reason: str | None = Field(
         default=None, description="退单: why its last department sent it back"
     )
+    stage: str | None = Field(
+        default=None, description="a staged step's current sign-off stage (its code)"
+    )
+    stage_name: str | None = None
+    stage_role: SignoffRole | None = Field(
+        default=None, description="who may act on it now: the current stage's role"
+    )
+    signoffs: list[Signoff] = Field(default_factory=list, description="stages passed, in order")
+    auto_pending: bool = Field(
+        default=False, description="秒批: its rules are being applied; nobody may act yet"
+    )
+    auto: AutoVerdict | None = None
 
 
 class CorrectionRequest(BaseModel):

@@ -41,6 +41,10 @@ class EventKind(StrEnum):
     escalated = "escalated"
     special_started = "special_started"
     special_ended = "special_ended"
+    stage_passed = "stage_passed"
+    stage_sent_back = "stage_sent_back"
+    auto_decided = "auto_decided"
+    auto_undecided = "auto_undecided"
     supervision_ordered = "supervision_ordered"
     supervision_answered = "supervision_answered"
     deemed_approved = "deemed_approved"
@@ -92,6 +96,10 @@ _EVENT_LABELS = {
     EventKind.escalated: "超时督办",
     EventKind.special_started: "启动特别程序（不计入办理时限）",
     EventKind.special_ended: "特别程序结束",
+    EventKind.stage_passed: "分级签署",
+    EventKind.stage_sent_back: "退回上一级",
+    EventKind.auto_decided: "秒批（规则自动审批）",
+    EventKind.auto_undecided: "规则无法自动审批，转人工办理",
     EventKind.supervision_ordered: "下达督办单",
     EventKind.supervision_answered: "督办书面答复",
     EventKind.deemed_approved: "逾期未反馈，视为同意",

@@ -15,8 +15,17 @@ from enum import StrEnum
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    StringConstraints,
+)
 
+from domain.actors import SignoffRole
 from domain.regions import RegionLevel
 
 Code = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=40)]
@@ -186,6 +195,80 @@ class CommitmentSpec(Strict):
     verification_days: int = Field(ge=1, le=60, description="核查: working days from the decision")
 
 
+class StageSpec(Strict):
+    """A sign-off level of a step inside its department (承办 → 审核 → 批准), passed by a
+    member of the department holding `role`."""
+
+    code: Code
+    name: str
+    role: SignoffRole
+
+
+# A fact a 秒批 rule reads: `form.<field>`, `applicant.<id|name|phone>`, `<step>.<result
+# field>` of a step this one needs, `licence.<type>` (the holder has a valid licence of that
+# type in the library) or `licence.<type>.<field>` (a field of that licence).
+FactRef = Annotated[
+    str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*){1,2}$", max_length=100)
+]
+RuleValue = StrictStr | StrictInt | StrictFloat
+
+
+class RuleOp(StrEnum):
+    eq = "eq"
+    ne = "ne"
+    lt = "lt"
+    le = "le"
+    gt = "gt"
+    ge = "ge"
+    in_ = "in"  # one of a list of values
+    present = "present"  # the fact exists (a form field filled in, a valid licence held)
+    absent = "absent"
+
+    @property
+    def takes(self) -> str:
+        """What its `value` is: a scalar, a list, or nothing."""
+        if self in (RuleOp.present, RuleOp.absent):
+            return "none"
+        return "list" if self is RuleOp.in_ else "scalar"
+
+
+class Condition(Strict):
+    """One test of a rule on one fact: `{fact: form.gas_demand, op: le, value: 50}`."""
+
+    fact: FactRef
+    op: RuleOp
+    value: RuleValue | list[RuleValue] | None = None
+    holder: ValueRef = Field(
+        default="applicant.id",
+        description="licence facts: whose licence (the applicant, or a form field holding "
+        "an ID number or credit code)",
+    )
+
+
+class AutoRule(Strict):
+    """If every condition holds, the step is decided as `decide` says, for `reason`."""
+
+    name: str = Field(min_length=1, max_length=60)
+    when: list[Condition] = Field(min_length=1)
+    decide: Literal["approve", "reject"]
+    reason: str = Field(min_length=1, max_length=500)
+    result: dict[Code, RuleValue] = Field(
+        default_factory=dict, description="approving: result fields given as values"
+    )
+    result_from: dict[Code, ValueRef] = Field(
+        default_factory=dict,
+        description="approving: result fields taken from the application (form.<field>, "
+        "<step>.<field>, applicant.<value>)",
+    )
+
+
+class AutoDecision(Strict):
+    """秒批: rules tried in order when the step opens; the first whose conditions all hold
+    decides. When none does (or a fact it needs is missing) the step goes to people."""
+
+    rules: list[AutoRule] = Field(min_length=1)
+
+
 class StepSpec(Strict):
     code: Code
     name: str
@@ -197,6 +280,12 @@ class StepSpec(Strict):
         default_factory=list, description="特别程序 the department may start on this step"
     )
     result_fields: list[FieldSpec] = Field(default_factory=list)
+    stages: list[StageSpec] = Field(
+        default_factory=list,
+        description="sign-off levels inside the department (承办 → 审核 → 批准); none: "
+        "anyone of the department decides",
+    )
+    auto: AutoDecision | None = Field(default=None, description="秒批: rules that decide it")
 
 
 class LicenceIssue(Strict):

@@ -33,6 +33,8 @@ from domain.actions import (
     ReturnStepInput,
     SpecialProcedureEndInput,
     SpecialProcedureInput,
+    StagePassInput,
+    StageSendBackInput,
     SupervisionOrderInput,
     SupplementRequestInput,
     SupplyInput,
@@ -85,10 +87,18 @@ class Acting:
     def staff(self) -> Actor:
         """A member of the department the step is with now (the same one claims, releases
         and decides; after a re-route, the new one)."""
-        department = self.status.step(self.step).department
+        step = self.status.step(self.step)
+        department = step.department
+        role = step.stage_role
+        if role is None:
+            return Actor(
+                id=f"sim-{department}", name=f"{department}经办人（模拟）", role=Role.staff,
+                department=department,
+            )  # fmt: skip
+        # 分级签署: the level the step waits at, one person per level.
         return Actor(
-            id=f"sim-{department}", name=f"{department}经办人（模拟）", role=Role.staff,
-            department=department,
+            id=f"sim-{department}-{role.value}", name=f"{department}{role.label}人（模拟）",
+            role=Role.staff, department=department, signoff_role=role,
         )  # fmt: skip
 
     def reason(self, missing: str, default: str | None = None) -> str:
@@ -248,6 +258,22 @@ ACTIONS: dict[str, ActionKind] = {
         MatterWorkflow.end_special,
         lambda a: SpecialProcedureEndInput(
             step_code=a.step, actor=a.staff, outcome=a.reason("结束特别程序必须写明结果")
+        ),
+        needs=("step", "reason"),
+    ),
+    # 分级签署: the stage the step waits at is passed (`reason`: its opinion) or, after the
+    # first, sends the step back one stage (`reason`), by a person of that stage's level
+    "pass_stage": ActionKind(
+        MatterWorkflow.pass_stage,
+        lambda a: StagePassInput(
+            step_code=a.step, actor=a.staff, opinion=a.reason("签署意见必须填写", default="同意")
+        ),
+        needs=("step",),
+    ),
+    "send_back_stage": ActionKind(
+        MatterWorkflow.send_back_stage,
+        lambda a: StageSendBackInput(
+            step_code=a.step, actor=a.staff, reason=a.reason("退回上一级必须说明理由")
         ),
         needs=("step", "reason"),
     ),

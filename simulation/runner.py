@@ -29,6 +29,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from api.engine import submit
 from definitions.calendars import default_sources
+from definitions.catalogue import default_catalogue
 from domain.application import (
     ApplicationInput,
     ApplicationStatus,
@@ -38,12 +39,14 @@ from domain.application import (
 )
 from domain.calendar import CalendarSnapshot, WorkCalendar
 from domain.fields import clean_fields
+from domain.licences import LicenceRecord
 from domain.matter import Channel
 from settings import Settings, get_settings
 from simulation.actions import ACTIONS, CLERK, Acting, Refused
 from simulation.idle import settle, terminate_when_idle
 from simulation.scenario import Scenario, ScenarioAction
 from simulation.values import applicant, form_values
+from store import licences as library
 from store.db import create_engine, session_factory
 from store.migrate import upgrade
 from store.models import EventRow
@@ -202,6 +205,7 @@ async def _run(
     refused: list[dict[str, Any]] = []
     async with build_worker(env.client, sessions, task_queue, settings=quiet):
         await _skip_to(env, run.on_server(scenario.submitted_at))
+        await _hold_licences(run, sessions)
         status = await submit(env.client, run.application(), task_queue=task_queue)
         handle = env.client.get_workflow_handle_for(MatterWorkflow.run, run.application_no)
         try:
@@ -267,6 +271,34 @@ def _pledges(run: _Run, status: ApplicationStatus) -> dict[str, Any]:
     return out
 
 
+async def _hold_licences(run: _Run, sessions: async_sessionmaker[AsyncSession]) -> None:
+    """The scenario's licences, held by its applicant, written into the library."""
+    if not run.scenario.licences:
+        return
+    holder = run.application().applicant
+    types = default_catalogue().licence_types
+    records = [
+        LicenceRecord(
+            type=x.type,
+            number=f"{x.number}-{run.token}",
+            holder_id=holder.id_number or holder.credit_code or "",
+            holder_name=holder.name,
+            issuer="模拟发证机关",
+            issued_on=run.scenario.submitted_at.date(),
+            valid_until=x.valid_until,
+            fields=x.fields,
+        )
+        for x in run.scenario.licences
+    ]
+    async with sessions() as session, session.begin():
+        await library.issue(
+            session,
+            records=records,
+            holder_kinds={r.type: types[r.type].holder for r in records},
+            now=run.on_server(run.scenario.submitted_at),
+        )
+
+
 async def _skip_to(env: WorkflowEnvironment, instant: datetime) -> None:
     now = await env.get_current_time()
     if instant > now:
@@ -313,7 +345,8 @@ def _refusal(run: _Run, action: ScenarioAction, reason: str) -> dict[str, Any]:
 
 
 async def _events(run: _Run, sessions: async_sessionmaker[AsyncSession]) -> list[dict[str, Any]]:
-    """The audit trail as the read model holds it, with a card's level (and what it is on)."""
+    """The audit trail as the read model holds it, with a card's level (and what it is on),
+    a sign-off's stages and a 秒批 verdict's rule and facts."""
     async with sessions() as session:
         rows = await session.scalars(
             select(EventRow)
@@ -328,5 +361,15 @@ async def _events(run: _Run, sessions: async_sessionmaker[AsyncSession]) -> list
             if row.kind == "card_raised":
                 event["level"] = row.payload.get("level")
                 event["scope"] = row.payload.get("scope")
+            elif row.kind in ("stage_passed", "stage_sent_back"):
+                event["stage"] = row.payload.get("stage")
+                event["to"] = row.payload.get("next_stage") or row.payload.get("to_stage")
+            elif row.kind == "auto_decided":
+                # The facts' names, not their values: a licence's number carries the run's token.
+                event["rule"] = row.payload.get("rule")
+                event["decision"] = row.payload.get("decision")
+                event["facts"] = sorted(row.payload.get("facts", {}))
+            elif row.kind == "auto_undecided":
+                event["why_not"] = row.payload.get("why_not")
             out.append(event)
         return out

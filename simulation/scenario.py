@@ -6,7 +6,7 @@ FILE:LINE with the field at fault, all of them at once, before anything runs.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -42,6 +42,17 @@ class ScenarioAction(BaseModel):
     passed: bool | None = None  # 核查: the commitment found kept, or not
 
 
+class ScenarioLicence(BaseModel):
+    """A licence the applicant holds in the library before applying (秒批 reads them)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: str
+    number: str = Field(description="the run's token is added: numbers are unique")
+    fields: dict[str, Any] = Field(default_factory=dict)
+    valid_until: date | None = None
+
+
 class ScenarioFile(BaseModel):
     """The document as written; `Scenario` is what it means once its matter is resolved."""
 
@@ -59,6 +70,9 @@ class ScenarioFile(BaseModel):
         description="容缺受理 at the window: materials accepted missing, the commitment signed",
     )
     commitment: bool = Field(default=False, description="告知承诺制 chosen and signed")
+    licences: list[ScenarioLicence] = Field(
+        default_factory=list, description="held by the applicant in the licence library"
+    )
     actions: list[ScenarioAction] = Field(default_factory=list)
     until: AwareDatetime
 
@@ -71,6 +85,7 @@ class Scenario(BaseModel):
     form: dict[str, Any]
     missing: list[str] = Field(default_factory=list)
     commitment: bool = False
+    licences: list[ScenarioLicence] = Field(default_factory=list)
     actions: list[ScenarioAction]
     until: datetime
 
@@ -95,6 +110,12 @@ def load_scenario(path: Path) -> Scenario:
         refused = commitment.problem(matter, doc.commitment)
         if refused:
             errors.append(src.error(("commitment",), refused))
+    types = default_catalogue().licence_types
+    for i, licence in enumerate(doc.licences):
+        if licence.type not in types:
+            errors.append(
+                src.error(("licences", i, "type"), f"unknown licence type {licence.type!r}")
+            )
     previous = doc.submitted_at
     for i, action in enumerate(doc.actions):
         loc: tuple[str | int, ...] = ("actions", i)
@@ -131,6 +152,7 @@ def load_scenario(path: Path) -> Scenario:
         form=doc.form,
         missing=doc.missing,
         commitment=doc.commitment,
+        licences=doc.licences,
         actions=doc.actions,
         until=doc.until,
     )

@@ -116,6 +116,10 @@ class StepRow(Base):
     push_attempts: Mapped[int] = mapped_column(default=0)
     push_error: Mapped[str | None] = mapped_column(Text, default=None)
     pushed_at: Mapped[datetime | None] = mapped_column(default=None)
+    # A staged step's current sign-off stage, and the role that may act on it: an inbox
+    # shows each member of staff the tasks waiting for their level (承办, 审核, 批准).
+    stage: Mapped[str | None] = mapped_column(String(40), default=None)
+    stage_role: Mapped[str | None] = mapped_column(String(12), default=None)
     revision: Mapped[int]
 
 
@@ -248,6 +252,11 @@ class UserRow(Base):
     # account was before regions (api.services.region_scope says what each level sees).
     region_code: Mapped[str | None] = mapped_column(
         String(12), default=None, comment="the region and so the level it works at"
+    )
+    # Department staff: the sign-off level held in the department (handler 承办, reviewer
+    # 审核, approver 批准); None: none, so no stage of a staged step is theirs.
+    signoff_role: Mapped[str | None] = mapped_column(
+        String(12), default=None, comment="sign-off level in the department"
     )
 
 

@@ -158,6 +158,8 @@ def _step_values(status: ApplicationStatus) -> list[dict[str, Any]]:
             "decided_at": s.decided_at,
             "result": s.result,
             "reason": s.reason,
+            "stage": s.stage,
+            "stage_role": s.stage_role.value if s.stage_role else None,
             "revision": status.revision,
         }
         for s in status.steps

@@ -16,13 +16,13 @@ from temporalio.worker import Worker
 
 from api.engine import submit
 from definitions.catalogue import default_catalogue
-from domain.actions import ApproveInput, HandOverInput
+from domain.actions import ApproveInput, HandOverInput, StagePassInput
 from domain.actors import Actor
 from domain.application import ApplicationInput, ApplicationStatus
 from domain.matter import FieldType, MatterDefinition
 from simulation.idle import terminate_when_idle
 from store.models import ApplicationRow, EventRow, NotificationRow, StepRow
-from tests.factories import CLERK, application, credit_code, staff
+from tests.factories import CLERK, application, credit_code, signer, staff
 from tests.timeline import at, eventually, next_plain_monday, plain_calendar, skip_to
 from workflows.matter import MatterWorkflow
 
@@ -113,7 +113,22 @@ def approval(matter: MatterDefinition, step_code: str, actor: Actor | None = Non
 
 
 async def approve(handle: Handle, matter: MatterDefinition, step_code: str) -> ApplicationStatus:
-    return await handle.execute_update(MatterWorkflow.approve, approval(matter, step_code))
+    """Approve the step; a staged one is first signed off stage by stage, each by a person
+    of that level, and approved at the last by its level."""
+    spec = matter.step(step_code)
+    if not spec.stages:
+        return await handle.execute_update(MatterWorkflow.approve, approval(matter, step_code))
+    for stage in spec.stages[:-1]:
+        await handle.execute_update(
+            MatterWorkflow.pass_stage,
+            StagePassInput(
+                step_code=step_code, actor=signer(spec.department, stage.role), opinion="同意"
+            ),
+        )
+    last = signer(spec.department, spec.stages[-1].role)
+    return await handle.execute_update(
+        MatterWorkflow.approve, approval(matter, step_code, actor=last)
+    )
 
 
 async def delivered(handle: Handle) -> ApplicationStatus:

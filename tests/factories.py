@@ -8,7 +8,7 @@ from typing import Any
 
 from definitions.calendars import default_sources
 from definitions.catalogue import default_catalogue
-from domain.actors import Actor, Role
+from domain.actors import Actor, Role, SignoffRole
 from domain.application import Applicant, ApplicationInput, MaterialReceipt, MaterialSource
 from domain.calendar import CalendarSnapshot
 from domain.identifiers import credit_code_check_char, id_number_check_char
@@ -25,6 +25,18 @@ def staff(department: str, name: str | None = None) -> Actor:
         name=name or f"{department}经办人",
         role=Role.staff,
         department=department,
+    )
+
+
+def signer(department: str, role: SignoffRole) -> Actor:
+    """A member of `department` holding a sign-off level (承办, 审核, 批准): one person per
+    level, so that the levels of one step are signed by different people."""
+    return Actor(
+        id=f"{department}-{role.value}",
+        name=f"{department}{role.label}人",
+        role=Role.staff,
+        department=department,
+        signoff_role=role,
     )
 
 
@@ -58,7 +70,8 @@ def application(
         application_no=overrides.pop("application_no", None) or application_no(),
         matter=matter,
         calendar=calendar or calendar_for(now),
-        applicant=Applicant(name="张三", id_number=id_number(), phone="13800000000"),
+        applicant=overrides.pop("applicant", None)
+        or Applicant(name="张三", id_number=id_number(), phone="13800000000"),
         form=overrides.pop("form", {}),
         materials=[
             MaterialReceipt(code=m.code, source=MaterialSource.upload, ref="f1")

@@ -115,3 +115,23 @@ async def test_a_new_account_signs_in_and_a_disabled_one_cannot(
         "/api/auth/token", data={"username": name, "password": "s3cret-passphrase"}
     )
     assert again.status_code == 401
+
+
+def test_signoff_levels(configured: None, demo_accounts: None) -> None:
+    """分级签署: a member of staff's level is set when added and changed later; only staff
+    hold one."""
+    name = f"li{uuid.uuid4().hex[:6]}"
+    code, out, _ = tongban(
+        "users", "add", name, "--role", "staff", "--department", "urban",
+        "--signoff-role", "reviewer", "--password-stdin", stdin="long-enough-1\n",
+    )  # fmt: skip
+    assert code == 0, out
+    code, out, _ = tongban("users", "list")
+    [line] = [x for x in out.splitlines() if x.startswith(name)]
+    assert "reviewer" in line
+    code, out, _ = tongban("users", "signoff", name, "approver")
+    assert code == 0 and "批准" in out
+    code, out, _ = tongban("users", "signoff", name, "none")
+    assert code == 0 and "none" in out
+    code, _, err = tongban("users", "signoff", "supervisor", "reviewer")
+    assert code == 1 and "only department staff" in err

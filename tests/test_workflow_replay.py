@@ -28,14 +28,17 @@ from domain.actions import (
     ExtendInput,
     ExtensionRefusalInput,
     ExtensionRequestInput,
+    StagePassInput,
+    StageSendBackInput,
     SupplementRequestInput,
     SupplyInput,
 )
+from domain.actors import SignoffRole
 from domain.application import SuppliedItem
 from domain.fields import clean_fields
 from tests.api_helpers import COMPANY_SETUP_FORM
-from tests.engine import approve, delivered, own_company_results, start
-from tests.factories import APPLICANT, CLERK, SUPERVISOR, application, staff
+from tests.engine import approval, approve, delivered, own_company_results, start
+from tests.factories import APPLICANT, CLERK, SUPERVISOR, application, signer, staff
 from tests.timeline import at, next_plain_monday, plain_calendar, skip_to
 from workflows.matter import MatterWorkflow
 
@@ -168,7 +171,42 @@ async def record_walk_in_refusal(env: WorkflowEnvironment, worker: Worker) -> Wo
     return await handle.fetch_history()
 
 
+async def record_signoff_and_auto(env: WorkflowEnvironment, worker: Worker) -> WorkflowHistory:
+    """分级签署 with a send-back, and a 秒批 rule that reads the library and cannot decide."""
+    app = application(
+        "utility_connection",
+        now=await env.get_current_time(),
+        application_no=f"REPLAY-SIGNOFF-{uuid.uuid4().hex[:8]}",
+        form={"gas_demand": 20},
+    )
+    handle = await start(env, worker.task_queue, app)
+    approver = signer("urban", SignoffRole.approver)
+    for role in (SignoffRole.handler, SignoffRole.reviewer):
+        await handle.execute_update(
+            MatterWorkflow.pass_stage,
+            StagePassInput(step_code="road_opening", actor=signer("urban", role), opinion="同意"),
+        )
+    await handle.execute_update(
+        MatterWorkflow.send_back_stage,
+        StageSendBackInput(step_code="road_opening", actor=approver, reason="需复核"),
+    )
+    await handle.execute_update(
+        MatterWorkflow.pass_stage,
+        StagePassInput(
+            step_code="road_opening", actor=signer("urban", SignoffRole.reviewer), opinion="已复核"
+        ),
+    )
+    await handle.execute_update(
+        MatterWorkflow.approve, approval(app.matter, "road_opening", actor=approver)
+    )
+    for step in ("water", "power", "gas"):
+        await approve(handle, app.matter, step)
+    await delivered(handle)
+    return await handle.fetch_history()
+
+
 RECORDERS = {
+    "utility_connection_signoff_auto_v1": record_signoff_and_auto,
     "company_setup_licences_delivery_v4": record_licences_and_delivery,
     "walk_in_refusal_v4": record_walk_in_refusal,
     "company_setup_extension_requests_v3": record_extension_requests,

@@ -21,6 +21,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from pydantic import BaseModel
 
+    from activities.auto_facts import AutoFactsActivities
     from activities.departments import DepartmentActivities, PushJob
     from activities.licences import LicenceActivities
     from activities.messages import MessageActivities, SmsJob
@@ -43,6 +44,8 @@ with workflow.unsafe.imports_passed_through():
         ReturnStepInput,
         SpecialProcedureEndInput,
         SpecialProcedureInput,
+        StagePassInput,
+        StageSendBackInput,
         SupervisionOrderInput,
         SupplementRequestInput,
         SupplyInput,
@@ -57,6 +60,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows import search_attributes as sa
     from workflows.case import (
         acceptance,
+        auto_decision,
         calendar_change,
         commitment,
         corrections,
@@ -67,6 +71,7 @@ with workflow.unsafe.imports_passed_through():
         pushes,
         revocation,
         routing,
+        signoff,
         special_procedures,
         steps,
         supervision,
@@ -88,6 +93,8 @@ CORRECTION_DEADLINE = "correction-answer-deadline"
 LEAN = "local-writes-steady-timer"
 # workflow.patched() id: 容缺受理 and 告知承诺制, their clocks, and revoking a decision.
 PLEDGES = "tolerance-and-commitment"
+# workflow.patched() id: 秒批, a step's rules applied (through an activity) when it opens.
+AUTO_DECISION = "auto-decision"
 SMS_ATTEMPTS = 8  # then the message is recorded as failed, with its last error
 
 _SMS_RETRY = RetryPolicy(
@@ -124,6 +131,7 @@ class MatterWorkflow:
         self._lean = False  # decided by run(), before its first commit
         self._timer: asyncio.Task[None] | None = None  # the card timer, when one runs
         self._timer_at: datetime | None = None  # and when it fires
+        self._deciding: set[asyncio.Task[None]] = set()  # 秒批 under way
 
     @property
     def _status(self) -> ApplicationStatus:
@@ -141,6 +149,8 @@ class MatterWorkflow:
         self._lean = workflow.patched(LEAN)
         # And before 容缺受理 and 告知承诺制: no ledger of theirs, no clock to wake for.
         self._case.pledges = workflow.patched(PLEDGES)
+        # And histories recorded before 秒批 applied no rules to their steps.
+        self._case.auto_decides = workflow.patched(AUTO_DECISION)
         async with self._lock:
             now = workflow.now()
             if app.refusal:
@@ -162,7 +172,9 @@ class MatterWorkflow:
             self._timer.cancel()  # no card falls due on a closed case
         for push in self._pushes.values():
             push.cancel()  # the case is closed: its open tasks were cancelled with it
-        await workflow.wait_condition(lambda: not self._deliveries and not self._pushes)
+        await workflow.wait_condition(
+            lambda: not self._deliveries and not self._pushes and not self._deciding
+        )
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self._status
 
@@ -276,6 +288,10 @@ class MatterWorkflow:
         self._projected_calendar = calendar.version
         self._publish()
         self._deliver(notifications)
+        for code in self._case.take_auto_due():
+            task = asyncio.create_task(self._auto_decide(code))
+            self._deciding.add(task)
+            task.add_done_callback(self._deciding.discard)
         for code, push in self._pushes.items():
             state = self._status.step(code).state
             if not state.active or state is StepState.returned:
@@ -302,6 +318,23 @@ class MatterWorkflow:
             )
             self._pushing[code] = job
             self._pushes[code] = asyncio.create_task(self._push(job))
+
+    async def _auto_decide(self, code: str) -> None:
+        """秒批: the licence facts the step's rules read (an activity: the library is I/O),
+        then the rules applied under the lock."""
+        job = auto_decision.job(self._case, code, workflow.now())
+        licences = []
+        if job.licences:
+            licences = await workflow.execute_activity_method(
+                AutoFactsActivities.gather_auto_facts,
+                job,
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=_PROJECTION_RETRY,
+            )
+        async with self._lock:
+            auto_decision.decide(self._case, code, licences, workflow.now())
+            await self._commit()
+        self._changed = True
 
     async def _send_sms(self, notification_id: str) -> None:
         try:
@@ -495,6 +528,22 @@ class MatterWorkflow:
     @end_special.validator
     def _end_special_allowed(self, action: SpecialProcedureEndInput) -> None:
         self._check(special_procedures.END, action)
+
+    @workflow.update
+    async def pass_stage(self, action: StagePassInput) -> ApplicationStatus:
+        return await self._act(signoff.PASS, action)
+
+    @pass_stage.validator
+    def _pass_stage_allowed(self, action: StagePassInput) -> None:
+        self._check(signoff.PASS, action)
+
+    @workflow.update
+    async def send_back_stage(self, action: StageSendBackInput) -> ApplicationStatus:
+        return await self._act(signoff.SEND_BACK, action)
+
+    @send_back_stage.validator
+    def _send_back_stage_allowed(self, action: StageSendBackInput) -> None:
+        self._check(signoff.SEND_BACK, action)
 
     @workflow.update
     async def request_extension(self, action: ExtensionRequestInput) -> ApplicationStatus:

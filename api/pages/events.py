@@ -47,6 +47,18 @@ def _names(values: Any, key: str | None = None) -> str:
     return "、".join(str(v.get(key) if key else v) for v in values or [])
 
 
+def _facts(facts: Any) -> str:
+    """The facts a 秒批 rule read, each as `name=value` (a licence by its number)."""
+    if not isinstance(facts, dict):
+        return "—"
+    shown = []
+    for name, value in facts.items():
+        if isinstance(value, dict):
+            value = value.get("number", "")
+        shown.append(f"{name}={value}")
+    return "，".join(shown) or "—"
+
+
 def describe_event(
     kind: str, payload: dict[str, Any], tz: tzinfo, department_name: Callable[[str], str]
 ) -> str:
@@ -93,6 +105,19 @@ def describe_event(
         case "special_ended":
             name = _SPECIAL_NAMES.get(str(p.get("procedure")), "")
             return f"{name}结束：{p.get('outcome', '')}"
+        case "stage_passed":
+            return (
+                f"{p.get('stage_name')}意见：{p.get('opinion', '')}；转{p.get('next_stage_name')}"
+            )
+        case "stage_sent_back":
+            return f"{p.get('stage_name')}退回{p.get('to_stage_name')}：{p.get('reason', '')}"
+        case "auto_decided":
+            verdict = "通过" if p.get("decision") == "approve" else "不予通过"
+            return (
+                f"规则{p.get('rule_no')}“{p.get('rule')}”{verdict}；依据：{_facts(p.get('facts'))}"
+            )
+        case "auto_undecided":
+            return "；".join(str(x) for x in p.get("why_not") or [])
         case "extension_requested":
             return f"申请延期 {p.get('working_days')} 个工作日（{p.get('reason', '')}）"
         case "extension_refused":

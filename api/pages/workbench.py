@@ -22,7 +22,7 @@ from api.pages.common import (
     redirect,
     render,
 )
-from api.schemas import DecisionIn, ExtensionIn
+from api.schemas import DecisionIn, ExtensionIn, StagePassIn, StageSendBackIn
 from api.services import actions, licences, tasks
 from api.services.accounts import StaffUser
 from api.services.tasks import Task
@@ -130,11 +130,31 @@ async def _request_extension(
     )
 
 
+async def _pass_stage(
+    services: Services, session: AsyncSession, task: Task, user: StaffUser, form: FormData
+) -> object:
+    body = form_model(StagePassIn, {"opinion": form.get("opinion", "")})
+    return await actions.pass_stage(
+        services=services, session=session, task=task, user=user, body=body
+    )
+
+
+async def _send_back_stage(
+    services: Services, session: AsyncSession, task: Task, user: StaffUser, form: FormData
+) -> object:
+    body = form_model(StageSendBackIn, {"reason": form.get("reason", "")})
+    return await actions.send_back_stage(
+        services=services, session=session, task=task, user=user, body=body
+    )
+
+
 PAGE_ACTIONS: dict[str, tuple[PageAction, str, bool]] = {
     # action: (what it does, what the page says after, whether the task stays on screen)
     "claim": (_claim, "已签收，请办理。", True),
     "release": (_release, "已退回待办。", True),
     "extension-request": (_request_extension, "延期申请已提交，等待监督管理人员审批。", True),
+    "stage-pass": (_pass_stage, "已签署意见，转下一级办理。", False),
+    "stage-send-back": (_send_back_stage, "已退回上一级重办。", False),
     "approve": (_decide("approve"), "已办结本环节（通过）。", False),
     "reject": (_decide("reject"), "已作出不予通过决定，申请已终止。", False),
     "request_supplement": (

@@ -15,6 +15,8 @@ from api.schemas import (
     ReturnIn,
     SpecialEndIn,
     SpecialIn,
+    StagePassIn,
+    StageSendBackIn,
     TaskDetail,
     TaskView,
     VerificationIn,
@@ -158,3 +160,28 @@ async def verify(
     """核查结果 (告知承诺制): the commitment the step was decided on, found kept (`passed`) or
     not, with the findings. Not kept, the decision is revoked with its licences."""
     return await actions.verify(services=services, session=session, task=task, user=user, body=body)
+
+
+@router.post("/{task_id}/stage/pass", response_model=TaskView)
+@answers(409, 503)
+async def pass_stage(
+    user: Staff, task: TaskDep, body: StagePassIn, services: ServicesDep, session: SessionDep
+) -> TaskView:
+    """分级签署 (承办 → 审核 → 批准): sign the stage the task waits at with its opinion and pass
+    it to the next level. Only a member holding this stage's level, who signed no other
+    stage of the step; the last stage approves or rejects through `decision` instead."""
+    return await actions.pass_stage(
+        services=services, session=session, task=task, user=user, body=body
+    )
+
+
+@router.post("/{task_id}/stage/send-back", response_model=TaskView)
+@answers(409, 503)
+async def send_back_stage(
+    user: Staff, task: TaskDep, body: StageSendBackIn, services: ServicesDep, session: SessionDep
+) -> TaskView:
+    """Send the task back one stage, with the reason (any stage after the first, by its
+    level). The step's clock keeps running."""
+    return await actions.send_back_stage(
+        services=services, session=session, task=task, user=user, body=body
+    )

@@ -14,7 +14,7 @@ from api.password_policy import check_password
 from api.security import DUMMY_HASH, hash_password, new_token, token_digest, verify_password
 from definitions.catalogue import Catalogue
 from definitions.regions import default_regions
-from domain.actors import Actor, Role
+from domain.actors import Actor, Role, SignoffRole
 from domain.regions import RegionLevel, RegionTree
 from store.audit_trail import record_audit
 from store.models import DepartmentRow, TokenRow, UserRow
@@ -30,17 +30,21 @@ class StaffUser:
     role: Role
     department: str | None
     region: str | None = None  # None: the city (api.services.region_scope)
+    signoff_role: SignoffRole | None = None  # staff: their level (承办, 审核, 批准)
 
     def actor(self) -> Actor:
         return Actor(
-            id=f"user:{self.id}", name=self.display_name, role=self.role, department=self.department
-        )
+            id=f"user:{self.id}", name=self.display_name, role=self.role,
+            department=self.department, signoff_role=self.signoff_role,
+        )  # fmt: skip
 
     @classmethod
     def of(cls, row: UserRow) -> StaffUser:
+        level = SignoffRole(row.signoff_role) if row.signoff_role else None
         return cls(
-            row.id, row.username, row.display_name, Role(row.role), row.department, row.region_code
-        )
+            row.id, row.username, row.display_name, Role(row.role), row.department,
+            row.region_code, level,
+        )  # fmt: skip
 
 
 PERSON, CLIENT = "person", "client"
@@ -171,6 +175,12 @@ class DemoAccount(NamedTuple):
     role: Role
     department: str | None
     region: str | None  # None: the city
+    signoff_role: SignoffRole | None = None
+
+
+# 分级签署 in the demo: the urban management bureau signs the road opening permit of
+# utility_connection at three levels; `urban` is its 承办, these two its 审核 and 批准.
+DEMO_SIGNOFF_DEPARTMENT = "urban"
 
 
 def demo_accounts(catalogue: Catalogue, regions: RegionTree) -> list[DemoAccount]:
@@ -184,9 +194,29 @@ def demo_accounts(catalogue: Catalogue, regions: RegionTree) -> list[DemoAccount
         DemoAccount("clerk", "综合窗口受理员", Role.clerk, None, None),
     ]
     accounts += [
-        DemoAccount(d.code, f"{d.name}审批员", Role.staff, d.code, None)
+        DemoAccount(
+            d.code,
+            f"{d.name}审批员",
+            Role.staff,
+            d.code,
+            None,
+            SignoffRole.handler if d.code == DEMO_SIGNOFF_DEPARTMENT else None,
+        )
         for d in catalogue.departments.values()
     ]
+    if DEMO_SIGNOFF_DEPARTMENT in catalogue.departments:
+        name = catalogue.departments[DEMO_SIGNOFF_DEPARTMENT].name
+        accounts += [
+            DemoAccount(
+                f"{DEMO_SIGNOFF_DEPARTMENT}-{level.value}",
+                f"{name}{level.label}人",
+                Role.staff,
+                DEMO_SIGNOFF_DEPARTMENT,
+                None,
+                level,
+            )
+            for level in (SignoffRole.reviewer, SignoffRole.approver)
+        ]
     for county in regions.all():
         if county.level is not RegionLevel.county:
             continue
@@ -226,12 +256,15 @@ async def create_user(
     demo: bool = False,
     region: str | None = None,
     password_hash: str | None = None,
+    signoff_role: SignoffRole | None = None,
 ) -> UserRow:
     """A new account. Its password must meet the policy (WeakPassword otherwise), unless it
     is one of the dev stack's demo accounts (`demo`). `region`: where it works (None: the
     city); `password_hash`: the password's hash when the caller has it already."""
     if role is Role.staff and not department:
         raise ValueError("department staff must belong to a department")
+    if signoff_role is not None and role is not Role.staff:
+        raise ValueError("only department staff hold a sign-off level")
     if not demo:
         check_password(password, username)
     row = UserRow(
@@ -244,6 +277,7 @@ async def create_user(
         created_at=datetime.now(UTC),
         kind=kind,
         region_code=region,
+        signoff_role=signoff_role.value if signoff_role else None,
     )
     session.add(row)
     return row
@@ -274,6 +308,7 @@ async def ensure_demo_accounts(session: AsyncSession, catalogue: Catalogue, pass
                 demo=True,
                 region=account.region,
                 password_hash=hashed,
+                signoff_role=account.signoff_role,
             )
             created += 1
     return created

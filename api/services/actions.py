@@ -29,6 +29,8 @@ from api.schemas import (
     ReturnIn,
     SpecialEndIn,
     SpecialIn,
+    StagePassIn,
+    StageSendBackIn,
     SupplyIn,
     TaskView,
     VerificationIn,
@@ -56,6 +58,8 @@ from domain.actions import (
     ReturnStepInput,
     SpecialProcedureEndInput,
     SpecialProcedureInput,
+    StagePassInput,
+    StageSendBackInput,
     SupervisionOrderInput,
     SupplementRequestInput,
     SupplyInput,
@@ -425,3 +429,28 @@ async def verify(
     await services.engine.update(task.app.application_no, MatterWorkflow.verify, action)
     fresh = await reload_task(session, task)
     return task_view(fresh.step, fresh.app, services.tz, await services.clock())
+
+
+async def pass_stage(
+    *, services: Services, session: AsyncSession, task: Task, user: StaffUser, body: StagePassIn
+) -> TaskView:
+    """分级签署: the stage the task waits at is signed with its opinion and passed on to the
+    next level, by a member of the department holding this stage's level."""
+    _acting_staff(user)
+    action = StagePassInput(step_code=task.step.code, actor=user.actor(), opinion=body.opinion)
+    return await _on_task(services, session, task, MatterWorkflow.pass_stage, action)
+
+
+async def send_back_stage(
+    *,
+    services: Services,
+    session: AsyncSession,
+    task: Task,
+    user: StaffUser,
+    body: StageSendBackIn,
+) -> TaskView:
+    """A stage after the first sends the task back one level, with the reason; the step's
+    clock keeps running."""
+    _acting_staff(user)
+    action = StageSendBackInput(step_code=task.step.code, actor=user.actor(), reason=body.reason)
+    return await _on_task(services, session, task, MatterWorkflow.send_back_stage, action)

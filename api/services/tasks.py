@@ -5,12 +5,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import case, select
+from sqlalchemy import case, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.container import Services
 from api.errors import forbidden, not_found
-from api.schemas import DB_INT_MAX, ApplicantView, MaterialView, TaskDetail, TaskView
+from api.schemas import (
+    DB_INT_MAX,
+    ApplicantView,
+    AutoVerdictView,
+    MaterialView,
+    SignoffView,
+    TaskDetail,
+    TaskView,
+)
 from api.services.accounts import StaffUser
 from api.services.region_scope import may_see, visible
 from api.services.views import correction_view, pinned, task_view
@@ -46,6 +54,12 @@ async def list_tasks(
     query = query.where(visible(user))
     if user.role is Role.staff:
         query = query.where(StepRow.department == user.department)
+        if user.signoff_role is not None:
+            # 分级签署: a member with a level sees the staged tasks waiting at that level
+            # (and every task without stages).
+            query = query.where(
+                or_(StepRow.stage_role.is_(None), StepRow.stage_role == user.signoff_role.value)
+            )
     elif department:
         query = query.where(StepRow.department == department)
     if application_no:
@@ -117,7 +131,9 @@ async def task_detail(*, services: Services, session: AsyncSession, task: Task) 
     step, app = task.step, task.app
     no = app.application_no
     materials = await session.scalars(select(MaterialRow).where(MaterialRow.application_no == no))
-    corrections = ApplicationStatus.model_validate(app.status).corrections
+    status = ApplicationStatus.model_validate(app.status)
+    corrections = status.corrections
+    own = status.step(step.code)
     base = task_view(step, app, services.tz, await services.clock())
     return TaskDetail(
         **dict(base),
@@ -137,4 +153,16 @@ async def task_detail(*, services: Services, session: AsyncSession, task: Task) 
         result=step.result,
         reason=step.reason,
         extension_days=step.extension_days,
+        signoffs=[
+            SignoffView(
+                stage=x.stage,
+                stage_name=x.stage_name,
+                by=x.actor.name,
+                at=x.at.astimezone(services.tz),
+                opinion=x.opinion,
+                sent_back=x.sent_back,
+            )
+            for x in own.signoffs
+        ],
+        auto=AutoVerdictView(**own.auto.model_dump()) if own.auto else None,
     )

@@ -16,6 +16,7 @@ from api.schemas import (
     LicenceIssued,
     NextAction,
     RatingView,
+    StageView,
     StepView,
     TaskView,
 )
@@ -23,7 +24,7 @@ from definitions.catalogue import Catalogue
 from domain.application import ApplicationStatus, CorrectionNotice, ExtensionRequest, StepStatus
 from domain.calendar import CalendarSnapshot, WorkCalendar
 from domain.issuing import IssueOutcome
-from domain.matter import Channel, MatterDefinition
+from domain.matter import Channel, MatterDefinition, StepSpec
 from domain.ratings import RatingLevel
 from domain.states import ApplicationState, SlaLevel, StepState
 from store.models import ApplicationRow, RatingRow, StepRow
@@ -95,7 +96,18 @@ def step_view(
         result=step.result if with_result else {},
         reason=step.reason,
         push=step.push.label if step.push else None,
+        stage_name=step.stage_name if step.state.active else None,
     )
+
+
+def stage_view(spec: StepSpec, stage_code: str | None) -> StageView | None:
+    for i, stage in enumerate(spec.stages):
+        if stage.code == stage_code:
+            return StageView(
+                code=stage.code, name=stage.name, role=stage.role, role_label=stage.role.label,
+                number=i + 1, of=len(spec.stages), last=i == len(spec.stages) - 1,
+            )  # fmt: skip
+    return None
 
 
 def correction_view(notice: CorrectionNotice, tz: ZoneInfo) -> CorrectionView:
@@ -237,4 +249,5 @@ def task_view(step: StepRow, app: ApplicationRow, tz: ZoneInfo, now: datetime) -
         accepted_at=local(app.accepted_at, tz) or app.received_at,
         result_fields=list(spec.result_fields),
         extension_request=extension_request_view(step.extension_request, tz),
+        stage=stage_view(spec, step.stage),
     )

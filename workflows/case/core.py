@@ -47,6 +47,9 @@ class Case:
         self.answer_deadlines = False
         # 容缺受理 and 告知承诺制: for workflows started since they exist.
         self.pledges = False
+        # 秒批: for workflows started since steps may be decided by rules (see MatterWorkflow).
+        self.auto_decides = False
+        self.auto_due: list[str] = []  # steps opened whose rules are to be applied
         self.status = ApplicationStatus(
             application_no=app.application_no,
             matter_code=self.matter.code,
@@ -110,6 +113,10 @@ class Case:
         pushes, self.pushes = self.pushes, []
         return pushes
 
+    def take_auto_due(self) -> list[str]:
+        due, self.auto_due = self.auto_due, []
+        return due
+
     # --- what every procedure shares ----------------------------------------------------
 
     def open_ready_steps(self, now: datetime) -> None:
@@ -120,20 +127,33 @@ class Case:
                 step.state = StepState.open
                 step.opened_at = now
                 step.clock = Clock(started_at=now, limit_days=spec.limit_days)
+                if spec.stages:  # 分级签署: it starts at its first stage (承办)
+                    first = spec.stages[0]
+                    step.stage, step.stage_name, step.stage_role = (
+                        first.code,
+                        first.name,
+                        first.role,
+                    )
                 self.record(now, EventKind.step_opened, step=step.code, limit_days=spec.limit_days)
-                connector = self.app.connectors.get(step.department)
-                if connector is not None and self.delivers:
-                    alarm = timedelta(minutes=connector.alarm_after_minutes)
-                    step.push = TaskPush(due=now + alarm)
-                    self.pushes.append(step.code)
-                deadline = step.clock.reading(self.calendar, now).deadline
-                self.notify(
-                    now,
-                    department(step.department),
-                    "task_opened",
-                    step_name=step.name,
-                    deadline=self.when(deadline),
-                )
+                if spec.auto is not None and self.auto_decides:
+                    # 秒批: its rules come first; it reaches people only if they cannot decide.
+                    step.auto_pending = True
+                    self.auto_due.append(step.code)
+                    continue
+                self.announce(now, step)
+
+    def announce(self, now: datetime, step: StepStatus) -> None:
+        """A step reaches its department: pushed to its own system, told in its inbox."""
+        connector = self.app.connectors.get(step.department)
+        if connector is not None and self.delivers:
+            alarm = timedelta(minutes=connector.alarm_after_minutes)
+            step.push = TaskPush(due=now + alarm)
+            self.pushes.append(step.code)
+        deadline = step.clock.reading(self.calendar, now).deadline if step.clock else None
+        self.notify(
+            now, department(step.department), "task_opened", step_name=step.name,
+            deadline=self.when(deadline),
+        )  # fmt: skip
 
     def touch(self) -> None:
         """A department started work: 已受理 becomes 办理中."""

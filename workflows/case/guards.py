@@ -43,6 +43,8 @@ def step_problem(status: ApplicationStatus, action: StepAction) -> str | None:
         return "只有承办部门工作人员可以办理该环节"
     if action.actor.department != step.department:
         return "该环节不属于您的部门，不能办理"
+    if step.auto_pending:
+        return "该环节正在按规则自动审批（秒批），请稍后再办理"
     return None
 
 

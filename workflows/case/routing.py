@@ -18,6 +18,7 @@ from domain.application import TaskPush
 from domain.events import SUPERVISORS, WINDOW, EventKind, department
 from domain.reason import reason_problem, remark_problem
 from domain.states import StepState
+from workflows.case import signoff
 from workflows.case.core import Case, Transition
 from workflows.case.guards import SUPERVISING, closed, step_problem, unknown_step
 
@@ -83,6 +84,9 @@ def _reroute(case: Case, action: RerouteInput, now: datetime) -> None:
     step.department = action.department
     step.state = StepState.open
     step.reminded = False  # the new department has not been reminded of anything
+    stages = case.matter.step(step.code).stages
+    if stages:  # 分级签署: the new department signs its own levels, from the first
+        signoff.enter(step, stages[0])
     case.record(
         now, EventKind.step_rerouted, action.actor, step.code, department_before=before,
         department=action.department, reason=action.reason.strip(),

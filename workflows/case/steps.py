@@ -11,9 +11,10 @@ from datetime import datetime
 from domain.actions import ApproveInput, ClaimInput, RejectInput, ReleaseInput
 from domain.actors import Actor
 from domain.events import APPLICANT, EventKind
-from domain.fields import fields_problems
+from domain.fields import FieldValue, fields_problems
 from domain.reason import reason_problem, remark_problem
 from domain.states import ApplicationState, StepState
+from workflows.case import signoff
 from workflows.case.core import Case, Transition
 from workflows.case.guards import SUPERVISING, closed, decidable, step_problem, unknown_step
 
@@ -28,7 +29,7 @@ def _claim_problem(case: Case, action: ClaimInput, _now: datetime) -> str | None
         return "您已签收该环节" if step.claimed_by == action.actor else f"该环节已由{who}签收"
     if step.state is not StepState.open:
         return f"该环节当前为“{step.state.label}”，不能签收"
-    return None
+    return signoff.stage_problem(case, action)
 
 
 def _claim(case: Case, action: ClaimInput, now: datetime) -> None:
@@ -74,7 +75,11 @@ def _decide(case: Case, now: datetime, code: str, actor: Actor, state: StepState
 
 
 def _approve_problem(case: Case, action: ApproveInput, now: datetime) -> str | None:
-    problem = decidable(case.status, action) or remark_problem(action.comment)
+    problem = (
+        decidable(case.status, action)
+        or signoff.decision_problem(case, action)
+        or remark_problem(action.comment)
+    )
     if problem:
         return problem
     spec = case.matter.step(action.step_code)
@@ -90,32 +95,41 @@ def _approve_problem(case: Case, action: ApproveInput, now: datetime) -> str | N
 
 
 def _approve(case: Case, action: ApproveInput, now: datetime) -> None:
-    _decide(case, now, action.step_code, action.actor, StepState.approved)
-    step = case.status.step(action.step_code)
-    step.result = dict(action.result)
-    case.record(
-        now,
-        EventKind.approved,
-        action.actor,
-        step.code,
-        result=step.result,
-        comment=action.comment,
-    )
+    approve_step(case, now, action.step_code, action.actor, dict(action.result), action.comment)
+
+
+def approve_step(
+    case: Case, now: datetime, code: str, actor: Actor, result: dict[str, FieldValue], comment: str
+) -> None:
+    """The step approved with its results (by its department, or by 秒批's rules)."""
+    _decide(case, now, code, actor, StepState.approved)
+    step = case.status.step(code)
+    step.result = result
+    case.record(now, EventKind.approved, actor, step.code, result=step.result, comment=comment)
     case.open_ready_steps(now)
     case.complete_if_done(now)
 
 
 def _reject_problem(case: Case, action: RejectInput, _now: datetime) -> str | None:
-    return decidable(case.status, action) or reason_problem(action.reason, "不予通过必须说明理由")
+    return (
+        decidable(case.status, action)
+        or signoff.decision_problem(case, action)
+        or reason_problem(action.reason, "不予通过必须说明理由")
+    )
 
 
 def _reject(case: Case, action: RejectInput, now: datetime) -> None:
-    _decide(case, now, action.step_code, action.actor, StepState.rejected)
-    step = case.status.step(action.step_code)
-    step.reason = action.reason.strip()
-    case.record(now, EventKind.rejected, action.actor, step.code, reason=step.reason)
+    reject_step(case, now, action.step_code, action.actor, action.reason.strip())
+
+
+def reject_step(case: Case, now: datetime, code: str, actor: Actor, reason: str) -> None:
+    """One reasoned rejection refuses the application (by its department, or by 秒批)."""
+    _decide(case, now, code, actor, StepState.rejected)
+    step = case.status.step(code)
+    step.reason = reason
+    case.record(now, EventKind.rejected, actor, step.code, reason=step.reason)
     case.finish(now, ApplicationState.refused, step.reason)
-    case.record(now, EventKind.refused, action.actor, step.code, reason=step.reason)
+    case.record(now, EventKind.refused, actor, step.code, reason=step.reason)
     case.notify(now, APPLICANT, "refused", step_name=step.name, reason=step.reason)
 
 

@@ -1,0 +1,78 @@
+"""秒批 rules on facts, without a server: the operators, the order of the rules, and what a
+missing fact does (it stops the evaluation: a later rule never decides around a gap)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import pytest
+
+from domain.auto_rules import Facts, LicenceFact, evaluate
+from domain.matter import AutoDecision, AutoRule, Condition, RuleOp
+
+
+def _rule(
+    name: str, *when: Condition, decide: Literal["approve", "reject"] = "approve"
+) -> AutoRule:
+    return AutoRule(name=name, when=list(when), decide=decide, reason=f"{name}理由")
+
+
+def _auto(*rules: AutoRule) -> AutoDecision:
+    return AutoDecision(rules=list(rules))
+
+
+def _holders(auto: AutoDecision, holder: str = "H1") -> dict[int, list[str]]:
+    return {i: [holder] * len(rule.when) for i, rule in enumerate(auto.rules)}
+
+
+@pytest.mark.parametrize(
+    ("op", "value", "fact", "holds"),
+    [
+        (RuleOp.eq, 12, 12.0, True),
+        (RuleOp.ne, "甲", "乙", True),
+        (RuleOp.lt, 10, 12, False),
+        (RuleOp.ge, 12, 12, True),
+        (RuleOp.in_, ["甲", "乙"], "乙", True),
+        (RuleOp.in_, ["甲", "乙"], "丙", False),
+        (RuleOp.le, "2026-12-31", "2026-11-02", True),  # dates compare as ISO text
+        (RuleOp.present, None, "x", True),
+        (RuleOp.absent, None, "x", False),
+    ],
+)
+def test_each_operator(op: RuleOp, value: Any, fact: Any, holds: bool) -> None:
+    auto = _auto(_rule("r", Condition(fact="form.f", op=op, value=value)))
+    verdict = evaluate(auto, Facts(form={"f": fact}), _holders(auto))
+    assert verdict.decided is holds
+
+
+def test_the_first_rule_that_holds_decides_with_exactly_its_facts() -> None:
+    auto = _auto(
+        _rule("大额", Condition(fact="form.amount", op=RuleOp.gt, value=100), decide="reject"),
+        _rule(
+            "小额持证",
+            Condition(fact="form.amount", op=RuleOp.le, value=100),
+            Condition(fact="licence.permit", op=RuleOp.present),
+        ),
+    )
+    licence = LicenceFact(type="permit", holder="H1", number="P-1", digest="d1")
+    verdict = evaluate(
+        auto, Facts(form={"amount": 50, "other": 1}, licences=[licence]), _holders(auto)
+    )
+    assert (verdict.decided, verdict.rule_no, verdict.decision) == (True, 2, "approve")
+    assert verdict.facts == {
+        "form.amount": 50,
+        "licence.permit": {"holder": "H1", "number": "P-1", "digest": "d1"},
+    }
+    # Another holder's licence is not the applicant's.
+    other = evaluate(auto, Facts(form={"amount": 50}, licences=[licence]), _holders(auto, "H2"))
+    assert not other.decided
+
+
+def test_a_missing_fact_stops_the_rules() -> None:
+    auto = _auto(
+        _rule("需核对", Condition(fact="form.amount", op=RuleOp.gt, value=100), decide="reject"),
+        _rule("兜底", Condition(fact="applicant.id", op=RuleOp.present)),
+    )
+    verdict = evaluate(auto, Facts(applicant={"id": "X"}), _holders(auto))
+    assert not verdict.decided
+    assert verdict.why_not == ["规则1（需核对）：缺少事实 form.amount，规则无法判断，转人工办理"]
