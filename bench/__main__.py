@@ -33,6 +33,7 @@ import json
 import os
 import platform
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -78,6 +79,12 @@ def machine() -> dict[str, Any]:
     }
 
 
+def spare_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
 def start_stack(
     data_dir: Path, port: int, temporal_port: int, api_workers: int, environment: dict[str, str]
 ) -> subprocess.Popen[bytes]:
@@ -96,6 +103,14 @@ def start_stack(
             str(temporal_port),
             "--api-workers",
             str(api_workers),
+            # The identity provider, SMS sink and UI on spare ports: a `make run` stack (or
+            # another bench) may hold the defaults.
+            "--oidc-port",
+            str(spare_port()),
+            "--sms-port",
+            str(spare_port()),
+            "--ui-port",
+            str(spare_port()),
         ],
         env=os.environ | environment,
         stdout=log,

@@ -14,7 +14,6 @@ import argparse
 import asyncio
 import json
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -23,13 +22,7 @@ from typing import Any
 
 import httpx
 
-from bench.__main__ import APPLICATION, RESULTS, start_stack, token, wait_ready
-
-
-def _spare_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from bench.__main__ import APPLICATION, RESULTS, spare_port, start_stack, token, wait_ready
 
 
 def _worker_pid(stack: subprocess.Popen[bytes]) -> int:
@@ -93,7 +86,7 @@ async def settle(pid: int, quiet_seconds: float = 10, limit: float = 600) -> Non
 
 
 async def run_async(count: int, concurrency: int) -> dict[str, Any]:
-    port, temporal_port = _spare_port(), _spare_port()
+    port, temporal_port = spare_port(), spare_port()
     base = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryDirectory(prefix="tongban-bench-memory-") as tmp:
         stack = start_stack(Path(tmp), port, temporal_port, 1, {})
