@@ -93,6 +93,13 @@ class Settings(BaseSettings):
         default="json",
         description="json: one JSON object a line, for a log collector; text: for people",
     )
+    worker_cache_size: int = Field(
+        default=200,
+        ge=2,
+        description="workflows a worker keeps in memory (Temporal's sticky cache); one "
+        "evicted is replayed from its history at its next timer or action. Bounds the "
+        "worker's memory whatever the number of open applications",
+    )
     worker_metrics_address: str = Field(
         default="",
         description="host:port where the worker serves the Temporal SDK's Prometheus metrics "

@@ -59,6 +59,9 @@ def build_worker(
     feed = FeedActivities(sessions, source=settings.feed_source)
     # Let running activities (a projection is one short transaction) finish on shutdown.
     options.setdefault("graceful_shutdown_timeout", timedelta(seconds=10))
+    # Most open applications sleep for days on a card timer: keeping each in memory costs
+    # some 380 KB (measured: docs/performance.md), replaying one at its next timer a few ms.
+    options.setdefault("max_cached_workflows", settings.worker_cache_size)
     return Worker(
         client,
         task_queue=task_queue,
