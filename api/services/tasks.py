@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar, Unpack
+from typing import Any, TypeVar
 
 from sqlalchemy import Select, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,7 +22,7 @@ from domain.states import StepState
 from store.models import ApplicationRow, MaterialRow, StepRow
 
 # A query of steps (their rows, or a count), filtered as the inbox filters them.
-Q = TypeVar("Q", bound=Select[Unpack[tuple[Any, ...]]])
+Q = TypeVar("Q", bound=Select[*tuple[Any, ...]])
 
 ACTIVE = [
     StepState.open.value,
@@ -102,6 +102,7 @@ async def count_tasks(
     states: Sequence[str] | None,
     sla_levels: Sequence[str] | None,
     department: str | None,
+    application_no: str | None = None,
 ) -> int:
     """How many tasks `list_tasks` pages through with the same filters."""
     query = _joined(select(func.count()).select_from(StepRow), user)
@@ -111,7 +112,7 @@ async def count_tasks(
         states=states,
         sla_levels=sla_levels,
         department=department,
-        application_no=None,
+        application_no=application_no,
     )
     return int(await session.scalar(query) or 0)
 
