@@ -27,6 +27,7 @@ from temporalio.worker import Worker
 from tests.conftest import SCREENS
 from tests.engine import start, start_on_a_plain_monday
 from tests.factories import application, credit_code, id_number
+from tests.test_paging import small_pages, tied  # noqa: F401 (fixtures)
 from tests.timeline import at, skip_to
 
 pytestmark = pytest.mark.timeout(180)
@@ -437,3 +438,29 @@ async def test_the_api_reference_works_under_its_policy(browser: Browser, live: 
     await expect(page.locator(".information-container .title")).to_contain_text("Tongban")
     await expect(page.locator(".opblock").first).to_be_visible()
     await shot(page, "23_api_reference")
+
+
+async def test_the_workbench_turns_its_pages_with_the_filter_kept(
+    browser: Browser,
+    live: str,
+    tied: list[str],  # noqa: F811 (the fixture)
+    small_pages: int,  # noqa: F811 (the fixture)
+) -> None:
+    gas = await sign_in(browser, live, "gas")
+    await gas.goto("/workbench")
+    await gas.select_option("select[name=sla]", "serious")
+    await gas.click("button:has-text('筛选')")
+    pager = gas.locator("nav.pager")
+    await expect(pager).to_contain_text(re.compile(r"第 1 / \d+ 页"))
+    first = await gas.locator("tbody tr").all_inner_texts()
+    assert len(first) == small_pages
+    await pager.locator("a[rel=next]").click()
+    await expect(gas).to_have_url(re.compile(r"sla=serious.*page=2"))
+    await expect(pager).to_contain_text(re.compile(r"第 2 / \d+ 页"))
+    await expect(gas.locator("select[name=sla]")).to_have_value("serious")
+    second = await gas.locator("tbody tr").all_inner_texts()
+    assert not set(first) & set(second)
+    await shot(gas, "16_workbench_page_2")
+    await pager.locator("a[rel=prev]").click()
+    await expect(pager).to_contain_text(re.compile(r"第 1 / \d+ 页"))
+    assert await gas.locator("tbody tr").all_inner_texts() == first
