@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from store.types import Base, JSONDoc, OptionalJSONDoc
@@ -106,6 +106,13 @@ class StepRow(Base):
         Index("ix_steps_decided", "state", "decided_at", "department", "deadline"),
         # Open steps across departments: the chart, pending extension requests.
         Index("ix_steps_active", "state", "department", "sla_level"),
+        # Departments' pending requests for more time: a handful among every step.
+        Index(
+            "ix_steps_extension_requests",
+            "deadline",
+            sqlite_where=text("extension_request IS NOT NULL"),
+            postgresql_where=text("extension_request IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0013"
@@ -50,9 +51,18 @@ def upgrade() -> None:
     op.drop_index("ix_steps_inbox", table_name="steps")
     for name, table, columns in INDEXES:
         op.create_index(name, table, columns)
+    pending = sa.text("extension_request IS NOT NULL")
+    op.create_index(
+        "ix_steps_extension_requests",
+        "steps",
+        ["deadline"],
+        sqlite_where=pending,
+        postgresql_where=pending,
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_steps_extension_requests", table_name="steps")
     for name, table, _ in reversed(INDEXES):
         op.drop_index(name, table_name=table)
     op.create_index("ix_steps_inbox", "steps", ["department", "state", "deadline"])
