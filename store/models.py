@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from store.types import Base, JSONDoc, OptionalJSONDoc
@@ -19,6 +19,23 @@ AppNo = String(40)
 
 class ApplicationRow(Base):
     __tablename__ = "applications"
+    __table_args__ = (
+        # The supervision list: its filters, then its order (the number breaks ties).
+        Index(
+            "ix_applications_open_list", "state", "sla_level", "promised_deadline", "application_no"
+        ),
+        # The overview's figures: what is open or settled since a cutoff, from the index.
+        Index(
+            "ix_applications_figures",
+            "completed_at",
+            "state",
+            "channel",
+            "sla_level",
+            "promised_deadline",
+        ),
+        # Granted, the result not yet handed over (the delivery figures).
+        Index("ix_applications_awaiting", "state", "handed_over_at", "delivery_deadline"),
+    )
 
     application_no: Mapped[str] = mapped_column(AppNo, primary_key=True)
     matter_code: Mapped[str] = mapped_column(String(40), index=True)
@@ -83,7 +100,19 @@ class StepRow(Base):
     __tablename__ = "steps"
     __table_args__ = (
         UniqueConstraint("application_no", "code"),
-        Index("ix_steps_inbox", "department", "state", "deadline"),
+        # A department's inbox: its filters, then its order (and its count, from the index).
+        Index("ix_steps_inbox_paging", "department", "state", "sla_level", "deadline"),
+        # Steps decided since a cutoff, by department, on time or not (the overview).
+        Index("ix_steps_decided", "state", "decided_at", "department", "deadline"),
+        # Open steps across departments: the chart, pending extension requests.
+        Index("ix_steps_active", "state", "department", "sla_level"),
+        # Departments' pending requests for more time: a handful among every step.
+        Index(
+            "ix_steps_extension_requests",
+            "deadline",
+            sqlite_where=text("extension_request IS NOT NULL"),
+            postgresql_where=text("extension_request IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
@@ -112,7 +141,7 @@ class StepRow(Base):
     result: Mapped[dict[str, Any]]
     reason: Mapped[str | None] = mapped_column(Text)
     # The push of the task to the department's own system (its connector), if it has one.
-    push_state: Mapped[str | None] = mapped_column(String(12), default=None)
+    push_state: Mapped[str | None] = mapped_column(String(12), default=None, index=True)
     push_attempts: Mapped[int] = mapped_column(default=0)
     push_error: Mapped[str | None] = mapped_column(Text, default=None)
     pushed_at: Mapped[datetime | None] = mapped_column(default=None)
@@ -163,7 +192,9 @@ class MaterialRow(Base):
     ref: Mapped[str] = mapped_column(String(500))
     digest: Mapped[str] = mapped_column(String(64), default="", comment="a licence's, pinned")
     verified: Mapped[bool] = mapped_column(
-        default=False, comment="obtained by the centre (licence found valid, data sharing)"
+        default=False,
+        index=True,
+        comment="obtained by the centre (licence found valid, data sharing)",
     )
 
 
@@ -194,6 +225,8 @@ class NotificationRow(Base):
     __table_args__ = (
         Index("ix_notifications_pending", "recipient", "sent_at"),
         Index("ix_notifications_inbox", "recipient", "at"),
+        # Supervision's SMS figures and the undelivered ones, without reading the messages.
+        Index("ix_notifications_sms", "channel", "state", "attempts", "at"),
     )
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -301,6 +334,10 @@ class RatingRow(Base):
     """好差评: the applicant's rating of a closed application, and the follow-up of a bad one."""
 
     __tablename__ = "ratings"
+    __table_args__ = (
+        # Bad reviews still to follow up, by their due date.
+        Index("ix_ratings_follow_up", "level", "followed_up_at", "follow_up_due"),
+    )
 
     application_no: Mapped[str] = mapped_column(
         AppNo, ForeignKey("applications.application_no", ondelete="CASCADE"), primary_key=True

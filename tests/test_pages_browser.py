@@ -27,6 +27,7 @@ from temporalio.worker import Worker
 from tests.conftest import SCREENS
 from tests.engine import start, start_on_a_plain_monday
 from tests.factories import application, credit_code, id_number
+from tests.test_paging import small_pages, tied  # noqa: F401 (fixtures)
 from tests.timeline import at, skip_to
 
 pytestmark = pytest.mark.timeout(180)
@@ -88,7 +89,7 @@ async def fits_the_screen(page: Page) -> None:
 
 
 async def open_task(page: Page, number: str) -> None:
-    await page.goto("/workbench")
+    await page.goto(f"/workbench?application_no={number}")
     await page.click(f"a:has-text('{number}')")
     await expect(page.locator("h1")).to_contain_text(number)
 
@@ -153,7 +154,7 @@ async def test_one_application_through_every_role(
 
     # Departments: the registry approves, the police ask for a correction.
     amr = await sign_in(browser, live, "amr")
-    await amr.goto("/workbench")
+    await amr.goto(f"/workbench?application_no={number}")
     await expect(amr.locator("tbody")).to_contain_text(number)
     await shot(amr, "07_workbench")
     await open_task(amr, number)
@@ -238,14 +239,14 @@ async def test_yellow_and_red_cards_reached_by_skipping_time(
 
     # Wednesday 13:00: the two-day seal step is yellow (80% of its time used).
     await skip_to(env, at(monday + timedelta(days=2), 13))
-    await psb.goto("/workbench")
+    await psb.goto(f"/workbench?application_no={number}")
     row = psb.locator(f"tr:has-text('{number}')")
     await expect(row.locator(".tag")).to_have_text(re.compile("黄牌"))
     await shot(psb, "13_workbench_yellow")
 
     # Thursday: red, and the supervisor counts it among the overdue.
     await skip_to(env, at(monday + timedelta(days=3), 10))
-    await psb.goto("/workbench")
+    await psb.goto(f"/workbench?application_no={number}")
     await expect(row.locator(".tag")).to_have_text(re.compile("红牌"))
     await expect(row).to_contain_text("已超")
     boss = await sign_in(browser, live, "supervisor")
@@ -261,7 +262,7 @@ async def test_each_role_sees_only_its_own_pages(
     app = application("company_setup", now=await env.get_current_time())
     await start(env, worker.task_queue, app)
     psb = await sign_in(browser, live, "psb")
-    await psb.goto("/workbench")
+    await psb.goto(f"/workbench?application_no={app.application_no}")
     await psb.click(f"a:has-text('{app.application_no}')")
     seal_task = psb.url
 
@@ -271,7 +272,7 @@ async def test_each_role_sees_only_its_own_pages(
     assert response is not None and response.status == 403
     await expect(amr.locator("h1")).to_have_text("无权访问")
     await shot(amr, "15_forbidden_other_department")
-    await amr.goto("/workbench")
+    await amr.goto(f"/workbench?application_no={app.application_no}")
     mine = amr.locator("tbody tr", has_text=app.application_no)
     await expect(mine).to_contain_text("企业设立登记")  # its own step of this application
     # Not the police's step of it (a step re-routed to it by another test may be listed).
@@ -437,3 +438,29 @@ async def test_the_api_reference_works_under_its_policy(browser: Browser, live: 
     await expect(page.locator(".information-container .title")).to_contain_text("Tongban")
     await expect(page.locator(".opblock").first).to_be_visible()
     await shot(page, "23_api_reference")
+
+
+async def test_the_workbench_turns_its_pages_with_the_filter_kept(
+    browser: Browser,
+    live: str,
+    tied: list[str],  # noqa: F811 (the fixture)
+    small_pages: int,  # noqa: F811 (the fixture)
+) -> None:
+    gas = await sign_in(browser, live, "gas")
+    await gas.goto("/workbench")
+    await gas.select_option("select[name=sla]", "serious")
+    await gas.click("button:has-text('筛选')")
+    pager = gas.locator("nav.pager")
+    await expect(pager).to_contain_text(re.compile(r"第 1 / \d+ 页"))
+    first = await gas.locator("tbody tr").all_inner_texts()
+    assert len(first) == small_pages
+    await pager.locator("a[rel=next]").click()
+    await expect(gas).to_have_url(re.compile(r"sla=serious.*page=2"))
+    await expect(pager).to_contain_text(re.compile(r"第 2 / \d+ 页"))
+    await expect(gas.locator("select[name=sla]")).to_have_value("serious")
+    second = await gas.locator("tbody tr").all_inner_texts()
+    assert not set(first) & set(second)
+    await shot(gas, "16_workbench_page_2")
+    await pager.locator("a[rel=prev]").click()
+    await expect(pager).to_contain_text(re.compile(r"第 1 / \d+ 页"))
+    assert await gas.locator("tbody tr").all_inner_texts() == first

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -134,6 +135,59 @@ _LAYOUT_VALUES = frozenset(
         "unified_login",
     }
 )
+
+
+# Rows on one page of a list (the workbench's tasks, supervision's overdue and yellow lists).
+PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class Pager:
+    """One page of a list: where it is, how many there are, and the links to the others,
+    each keeping the page's filters (and the other lists' pages) in its query string."""
+
+    path: str
+    param: str  # the query parameter holding this list's page number
+    page: int
+    total: int
+    size: int
+    kept: tuple[tuple[str, str], ...]
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.size))
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * self.size
+
+    @property
+    def first(self) -> int:
+        """The number of its first row (1-based), 0 for an empty list."""
+        return self.offset + 1 if self.total else 0
+
+    @property
+    def last(self) -> int:
+        return min(self.offset + self.size, self.total)
+
+    def link(self, page: int) -> str:
+        query = [(k, v) for k, v in self.kept if k != self.param]
+        if page > 1:
+            query.append((self.param, str(page)))
+        return f"{self.path}?{urlencode(query)}" if query else self.path
+
+
+def pager(request: Request, total: int, *, param: str = "page", size: int | None = None) -> Pager:
+    """The page of a list of `total` rows that the query string asks for (the last one if
+    it asks for more), its links keeping every other parameter of the query string."""
+    size = size or PAGE_SIZE
+    try:
+        asked = int(request.query_params.get(param) or 1)
+    except ValueError:
+        asked = 1
+    pages = max(1, -(-total // size))
+    kept = tuple((k, v) for k, v in request.query_params.multi_items() if v)
+    return Pager(request.url.path, param, min(max(asked, 1), pages), total, size, kept)
 
 
 def safe_path(target: object, default: str) -> str:

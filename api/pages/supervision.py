@@ -13,6 +13,7 @@ from api.pages.common import (
     check_csrf,
     flash,
     form_model,
+    pager,
     problem_text,
     redirect,
     render,
@@ -57,28 +58,28 @@ async def dashboard(
     request: Request, boss: SupervisorPage, services: ServicesDep, session: SessionDep
 ) -> Response:
     overview = await supervision.overview(services=services, session=session, user=boss)
-    overdue = await supervision.applications(
-        services=services,
-        session=session,
-        user=boss,
-        matter=None,
-        department=None,
-        sla_level=[SlaLevel.red.value, SlaLevel.serious.value],
-        state=None,
-        limit=100,
-        offset=0,
-    )
-    yellow = await supervision.applications(
-        services=services,
-        session=session,
-        user=boss,
-        matter=None,
-        department=None,
-        sla_level=[SlaLevel.yellow.value],
-        state=None,
-        limit=100,
-        offset=0,
-    )
+    lists = {}
+    for name, levels in (
+        ("overdue", [SlaLevel.red.value, SlaLevel.serious.value]),
+        ("yellow", [SlaLevel.yellow.value]),
+    ):
+        # Each list pages on its own (?overdue_page=, ?yellow_page=), keeping the other's.
+        total = await supervision.count_applications(
+            session=session, user=boss, matter=None, department=None, sla_level=levels, state=None
+        )
+        paging = pager(request, total, param=f"{name}_page")
+        page_rows = await supervision.applications(
+            services=services,
+            session=session,
+            user=boss,
+            matter=None,
+            department=None,
+            sla_level=levels,
+            state=None,
+            limit=paging.size,
+            offset=paging.offset,
+        )
+        lists[name] = (page_rows, paging)
     per_department = await supervision.open_steps_by_department_and_card(session, boss)
     names = {d.department: d.department_name for d in overview.departments}
     rows = [(names.get(code, code), counts) for code, counts in sorted(per_department.items())]
@@ -87,8 +88,10 @@ async def dashboard(
         "supervision.html",
         user=boss,
         overview=overview,
-        overdue=overdue,
-        yellow=yellow,
+        overdue=lists["overdue"][0],
+        overdue_paging=lists["overdue"][1],
+        yellow=lists["yellow"][0],
+        yellow_paging=lists["yellow"][1],
         chart=chart(rows),
         departments=[d for d in overview.departments if d.open or d.completed]
         or overview.departments,

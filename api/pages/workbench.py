@@ -18,6 +18,7 @@ from api.pages.common import (
     flash,
     forbidden_page,
     form_model,
+    pager,
     problem_text,
     redirect,
     render,
@@ -37,15 +38,29 @@ async def inbox(
 ) -> Response:
     state = request.query_params.get("state") or None
     sla = request.query_params.get("sla") or None
+    states, sla_levels = ([state] if state else None), ([sla] if sla else None)
+    department_filter = request.query_params.get("department") or None
+    number = request.query_params.get("application_no", "").strip()[:40] or None
+    # Counted first: the count is read from the inbox's index, and says which page is last.
+    total = await tasks.count_tasks(
+        session=session,
+        user=staff,
+        states=states,
+        sla_levels=sla_levels,
+        department=department_filter,
+        application_no=number,
+    )
+    paging = pager(request, total)
     items = await tasks.list_tasks(
         services=services,
         session=session,
         user=staff,
-        states=[state] if state else None,
-        sla_levels=[sla] if sla else None,
-        department=request.query_params.get("department") or None,
-        limit=200,
-        offset=0,
+        states=states,
+        sla_levels=sla_levels,
+        department=department_filter,
+        application_no=number,
+        limit=paging.size,
+        offset=paging.offset,
     )
     department = services.catalogue.departments.get(staff.department or "")
     return render(
@@ -53,8 +68,10 @@ async def inbox(
         "workbench.html",
         user=staff,
         tasks=items,
+        paging=paging,
         state=state or "",
         sla=sla or "",
+        number=number or "",
         department_label=department.name if department else "全部部门",
     )
 

@@ -40,7 +40,10 @@ async def report(*, services: Services, session: AsyncSession, user: StaffUser) 
         select(NotificationRow)
         .where(
             NotificationRow.channel == NoticeChannel.sms.value,
-            NotificationRow.state != DeliveryState.sent.value,
+            # Named, not "!= sent": an index range each, not every SMS ever sent.
+            NotificationRow.state.in_(
+                [s.value for s in DeliveryState if s is not DeliveryState.sent]
+            ),
             NotificationRow.attempts > 0,
             mine,
         )

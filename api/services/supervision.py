@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from typing import Any, TypeVar
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.container import Services
@@ -26,16 +29,64 @@ from domain.regions import RegionLevel
 from domain.states import ApplicationState, SlaLevel, StepState
 from store.models import ApplicationRow, EventRow, MaterialRow, RatingRow, StepRow
 
+# A query of applications (their rows, or a count), filtered as supervision filters them.
+Q = TypeVar("Q", bound=Select[*tuple[Any, ...]])
+
 OPEN_STATES = [s.value for s in ApplicationState if not s.final]
 ACTIVE_STEPS = [s.value for s in StepState if s.active]
 OVERDUE = [SlaLevel.red.value, SlaLevel.serious.value]
 # Steps a department decided itself: approvals and refusals (not deemed, not cancelled).
 DECIDED = [StepState.approved.value, StepState.rejected.value]
+COMPLETED_APPS = {ApplicationState.granted.value, ApplicationState.refused.value}
 
 
 def temporal_url(services: Services, application_no: str) -> str:
     base = services.settings.temporal_ui_url.rstrip("/")
     return f"{base}/namespaces/{services.settings.temporal_namespace}/workflows/{application_no}"
+
+
+def _supervised(
+    query: Q,
+    *,
+    user: StaffUser,
+    matter: str | None,
+    department: str | None,
+    sla_level: Sequence[str] | None,
+    state: Sequence[str] | None,
+) -> Q:
+    query = query.where(visible(user))
+    if matter:
+        query = query.where(ApplicationRow.matter_code == matter)
+    if department:
+        query = query.where(
+            ApplicationRow.application_no.in_(
+                select(StepRow.application_no).where(StepRow.department == department)
+            )
+        )
+    if sla_level:
+        query = query.where(ApplicationRow.sla_level.in_(sla_level))
+    return query.where(ApplicationRow.state.in_(state or OPEN_STATES))
+
+
+async def count_applications(
+    *,
+    session: AsyncSession,
+    user: StaffUser,
+    matter: str | None,
+    department: str | None,
+    sla_level: Sequence[str] | None,
+    state: Sequence[str] | None,
+) -> int:
+    """How many applications `applications` pages through with the same filters."""
+    query = _supervised(
+        select(func.count()).select_from(ApplicationRow),
+        user=user,
+        matter=matter,
+        department=department,
+        sla_level=sla_level,
+        state=state,
+    )
+    return int(await session.scalar(query) or 0)
 
 
 async def applications(
@@ -50,20 +101,20 @@ async def applications(
     limit: int,
     offset: int,
 ) -> list[SupervisedApplication]:
-    query = select(ApplicationRow).where(visible(user))
-    if matter:
-        query = query.where(ApplicationRow.matter_code == matter)
-    if department:
-        query = query.where(
-            ApplicationRow.application_no.in_(
-                select(StepRow.application_no).where(StepRow.department == department)
-            )
-        )
-    if sla_level:
-        query = query.where(ApplicationRow.sla_level.in_(sla_level))
-    query = query.where(ApplicationRow.state.in_(state or OPEN_STATES))
+    query = _supervised(
+        select(ApplicationRow),
+        user=user,
+        matter=matter,
+        department=department,
+        sla_level=sla_level,
+        state=state,
+    )
+    # The soonest promise first; the number breaks ties, so that pages follow one another
+    # with no application repeated or skipped (on PostgreSQL too).
     query = query.order_by(
-        ApplicationRow.promised_deadline.is_(None), ApplicationRow.promised_deadline
+        ApplicationRow.promised_deadline.is_(None),
+        ApplicationRow.promised_deadline,
+        ApplicationRow.application_no,
     )
     rows = list(await session.scalars(query.limit(limit).offset(offset)))
     overdue: dict[str, list[tuple[str, str]]] = {}
@@ -126,32 +177,146 @@ async def _counts(session: AsyncSession, column: object, *where: object) -> dict
     return {str(key): int(n) for key, n in rows}
 
 
-async def overview(*, services: Services, session: AsyncSession, user: StaffUser) -> Overview:
-    """The figures of what `user` sees: the whole city, or his county's applications."""
-    now = await services.clock()
-    mine = visible(user)
-    open_by_sla = dict.fromkeys((lv.value for lv in SlaLevel), 0)
-    open_by_sla |= await _counts(
-        session, ApplicationRow.sla_level, ApplicationRow.state.in_(OPEN_STATES), mine
-    )
-    by_state = await _counts(session, ApplicationRow.state, mine)
-    by_channel = await _counts(
-        session, ApplicationRow.channel, ApplicationRow.state != "not_accepted", mine
+@dataclass(frozen=True)
+class _Settled:
+    """The figures of what was settled before a cutoff: applications completed and steps
+    decided by then. Neither changes again (an application ends once; a decided step stays
+    decided), so they are counted once a day per region and kept, while what is open or
+    settled since is counted on every view."""
+
+    applications: list[tuple[str, str, str, int, int]]  # state, channel, card, n, on time
+    steps: dict[str, tuple[int, int]]  # department: decided, on time
+
+
+# (database, who sees it, cutoff): _Settled. Kept per process, bounded.
+_settled: dict[tuple[object, ...], _Settled] = {}
+# An application completed (a step decided) before the cutoff was projected by then: a
+# projection commits within seconds of the change, an hour is margin enough.
+SETTLED_MARGIN = timedelta(hours=1)
+
+
+def _on_time_app() -> ColumnElement[bool]:
+    return or_(
+        ApplicationRow.promised_deadline.is_(None),
+        ApplicationRow.completed_at <= ApplicationRow.promised_deadline,
     )
 
-    on_time_step = and_(StepRow.deadline.is_not(None), StepRow.decided_at <= StepRow.deadline)
-    figures = await session.execute(
+
+def _on_time_step() -> ColumnElement[bool]:
+    return and_(StepRow.deadline.is_not(None), StepRow.decided_at <= StepRow.deadline)
+
+
+async def _application_counts(
+    session: AsyncSession, *where: ColumnElement[bool]
+) -> list[tuple[str, str, str, int, int]]:
+    """(state, channel, card, count, on time), from ix_applications_figures alone."""
+    rows = await session.execute(
         select(
-            StepRow.department,
-            func.count().filter(StepRow.state.in_(ACTIVE_STEPS)),
-            func.count().filter(StepRow.state.in_(ACTIVE_STEPS), StepRow.sla_level.in_(OVERDUE)),
-            func.count().filter(StepRow.state.in_(DECIDED)),
-            func.count().filter(StepRow.state.in_(DECIDED), on_time_step),
+            ApplicationRow.state,
+            ApplicationRow.channel,
+            ApplicationRow.sla_level,
+            func.count(),
+            func.count().filter(_on_time_app()),
         )
-        .where(of_visible(StepRow.application_no, user))
-        .group_by(StepRow.department)
+        .where(*where)
+        .group_by(ApplicationRow.state, ApplicationRow.channel, ApplicationRow.sla_level)
     )
-    found = {row[0]: row[1:] for row in figures}
+    return [(state, channel, level, int(n), int(ok)) for state, channel, level, n, ok in rows]
+
+
+async def _decided_counts(
+    session: AsyncSession, *where: ColumnElement[bool]
+) -> dict[str, tuple[int, int]]:
+    """department: (steps it decided, on time), from ix_steps_decided alone. Counted in
+    Python: grouped in SQL, SQLite walks the inbox's index (by department) instead."""
+    rows = await session.execute(
+        select(StepRow.department, _on_time_step()).where(StepRow.state.in_(DECIDED), *where)
+    )
+    out: dict[str, tuple[int, int]] = {}
+    for department, on_time in rows:
+        n, ok = out.get(department, (0, 0))
+        out[department] = (n + 1, ok + bool(on_time))
+    return out
+
+
+async def _settled_figures(session: AsyncSession, user: StaffUser, cutoff: datetime) -> _Settled:
+    key = (str(session.get_bind().engine.url), level_of(user), user.region, user.actor().id, cutoff)
+    found = _settled.get(key)
+    if found is None:
+        settled_steps = await session.execute(
+            select(StepRow.department, func.count(), func.count().filter(_on_time_step()))
+            .where(
+                StepRow.state.in_(DECIDED),
+                StepRow.decided_at < cutoff,
+                of_visible(StepRow.application_no, user),
+            )
+            .group_by(StepRow.department)
+        )
+        found = _Settled(
+            applications=await _application_counts(
+                session, ApplicationRow.completed_at < cutoff, visible(user)
+            ),
+            steps={department: (int(n), int(ok)) for department, n, ok in settled_steps},
+        )
+        if len(_settled) > 256:
+            _settled.clear()  # bounded: start again rather than grow
+        _settled[key] = found
+    return found
+
+
+async def overview(*, services: Services, session: AsyncSession, user: StaffUser) -> Overview:
+    """The figures of what `user` sees: the whole city, or his county's applications.
+
+    Nothing here reads the rows themselves: each count comes from an index, and what was
+    settled before yesterday's end (less a margin) is counted once a day (`_Settled`), so
+    a view costs what is open and what was settled since, not the city's whole history."""
+    now = await services.clock()
+    mine = visible(user)
+    midnight = datetime.combine(now.astimezone(services.tz).date(), time(), services.tz)
+    cutoff = midnight - SETTLED_MARGIN
+    settled = await _settled_figures(session, user, cutoff)
+    # Open (never completed) and completed since the cutoff: two ranges of the index (as
+    # one OR, SQLite would read the table).
+    live = await _application_counts(session, ApplicationRow.completed_at.is_(None), mine)
+    live += await _application_counts(session, ApplicationRow.completed_at >= cutoff, mine)
+    open_by_sla = dict.fromkeys((lv.value for lv in SlaLevel), 0)
+    by_state: dict[str, int] = {}
+    by_channel: dict[str, int] = {}
+    completed = completed_on_time = 0
+    for state, channel, level, n, on_time in settled.applications + live:
+        by_state[state] = by_state.get(state, 0) + n
+        if state in OPEN_STATES:
+            open_by_sla[level] = open_by_sla.get(level, 0) + n
+        if state != ApplicationState.not_accepted.value:
+            by_channel[channel] = by_channel.get(channel, 0) + n
+        if state in COMPLETED_APPS:
+            completed += n
+            completed_on_time += on_time
+    # Results not yet handed over: few, and they change until handed over (ix_..._awaiting).
+    deliveries_pending, deliveries_overdue = (
+        await session.execute(
+            select(func.count(), func.count().filter(ApplicationRow.delivery_deadline < now)).where(
+                ApplicationRow.state == ApplicationState.granted.value,
+                ApplicationRow.handed_over_at.is_(None),
+                mine,
+            )
+        )
+    ).one()
+
+    # Steps: the open ones by department and card (ix_steps_active), the decided ones.
+    steps_mine = of_visible(StepRow.application_no, user)
+    found: dict[str, list[int]] = {}
+    for _, department, level, n in await session.execute(_active_steps(user)):
+        figures = found.setdefault(department, [0, 0, 0, 0])
+        figures[0] += n
+        if level in OVERDUE:
+            figures[1] += n
+    decided_live = await _decided_counts(session, StepRow.decided_at >= cutoff, steps_mine)
+    for counts in (settled.steps, decided_live):
+        for department, (n, on_time) in counts.items():
+            figures = found.setdefault(department, [0, 0, 0, 0])
+            figures[2] += n
+            figures[3] += on_time
     # The city's departments (a county's supervisor: his county's branches), and any other
     # department that has steps of the applications seen.
     catalogue = services.catalogue
@@ -162,39 +327,35 @@ async def overview(*, services: Services, session: AsyncSession, user: StaffUser
     listed += sorted(set(found) - set(listed))
     departments = []
     for code in listed:
-        open_, overdue, completed, on_time = found.get(code, (0, 0, 0, 0))
+        open_, overdue, decided, decided_on_time = found.get(code, (0, 0, 0, 0))
         departments.append(
             DepartmentFigures(
                 department=code,
                 department_name=catalogue.department_name(code),
                 open=open_,
                 overdue=overdue,
-                completed=completed,
-                on_time=on_time,
-                on_time_rate=round(on_time / completed, 4) if completed else None,
+                completed=decided,
+                on_time=decided_on_time,
+                on_time_rate=round(decided_on_time / decided, 4) if decided else None,
             )
         )
 
-    completed_apps = ApplicationRow.state.in_(["granted", "refused"])
-    on_time_app = or_(
-        ApplicationRow.promised_deadline.is_(None),
-        ApplicationRow.completed_at <= ApplicationRow.promised_deadline,
-    )
-    completed, completed_on_time = (
-        await session.execute(
-            select(
-                func.count().filter(completed_apps),
-                func.count().filter(completed_apps, on_time_app),
-            ).where(mine)
+    materials_total = int(
+        await session.scalar(
+            select(func.count())
+            .select_from(MaterialRow)
+            .where(of_visible(MaterialRow.application_no, user))
         )
-    ).one()
-    materials_total, not_asked = (
-        await session.execute(
-            select(func.count(), func.count().filter(MaterialRow.verified.is_(True))).where(
-                of_visible(MaterialRow.application_no, user)
+        or 0
+    )
+    not_asked = int(
+        await session.scalar(
+            select(func.count()).where(
+                MaterialRow.verified.is_(True), of_visible(MaterialRow.application_no, user)
             )
         )
-    ).one()
+        or 0
+    )
     ratings = await _counts(session, RatingRow.level, of_visible(RatingRow.application_no, user))
     pending_reviews, overdue_reviews = (
         await session.execute(
@@ -204,18 +365,6 @@ async def overview(*, services: Services, session: AsyncSession, user: StaffUser
                     RatingRow.followed_up_at.is_(None), RatingRow.follow_up_due < now
                 ),
             ).where(RatingRow.level.in_(BAD_RATINGS), of_visible(RatingRow.application_no, user))
-        )
-    ).one()
-    awaiting = and_(
-        ApplicationRow.state == ApplicationState.granted.value,
-        ApplicationRow.handed_over_at.is_(None),
-    )
-    deliveries_pending, deliveries_overdue = (
-        await session.execute(
-            select(
-                func.count().filter(awaiting),
-                func.count().filter(awaiting, ApplicationRow.delivery_deadline < now),
-            ).where(mine)
         )
     ).one()
     return Overview(
@@ -258,16 +407,22 @@ def catalogue_figures(catalogue: Catalogue) -> CatalogueFigures:
     )
 
 
+def _active_steps(user: StaffUser) -> Select[str, str, str, int]:
+    """Open steps counted by state, department and card. Grouped in ix_steps_active's
+    order, so that SQLite reads that index and only the open steps' part of it."""
+    return (
+        select(StepRow.state, StepRow.department, StepRow.sla_level, func.count())
+        .where(StepRow.state.in_(ACTIVE_STEPS), of_visible(StepRow.application_no, user))
+        .group_by(StepRow.state, StepRow.department, StepRow.sla_level)
+    )
+
+
 async def open_steps_by_department_and_card(
     session: AsyncSession, user: StaffUser
 ) -> dict[str, dict[str, int]]:
     """Open steps counted by department and card, for the dashboard's chart."""
-    rows = await session.execute(
-        select(StepRow.department, StepRow.sla_level, func.count())
-        .where(StepRow.state.in_(ACTIVE_STEPS), of_visible(StepRow.application_no, user))
-        .group_by(StepRow.department, StepRow.sla_level)
-    )
     out: dict[str, dict[str, int]] = {}
-    for department, level, n in rows:
-        out.setdefault(department, {})[level] = n
+    for _, department, level, n in await session.execute(_active_steps(user)):
+        counts = out.setdefault(department, {})
+        counts[level] = counts.get(level, 0) + n
     return out

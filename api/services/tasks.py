@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
-from sqlalchemy import case, or_, select
+from sqlalchemy import Select, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.container import Services
@@ -20,12 +21,16 @@ from api.schemas import (
     TaskView,
 )
 from api.services.accounts import StaffUser
-from api.services.region_scope import may_see, visible
+from api.services.region_scope import level_of, may_see, visible
 from api.services.views import correction_view, pinned, task_view
 from domain.actors import Role
 from domain.application import ApplicationStatus
+from domain.regions import RegionLevel
 from domain.states import StepState
 from store.models import ApplicationRow, MaterialRow, StepRow
+
+# A query of steps (their rows, or a count), filtered as the inbox filters them.
+Q = TypeVar("Q", bound=Select[*tuple[Any, ...]])
 
 ACTIVE = [
     StepState.open.value,
@@ -34,6 +39,42 @@ ACTIVE = [
     StepState.special.value,  # the department ends it from its inbox
     StepState.verifying.value,  # 告知承诺: the department owes its verification (核查)
 ]
+
+
+def _inbox_filter(
+    query: Q,
+    *,
+    user: StaffUser,
+    states: Sequence[str] | None,
+    sla_levels: Sequence[str] | None,
+    department: str | None,
+    application_no: str | None,
+) -> Q:
+    query = query.where(visible(user))
+    if user.role is Role.staff:
+        query = query.where(StepRow.department == user.department)
+        if user.signoff_role is not None:
+            # 分级签署: a member with a level sees the staged tasks waiting at that level
+            # (and every task without stages).
+            query = query.where(
+                or_(StepRow.stage_role.is_(None), StepRow.stage_role == user.signoff_role.value)
+            )
+    elif department:
+        query = query.where(StepRow.department == department)
+    if application_no:
+        query = query.where(StepRow.application_no == application_no)
+    query = query.where(StepRow.state.in_(states or ACTIVE))
+    if sla_levels:
+        query = query.where(StepRow.sla_level.in_(sla_levels))
+    return query
+
+
+def _joined(query: Q, user: StaffUser) -> Q:
+    """Applications are joined only when the caller's region limits what he sees (and for
+    the rows themselves): the city's inbox is counted from the steps' index alone."""
+    if level_of(user) is RegionLevel.city:
+        return query
+    return query.join(ApplicationRow, ApplicationRow.application_no == StepRow.application_no)
 
 
 async def list_tasks(
@@ -51,29 +92,44 @@ async def list_tasks(
     query = select(StepRow, ApplicationRow).join(
         ApplicationRow, ApplicationRow.application_no == StepRow.application_no
     )
-    query = query.where(visible(user))
-    if user.role is Role.staff:
-        query = query.where(StepRow.department == user.department)
-        if user.signoff_role is not None:
-            # 分级签署: a member with a level sees the staged tasks waiting at that level
-            # (and every task without stages).
-            query = query.where(
-                or_(StepRow.stage_role.is_(None), StepRow.stage_role == user.signoff_role.value)
-            )
-    elif department:
-        query = query.where(StepRow.department == department)
-    if application_no:
-        query = query.where(StepRow.application_no == application_no)
-    query = query.where(StepRow.state.in_(states or ACTIVE))
-    if sla_levels:
-        query = query.where(StepRow.sla_level.in_(sla_levels))
-    # Soonest deadline first; steps without one (waiting, closed) last.
+    query = _inbox_filter(
+        query,
+        user=user,
+        states=states,
+        sla_levels=sla_levels,
+        department=department,
+        application_no=application_no,
+    )
+    # Soonest deadline first; steps without one (waiting, closed) last; the id breaks ties,
+    # so that pages follow one another with no task repeated or skipped.
     query = query.order_by(
         case((StepRow.deadline.is_(None), 1), else_=0), StepRow.deadline, StepRow.id
     )
     rows = (await session.execute(query.limit(limit).offset(offset))).all()
     now = await services.clock()
     return [task_view(step, app, services.tz, now) for step, app in rows]
+
+
+async def count_tasks(
+    *,
+    session: AsyncSession,
+    user: StaffUser,
+    states: Sequence[str] | None,
+    sla_levels: Sequence[str] | None,
+    department: str | None,
+    application_no: str | None = None,
+) -> int:
+    """How many tasks `list_tasks` pages through with the same filters."""
+    query = _joined(select(func.count()).select_from(StepRow), user)
+    query = _inbox_filter(
+        query,
+        user=user,
+        states=states,
+        sla_levels=sla_levels,
+        department=department,
+        application_no=application_no,
+    )
+    return int(await session.scalar(query) or 0)
 
 
 async def pending_extension_requests(
