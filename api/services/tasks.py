@@ -59,7 +59,7 @@ async def list_tasks(
     )
     rows = (await session.execute(query.limit(limit).offset(offset))).all()
     now = await services.clock()
-    return [task_view(step, app, services.tz, now) for step, app in rows]
+    return [task_view(step, app, services.tz, now, services.catalogue) for step, app in rows]
 
 
 async def pending_extension_requests(
@@ -74,7 +74,7 @@ async def pending_extension_requests(
         )
     ).all()
     now = await services.clock()
-    return [task_view(step, app, services.tz, now) for step, app in rows]
+    return [task_view(step, app, services.tz, now, services.catalogue) for step, app in rows]
 
 
 @dataclass(frozen=True)
@@ -118,7 +118,7 @@ async def task_detail(*, services: Services, session: AsyncSession, task: Task) 
     no = app.application_no
     materials = await session.scalars(select(MaterialRow).where(MaterialRow.application_no == no))
     corrections = ApplicationStatus.model_validate(app.status).corrections
-    base = task_view(step, app, services.tz, await services.clock())
+    base = task_view(step, app, services.tz, await services.clock(), services.catalogue)
     return TaskDetail(
         **dict(base),
         applicant=ApplicantView(
