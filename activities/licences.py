@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
 from definitions.catalogue import Catalogue
+from domain.actors import SYSTEM
 from domain.issuing import (
     IssuedLicence,
     IssueInput,
@@ -27,6 +28,7 @@ from domain.issuing import (
 )
 from domain.licences import LicenceRecord, LicenceType, clean_record, record_problems
 from store import licences as library
+from store.audit_trail import record_audit
 
 
 def valid_until(issued_on: date, years: int | None) -> date | None:
@@ -129,12 +131,17 @@ class LicenceActivities:
 
         Idempotent: a licence revoked already (by an earlier attempt of this activity, or by
         a supervisor meanwhile) stays as it was revoked, and counts as revoked; one the
-        library never held (its issue was refused) is left out."""
+        library never held (its issue was refused) is left out.
+
+        Each revocation made now goes on the audit trail in the same transaction, as a staff
+        member's does: by the system, for the application, with who decided (the verifying
+        officer, or 系统 at a deadline) and why. One revoked by an earlier attempt was written
+        then (its transaction committed both), so a retry writes nothing twice."""
         revoked = []
         async with self._sessions() as session, session.begin():
             for licence in job.licences:
                 try:
-                    await library.revoke(
+                    row = await library.revoke(
                         session, type=licence.type, number=licence.number,
                         actor_name=job.actor_name, reason=job.reason, at=job.at,
                     )  # fmt: skip
@@ -142,5 +149,22 @@ class LicenceActivities:
                     pass
                 except LookupError:
                     continue
+                else:
+                    await record_audit(
+                        session,
+                        actor_id=SYSTEM.id,
+                        actor_name=SYSTEM.name,
+                        actor_role=SYSTEM.role.value,
+                        action="licence.revoke",
+                        subject=row.holder_id,
+                        application_no=job.application_no,
+                        detail={
+                            "type": licence.type,
+                            "number": licence.number,
+                            "reason": job.reason,
+                            "decided_by": job.actor_name,
+                        },
+                        at=job.at,
+                    )
                 revoked.append(licence)
         return RevokeResult(revoked=revoked)

@@ -26,12 +26,14 @@ from domain.licences import LicenceStatus
 from domain.matter import (
     ApplicantType,
     Channel,
+    CommitmentSpec,
     FieldSpec,
     Kind,
     MaterialSpec,
     MatterStatus,
     SpecialProcedureKind,
     StepSpec,
+    ToleratedMissing,
 )
 from domain.matter import Code as DepartmentCode
 from domain.ratings import RatingLevel
@@ -206,6 +208,12 @@ class MatterGuide(MatterSummary):
     departments: list[DepartmentRef]
     supplement_pauses_clock: bool
     max_extension_days: int
+    tolerated_missing: ToleratedMissing | None = Field(
+        default=None, description="容缺受理: minor materials the window may accept missing"
+    )
+    commitment: CommitmentSpec | None = Field(
+        default=None, description="告知承诺制: the commitment an applicant may choose to sign"
+    )
 
 
 # --- applications ------------------------------------------------------------------------
@@ -331,7 +339,11 @@ class CorrectionView(ApiModel):
 
 
 class NextAction(ApiModel):
-    code: Literal["supply_correction", "wait", "collect_result", "receive_express", "none"]
+    code: Literal[
+        "supply_correction", "supply_missing", "wait", "collect_result", "receive_express", "none"
+    ] = Field(
+        description="supply_missing: materials accepted missing (容缺受理) are owed by a deadline"
+    )
     text: str
 
 
@@ -397,6 +409,76 @@ class LicenceIssued(ApiModel):
     issued: bool
     problem: str | None = None
     verify_url: str | None = None
+    revoked: bool = Field(
+        default=False,
+        description="revoked in the library because the decision was undone (撤销, or 终止 "
+        "after the grant): its verify page shows it 已注销",
+    )
+
+
+class OwedMaterialView(ApiModel):
+    """A material accepted missing (容缺受理), and whether it was handed in."""
+
+    code: str
+    name: str
+    handed_in: bool = Field(description="handed in (uploaded by the applicant, or at the window)")
+    handed_in_at: datetime | None = Field(default=None, description="when it was handed in")
+    source: MaterialSource | None = Field(default=None, description="how it was handed in")
+    handed_in_by: str | None = Field(default=None, description="who recorded it")
+
+
+class OutstandingView(ApiModel):
+    """容缺受理通知书: the materials accepted missing on the applicant's signed commitment, owed
+    by `due`; past it with any still missing, the application is terminated (终止), and after
+    a grant its licences are revoked. The result is not handed over while any is owed."""
+
+    materials: list[OwedMaterialView] = Field(description="every material accepted missing")
+    missing: list[str] = Field(description="names of those still owed")
+    accepted_at: datetime = Field(description="受理 with them missing")
+    accepted_by: str = Field(description="the clerk who accepted")
+    due: datetime | None = Field(description="补齐期限: the end of office hours of its last day")
+    sla_level: SlaLevel = Field(description="the deadline's card (yellow as it nears)")
+    open: bool = Field(description="still owed: neither all handed in, nor lapsed, nor cancelled")
+    completed_at: datetime | None = Field(description="all handed in then")
+    lapsed_at: datetime | None = Field(description="the deadline passed with some still owed")
+    cancelled: bool = Field(description="the application ended otherwise (nothing owed now)")
+
+
+class VerificationView(ApiModel):
+    """核查 (告知承诺制): a step decided on the applicant's commitment, verified by its
+    department by `due`; failed, the decision is revoked (已撤销) with its licences."""
+
+    step_code: str
+    step_name: str
+    department: str
+    department_name: str
+    opened_at: datetime = Field(description="the decision on the commitment: the clock starts")
+    due: datetime | None = Field(description="核查期限: the end of office hours of its last day")
+    sla_level: SlaLevel = Field(description="the verification's own card")
+    outcome: Literal["pending", "passed", "failed", "cancelled"] = Field(
+        description="pending: still to verify; cancelled: the decision ended otherwise"
+    )
+    outcome_label: str = Field(description="核查中, 核查通过, 核查不符, 已取消")
+    findings: str | None = Field(default=None, description="what the department found")
+    verified_by: str | None = None
+    verified_at: datetime | None = None
+
+
+class RevocationView(ApiModel):
+    """The granted decision undone: 撤销 (a failed verification) or 终止 (materials accepted
+    missing not handed in by their deadline), with the licences it issued revoked."""
+
+    state: ApplicationState = Field(description="revoked (已撤销) or terminated (已终止)")
+    state_label: str
+    reason: str = Field(description="why, as the applicant was told")
+    at: datetime = Field(description="when the decision was undone")
+    by: str = Field(description="who undid it (the verifying officer, or 系统 at a deadline)")
+    licences_revoked: bool = Field(
+        description="the library has revoked the licences (false for a moment after `at`)"
+    )
+    licences: list[LicenceIssued] = Field(
+        default_factory=list, description="the licences the decision issued, now revoked"
+    )
 
 
 class ApplicationView(ApiModel):
@@ -427,6 +509,18 @@ class ApplicationView(ApiModel):
     licences: list[LicenceIssued] = Field(default_factory=list)
     delivery_deadline: datetime | None = Field(
         default=None, description="granted: by when the result reaches the applicant (Art 44)"
+    )
+    outstanding: OutstandingView | None = Field(
+        default=None, description="容缺受理: the materials accepted missing, owed by a deadline"
+    )
+    on_commitment: bool = Field(
+        default=False, description="告知承诺制: decided at acceptance on the signed commitment"
+    )
+    verifications: list[VerificationView] = Field(
+        default_factory=list, description="核查 of each step decided on the commitment"
+    )
+    revocation: RevocationView | None = Field(
+        default=None, description="the decision undone after the grant, licences revoked"
     )
 
 
@@ -474,6 +568,17 @@ class TaskView(ApiModel):
     )
     stage: StageView | None = Field(
         default=None, description="分级签署: the stage the task waits at (None: no stages)"
+    )
+    verification: VerificationView | None = Field(
+        default=None,
+        description="告知承诺制: this step's verification (核查) by its department, if decided "
+        "on the commitment; while `pending` the department records it",
+    )
+    outstanding: OutstandingView | None = Field(
+        default=None, description="容缺受理: the application's materials accepted missing"
+    )
+    revocation: RevocationView | None = Field(
+        default=None, description="the application's decision undone after the grant"
     )
 
 

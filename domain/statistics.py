@@ -47,15 +47,30 @@ FIGURE_EVENTS = frozenset(
         EventKind.granted,
         EventKind.refused,
         EventKind.handed_over,
+        # The end of a case without a decision, or a decision undone: its state changes what
+        # it counts for (completed, nothing to collect).
+        EventKind.correction_lapsed,
+        EventKind.missing_lapsed,
+        EventKind.revoked,
     }
 )
 COMPLETED = (ApplicationState.granted.value, ApplicationState.refused.value)
-# Decisions that leave nothing to collect: their notices reach the applicant electronically.
+# A decision undone after the grant (撤销 after a failed verification; 终止 when materials
+# accepted missing were not handed in after it). *Our choice:* the application was completed
+# (办结) when it was granted, on time or not as it was then; what happened after does not
+# undo the department's work. Terminated without a decision (a correction or 容缺 deadline
+# before the grant) it was never completed. The projection marks a decision by
+# `completed_early` (kept for every granted or refused application), which tells the two
+# terminated ones apart.
+UNDONE = (ApplicationState.revoked.value, ApplicationState.terminated.value)
+# Decisions that leave nothing to collect: their notices reach the applicant electronically
+# (a result revoked or terminated is not collected either).
 NOTHING_TO_COLLECT = (
     ApplicationState.refused.value,
     ApplicationState.not_accepted.value,
     ApplicationState.withdrawn.value,
     ApplicationState.terminated.value,
+    ApplicationState.revoked.value,
 )
 
 
@@ -80,7 +95,7 @@ class Counts:
     acceptance_decided: int = 0  # acceptance decided (accepted, deemed accepted, refused)
     one_window: int = 0  # …by the comprehensive window
     at_most_one_visit: int = 0
-    completed: int = 0  # 办结: granted or refused
+    completed: int = 0  # 办结: granted or refused (granted, then revoked or terminated, too)
     on_time: int = 0  # …by the promised deadline
     early: int = 0  # …at least one working day before it
     very_satisfied: int = 0

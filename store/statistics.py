@@ -37,6 +37,7 @@ from domain.statistics import (
     NOTHING_TO_COLLECT,
     ONE_WINDOW_ROLES,
     ONLINE_CHANNELS,
+    UNDONE,
     VISIT_EVENTS,
     WINDOW_ROLES,
     CatalogueCounts,
@@ -117,7 +118,10 @@ def _count_columns() -> list[Any]:
     """Counts' fields, in order, over applications left-joined with their ratings."""
     a, r = ApplicationRow, RatingRow
     online = a.channel.in_(ONLINE_CHANNELS)
-    completed = a.state.in_(COMPLETED)
+    # A decision undone after the grant was completed when granted (domain.statistics).
+    completed = or_(
+        a.state.in_(COMPLETED), and_(a.state.in_(UNDONE), a.completed_early.is_not(None))
+    )
     columns = [
         func.count(),
         _sum_if(online),

@@ -92,13 +92,14 @@ async def test_applicant_reads_the_catalogue_and_a_matter_guide(api: httpx.Async
     assert response.status_code == 200
     matters = response.json()["items"]
     # The hand-made matters come first, the city's, each with its guide.
-    assert [m["code"] for m in matters[:4]] == [
+    assert [m["code"] for m in matters[:5]] == [
         "company_setup",
         "property_transfer",
         "tax_deregistration",
+        "tax_deregistration_commitment",
         "utility_connection",
     ]
-    assert all(not m["demo"] and m["guide_url"] for m in matters[:4])
+    assert all(not m["demo"] and m["guide_url"] for m in matters[:5])
     [setup] = [m for m in matters if m["code"] == "company_setup"]
     assert setup["promised_limit_days"] == 3 and setup["legal_limit_days"] == 15
     assert setup["lead_department_name"] == "市场监管局"

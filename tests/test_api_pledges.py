@@ -4,19 +4,27 @@ matter without 告知承诺 refuses the choice; verification answers 409 where n
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import httpx
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from store.models import AuditRow
 from tests.api_helpers import (
     CLERK,
     as_user,
     code_header,
+    company,
     company_setup,
     invalid_fields,
+    status,
     submit,
     task_for,
 )
+from tests.factories import credit_code
+from tests.timeline import eventually
 
 
 def _without_premises(**overrides: object) -> dict[str, Any]:
@@ -72,3 +80,90 @@ async def test_a_matter_without_the_commitment_refuses_it_and_verification_needs
         f"/api/tasks/{task['id']}/verification", headers=await as_user(api, CLERK), json=verdict
     )
     assert clerk.status_code == 403
+
+
+def tax_commitment() -> dict[str, Any]:
+    """清税注销（承诺制）, chosen with the commitment signed, by a taxpayer of its own (the
+    certificate is numbered by the credit code: one clearance each)."""
+    org = company(credit_code=credit_code(f"9134050{uuid.uuid4().int % 10**10:010d}"))
+    return {
+        "matter_code": "tax_deregistration_commitment",
+        "applicant": org,
+        "form": {
+            "taxpayer_name": org["name"],
+            "taxpayer_credit_code": org["credit_code"],
+            "reason": "解散",
+        },
+        "materials": [
+            {"code": "deregistration_form", "source": "upload", "ref": "upload:form.pdf"},
+            {"code": "business_licence", "source": "upload", "ref": "upload:licence.pdf"},
+        ],
+        "commitment_signed": True,
+    }
+
+
+async def test_a_commitment_is_granted_at_once_then_fails_its_verification_and_is_revoked(
+    api: httpx.AsyncClient, engine: AsyncEngine
+) -> None:
+    guide = (await api.get("/api/matters/tax_deregistration_commitment")).json()
+    assert "已结清应纳税款" in guide["commitment"]["text"]
+    assert guide["commitment"]["verification_days"] == 10
+
+    body = tax_commitment()
+    receipt = await submit(api, body)  # online, then the window accepts
+    number, code = receipt["application_no"], receipt["query_code"]
+    granted = await status(api, number, code)
+    assert granted["state"] == "granted" and granted["on_commitment"] is True
+    [pending] = granted["verifications"]
+    assert (pending["step_code"], pending["outcome"], pending["outcome_label"]) == (
+        "clearance",
+        "pending",
+        "核查中",
+    )
+    assert pending["due"] and pending["sla_level"] == "green"
+    [licence] = granted["licences"]
+    assert licence["issued"] and not licence["revoked"]
+
+    task = await task_for(api, "tax", number)
+    assert task["state"] == "verifying" and task["verification"]["outcome"] == "pending"
+    assert task["verification"]["due"] == pending["due"]
+    verdict = {"passed": False, "findings": "经核查尚有未缴销的发票"}
+    answer = await api.post(
+        f"/api/tasks/{task['id']}/verification", headers=await as_user(api, "tax"), json=verdict
+    )
+    assert answer.status_code == 200, answer.text
+    verified = answer.json()
+    assert verified["verification"]["outcome"] == "failed"
+    assert verified["verification"]["findings"] == "经核查尚有未缴销的发票"
+    assert verified["revocation"]["state"] == "revoked"
+
+    async def revoked() -> dict[str, Any]:
+        seen = await status(api, number, code)
+        assert seen["revocation"] and seen["revocation"]["licences_revoked"], seen
+        return seen
+
+    done = await eventually(revoked)
+    assert (done["state"], done["state_label"]) == ("revoked", "已撤销")
+    assert done["revocation"]["reason"] == "清税核查发现与承诺不符：经核查尚有未缴销的发票"
+    assert [x["number"] for x in done["revocation"]["licences"]] == [licence["number"]]
+    assert done["licences"][0]["revoked"] is True
+    assert done["verifications"][0]["outcome"] == "failed"
+
+    shown = await api.get(
+        f"/api/licences/{licence['number']}/verify", params={"type": licence["type"]}
+    )
+    assert shown.status_code == 200 and shown.json()["status"] == "revoked"
+    # Revoked by the workflow: on the audit trail as a staff member's revocation is.
+    async with engine.connect() as conn:
+        rows = (
+            await conn.execute(
+                select(AuditRow).where(
+                    AuditRow.application_no == number, AuditRow.action == "licence.revoke"
+                )
+            )
+        ).all()
+    [entry] = rows
+    assert (entry.actor_role, entry.subject) == ("system", body["applicant"]["credit_code"])
+    assert entry.detail["number"] == licence["number"]
+    assert entry.detail["reason"] == done["revocation"]["reason"]
+    assert entry.detail["decided_by"] == done["revocation"]["by"] != "系统"

@@ -73,6 +73,10 @@ def test_shipped_catalogue_has_the_seed_matters() -> None:
     assert utility.step("gas").on_overdue is OnOverdue.deem_approved
     tax = catalogue.matter("tax_deregistration")
     assert tax.kind is Kind.immediate and tax.promised_limit_days == 0
+    # 告知承诺制, offered to applicants: the same clearance on a signed commitment.
+    pledged = catalogue.matter("tax_deregistration_commitment")
+    assert pledged.commitment is not None and pledged.commitment.verification_days == 10
+    assert tax.commitment is None
 
 
 def test_every_error_of_every_file_is_reported_at_once(tmp_path: Path) -> None:
@@ -105,7 +109,7 @@ def test_cli_validate_and_list_the_shipped_catalogue(capsys: pytest.CaptureFixtu
     with pytest.raises(SystemExit) as done:
         cli(["definitions", "validate"])
     assert done.value.code == 0
-    assert "ok: 4 matter(s)" in capsys.readouterr().out
+    assert "ok: 5 matter(s)" in capsys.readouterr().out
     with pytest.raises(SystemExit):
         cli(["definitions", "list"])
     out = capsys.readouterr().out

@@ -99,7 +99,7 @@ def test_a_broken_library_is_reported_without_blaming_every_matter(tmp_path: Pat
 
 def test_without_a_library_file_licence_types_are_not_checked(tmp_path: Path) -> None:
     catalogue = load_catalogue([_definitions_copy(tmp_path, None)])
-    assert len(catalogue.matters) == 4 and catalogue.licence_types == {}
+    assert len(catalogue.matters) == 5 and catalogue.licence_types == {}
 
 
 def test_cli_validate_checks_the_library_too(capsys: pytest.CaptureFixture[str]) -> None:

@@ -21,8 +21,10 @@ from openpyxl import load_workbook
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from domain.events import EventKind
 from domain.matter import Kind, MatterStatus
 from domain.regions import RegionLevel
+from domain.statistics import FIGURE_EVENTS
 from store.db import create_sync_engine
 from store.models import (
     ApplicationRow,
@@ -436,3 +438,53 @@ async def test_a_change_marks_its_day_stale(
             select(StatisticsDayRow.stale).where(StatisticsDayRow.day == MONDAY)
         )
     assert stale is True
+
+
+# --- decisions undone after the grant (告知承诺 撤销, 容缺 终止) ----------------------------
+
+APRIL = date(2019, 4, 1)  # a Monday: a week of 含山县 no other test numbers applications in
+
+
+async def test_a_decision_undone_after_the_grant_stays_completed(
+    api: httpx.AsyncClient, sessions: async_sessionmaker[AsyncSession], db_url: str
+) -> None:
+    """A grant revoked (撤销) or terminated after it (容缺 materials not handed in) was completed
+    when granted, on time or not as it was; terminated before any decision it never was. None
+    of them leaves a result to collect. The events that undo a decision mark the day stale."""
+    tuesday, friday = at(APRIL + timedelta(1), 12), at(APRIL + timedelta(4), 12)
+    rows = [
+        # granted two working days early, then revoked: picked up never, nothing to collect
+        application(1, day=APRIL, state="revoked", delivery="pickup",
+                    completed_at=tuesday, completed_early=True),
+        # granted late, then terminated (容缺 materials not handed in): posted
+        application(2, day=APRIL, state="terminated", completed_at=friday, completed_early=False),
+        # terminated before any decision (a correction deadline): never completed
+        application(3, day=APRIL, state="terminated", delivery="pickup", completed_at=tuesday),
+    ]  # fmt: skip
+    numbers = [row["application_no"] for row in rows]
+    period = {"region": REGION, "from": APRIL.isoformat(), "to": (APRIL + timedelta(4)).isoformat()}
+    async with sessions() as session:
+        await session.execute(insert(ApplicationRow), rows)
+        await session.commit()
+    try:
+        live = await figures(api, **period)
+        assert live["applications"] == 3
+        assert (live["on_time_rate"], live["early_rate"]) == (0.5, 0.5)  # 1 of 1 and 2
+        assert live["fully_online_rate"] == 1.0  # nothing to collect; 2 posted
+        refresh(db_url, APRIL, APRIL + timedelta(4))
+        assert await figures(api, **period) == live
+    finally:
+        async with sessions() as session:
+            await session.execute(
+                delete(ApplicationRow).where(ApplicationRow.application_no.in_(numbers))
+            )
+            week = (StatisticsDayRow.day >= APRIL) & (StatisticsDayRow.day <= APRIL + timedelta(7))
+            await session.execute(delete(StatisticsDayRow).where(week))
+            await session.execute(
+                delete(DailyStatisticsRow).where(
+                    DailyStatisticsRow.day >= APRIL, DailyStatisticsRow.day <= APRIL + timedelta(7)
+                )
+            )
+            await session.commit()
+    undoing = {EventKind.revoked, EventKind.missing_lapsed, EventKind.correction_lapsed}
+    assert undoing <= FIGURE_EVENTS

@@ -35,7 +35,14 @@ from api.pages.common import (
     take_receipt,
 )
 from api.routers.matters import guide
-from api.schemas import MatterPage, RatingIn, SubmissionIn, SupplyIn, WithdrawIn
+from api.schemas import (
+    MatterPage,
+    MissingMaterialsIn,
+    RatingIn,
+    SubmissionIn,
+    SupplyIn,
+    WithdrawIn,
+)
 from api.services import actions, aftercare, catalogue_entries, intake
 from api.services import status as lookup
 from api.services.files import save_upload
@@ -196,7 +203,10 @@ async def apply_submit(
     channel = Channel.mobile if mobile and Channel.mobile in matter.channels else Channel.online
     try:
         materials = await _materials(form, matter, services)
-        body = submission_body(values, matter, materials) | {"channel": channel.value}
+        body = submission_body(values, matter, materials) | {
+            "channel": channel.value,
+            "commitment_signed": bool(values.get("commitment_signed")),
+        }
         submission = SubmissionIn.model_validate(body)
         actor = Actor(id="applicant", name=submission.applicant.name, role=Role.applicant)
         number, query_code, _ = await intake.receive(
@@ -248,7 +258,8 @@ async def receipt(
     number: str, request: Request, services: ServicesDep, session: SessionDep
 ) -> Response:
     """受理通知书: printable, with a QR code that opens the status page."""
-    code = take_receipt(request, number) or remembered_code(request, number)
+    handed = take_receipt(request, number)  # a clerk's: printed for the applicant now
+    code = handed or remembered_code(request, number)
     if code is None:
         return redirect(f"/status?no={number}")
     found = await lookup.find(
@@ -264,6 +275,7 @@ async def receipt(
         query_code=code,
         qr=qr_svg(link),
         link=link,
+        for_window=handed is not None,
         # The guide of the version the application pinned, whatever is in force today.
         matter=guide(await _pinned(session, number), services.catalogue),
     )
@@ -382,6 +394,41 @@ async def supplement(
             body=body,
         )
         flash(request, "补正材料已提交，办理时限恢复计算。")
+    except ApiError as exc:
+        flash(request, problem_text(exc), "error")
+    return redirect(f"/status/{number}")
+
+
+@router.post("/status/{number}/missing-materials")
+async def supply_missing(
+    number: str, request: Request, services: ServicesDep, session: SessionDep
+) -> Response:
+    """容缺材料补齐 online: the materials accepted missing, uploaded as corrections are."""
+    got = await _action(request, services, session, number)
+    if isinstance(got, Response):
+        return got
+    form, found = got
+    owed = found.status.outstanding
+    try:
+        if owed is None or not owed.open:
+            raise ApiError(409, "conflict", "该办件没有待补齐的容缺材料")
+        materials = []
+        for m in owed.missing:
+            upload = form.get(f"owed_{m.code}")
+            if isinstance(upload, UploadFile) and upload.filename:
+                ref = await save_upload(services.settings.data_dir, f"materials.{m.code}", upload)
+                materials.append({"code": m.code, "source": "upload", "ref": ref})
+        if not materials:
+            raise ApiError(422, "invalid_input", "请上传需要补齐的容缺材料")
+        body = form_model(MissingMaterialsIn, {"materials": materials})
+        await actions.supply_missing(
+            services=services,
+            session=session,
+            found=found,
+            actor=lookup.applicant_actor(found),
+            body=body,
+        )
+        flash(request, "容缺材料已提交。")
     except ApiError as exc:
         flash(request, problem_text(exc), "error")
     return redirect(f"/status/{number}")

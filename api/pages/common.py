@@ -281,6 +281,10 @@ FIELD_LABELS = {
     "method": "出件方式",
     "ref": "单号或领取人",
     "level": "评价等级",
+    "findings": "核查情况",
+    "tolerance.missing": "容缺材料",
+    "tolerance.signed": "容缺承诺书",
+    "commitment_signed": "告知承诺",
 }
 
 

@@ -110,7 +110,7 @@ async def dashboard(
 async def drill_down(
     number: str, request: Request, boss: SupervisorPage, services: ServicesDep, session: SessionDep
 ) -> Response:
-    await lookup.load(session, number, boss)  # 404 if none, or another region's
+    found = await lookup.load(session, number, boss)  # 404 if none, or another region's
     app = await session.get(ApplicationRow, number)
     assert app is not None
     status = ApplicationStatus.model_validate(app.status)
@@ -128,6 +128,7 @@ async def drill_down(
         temporal_link=supervision.temporal_url(services, number),
         active=[s for s in status.steps if s.state.active],
         step_names={s.code: s.name for s in status.steps},
+        view=lookup.view(services, found),
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
@@ -26,12 +27,21 @@ from api.pages.common import (
     submission_body,
 )
 from api.routers.matters import guide
-from api.schemas import AcceptanceRefusalIn, HandoverIn, SupplyIn, WindowSubmissionIn, WithdrawIn
+from api.schemas import (
+    AcceptanceRefusalIn,
+    AcceptIn,
+    HandoverIn,
+    MissingMaterialsIn,
+    SupplyIn,
+    WindowSubmissionIn,
+    WithdrawIn,
+)
 from api.services import actions, aftercare, intake
 from api.services import status as lookup
 from api.services.accounts import StaffUser
 from api.services.views import pinned
-from domain.matter import Channel
+from domain.application import Tolerance
+from domain.matter import Channel, MatterDefinition
 from store.models import ApplicationRow, MaterialRow
 
 router = APIRouter(include_in_schema=False)
@@ -71,12 +81,14 @@ async def review(
     materials = await session.scalars(
         select(MaterialRow).where(MaterialRow.application_no == number)
     )
+    definition = pinned(app)
     return render(
         request,
         "window_review.html",
         user=clerk,
         app=app,
-        labels={f.code: f.label for f in pinned(app).form},
+        matter=guide(definition, services.catalogue),
+        labels={f.code: f.label for f in definition.form},
         materials=list(materials),
         view=lookup.view(services, found),
     )
@@ -106,8 +118,15 @@ async def decide(
             )
             flash(request, f"{number} 不予受理，已告知申请人。")
         else:
-            await actions.accept(services=services, session=session, found=found, clerk=clerk)
-            flash(request, f"{number} 已受理，各部门开始并联办理。")
+            app = await session.get(ApplicationRow, number)
+            values = {k: v for k, v in form.items() if isinstance(v, str)}
+            tolerance = _tolerance(values, pinned(app)) if app is not None else None
+            acceptance = form_model(AcceptIn, {"tolerance": tolerance})
+            await actions.accept(
+                services=services, session=session, found=found, clerk=clerk, body=acceptance
+            )
+            owed = "（容缺受理，已告知申请人补齐期限）" if tolerance else ""
+            flash(request, f"{number} 已受理{owed}，各部门开始并联办理。")
     except ApiError as exc:
         flash(request, problem_text(exc), "error")
         return redirect(f"/window/review/{number}")
@@ -205,7 +224,11 @@ async def accept(
     body = submission_body(values, matter, materials) | {
         "decision": values.get("decision", "accept"),
         "reason": values.get("reason", ""),
+        "commitment_signed": bool(values.get("commitment_signed")),
     }
+    tolerance = _tolerance(values, matter)
+    if tolerance is not None:
+        body["tolerance"] = tolerance
     try:
         submission = WindowSubmissionIn.model_validate(body)
         refusal = submission.reason if submission.decision == "refuse" else None
@@ -218,6 +241,11 @@ async def accept(
             region=clerk.region,
             idempotency_key=values.get("idempotency_key") or None,
             refusal=refusal,
+            tolerance=(
+                Tolerance(**submission.tolerance.model_dump())
+                if submission.tolerance and refusal is None
+                else None
+            ),
         )
         if refusal is not None:
             flash(request, f"已作出不予受理决定（{number}），请将决定书交给申请人。")
@@ -239,6 +267,47 @@ async def accept(
         )
     hand_receipt(request, number, query_code)
     return redirect(f"/receipt/{number}")
+
+
+def _tolerance(values: Mapping[str, str], matter: MatterDefinition) -> dict[str, Any] | None:
+    """容缺受理 as ticked on the form: the tolerable materials accepted missing, and whether
+    the applicant signed the 容缺承诺书 (None when nothing was ticked)."""
+    tolerated = matter.tolerated_missing.materials if matter.tolerated_missing else []
+    missing = [code for code in tolerated if values.get(f"missing_{code}")]
+    signed = bool(values.get("tolerance_signed"))
+    if not missing and not signed:
+        return None
+    return {"missing": missing, "signed": signed}
+
+
+@router.post("/window/review/{number}/missing-materials")
+async def supply_missing(
+    number: str, request: Request, clerk: ClerkPage, services: ServicesDep, session: SessionDep
+) -> Response:
+    """容缺材料补齐 at the window: the clerk ticks each owed material received on paper and
+    records them, as the API's window route does."""
+    form = await request.form()
+    check_csrf(request, form)
+    found = await lookup.load(session, number, clerk)
+    owed = found.status.outstanding
+    materials = [
+        {"code": m.code, "source": "paper", "ref": "窗口收取纸质材料"}
+        for m in (owed.missing if owed else [])
+        if form.get(f"owed_{m.code}")
+    ]
+    try:
+        if owed is None or not owed.open:
+            raise ApiError(409, "conflict", "该办件没有待补齐的容缺材料")
+        if not materials:
+            raise ApiError(422, "invalid_input", "请勾选已收取的容缺材料")
+        body = form_model(MissingMaterialsIn, {"materials": materials})
+        await actions.supply_missing(
+            services=services, session=session, found=found, actor=clerk.actor(), body=body
+        )
+        flash(request, f"{number} 容缺材料已收取。")
+    except ApiError as exc:
+        flash(request, problem_text(exc), "error")
+    return redirect(f"/window/review/{number}")
 
 
 @router.post("/window/handover/{number}")

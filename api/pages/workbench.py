@@ -23,7 +23,7 @@ from api.pages.common import (
     redirect,
     render,
 )
-from api.schemas import DecisionIn, ExtensionIn, StagePassIn, StageSendBackIn
+from api.schemas import DecisionIn, ExtensionIn, StagePassIn, StageSendBackIn, VerificationIn
 from api.services import actions, licences, tasks
 from api.services.accounts import StaffUser
 from api.services.tasks import Task
@@ -165,6 +165,20 @@ async def _send_back_stage(
     )
 
 
+def _verify(passed: bool) -> PageAction:
+    async def run(
+        services: Services, session: AsyncSession, task: Task, user: StaffUser, form: FormData
+    ) -> object:
+        body = form_model(
+            VerificationIn, {"passed": passed, "findings": str(form.get("findings", ""))}
+        )
+        return await actions.verify(
+            services=services, session=session, task=task, user=user, body=body
+        )
+
+    return run
+
+
 PAGE_ACTIONS: dict[str, tuple[PageAction, str, bool]] = {
     # action: (what it does, what the page says after, whether the task stays on screen)
     "claim": (_claim, "已签收，请办理。", True),
@@ -177,6 +191,12 @@ PAGE_ACTIONS: dict[str, tuple[PageAction, str, bool]] = {
     "request_supplement": (
         _decide("request_supplement"),
         "补正告知已发送给申请人，本环节计时暂停。",
+        False,
+    ),
+    "verification-passed": (_verify(True), "已记录核查结果：与承诺相符。", False),
+    "verification-failed": (
+        _verify(False),
+        "已记录核查结果：与承诺不符，许可决定已撤销，相关证照予以注销。",
         False,
     ),
 }

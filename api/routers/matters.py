@@ -52,6 +52,8 @@ def guide(matter: MatterDefinition, catalogue: Catalogue) -> MatterGuide:
         departments=[DepartmentRef(code=d, name=catalogue.department_name(d)) for d in departments],
         supplement_pauses_clock=matter.supplement_pauses_clock,
         max_extension_days=matter.max_extension_days,
+        tolerated_missing=matter.tolerated_missing,
+        commitment=matter.commitment,
     )
 
 

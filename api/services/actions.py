@@ -219,7 +219,7 @@ async def _on_task(
     lookup.still_open(ApplicationStatus.model_validate(task.app.status))
     await services.engine.update(task.app.application_no, update, action)
     fresh = await reload_task(session, task)
-    return task_view(fresh.step, fresh.app, services.tz, await services.clock())
+    return task_view(fresh.step, fresh.app, services.tz, await services.clock(), services.catalogue)
 
 
 def _acting_staff(user: StaffUser) -> None:
@@ -428,7 +428,7 @@ async def verify(
     )
     await services.engine.update(task.app.application_no, MatterWorkflow.verify, action)
     fresh = await reload_task(session, task)
-    return task_view(fresh.step, fresh.app, services.tz, await services.clock())
+    return task_view(fresh.step, fresh.app, services.tz, await services.clock(), services.catalogue)
 
 
 async def pass_stage(

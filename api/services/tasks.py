@@ -107,7 +107,7 @@ async def list_tasks(
     )
     rows = (await session.execute(query.limit(limit).offset(offset))).all()
     now = await services.clock()
-    return [task_view(step, app, services.tz, now) for step, app in rows]
+    return [task_view(step, app, services.tz, now, services.catalogue) for step, app in rows]
 
 
 async def count_tasks(
@@ -144,7 +144,7 @@ async def pending_extension_requests(
         )
     ).all()
     now = await services.clock()
-    return [task_view(step, app, services.tz, now) for step, app in rows]
+    return [task_view(step, app, services.tz, now, services.catalogue) for step, app in rows]
 
 
 @dataclass(frozen=True)
@@ -190,7 +190,7 @@ async def task_detail(*, services: Services, session: AsyncSession, task: Task) 
     status = ApplicationStatus.model_validate(app.status)
     corrections = status.corrections
     own = status.step(step.code)
-    base = task_view(step, app, services.tz, await services.clock())
+    base = task_view(step, app, services.tz, await services.clock(), services.catalogue)
     return TaskDetail(
         **dict(base),
         applicant=ApplicantView(

@@ -15,15 +15,27 @@ from api.schemas import (
     ExtensionRequestView,
     LicenceIssued,
     NextAction,
+    OutstandingView,
+    OwedMaterialView,
     RatingView,
+    RevocationView,
     StageView,
     StepView,
     TaskView,
+    VerificationView,
 )
 from definitions.catalogue import Catalogue
-from domain.application import ApplicationStatus, CorrectionNotice, ExtensionRequest, StepStatus
+from domain.application import (
+    ApplicationStatus,
+    CorrectionNotice,
+    ExtensionRequest,
+    OutstandingMaterials,
+    Revocation,
+    StepStatus,
+    Verification,
+)
 from domain.calendar import CalendarSnapshot, WorkCalendar
-from domain.issuing import IssueOutcome
+from domain.issuing import IssuedLicence, IssueOutcome
 from domain.matter import Channel, MatterDefinition, StepSpec
 from domain.ratings import RatingLevel
 from domain.states import ApplicationState, SlaLevel, StepState
@@ -120,12 +132,25 @@ def correction_view(notice: CorrectionNotice, tz: ZoneInfo) -> CorrectionView:
     )
 
 
-def next_action(status: ApplicationStatus, delivery: str) -> NextAction:
+def next_action(status: ApplicationStatus, delivery: str, tz: ZoneInfo) -> NextAction:
     notice = status.correction
     if notice is not None:
         return NextAction(
             code="supply_correction",
             text=f"请一次性补正以下材料：{'、'.join(notice.items)}。补正期间办理时限暂停计算。",
+        )
+    owed = status.outstanding
+    if owed is not None and owed.open and owed.missing:
+        names = "、".join(m.name for m in owed.missing)
+        due = f"{owed.due.astimezone(tz):%Y-%m-%d %H:%M}" if owed.due else "期限内"
+        return NextAction(
+            code="supply_missing",
+            text=f"容缺受理：请于 {due} 前补齐{names}；逾期未补齐的，申请将被终止"
+            f"{'，已发放的证照将被注销' if status.state is ApplicationState.granted else ''}。",
+        )
+    if status.revocation is not None:
+        return NextAction(
+            code="none", text=f"许可决定已{status.state.label[1:]}：{status.revocation.reason}"
         )
     if status.state is ApplicationState.granted:
         if delivery == "express":
@@ -171,23 +196,110 @@ def application_view(
         outcome_reason=status.outcome_reason,
         steps=[step_view(s, catalogue, tz, with_result=granted) for s in status.steps],
         correction=correction_view(status.correction, tz) if status.correction else None,
-        next_action=next_action(status, delivery),
-        licences=[
-            LicenceIssued(
-                type=x.type,
-                type_name=x.type_name,
-                number=x.number,
-                issued=x.outcome is not IssueOutcome.refused,
-                problem=x.problem,
-                verify_url=(
-                    f"/licences/{quote(x.number)}?type={x.type}"
-                    if x.outcome is not IssueOutcome.refused
-                    else None
-                ),
-            )
-            for x in status.licences
-        ],
+        next_action=next_action(status, delivery, tz),
+        licences=licences_view(status.licences, status.revocation),
         delivery_deadline=local(status.delivery.deadline, tz) if status.delivery else None,
+        outstanding=outstanding_view(status.outstanding, tz) if status.outstanding else None,
+        on_commitment=status.on_commitment,
+        verifications=[
+            verification_view(v, status.steps, catalogue, tz) for v in status.verifications
+        ],
+        revocation=(
+            revocation_view(status.revocation, status.licences, tz) if status.revocation else None
+        ),
+    )
+
+
+def licences_view(
+    licences: list[IssuedLicence], revocation: Revocation | None
+) -> list[LicenceIssued]:
+    revoked = revocation is not None and revocation.licences_revoked
+    return [
+        LicenceIssued(
+            type=x.type,
+            type_name=x.type_name,
+            number=x.number,
+            issued=x.outcome is not IssueOutcome.refused,
+            problem=x.problem,
+            verify_url=(
+                f"/licences/{quote(x.number)}?type={x.type}"
+                if x.outcome is not IssueOutcome.refused
+                else None
+            ),
+            revoked=revoked and x.outcome is not IssueOutcome.refused,
+        )
+        for x in licences
+    ]
+
+
+def outstanding_view(owed: OutstandingMaterials, tz: ZoneInfo) -> OutstandingView:
+    return OutstandingView(
+        materials=[
+            OwedMaterialView(
+                code=m.code,
+                name=m.name,
+                handed_in=m.supplied is not None,
+                handed_in_at=local(m.supplied_at, tz),
+                source=m.supplied.source if m.supplied else None,
+                handed_in_by=m.supplied_by.name if m.supplied_by else None,
+            )
+            for m in owed.materials
+        ],
+        missing=[m.name for m in owed.missing],
+        accepted_at=owed.accepted_at.astimezone(tz),
+        accepted_by=owed.accepted_by.name,
+        due=local(owed.due, tz),
+        sla_level=owed.sla_level,
+        open=owed.open,
+        completed_at=local(owed.completed_at, tz),
+        lapsed_at=local(owed.lapsed_at, tz),
+        cancelled=owed.cancelled,
+    )
+
+
+_OUTCOME_LABELS = {
+    "pending": "核查中",
+    "passed": "核查通过",
+    "failed": "核查不符",
+    "cancelled": "已取消",
+}
+
+
+def verification_view(
+    v: Verification, steps: list[StepStatus], catalogue: Catalogue, tz: ZoneInfo
+) -> VerificationView:
+    names = {s.code: s.name for s in steps}
+    if v.passed is not None:
+        outcome = "passed" if v.passed else "failed"
+    else:
+        outcome = "cancelled" if v.cancelled else "pending"
+    return VerificationView(
+        step_code=v.step_code,
+        step_name=names.get(v.step_code, v.step_code),
+        department=v.department,
+        department_name=catalogue.department_name(v.department),
+        opened_at=v.opened_at.astimezone(tz),
+        due=local(v.due, tz),
+        sla_level=v.sla_level,
+        outcome=outcome,
+        outcome_label=_OUTCOME_LABELS[outcome],
+        findings=v.findings,
+        verified_by=v.verified_by.name if v.verified_by else None,
+        verified_at=local(v.verified_at, tz),
+    )
+
+
+def revocation_view(
+    revocation: Revocation, licences: list[IssuedLicence], tz: ZoneInfo
+) -> RevocationView:
+    return RevocationView(
+        state=revocation.state,
+        state_label=revocation.state.label,
+        reason=revocation.reason,
+        at=revocation.at.astimezone(tz),
+        by=revocation.by.name,
+        licences_revoked=revocation.licences_revoked,
+        licences=[x for x in licences_view(licences, revocation) if x.issued],
     )
 
 
@@ -227,7 +339,9 @@ def extension_request_view(
     )
 
 
-def task_view(step: StepRow, app: ApplicationRow, tz: ZoneInfo, now: datetime) -> TaskView:
+def task_view(
+    step: StepRow, app: ApplicationRow, tz: ZoneInfo, now: datetime, catalogue: Catalogue
+) -> TaskView:
     state = StepState(step.state)
     spec = pinned(app).step(step.code)
     return TaskView(
@@ -250,4 +364,28 @@ def task_view(step: StepRow, app: ApplicationRow, tz: ZoneInfo, now: datetime) -
         result_fields=list(spec.result_fields),
         extension_request=extension_request_view(step.extension_request, tz),
         stage=stage_view(spec, step.stage),
+        **_pledges(step, app, tz, catalogue),
     )
+
+
+def _pledges(
+    step: StepRow, app: ApplicationRow, tz: ZoneInfo, catalogue: Catalogue
+) -> dict[str, Any]:
+    """The task's verification, and its application's owed materials and revocation: read
+    from the status document only where it has them (an inbox lists many tasks)."""
+    document = app.status
+    out: dict[str, Any] = {}
+    mine = [v for v in document.get("verifications") or [] if v.get("step_code") == step.code]
+    if mine:
+        steps = [StepStatus.model_validate(s) for s in document.get("steps") or []]
+        out["verification"] = verification_view(
+            Verification.model_validate(mine[-1]), steps, catalogue, tz
+        )
+    if document.get("outstanding"):
+        owed = OutstandingMaterials.model_validate(document["outstanding"])
+        out["outstanding"] = outstanding_view(owed, tz)
+    if document.get("revocation"):
+        revocation = Revocation.model_validate(document["revocation"])
+        licences = [IssuedLicence.model_validate(x) for x in document.get("licences") or []]
+        out["revocation"] = revocation_view(revocation, licences, tz)
+    return out
