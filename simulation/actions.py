@@ -241,20 +241,20 @@ ACTIONS: dict[str, ActionKind] = {
         ),
         needs=("step", "reason"),
     ),
-    # 特别程序 (`procedure`: its kind, `days` it needs, `reason`), and its end (`reason`:
+    # 特别程序 (`kind`: its kind, `days` it needs, `reason`), and its end (`reason`:
     # the outcome)
-    "start_special": ActionKind(
+    "special_procedure_start": ActionKind(
         MatterWorkflow.start_special,
         lambda a: SpecialProcedureInput(
             step_code=a.step,
             actor=a.staff,
-            kind=a.action.procedure or SpecialProcedureKind.hearing,  # `needs` has made sure
+            kind=a.action.kind or SpecialProcedureKind.hearing,  # `needs` has made sure
             working_days=a.action.days or 0,
             reason=a.reason("启动特别程序必须说明理由"),
         ),
-        needs=("step", "procedure", "days", "reason"),
+        needs=("step", "kind", "days", "reason"),
     ),
-    "end_special": ActionKind(
+    "special_procedure_end": ActionKind(
         MatterWorkflow.end_special,
         lambda a: SpecialProcedureEndInput(
             step_code=a.step, actor=a.staff, outcome=a.reason("结束特别程序必须写明结果")

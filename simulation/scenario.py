@@ -33,7 +33,7 @@ class ScenarioAction(BaseModel):
     reason: str | None = None
     days: int | None = None
     department: str | None = None  # 改派: the department a returned step goes to
-    procedure: SpecialProcedureKind | None = None  # 特别程序: its kind
+    kind: SpecialProcedureKind | None = None  # 特别程序: its kind
     result: dict[str, Any] | None = None
     comment: str = ""
     note: str = ""
