@@ -630,6 +630,48 @@ class MaterialView(ApiModel):
     ref: str
 
 
+class SpecialKindView(ApiModel):
+    """A kind of 特别程序 the step's definition allows its department to start."""
+
+    kind: SpecialProcedureKind
+    label: str
+
+
+class SpecialProcedureView(ApiModel):
+    """特别程序 (Art 45) on a step: its own budget of working days, due date and card."""
+
+    procedure_no: int
+    kind: SpecialProcedureKind
+    kind_label: str
+    working_days: int
+    reason: str
+    started_by: str
+    started_at: datetime
+    due: datetime | None
+    sla_level: SlaLevel
+    outcome: str | None
+    ended_by: str | None
+    ended_at: datetime | None
+    open: bool
+
+
+class OrderView(ApiModel):
+    """督办单 on a step: what the supervisor asked, by when it is answered, its own card."""
+
+    order_no: int
+    department: str
+    demand: str
+    answer_days: int
+    issued_by: str
+    issued_at: datetime
+    due: datetime | None
+    sla_level: SlaLevel
+    answer: str | None
+    answered_by: str | None
+    answered_at: datetime | None
+    open: bool
+
+
 class TaskDetail(TaskView):
     applicant: ApplicantView
     form: dict[str, FieldValue]
@@ -643,6 +685,13 @@ class TaskDetail(TaskView):
         default_factory=list, description="分级签署: the stages signed, in order"
     )
     auto: AutoVerdictView | None = Field(default=None, description="秒批: the rules' verdict")
+    special_kinds: list[SpecialKindView] = Field(
+        default_factory=list, description="特别程序: the kinds the step's definition allows"
+    )
+    special_procedures: list[SpecialProcedureView] = Field(
+        default_factory=list, description="特别程序 on this step, in order (the open one last)"
+    )
+    orders: list[OrderView] = Field(default_factory=list, description="督办单 on this step")
 
 
 class StagePassIn(ApiModel):

@@ -464,3 +464,45 @@ async def test_the_workbench_turns_its_pages_with_the_filter_kept(
     await pager.locator("a[rel=prev]").click()
     await expect(pager).to_contain_text(re.compile(r"第 1 / \d+ 页"))
     assert await gas.locator("tbody tr").all_inner_texts() == first
+
+
+async def test_a_returned_step_is_rerouted_ordered_and_answered(
+    browser: Browser, live: str, env: WorkflowEnvironment, worker: Worker
+) -> None:
+    """退单 → 改派 → 督办 → 督办答复, each from its page's buttons."""
+    _, app, monday = await start_on_a_plain_monday(env, worker.task_queue, "company_setup")
+    number = app.application_no
+    # Wednesday 13:00: the two-day seal step is yellow (80% of its time used).
+    await skip_to(env, at(monday + timedelta(days=2), 13))
+
+    psb = await sign_in(browser, live, "psb")
+    await open_task(psb, number)
+    seal_task = psb.url.removeprefix(live)
+    await psb.fill("#return_reason", "印章备案已划归市场监管部门")
+    psb.once("dialog", lambda d: d.accept())
+    await psb.click("button:has-text('退单')")
+    await expect(psb.locator(".flash")).to_contain_text("已退单")
+
+    boss = await sign_in(browser, live, "supervisor")
+    await boss.goto(f"/supervision/applications/{number}")
+    seal = boss.locator("#procedures-seal")
+    await expect(seal).to_contain_text("印章备案已划归市场监管部门")
+    await seal.locator("select[name=department]").select_option("amr")
+    await seal.locator("button:has-text('改派')").click()
+    await expect(boss.locator(".flash")).to_contain_text("已改派市场监管局办理")
+    await seal.locator("textarea[name=demand]").fill("请说明办理进度，今日内办结")
+    await seal.locator("button:has-text('下达督办单')").click()
+    await expect(boss.locator(".flash")).to_contain_text("已下达督办单")
+    await expect(seal).to_contain_text("待市场监管局答复")
+    await shot(boss, "23_supervision_order")
+
+    amr = await sign_in(browser, live, "amr")
+    await amr.goto(seal_task)
+    await expect(amr.locator("#procedures")).to_contain_text("请说明办理进度，今日内办结")
+    await amr.fill("#order_answer_1", "已接收改派，今日办结")
+    await amr.click("button:has-text('提交督办答复')")
+    await expect(amr.locator(".flash")).to_contain_text("督办答复已提交")
+    await expect(amr.locator("#procedures")).to_contain_text("已答复")
+    await shot(amr, "24_task_order_answered")
+    await boss.reload()
+    await expect(seal).to_contain_text("答复：已接收改派，今日办结")

@@ -19,6 +19,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, ValidationError
 
+from api.container import Services
 from api.deps import PageUser, SessionDep, get_services
 from api.errors import ApiError, field_name, invalid, reason_of
 from api.pages.events import (
@@ -407,3 +408,13 @@ def submission_body(
         "delivery": values.get("delivery", "pickup"),
         "delivery_address": values.get("delivery_address", "").strip() or None,
     }
+
+
+# 改派: how its form's fields read in a refusal (the supervisor's and the window's forms).
+REROUTE_LABELS = {"department": "改派部门", "reason": "改派说明"}
+
+
+def routable_departments(services: Services) -> list[tuple[str, str]]:
+    """The departments a returned step may be re-routed to (改派), as the action accepts them:
+    (code, name) in the order of definitions/departments.yaml."""
+    return [(code, d.name) for code, d in services.catalogue.departments.items()]

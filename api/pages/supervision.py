@@ -9,6 +9,7 @@ from sqlalchemy import select
 from api.deps import ServicesDep, SessionDep
 from api.errors import ApiError
 from api.pages.common import (
+    REROUTE_LABELS,
     SupervisorPage,
     check_csrf,
     flash,
@@ -17,12 +18,14 @@ from api.pages.common import (
     problem_text,
     redirect,
     render,
+    routable_departments,
     safe_path,
 )
-from api.schemas import ExtensionIn, ExtensionRefusalIn, FollowUpIn
+from api.schemas import ExtensionIn, ExtensionRefusalIn, FollowUpIn, OrderIn, RerouteIn
 from api.services import actions, aftercare, supervision, tasks
 from api.services import status as lookup
 from api.services.deliveries import report as delivery_report
+from api.services.views import step_procedures
 from domain.application import ApplicationStatus
 from domain.states import SlaLevel
 from store.models import ApplicationRow, StepRow
@@ -129,6 +132,9 @@ async def drill_down(
         active=[s for s in status.steps if s.state.active],
         step_names={s.code: s.name for s in status.steps},
         view=lookup.view(services, found),
+        # 特别程序 and 督办单 of each step; the departments a returned step may go to (改派).
+        procedures={s.code: step_procedures(status, s.code, services.tz) for s in status.steps},
+        departments=routable_departments(services),
     )
 
 
@@ -168,6 +174,51 @@ async def refuse_extension(
     except ApiError as exc:
         flash(request, problem_text(exc), "error")
     return redirect(safe_path(form.get("back"), "/supervision"))
+
+
+# How the 督办 form's fields read in a refusal.
+ORDER_LABELS = {"working_days": "答复期限", "demand": "督办要求"}
+
+
+@router.post("/supervision/tasks/{task_id}/orders")
+async def order(
+    task_id: int, request: Request, boss: SupervisorPage, services: ServicesDep, session: SessionDep
+) -> Response:
+    """督办单 on a yellow or red step, with the working days for the department's answer."""
+    form = await request.form()
+    check_csrf(request, form)
+    task = await tasks.load_task(session=session, user=boss, task_id=task_id)
+    try:
+        body = form_model(
+            OrderIn,
+            {"working_days": form.get("working_days", ""), "demand": form.get("demand", "")},
+        )
+        await actions.order(services=services, session=session, task=task, user=boss, body=body)
+        flash(request, f"已下达督办单，请承办部门在 {body.working_days} 个工作日内书面答复。")
+    except ApiError as exc:
+        flash(request, problem_text(exc, ORDER_LABELS), "error")
+    return redirect(f"/supervision/applications/{task.app.application_no}")
+
+
+@router.post("/supervision/tasks/{task_id}/reroute")
+async def reroute(
+    task_id: int, request: Request, boss: SupervisorPage, services: ServicesDep, session: SessionDep
+) -> Response:
+    """改派: a returned (退单) step goes to another department, keeping its deadline."""
+    form = await request.form()
+    check_csrf(request, form)
+    task = await tasks.load_task(session=session, user=boss, task_id=task_id)
+    try:
+        body = form_model(
+            RerouteIn, {"department": form.get("department", ""), "reason": form.get("reason", "")}
+        )
+        await actions.reroute_task(
+            services=services, session=session, task=task, user=boss, body=body
+        )
+        flash(request, f"已改派{services.catalogue.department_name(body.department)}办理。")
+    except ApiError as exc:
+        flash(request, problem_text(exc, REROUTE_LABELS), "error")
+    return redirect(f"/supervision/applications/{task.app.application_no}")
 
 
 @router.post("/supervision/reviews/{number}/follow-up")

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from api.deps import ServicesDep, SessionDep
 from api.errors import ApiError
 from api.pages.common import (
+    REROUTE_LABELS,
     ClerkPage,
     check_csrf,
     flash,
@@ -24,6 +25,7 @@ from api.pages.common import (
     problem_text,
     redirect,
     render,
+    routable_departments,
     submission_body,
 )
 from api.routers.matters import guide
@@ -32,6 +34,7 @@ from api.schemas import (
     AcceptIn,
     HandoverIn,
     MissingMaterialsIn,
+    RerouteIn,
     SupplyIn,
     WindowSubmissionIn,
     WithdrawIn,
@@ -42,6 +45,7 @@ from api.services.accounts import StaffUser
 from api.services.views import pinned
 from domain.application import Tolerance
 from domain.matter import Channel, MatterDefinition
+from domain.states import StepState
 from store.models import ApplicationRow, MaterialRow
 
 router = APIRouter(include_in_schema=False)
@@ -91,6 +95,9 @@ async def review(
         labels={f.code: f.label for f in definition.form},
         materials=list(materials),
         view=lookup.view(services, found),
+        # 退单待改派: the steps a department returned, for the window to re-route (改派).
+        returned_steps=[s for s in found.status.steps if s.state is StepState.returned],
+        departments=routable_departments(services),
     )
 
 
@@ -180,6 +187,39 @@ async def withdraw(
         flash(request, f"{number} 已撤回。")
     except ApiError as exc:
         flash(request, problem_text(exc), "error")
+    return redirect(f"/window/review/{number}")
+
+
+@router.post("/window/review/{number}/steps/{step_code}/reroute")
+async def reroute(
+    number: str,
+    step_code: str,
+    request: Request,
+    clerk: ClerkPage,
+    services: ServicesDep,
+    session: SessionDep,
+) -> Response:
+    """改派 at the window: a returned (退单) step goes to another department."""
+    form = await request.form()
+    check_csrf(request, form)
+    found = await lookup.load(session, number, clerk)
+    if not any(s.code == step_code for s in found.status.steps):
+        raise ApiError(404, "not_found", "本事项没有该环节")
+    try:
+        body = form_model(
+            RerouteIn, {"department": form.get("department", ""), "reason": form.get("reason", "")}
+        )
+        await actions.reroute_at_window(
+            services=services,
+            session=session,
+            found=found,
+            step_code=step_code,
+            clerk=clerk,
+            body=body,
+        )
+        flash(request, f"已改派{services.catalogue.department_name(body.department)}办理。")
+    except ApiError as exc:
+        flash(request, problem_text(exc, REROUTE_LABELS), "error")
     return redirect(f"/window/review/{number}")
 
 

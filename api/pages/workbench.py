@@ -11,7 +11,7 @@ from starlette.datastructures import FormData
 
 from api.container import Services
 from api.deps import ServicesDep, SessionDep
-from api.errors import ApiError
+from api.errors import ApiError, invalid
 from api.pages.common import (
     StaffPage,
     check_csrf,
@@ -23,7 +23,17 @@ from api.pages.common import (
     redirect,
     render,
 )
-from api.schemas import DecisionIn, ExtensionIn, StagePassIn, StageSendBackIn, VerificationIn
+from api.schemas import (
+    DecisionIn,
+    ExtensionIn,
+    OrderAnswerIn,
+    ReturnIn,
+    SpecialEndIn,
+    SpecialIn,
+    StagePassIn,
+    StageSendBackIn,
+    VerificationIn,
+)
 from api.services import actions, licences, tasks
 from api.services.accounts import StaffUser
 from api.services.tasks import Task
@@ -179,6 +189,53 @@ def _verify(passed: bool) -> PageAction:
     return run
 
 
+async def _return_step(
+    services: Services, session: AsyncSession, task: Task, user: StaffUser, form: FormData
+) -> object:
+    body = form_model(ReturnIn, {"reason": form.get("reason", "")})
+    return await actions.return_step(
+        services=services, session=session, task=task, user=user, body=body
+    )
+
+
+async def _start_special(
+    services: Services, session: AsyncSession, task: Task, user: StaffUser, form: FormData
+) -> object:
+    body = form_model(
+        SpecialIn,
+        {
+            "kind": form.get("kind", ""),
+            "working_days": form.get("working_days", ""),
+            "reason": form.get("reason", ""),
+        },
+    )
+    return await actions.start_special(
+        services=services, session=session, task=task, user=user, body=body
+    )
+
+
+async def _end_special(
+    services: Services, session: AsyncSession, task: Task, user: StaffUser, form: FormData
+) -> object:
+    body = form_model(SpecialEndIn, {"outcome": form.get("outcome", "")})
+    return await actions.end_special(
+        services=services, session=session, task=task, user=user, body=body
+    )
+
+
+async def _answer_order(
+    services: Services, session: AsyncSession, task: Task, user: StaffUser, form: FormData
+) -> object:
+    # The order's number comes with its form, as the JSON API takes it from the path.
+    number = str(form.get("order_no", ""))
+    if not number.isdecimal() or not 1 <= int(number) <= 1000:
+        raise invalid({"order_no": "请选择要答复的督办单"})
+    body = form_model(OrderAnswerIn, {"answer": form.get("answer", "")})
+    return await actions.answer_order(
+        services=services, session=session, task=task, user=user, order_no=int(number), body=body
+    )
+
+
 PAGE_ACTIONS: dict[str, tuple[PageAction, str, bool]] = {
     # action: (what it does, what the page says after, whether the task stays on screen)
     "claim": (_claim, "已签收，请办理。", True),
@@ -199,6 +256,27 @@ PAGE_ACTIONS: dict[str, tuple[PageAction, str, bool]] = {
         "已记录核查结果：与承诺不符，许可决定已撤销，相关证照予以注销。",
         False,
     ),
+    # 退单 · 特别程序 · 督办答复 (README: the procedures beside the plain path)
+    "return": (_return_step, "已退单，等待监督管理人员或综合窗口改派。", False),
+    "special-procedure": (
+        _start_special,
+        "特别程序已启动，本环节和办件计时暂停，已书面告知申请人。",
+        True,
+    ),
+    "special-procedure-end": (_end_special, "特别程序已结束，计时恢复。", True),
+    "order-answer": (_answer_order, "督办答复已提交监督管理人员。", True),
+}
+
+# How an action's form fields read in a refusal, where FIELD_LABELS' words do not fit.
+ACTION_LABELS: dict[str, dict[str, str]] = {
+    "return": {"reason": "退单理由"},
+    "special-procedure": {
+        "kind": "特别程序种类",
+        "working_days": "所需工作日",
+        "reason": "启动理由",
+    },
+    "special-procedure-end": {"outcome": "特别程序结果"},
+    "order-answer": {"order_no": "督办单", "answer": "督办答复"},
 }
 
 
@@ -230,6 +308,7 @@ async def act(
             return forbidden_page(request, staff)
         spec = pinned(task.app).step(task.step.code)
         labels = {f"result.{f.code}": f.label for f in spec.result_fields}
+        labels |= ACTION_LABELS.get(action, {})
         flash(request, problem_text(exc, labels), "error")
         return redirect(page)
     flash(request, done)

@@ -17,12 +17,13 @@ from api.schemas import (
     AutoVerdictView,
     MaterialView,
     SignoffView,
+    SpecialKindView,
     TaskDetail,
     TaskView,
 )
 from api.services.accounts import StaffUser
 from api.services.region_scope import level_of, may_see, visible
-from api.services.views import correction_view, pinned, task_view
+from api.services.views import correction_view, pinned, step_procedures, task_view
 from domain.actors import Role
 from domain.application import ApplicationStatus
 from domain.regions import RegionLevel
@@ -191,6 +192,8 @@ async def task_detail(*, services: Services, session: AsyncSession, task: Task) 
     corrections = status.corrections
     own = status.step(step.code)
     base = task_view(step, app, services.tz, await services.clock(), services.catalogue)
+    specials, orders = step_procedures(status, step.code, services.tz)
+    allowed = pinned(app).step(step.code).special_procedures
     return TaskDetail(
         **dict(base),
         applicant=ApplicantView(
@@ -221,4 +224,7 @@ async def task_detail(*, services: Services, session: AsyncSession, task: Task) 
             for x in own.signoffs
         ],
         auto=AutoVerdictView(**own.auto.model_dump()) if own.auto else None,
+        special_kinds=[SpecialKindView(kind=k, label=k.label) for k in allowed],
+        special_procedures=specials,
+        orders=orders,
     )

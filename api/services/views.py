@@ -15,10 +15,12 @@ from api.schemas import (
     ExtensionRequestView,
     LicenceIssued,
     NextAction,
+    OrderView,
     OutstandingView,
     OwedMaterialView,
     RatingView,
     RevocationView,
+    SpecialProcedureView,
     StageView,
     StepView,
     TaskView,
@@ -31,7 +33,9 @@ from domain.application import (
     ExtensionRequest,
     OutstandingMaterials,
     Revocation,
+    SpecialProcedure,
     StepStatus,
+    SupervisionOrder,
     Verification,
 )
 from domain.calendar import CalendarSnapshot, WorkCalendar
@@ -129,6 +133,55 @@ def correction_view(notice: CorrectionNotice, tz: ZoneInfo) -> CorrectionView:
         items=notice.items,
         reasons=[CorrectionReason(step_code=r.step_code, reason=r.reason) for r in notice.requests],
         answered_at=local(notice.answered_at, tz),
+    )
+
+
+def special_procedure_view(procedure: SpecialProcedure, tz: ZoneInfo) -> SpecialProcedureView:
+    return SpecialProcedureView(
+        procedure_no=procedure.procedure_no,
+        kind=procedure.kind,
+        kind_label=procedure.kind.label,
+        working_days=procedure.working_days,
+        reason=procedure.reason,
+        started_by=procedure.started_by.name,
+        started_at=procedure.started_at.astimezone(tz),
+        due=local(procedure.due, tz),
+        sla_level=procedure.sla_level,
+        outcome=procedure.outcome,
+        ended_by=procedure.ended_by.name if procedure.ended_by else None,
+        ended_at=local(procedure.ended_at, tz),
+        open=procedure.open,
+    )
+
+
+def order_view(order: SupervisionOrder, tz: ZoneInfo) -> OrderView:
+    return OrderView(
+        order_no=order.order_no,
+        department=order.department,
+        demand=order.demand,
+        answer_days=order.answer_days,
+        issued_by=order.issued_by.name,
+        issued_at=order.issued_at.astimezone(tz),
+        due=local(order.due, tz),
+        sla_level=order.sla_level,
+        answer=order.answer,
+        answered_by=order.answered_by.name if order.answered_by else None,
+        answered_at=local(order.answered_at, tz),
+        open=order.open,
+    )
+
+
+def step_procedures(
+    status: ApplicationStatus, step_code: str, tz: ZoneInfo
+) -> tuple[list[SpecialProcedureView], list[OrderView]]:
+    """The special procedures (特别程序) and supervision orders (督办单) of one step."""
+    return (
+        [
+            special_procedure_view(p, tz)
+            for p in status.special_procedures
+            if p.step_code == step_code
+        ],
+        [order_view(o, tz) for o in status.orders if o.step_code == step_code],
     )
 
 
