@@ -106,10 +106,20 @@ class Tolerance(BaseModel):
     signed: bool = False
 
 
+# The engine generation new workflows start under (`ApplicationInput.engine`).
+ENGINE = 1
+
+
 class ApplicationInput(BaseModel):
     """What a `MatterWorkflow` starts from: the application and the rules pinned to it."""
 
     application_no: str
+    engine: int = Field(
+        default=0,
+        description="the engine generation the workflow started under (ENGINE when created "
+        "now). Histories recorded before it existed read 0: their workflow asks "
+        "workflow.patched() for each change made since, as it did when they were recorded",
+    )
     matter: MatterDefinition
     calendar: CalendarSnapshot
     applicant: Applicant

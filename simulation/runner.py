@@ -31,6 +31,7 @@ from api.engine import submit
 from definitions.calendars import default_sources
 from definitions.catalogue import default_catalogue
 from domain.application import (
+    ENGINE,
     ApplicationInput,
     ApplicationStatus,
     MaterialReceipt,
@@ -116,6 +117,7 @@ class _Run:
         sc = self.scenario
         matter = sc.matter
         return ApplicationInput(
+            engine=ENGINE,
             application_no=self.application_no,
             matter=matter,
             calendar=self.calendar,

@@ -9,7 +9,7 @@ from typing import Any
 from definitions.calendars import default_sources
 from definitions.catalogue import default_catalogue
 from domain.actors import Actor, Role, SignoffRole
-from domain.application import Applicant, ApplicationInput, MaterialReceipt, MaterialSource
+from domain.application import ENGINE, Applicant, ApplicationInput, MaterialReceipt, MaterialSource
 from domain.calendar import CalendarSnapshot
 from domain.identifiers import credit_code_check_char, id_number_check_char
 from domain.matter import Channel
@@ -67,6 +67,7 @@ def application(
 ) -> ApplicationInput:
     matter = overrides.pop("matter", None) or default_catalogue().matter(matter_code)
     return ApplicationInput(
+        engine=ENGINE,
         application_no=overrides.pop("application_no", None) or application_no(),
         matter=matter,
         calendar=calendar or calendar_for(now),

@@ -139,18 +139,25 @@ class MatterWorkflow:
 
     @workflow.run
     async def run(self, app: ApplicationInput) -> ApplicationStatus:
-        # Histories recorded before messages were delivered sent none: replayed, they still
-        # send none (patched() is False there).
-        self._case.delivers = workflow.patched(DELIVERING)
-        # Likewise, histories recorded before correction deadlines set no such timer.
-        self._case.answer_deadlines = workflow.patched(CORRECTION_DEADLINE)
-        # Histories recorded before it wrote by (remote) activities and renewed the timer
-        # after every action.
-        self._lean = workflow.patched(LEAN)
-        # And before 容缺受理 and 告知承诺制: no ledger of theirs, no clock to wake for.
-        self._case.pledges = workflow.patched(PLEDGES)
-        # And histories recorded before 秒批 applied no rules to their steps.
-        self._case.auto_decides = workflow.patched(AUTO_DECISION)
+        if app.engine >= 1:
+            # Started under engine 1: every change below is on, without asking. Each
+            # patched() call leaves a marker and upserts the TemporalChangeVersion search
+            # attribute, a billed action of its own: six per application.
+            self._case.delivers = self._case.answer_deadlines = self._lean = True
+            self._case.pledges = self._case.auto_decides = True
+        else:
+            # Histories recorded before messages were delivered sent none: replayed, they
+            # still send none (patched() is False there).
+            self._case.delivers = workflow.patched(DELIVERING)
+            # Likewise, histories recorded before correction deadlines set no such timer.
+            self._case.answer_deadlines = workflow.patched(CORRECTION_DEADLINE)
+            # Histories recorded before it wrote by (remote) activities and renewed the timer
+            # after every action.
+            self._lean = workflow.patched(LEAN)
+            # And before 容缺受理 and 告知承诺制: no ledger of theirs, no clock to wake for.
+            self._case.pledges = workflow.patched(PLEDGES)
+            # And histories recorded before 秒批 applied no rules to their steps.
+            self._case.auto_decides = workflow.patched(AUTO_DECISION)
         async with self._lock:
             now = workflow.now()
             if app.refusal:
@@ -163,7 +170,8 @@ class MatterWorkflow:
             await self._commit()
         await self._supervise(until=lambda: self._status.state.final)
         # Histories recorded before licences and delivery ended at the decision.
-        if self._status.state is ApplicationState.granted and workflow.patched(AFTER_GRANT):
+        granted = self._status.state is ApplicationState.granted
+        if granted and (app.engine >= 1 or workflow.patched(AFTER_GRANT)):
             await self._issue_licences()
             # Open while the result awaits delivery, materials accepted missing are owed or
             # a verification of a commitment runs (either may still undo the decision).

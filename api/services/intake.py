@@ -24,6 +24,7 @@ from api.services.region_scope import visible
 from definitions.catalogue import Catalogue
 from domain.actors import Actor
 from domain.application import (
+    ENGINE,
     ApplicationInput,
     ApplicationStatus,
     MaterialReceipt,
@@ -277,6 +278,7 @@ async def receive(
     prefix = accepting[:6]
     number, code, created = await _claim(prefix, session, submission, idempotency_key, local_now)
     app = ApplicationInput(
+        engine=ENGINE,
         application_no=number,
         matter=matter,
         calendar=services.calendars.snapshot_around(services.settings.centre, local_now),
