@@ -3,7 +3,10 @@
 `tests/histories/` keeps one history of each released workflow shape. To add one, write its
 recorder, run `TONGBAN_RECORD_HISTORIES=<name>[,<name>…] .venv/bin/pytest
 tests/test_workflow_replay.py` and commit the new file (the histories already there stay as
-they were recorded); a change that breaks replay needs `workflow.patched()`.
+they were recorded). A change that breaks replay needs `workflow.patched()`, or a new engine
+generation (`ENGINE` in domain/application.py) if it is only for workflows started after it:
+generation 0 is every history recorded before generations existed, and asks `patched()` for
+each change since, as it always did.
 """
 
 from __future__ import annotations
