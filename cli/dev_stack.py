@@ -401,6 +401,7 @@ def run(args: argparse.Namespace) -> int:
         return 1
     base = f"http://{config.host}:{config.api_port}"
     accounts = "admin, supervisor, clerk, amr, psb, tax, housing, realty, urban, water, power, gas"
+    levels = "urban-reviewer, urban-approver (审核, 批准 after urban's 承办)"
     counties = "clerk-340521, supervisor-340521, amr_340521 … (each county: README)"
     agents = "agent-340521100 (姑孰镇), agent-340521100201 (新桥村)"
     from definitions.demo_identities import demo_identities
@@ -416,6 +417,7 @@ Tongban is running.
   API docs     {base}/docs
   Temporal UI  http://{config.host}:{config.ui_port}/namespaces/{config.namespace}/workflows
   demo users   {accounts}
+               {levels}
                {counties}
                {agents}
                password: {password_note}
