@@ -94,7 +94,7 @@ class Settings(BaseSettings):
         description="json: one JSON object a line, for a log collector; text: for people",
     )
     worker_cache_size: int = Field(
-        default=200,
+        default=100,
         ge=2,
         description="workflows a worker keeps in memory (Temporal's sticky cache); one "
         "evicted is replayed from its history at its next timer or action. Bounds the "
