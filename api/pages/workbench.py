@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import FormData
 
@@ -145,34 +146,18 @@ async def _release(
     return await actions.release(services=services, session=session, task=task, user=user)
 
 
-async def _request_extension(
-    services: Services, session: AsyncSession, task: Task, user: StaffUser, form: FormData
-) -> object:
-    body = form_model(
-        ExtensionIn,
-        {"working_days": form.get("working_days", ""), "reason": form.get("reason", "")},
-    )
-    return await actions.request_extension(
-        services=services, session=session, task=task, user=user, body=body
-    )
+def _with_form(
+    action: Callable[..., Awaitable[object]], model: type[BaseModel], *fields: str
+) -> PageAction:
+    """An action whose body is `model` built from the form's fields of the same names."""
 
+    async def run(
+        services: Services, session: AsyncSession, task: Task, user: StaffUser, form: FormData
+    ) -> object:
+        body = form_model(model, {f: form.get(f, "") for f in fields})
+        return await action(services=services, session=session, task=task, user=user, body=body)
 
-async def _pass_stage(
-    services: Services, session: AsyncSession, task: Task, user: StaffUser, form: FormData
-) -> object:
-    body = form_model(StagePassIn, {"opinion": form.get("opinion", "")})
-    return await actions.pass_stage(
-        services=services, session=session, task=task, user=user, body=body
-    )
-
-
-async def _send_back_stage(
-    services: Services, session: AsyncSession, task: Task, user: StaffUser, form: FormData
-) -> object:
-    body = form_model(StageSendBackIn, {"reason": form.get("reason", "")})
-    return await actions.send_back_stage(
-        services=services, session=session, task=task, user=user, body=body
-    )
+    return run
 
 
 def _verify(passed: bool) -> PageAction:
@@ -187,40 +172,6 @@ def _verify(passed: bool) -> PageAction:
         )
 
     return run
-
-
-async def _return_step(
-    services: Services, session: AsyncSession, task: Task, user: StaffUser, form: FormData
-) -> object:
-    body = form_model(ReturnIn, {"reason": form.get("reason", "")})
-    return await actions.return_step(
-        services=services, session=session, task=task, user=user, body=body
-    )
-
-
-async def _start_special(
-    services: Services, session: AsyncSession, task: Task, user: StaffUser, form: FormData
-) -> object:
-    body = form_model(
-        SpecialIn,
-        {
-            "kind": form.get("kind", ""),
-            "working_days": form.get("working_days", ""),
-            "reason": form.get("reason", ""),
-        },
-    )
-    return await actions.start_special(
-        services=services, session=session, task=task, user=user, body=body
-    )
-
-
-async def _end_special(
-    services: Services, session: AsyncSession, task: Task, user: StaffUser, form: FormData
-) -> object:
-    body = form_model(SpecialEndIn, {"outcome": form.get("outcome", "")})
-    return await actions.end_special(
-        services=services, session=session, task=task, user=user, body=body
-    )
 
 
 async def _answer_order(
@@ -240,9 +191,21 @@ PAGE_ACTIONS: dict[str, tuple[PageAction, str, bool]] = {
     # action: (what it does, what the page says after, whether the task stays on screen)
     "claim": (_claim, "已签收，请办理。", True),
     "release": (_release, "已退回待办。", True),
-    "extension-request": (_request_extension, "延期申请已提交，等待监督管理人员审批。", True),
-    "stage-pass": (_pass_stage, "已签署意见，转下一级办理。", False),
-    "stage-send-back": (_send_back_stage, "已退回上一级重办。", False),
+    "extension-request": (
+        _with_form(actions.request_extension, ExtensionIn, "working_days", "reason"),
+        "延期申请已提交，等待监督管理人员审批。",
+        True,
+    ),
+    "stage-pass": (
+        _with_form(actions.pass_stage, StagePassIn, "opinion"),
+        "已签署意见，转下一级办理。",
+        False,
+    ),
+    "stage-send-back": (
+        _with_form(actions.send_back_stage, StageSendBackIn, "reason"),
+        "已退回上一级重办。",
+        False,
+    ),
     "approve": (_decide("approve"), "已办结本环节（通过）。", False),
     "reject": (_decide("reject"), "已作出不予通过决定，申请已终止。", False),
     "request_supplement": (
@@ -257,13 +220,21 @@ PAGE_ACTIONS: dict[str, tuple[PageAction, str, bool]] = {
         False,
     ),
     # 退单 · 特别程序 · 督办答复 (README: the procedures beside the plain path)
-    "return": (_return_step, "已退单，等待监督管理人员或综合窗口改派。", False),
+    "return": (
+        _with_form(actions.return_step, ReturnIn, "reason"),
+        "已退单，等待监督管理人员或综合窗口改派。",
+        False,
+    ),
     "special-procedure": (
-        _start_special,
+        _with_form(actions.start_special, SpecialIn, "kind", "working_days", "reason"),
         "特别程序已启动，本环节和办件计时暂停，已书面告知申请人。",
         True,
     ),
-    "special-procedure-end": (_end_special, "特别程序已结束，计时恢复。", True),
+    "special-procedure-end": (
+        _with_form(actions.end_special, SpecialEndIn, "outcome"),
+        "特别程序已结束，计时恢复。",
+        True,
+    ),
     "order-answer": (_answer_order, "督办答复已提交监督管理人员。", True),
 }
 
