@@ -23,9 +23,15 @@ from observability.logs import note_application
 SESSION_COOKIE = "tongban_session"
 
 
-def get_services(request: Request) -> Services:
+def services_of(request: Request) -> Services:
     services: Services = request.app.state.services
     return services
+
+
+async def get_services(request: Request) -> Services:
+    # A coroutine: FastAPI runs a plain function dependency in a worker thread, a hop that
+    # cost a status poll a tenth of its time.
+    return services_of(request)
 
 
 ServicesDep = Annotated[Services, Depends(get_services)]

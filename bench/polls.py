@@ -14,8 +14,49 @@ import statistics
 import time
 from collections.abc import Callable, Coroutine
 from typing import Any
+from urllib.parse import urlsplit
 
-import httpx
+
+class PollError(Exception):
+    """A poll answered with anything but 200, or a connection that failed."""
+
+
+class Connection:
+    """One kept-alive HTTP/1.1 connection, sending status polls one at a time.
+
+    The bench shares two cores with the stack it measures. httpx spent about as much CPU on
+    each poll as the API did (243 polls/s through httpx, 428/s through this, against the same
+    API), so the figures measured the client; this writes the request line and reads the
+    answer by its Content-Length, and nothing more."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader = reader
+        self.writer = writer
+
+    @classmethod
+    async def open(cls, base: str) -> Connection:
+        url = urlsplit(base)
+        reader, writer = await asyncio.open_connection(url.hostname, url.port or 80)
+        return cls(reader, writer)
+
+    async def poll(self, app: tuple[str, str]) -> None:
+        number, code = app
+        self.writer.write(
+            f"GET /api/applications/{number} HTTP/1.1\r\nHost: bench\r\n"
+            f"X-Query-Code: {code}\r\n\r\n".encode()
+        )
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        length = 0
+        for line in head.split(b"\r\n")[1:]:
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value)
+        await self.reader.readexactly(length)
+        if head[9:12] != b"200":
+            raise PollError(head.split(b"\r\n", 1)[0].decode())
+
+    def close(self) -> None:
+        self.writer.close()
 
 
 def _percentiles(latencies: list[float]) -> dict[str, float]:
@@ -26,29 +67,25 @@ def _percentiles(latencies: list[float]) -> dict[str, float]:
     }
 
 
-async def _poll(client: httpx.AsyncClient, app: tuple[str, str]) -> None:
-    number, code = app
-    r = await client.get(f"/api/applications/{number}", headers={"X-Query-Code": code})
-    r.raise_for_status()
-
-
 async def capacity(
     base: str, apps: list[tuple[str, str]], pollers: int, seconds: float
 ) -> dict[str, Any]:
     latencies: list[float] = []
     stop_at = time.perf_counter() + seconds
-    limits = httpx.Limits(max_connections=pollers)
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
 
-        async def poller(i: int) -> None:
+    async def poller(i: int) -> None:
+        connection = await Connection.open(base)
+        try:
             k = i
             while time.perf_counter() < stop_at:
                 t0 = time.perf_counter()
-                await _poll(client, apps[k % len(apps)])
+                await connection.poll(apps[k % len(apps)])
                 latencies.append(time.perf_counter() - t0)
                 k += pollers
+        finally:
+            connection.close()
 
-        await asyncio.gather(*(poller(i) for i in range(pollers)))
+    await asyncio.gather(*(poller(i) for i in range(pollers)))
     return {
         "requests": len(latencies),
         "requests_per_second": round(len(latencies) / seconds, 1),
@@ -67,31 +104,39 @@ async def open_loop(
     flowing until `done` is set (it returns how many it completed meanwhile)."""
     latencies: list[float] = []
     errors = 0
-    limits = httpx.Limits(max_connections=400)
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
+    idle: list[Connection] = []  # kept alive between polls; a new one when none is free
+    connections = asyncio.Semaphore(400)  # past that, a due poll waits (and its wait counts)
 
-        async def one(k: int, due: float) -> None:
-            nonlocal errors
+    async def one(k: int, due: float) -> None:
+        nonlocal errors
+        async with connections:
+            connection = None
             try:
-                await _poll(client, apps[k % len(apps)])
-            except httpx.HTTPError:
+                connection = idle.pop() if idle else await Connection.open(base)
+                await connection.poll(apps[k % len(apps)])
+                idle.append(connection)
+            except (OSError, asyncio.IncompleteReadError, PollError):
                 errors += 1
-            latencies.append(time.perf_counter() - due)
+                if connection is not None:
+                    connection.close()
+        latencies.append(time.perf_counter() - due)
 
-        done = asyncio.Event()
-        flowing = asyncio.create_task(background(done))
-        started = time.perf_counter()
-        sent: list[asyncio.Task[None]] = []
-        for k in range(int(rate * seconds)):
-            due = started + k / rate
-            delay = due - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            sent.append(asyncio.create_task(one(k, due)))
-        await asyncio.gather(*sent)
-        elapsed = time.perf_counter() - started
-        done.set()
-        completed = await flowing
+    done = asyncio.Event()
+    flowing = asyncio.create_task(background(done))
+    started = time.perf_counter()
+    sent: list[asyncio.Task[None]] = []
+    for k in range(int(rate * seconds)):
+        due = started + k / rate
+        delay = due - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        sent.append(asyncio.create_task(one(k, due)))
+    await asyncio.gather(*sent)
+    elapsed = time.perf_counter() - started
+    done.set()
+    completed = await flowing
+    for connection in idle:
+        connection.close()
     return {
         "rate": rate,
         "served_per_second": round(len(latencies) / elapsed, 1),

@@ -20,7 +20,7 @@ from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, ValidationError
 
 from api.container import Services
-from api.deps import PageUser, SessionDep, get_services
+from api.deps import PageUser, SessionDep, services_of
 from api.errors import ApiError, field_name, invalid, reason_of
 from api.pages.events import (
     CHANNEL_NAMES,
@@ -95,7 +95,7 @@ def render(
     status_code: int = 200,
     **context: Any,
 ) -> HTMLResponse:
-    services = get_services(request)
+    services = services_of(request)
     messages = request.session.pop("flash", [])
     # The page's own values must not shadow what every page shows (a list of SMS named
     # `messages` once turned into a row of flash notices).

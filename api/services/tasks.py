@@ -136,16 +136,23 @@ async def count_tasks(
 async def pending_extension_requests(
     *, services: Services, session: AsyncSession, user: StaffUser
 ) -> list[TaskView]:
+    # The pending requests are a handful, read from their partial index; the steps' state is
+    # checked here. Asked in SQL as well, SQLite (without statistics) read every active step
+    # instead: 16 ms with 10,000 applications open, against 1 ms.
     rows = (
         await session.execute(
             select(StepRow, ApplicationRow)
             .join(ApplicationRow, ApplicationRow.application_no == StepRow.application_no)
-            .where(StepRow.extension_request.is_not(None), StepRow.state.in_(ACTIVE), visible(user))
+            .where(StepRow.extension_request.is_not(None), visible(user))
             .order_by(StepRow.deadline)
         )
     ).all()
     now = await services.clock()
-    return [task_view(step, app, services.tz, now, services.catalogue) for step, app in rows]
+    return [
+        task_view(step, app, services.tz, now, services.catalogue)
+        for step, app in rows
+        if step.state in ACTIVE
+    ]
 
 
 @dataclass(frozen=True)
