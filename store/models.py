@@ -227,6 +227,8 @@ class NotificationRow(Base):
         Index("ix_notifications_inbox", "recipient", "at"),
         # Supervision's SMS figures and the undelivered ones, without reading the messages.
         Index("ix_notifications_sms", "channel", "state", "attempts", "at"),
+        # SMS delivered since a cutoff (the rest are counted once a day).
+        Index("ix_notifications_sms_sent", "channel", "state", "sent_at"),
     )
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)

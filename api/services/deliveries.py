@@ -4,9 +4,9 @@ department's system keeps failing; the feed's subscribers and how far behind the
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.container import Services
@@ -17,6 +17,7 @@ from api.schemas import (
     SubscriptionView,
     UndeliveredMessage,
 )
+from api.services import settled
 from api.services.accounts import StaffUser
 from api.services.region_scope import level_of, of_visible
 from domain.notices import DeliveryState, NoticeChannel
@@ -24,26 +25,44 @@ from domain.regions import RegionLevel
 from store import feed
 from store.models import NotificationRow, StepRow, SubscriptionRow
 
+# Named, not "!= sent": an index range each, not every SMS ever sent.
+UNSENT = [s.value for s in DeliveryState if s is not DeliveryState.sent]
+
 
 async def report(*, services: Services, session: AsyncSession, user: StaffUser) -> DeliveryReport:
     """What `user` sees: the messages and pushes of his region's applications; the feed's
     subscribers (the city's systems) for the city's supervisors only."""
     tz = services.tz
     mine = of_visible(NotificationRow.application_no, user)
+    sms = NotificationRow.channel == NoticeChannel.sms.value
+    sent = NotificationRow.state == DeliveryState.sent.value
+    # Messages waiting or given up on are few; those delivered are every SMS ever sent. Those
+    # delivered before the day began are counted once a day (api.services.settled), by the
+    # real time of delivery (`sent_at` is the worker's clock, not the engine's).
+    since = settled.cutoff(datetime.now(UTC), tz)
+
+    async def count_sent(*when: ColumnElement[bool]) -> int:
+        return int(await session.scalar(select(func.count()).where(sms, sent, mine, *when)) or 0)
+
+    async def sent_before() -> int:
+        return await count_sent(
+            or_(NotificationRow.sent_at < since, NotificationRow.sent_at.is_(None))
+        )
+
     by_state = await session.execute(
         select(NotificationRow.state, func.count())
-        .where(NotificationRow.channel == NoticeChannel.sms.value, mine)
+        .where(sms, NotificationRow.state.in_(UNSENT), mine)
         .group_by(NotificationRow.state)
     )
     counts: dict[str, int] = {state: n for state, n in by_state}
+    counts[DeliveryState.sent.value] = await settled.kept(
+        "sms_sent", session, user, since, sent_before
+    ) + await count_sent(NotificationRow.sent_at >= since)
     undelivered = await session.scalars(
         select(NotificationRow)
         .where(
-            NotificationRow.channel == NoticeChannel.sms.value,
-            # Named, not "!= sent": an index range each, not every SMS ever sent.
-            NotificationRow.state.in_(
-                [s.value for s in DeliveryState if s is not DeliveryState.sent]
-            ),
+            sms,
+            NotificationRow.state.in_(UNSENT),
             NotificationRow.attempts > 0,
             mine,
         )

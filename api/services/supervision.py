@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
@@ -19,6 +19,7 @@ from api.schemas import (
     SupervisedApplication,
     TimelineEvent,
 )
+from api.services import settled
 from api.services.accounts import StaffUser
 from api.services.region_scope import level_of, of_visible, visible
 from api.services.views import local
@@ -187,20 +188,10 @@ async def _counts(session: AsyncSession, column: object, *where: object) -> dict
 
 @dataclass(frozen=True)
 class _Settled:
-    """The figures of what was settled before a cutoff: applications completed and steps
-    decided by then. Neither changes again (an application ends once; a decided step stays
-    decided), so they are counted once a day per region and kept, while what is open or
-    settled since is counted on every view."""
+    """Applications completed and steps decided before a cutoff (`api.services.settled`)."""
 
     applications: list[tuple[str, str, str, int, int]]  # state, channel, card, n, on time
     steps: dict[str, tuple[int, int]]  # department: decided, on time
-
-
-# (database, who sees it, cutoff): _Settled. Kept per process, bounded.
-_settled: dict[tuple[object, ...], _Settled] = {}
-# An application completed (a step decided) before the cutoff was projected by then: a
-# projection commits within seconds of the change, an hour is margin enough.
-SETTLED_MARGIN = timedelta(hours=1)
 
 
 def _on_time_app() -> ColumnElement[bool]:
@@ -248,9 +239,7 @@ async def _decided_counts(
 
 
 async def _settled_figures(session: AsyncSession, user: StaffUser, cutoff: datetime) -> _Settled:
-    key = (str(session.get_bind().engine.url), level_of(user), user.region, user.actor().id, cutoff)
-    found = _settled.get(key)
-    if found is None:
+    async def count() -> _Settled:
         settled_steps = await session.execute(
             select(StepRow.department, func.count(), func.count().filter(_on_time_step()))
             .where(
@@ -260,29 +249,27 @@ async def _settled_figures(session: AsyncSession, user: StaffUser, cutoff: datet
             )
             .group_by(StepRow.department)
         )
-        found = _Settled(
+        return _Settled(
             applications=await _application_counts(
                 session, ApplicationRow.completed_at < cutoff, visible(user)
             ),
             steps={department: (int(n), int(ok)) for department, n, ok in settled_steps},
         )
-        if len(_settled) > 256:
-            _settled.clear()  # bounded: start again rather than grow
-        _settled[key] = found
-    return found
+
+    return await settled.kept("overview", session, user, cutoff, count)
 
 
 async def overview(*, services: Services, session: AsyncSession, user: StaffUser) -> Overview:
     """The figures of what `user` sees: the whole city, or his county's applications.
 
     Nothing here reads the rows themselves: each count comes from an index, and what was
-    settled before yesterday's end (less a margin) is counted once a day (`_Settled`), so
-    a view costs what is open and what was settled since, not the city's whole history."""
+    settled before the day began (less a margin) is counted once a day
+    (`api.services.settled`), so a view costs what is open and what was settled since, not
+    the city's whole history."""
     now = await services.clock()
     mine = visible(user)
-    midnight = datetime.combine(now.astimezone(services.tz).date(), time(), services.tz)
-    cutoff = midnight - SETTLED_MARGIN
-    settled = await _settled_figures(session, user, cutoff)
+    cutoff = settled.cutoff(now, services.tz)
+    before = await _settled_figures(session, user, cutoff)
     # Open (never completed) and completed since the cutoff: two ranges of the index (as
     # one OR, SQLite would read the table).
     live = await _application_counts(session, ApplicationRow.completed_at.is_(None), mine)
@@ -291,7 +278,7 @@ async def overview(*, services: Services, session: AsyncSession, user: StaffUser
     by_state: dict[str, int] = {}
     by_channel: dict[str, int] = {}
     completed = completed_on_time = 0
-    for state, channel, level, n, on_time in settled.applications + live:
+    for state, channel, level, n, on_time in before.applications + live:
         by_state[state] = by_state.get(state, 0) + n
         if state in OPEN_STATES:
             open_by_sla[level] = open_by_sla.get(level, 0) + n
@@ -320,7 +307,7 @@ async def overview(*, services: Services, session: AsyncSession, user: StaffUser
         if level in OVERDUE:
             figures[1] += n
     decided_live = await _decided_counts(session, StepRow.decided_at >= cutoff, steps_mine)
-    for counts in (settled.steps, decided_live):
+    for counts in (before.steps, decided_live):
         for department, (n, on_time) in counts.items():
             figures = found.setdefault(department, [0, 0, 0, 0])
             figures[2] += n
