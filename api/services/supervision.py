@@ -105,7 +105,7 @@ async def applications(
 ) -> list[SupervisedApplication]:
     a = ApplicationRow
     # Only the columns listed: the row's documents (form, pinned definition and calendar,
-    # status) are most of its size, and decoding them for a page of 50 took 10 ms.
+    # status) are most of its size: decoding them took 6 ms for a page of 50.
     columns = (
         a.application_no, a.matter_code, a.matter_name, a.state, a.sla_level, a.applicant_name,
         a.channel, a.received_at, a.accepted_at, a.promised_deadline, a.completed_at,
