@@ -14,7 +14,10 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-_ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+psycopg"}
+from store import sqlite_driver
+
+# SQLite through aiosqlite, in one trip to its thread per statement (store/sqlite_driver.py).
+_ASYNC_DRIVERS = {"sqlite": f"sqlite+{sqlite_driver.DRIVER}", "postgresql": "postgresql+psycopg"}
 _SYNC_DRIVERS = {"sqlite": "sqlite", "postgresql": "postgresql+psycopg"}
 
 
