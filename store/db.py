@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, Executable, event
 from sqlalchemy import create_engine as create_blocking_engine
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import (
@@ -67,3 +67,13 @@ def create_sync_engine(url: str | URL) -> Engine:
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+S = TypeVar("S", bound=Executable)
+
+
+def read_by_key(statement: S) -> S:
+    """Marks a read of a few rows by an indexed key. On SQLite it then runs in the event
+    loop's own thread, with no trip to the connection's (store/sqlite_driver.py); never mark a
+    write or a read that scans."""
+    return statement.execution_options(**{sqlite_driver.IN_LOOP: True})

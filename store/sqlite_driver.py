@@ -9,7 +9,17 @@ status poll thus made six trips for one indexed read (see docs/performance.md).
 
 This dialect does the whole statement in one trip, and skips a commit or rollback that
 SQLite itself would skip (no transaction open: `sqlite3` then does nothing either). The
-result is the same as the stock dialect's; only the number of trips changes. It relies on
+result is the same as the stock dialect's; only the number of trips changes.
+
+A statement marked `.execution_options(in_loop=True)` makes no trip at all: SQLite runs it
+in the event loop's own thread. That is for reads by key only (a status poll, a token):
+SQLite answers them in microseconds, and on a busy machine the trip there and back took
+10-100 ms (the thread waits for a core, then for the GIL, and so does the loop to get the
+answer back). In WAL mode a read never waits for a writer's lock, so it cannot stall the
+loop; on a database not in WAL mode the option is ignored. Never mark a write, or a read
+that scans: either would hold up every other request of the process meanwhile.
+
+It relies on
 two private names of aiosqlite (`Connection._execute`, `Connection._conn`), as SQLAlchemy's
 own adapter does; aiosqlite is pinned, and tests/test_sqlite_driver.py checks both.
 """
@@ -18,7 +28,7 @@ from __future__ import annotations
 
 import collections
 import sqlite3
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy.dialects import registry
 from sqlalchemy.dialects.sqlite.aiosqlite import (
@@ -31,6 +41,9 @@ from sqlalchemy.util.concurrency import await_
 
 # The name the URL carries: sqlite+aiosqlite_onetrip://
 DRIVER = "aiosqlite_onetrip"
+
+# The execution option that runs a read by key in the event loop's thread (see above).
+IN_LOOP = "in_loop"
 
 _Outcome = tuple[Any, list[Any], int, int | None]
 
@@ -84,8 +97,21 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
             )
         except Exception as error:
             self._adapt_connection._handle_exception(error)
+        self._keep(outcome)
+
+    def _keep(self, outcome: _Outcome) -> None:
         self._description, rows, self._rowcount, self._lastrowid = outcome
         self._rows = collections.deque(rows)
+
+    def execute_in_loop(self, operation: str, parameters: Any) -> None:
+        """The statement, run here in the event loop's thread: no trip (see the module)."""
+        if not cast(OneTripConnection, self._adapt_connection).wal():
+            return self._trip(operation, parameters, many=False)
+        try:
+            outcome = _run(self._connection._conn, operation, parameters, many=False)
+        except Exception as error:
+            self._adapt_connection._handle_exception(error)
+        self._keep(outcome)
 
     def execute(self, operation: Any, parameters: Any = None) -> Any:
         self._trip(operation, parameters, many=False)
@@ -101,7 +127,7 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
 
 
 class OneTripConnection(AsyncAdapt_aiosqlite_connection):
-    __slots__ = ()
+    __slots__ = ("_wal",)
 
     _cursor_cls = OneTripCursor  # type: ignore[assignment]  # the base declares its exact class
 
@@ -109,6 +135,16 @@ class OneTripConnection(AsyncAdapt_aiosqlite_connection):
         # Read in the event loop's thread: sqlite3 checks only that the connection is open,
         # and no statement runs on it meanwhile (SQLAlchemy uses a connection from one task).
         return bool(self._connection._connection and self._connection.in_transaction)
+
+    def wal(self) -> bool:
+        """Whether the database is in WAL mode (asked once per connection): only then does a
+        read never wait for a lock."""
+        try:
+            return self._wal
+        except AttributeError:
+            [(mode,)] = await_(self._connection.execute_fetchall("PRAGMA journal_mode"))
+            self._wal: bool = str(mode).lower() == "wal"
+            return self._wal
 
     def rollback(self) -> None:
         if self._in_transaction():
@@ -128,6 +164,13 @@ class OneTripDBAPI(AsyncAdapt_aiosqlite_dbapi):
 class OneTripDialect(SQLiteDialect_aiosqlite):
     driver = DRIVER
     supports_statement_cache = True
+
+    def do_execute(self, cursor: Any, statement: str, parameters: Any, context: Any = None) -> None:
+        in_loop = context is not None and context.execution_options.get(IN_LOOP)
+        if in_loop and isinstance(cursor, OneTripCursor):
+            cursor.execute_in_loop(statement, parameters)
+        else:
+            cursor.execute(statement, parameters)
 
     @classmethod
     def import_dbapi(cls) -> OneTripDBAPI:

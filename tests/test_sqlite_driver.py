@@ -14,7 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from store.db import create_engine, session_factory
+from store.db import create_engine, read_by_key, session_factory
 
 
 @pytest.fixture
@@ -82,3 +82,29 @@ async def test_errors_are_sqlalchemys_and_leave_the_connection_usable(engine: As
             await connection.execute(text("INSERT INTO t (v) VALUES ('a')"))
     async with engine.connect() as connection:
         assert (await connection.execute(text("SELECT count(*) FROM t"))).scalar() == 1
+
+
+async def test_a_read_by_key_makes_no_trip(engine: AsyncEngine, trips: Counter[str]) -> None:
+    async with engine.begin() as connection:
+        await connection.execute(text("INSERT INTO t (v) VALUES ('a')"))
+    by_key = read_by_key(text("SELECT v FROM t WHERE id = :id"))
+    sessions = session_factory(engine)
+    async with sessions() as session:
+        await session.execute(by_key, {"id": 1})  # the journal mode is asked once per connection
+        trips.clear()
+        assert (await session.execute(by_key, {"id": 1})).scalar() == "a"
+        assert (await session.execute(by_key, {"id": 2})).all() == []
+    assert trips == Counter()
+
+
+async def test_outside_wal_a_read_by_key_takes_the_trip(trips: Counter[str]) -> None:
+    """A database not in WAL mode (here, in memory) may make a reader wait for a writer's
+    lock: such a read must not run in the event loop's thread."""
+    engine = create_engine("sqlite://")
+    try:
+        async with engine.connect() as connection:
+            trips.clear()
+            assert (await connection.execute(read_by_key(text("SELECT 7")))).scalar() == 7
+        assert trips["_run"] == 1
+    finally:
+        await engine.dispose()

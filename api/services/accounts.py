@@ -17,6 +17,7 @@ from definitions.regions import default_regions
 from domain.actors import Actor, Role, SignoffRole
 from domain.regions import RegionLevel, RegionTree
 from store.audit_trail import record_audit
+from store.db import read_by_key
 from store.models import DepartmentRow, TokenRow, UserRow
 
 STAFF_ROLES = (Role.clerk, Role.staff, Role.supervisor, Role.admin)
@@ -107,9 +108,11 @@ async def user_for_token(
     minute."""
     found = (
         await session.execute(
-            select(UserRow, TokenRow)
-            .join(TokenRow, TokenRow.user_id == UserRow.id)
-            .where(TokenRow.digest == token_digest(token), TokenRow.expires_at > now)
+            read_by_key(
+                select(UserRow, TokenRow)
+                .join(TokenRow, TokenRow.user_id == UserRow.id)
+                .where(TokenRow.digest == token_digest(token), TokenRow.expires_at > now)
+            )
         )
     ).one_or_none()
     if found is None:

@@ -72,6 +72,26 @@ from domain.fields import clean_fields, fields_problems
 from domain.reason import reason_problem
 from workflows.matter import MatterWorkflow
 
+
+async def _send(
+    services: Services,
+    session: AsyncSession,
+    application_no: str,
+    update: UpdateMethod[A],
+    action: A,
+) -> None:
+    """The action, to its workflow, once the session has given its connection back.
+
+    An update lasts as long as the workflow takes (a second and more under load); held that
+    long, the connections of the pool ran out and the polls of the same process waited for
+    new ones to be opened. Nothing is written before an action is sent (the workflow's
+    projection writes the read model), so the commit only ends the reads."""
+    if session.new or session.dirty or session.deleted:
+        raise RuntimeError("an action is sent before anything is written, not after")
+    await session.commit()
+    await services.engine.update(application_no, update, action)
+
+
 # --- on the application ----------------------------------------------------------------
 
 
@@ -83,7 +103,7 @@ async def _on_application(
     action: A,
 ) -> ApplicationView:
     lookup.still_open(found.status)
-    await services.engine.update(found.application_no, update, action)
+    await _send(services, session, found.application_no, update, action)
     return lookup.view(services, await lookup.reload(session, found))
 
 
@@ -128,7 +148,7 @@ async def supply_missing(
     action = MissingMaterialsInput(
         actor=actor, materials=[MaterialReceipt(**m.model_dump()) for m in body.materials]
     )
-    await services.engine.update(found.application_no, MatterWorkflow.supply_missing, action)
+    await _send(services, session, found.application_no, MatterWorkflow.supply_missing, action)
     return lookup.view(services, await lookup.reload(session, found))
 
 
@@ -206,7 +226,7 @@ async def hand_over(
         )
     else:
         action = HandOverInput(actor=clerk.actor(), method=body.method, ref=body.ref)
-        await services.engine.update(found.application_no, MatterWorkflow.hand_over, action)
+        await _send(services, session, found.application_no, MatterWorkflow.hand_over, action)
     return lookup.view(services, await lookup.reload(session, found))
 
 
@@ -217,7 +237,7 @@ async def _on_task(
     services: Services, session: AsyncSession, task: Task, update: UpdateMethod[A], action: A
 ) -> TaskView:
     lookup.still_open(ApplicationStatus.model_validate(task.app.status))
-    await services.engine.update(task.app.application_no, update, action)
+    await _send(services, session, task.app.application_no, update, action)
     fresh = await reload_task(session, task)
     return task_view(fresh.step, fresh.app, services.tz, await services.clock(), services.catalogue)
 
@@ -426,7 +446,7 @@ async def verify(
     action = VerificationInput(
         step_code=task.step.code, actor=user.actor(), passed=body.passed, findings=body.findings
     )
-    await services.engine.update(task.app.application_no, MatterWorkflow.verify, action)
+    await _send(services, session, task.app.application_no, MatterWorkflow.verify, action)
     fresh = await reload_task(session, task)
     return task_view(fresh.step, fresh.app, services.tz, await services.clock(), services.catalogue)
 

@@ -16,6 +16,7 @@ from api.services.region_scope import visible
 from api.services.views import application_view, local, rating_view
 from domain.actors import Actor, Role
 from domain.application import ApplicationStatus
+from store.db import read_by_key
 from store.models import ApplicationRow, RatingRow
 
 # The same answer whether the number does not exist or the code is wrong: a caller learns
@@ -55,7 +56,7 @@ _BY_NUMBER = select(
     RatingRow,
 ).outerjoin(RatingRow, RatingRow.application_no == ApplicationRow.application_no)
 _NUMBER = ApplicationRow.application_no == bindparam("number")
-_ANY_BY_NUMBER = _BY_NUMBER.where(_NUMBER)
+_ANY_BY_NUMBER = read_by_key(_BY_NUMBER.where(_NUMBER))
 
 
 async def load_with_digest(
@@ -63,7 +64,9 @@ async def load_with_digest(
 ) -> tuple[str, Found] | None:
     """One indexed query: everything a status poll needs is in the application's row
     (and its rating, if any, by the same key)."""
-    statement = _ANY_BY_NUMBER if scope is None else _BY_NUMBER.where(and_(_NUMBER, scope))
+    statement = (
+        _ANY_BY_NUMBER if scope is None else read_by_key(_BY_NUMBER.where(and_(_NUMBER, scope)))
+    )
     row = (await session.execute(statement, {"number": number})).one_or_none()
     if row is None:
         return None
