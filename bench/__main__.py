@@ -8,7 +8,10 @@ Starts its own stack with `tongban dev` in a temporary data directory on spare p
    on the same Temporal dev server, no HTTP, no SQL;
 3. status polling, closed loop: 50 concurrent pollers on GET /api/applications/{no} for a
    fixed time (`status_poll_capacity_per_second`); then open loop: 200 polls/s on a fixed
-   schedule while five clients keep company setups flowing (`status_poll_open_loop`);
+   schedule while company setups flow from another process, first at a fixed 2.4 a second
+   (`status_poll_open_loop`: the flow of the issue's own measurement, with room left on
+   the machine), then from five clients, each starting its next when the last ends
+   (`status_poll_open_loop_saturated`: they take every core, whatever the stack's speed);
 4. Temporal actions: a sample of the applications is handed over at the window (出件), so
    their workflows end, and the billable actions in their histories are counted
    (`temporal_actions_per_application`, see bench/actions.py).
@@ -51,11 +54,10 @@ from bench import actions, catalogue, licences, polls
 from bench import statistics as statistics_phase
 from bench.baseline import STEPS, BaselineWorkflow, open_step
 from bench.faults.postgres import Cluster
-from tests.api_helpers import company_setup, person
+from bench.flow import DEPARTMENTS, Flowing, journey, token
 
 RESULTS = Path(__file__).resolve().parent / "results"
 BENCH_DATABASE = "tongban_bench"  # in the machine's PostgreSQL cluster, made afresh
-DEPARTMENTS = {"registration": "amr", "seal": "psb", "invoice": "tax"}
 
 
 def machine() -> dict[str, Any]:
@@ -133,51 +135,6 @@ async def wait_ready(base: str, stack: subprocess.Popen[bytes]) -> None:
     raise RuntimeError("the stack did not become ready")
 
 
-async def token(client: httpx.AsyncClient, username: str) -> dict[str, str]:
-    r = await client.post("/api/auth/token", data={"username": username, "password": "demo"})
-    r.raise_for_status()
-    return {"Authorization": f"Bearer {r.json()['access_token']}"}
-
-
-# 张三 of the demo identities (definitions/demo/identities.yaml), whose identity card the dev
-# stack's licence library holds: the investor's ID is a verified licence, as online.
-APPLICATION = company_setup(applicant=person(id_number="34050319850612001X"))
-APPLICATION["materials"][2]["ref"] = "340503-DEMO-0001"
-
-RESULT = {
-    "registration": {"credit_code": "91350100M000100Y43", "licence_no": "L-1"},
-    "seal": {"seal_record_no": "S-1"},
-    "invoice": {"invoice_type": "数电发票（普通发票）"},
-}
-
-
-async def journey(client: httpx.AsyncClient, headers: dict[str, dict[str, str]]) -> tuple[str, str]:
-    """One application: submitted online, accepted by the window, then each department finds
-    its task and approves it."""
-    r = await client.post("/api/applications", json=APPLICATION)
-    r.raise_for_status()
-    number, code = r.json()["application_no"], r.json()["query_code"]
-    accepted = await client.post(
-        f"/api/window/applications/{number}/accept", headers=headers["clerk"]
-    )
-    accepted.raise_for_status()
-
-    async def approve(step: str) -> None:
-        dept = headers[DEPARTMENTS[step]]
-        tasks = await client.get("/api/tasks", params={"application_no": number}, headers=dept)
-        tasks.raise_for_status()
-        [task] = tasks.json()
-        decision = {"decision": "approve", "result": RESULT[step]}
-        done = await client.post(f"/api/tasks/{task['id']}/decision", json=decision, headers=dept)
-        done.raise_for_status()
-
-    await asyncio.gather(*(approve(step) for step in STEPS))
-    final = await client.get(f"/api/applications/{number}", headers={"X-Query-Code": code})
-    if final.json()["state"] != "granted":
-        raise RuntimeError(f"{number} ended {final.json()['state']}")
-    return number, code
-
-
 async def run_limited(count: int, concurrency: int, make: Any) -> list[Any]:
     gate = asyncio.Semaphore(concurrency)
 
@@ -222,20 +179,20 @@ async def baseline_throughput(address: str, n: int, concurrency: int) -> float:
         return n / (time.perf_counter() - started)
 
 
-async def flow(base: str, clients: int, done: asyncio.Event) -> int:
-    """Company setups end to end from `clients` clients, until `done` is set."""
-    completed = 0
-    async with httpx.AsyncClient(base_url=base, timeout=120) as client:
-        headers = {u: await token(client, u) for u in (*DEPARTMENTS.values(), "clerk")}
-
-        async def one_client() -> None:
-            nonlocal completed
-            while not done.is_set():
-                await journey(client, headers)
-                completed += 1
-
-        await asyncio.gather(*(one_client() for _ in range(clients)))
-    return completed
+async def polls_while_flowing(
+    base: str, apps: list[tuple[str, str]], args: argparse.Namespace, **flow: Any
+) -> dict[str, Any]:
+    """The open loop of polls, while company setups flow (`rate=` or `clients=`, bench.flow)."""
+    kind = f"{flow['rate']} company setups/s" if "rate" in flow else f"{flow['clients']} clients"
+    print(f"polling, open loop: {args.poll_rate:.0f}/s for {args.poll_seconds:.0f}s, {kind}")
+    async with Flowing(base, **flow) as flowing:
+        result = await polls.open_loop(base, apps, args.poll_rate, args.poll_seconds)
+        meanwhile = await flowing.stop()
+    print(
+        f"  served {result['served_per_second']}/s, p50 {result['p50_ms']} ms, "
+        f"p99 {result['p99_ms']} ms; {meanwhile} applications meanwhile"
+    )
+    return result | {"flow": kind, "applications_meanwhile": meanwhile}
 
 
 async def hand_over_and_count(
@@ -296,22 +253,8 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
                 f"  {capacity['requests_per_second']}/s, "
                 f"p50 {capacity['p50_ms']} ms, p99 {capacity['p99_ms']} ms"
             )
-            print(
-                f"polling, open loop: {args.poll_rate:.0f}/s for {args.poll_seconds:.0f}s "
-                f"while {args.flow_clients} clients run company setups"
-            )
-            open_loop = await polls.open_loop(
-                base,
-                apps,
-                args.poll_rate,
-                args.poll_seconds,
-                lambda done: flow(base, args.flow_clients, done),
-            )
-            print(
-                f"  served {open_loop['served_per_second']}/s, p50 {open_loop['p50_ms']} ms, "
-                f"p99 {open_loop['p99_ms']} ms; {open_loop['applications_meanwhile']} "
-                "applications meanwhile"
-            )
+            open_loop = await polls_while_flowing(base, apps, args, rate=args.flow_rate)
+            saturated = await polls_while_flowing(base, apps, args, clients=args.flow_clients)
             sample = apps[: args.action_sample]
             print(f"Temporal actions: {len(sample)} applications handed over and counted")
             counted = await hand_over_and_count(base, address, sample)
@@ -328,6 +271,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             "pollers": args.pollers,
             "poll_seconds": args.poll_seconds,
             "poll_rate": args.poll_rate,
+            "flow_rate": args.flow_rate,
             "flow_clients": args.flow_clients,
             "api_workers": args.api_workers,
             "licences": args.licences,
@@ -340,9 +284,8 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         "ratio_tongban_to_baseline": round(tongban_rate / baseline_rate, 3),
         "status_poll": capacity,
         "status_poll_capacity_per_second": capacity["requests_per_second"],
-        "status_poll_open_loop": {
-            k: open_loop[k] for k in ("rate", "p50_ms", "p99_ms", "served_per_second", "errors")
-        },
+        "status_poll_open_loop": open_loop,
+        "status_poll_open_loop_saturated": saturated,
         "temporal_actions_per_application": counted["per_application"],
         "temporal_actions": counted,
     }
@@ -376,7 +319,10 @@ def main() -> None:
     parser.add_argument("--poll-seconds", type=float, default=15)
     parser.add_argument("--poll-rate", type=float, default=200, help="open-loop polls/s (200)")
     parser.add_argument(
-        "--flow-clients", type=int, default=5, help="clients running company setups meanwhile"
+        "--flow-rate", type=float, default=2.4, help="company setups/s meanwhile (2.4)"
+    )
+    parser.add_argument(
+        "--flow-clients", type=int, default=5, help="then clients running them meanwhile (5)"
     )
     parser.add_argument(
         "--action-sample", type=int, default=20, help="applications whose actions are counted"

@@ -22,7 +22,8 @@ from typing import Any
 
 import httpx
 
-from bench.__main__ import APPLICATION, RESULTS, spare_port, start_stack, token, wait_ready
+from bench.__main__ import RESULTS, spare_port, start_stack, wait_ready
+from bench.flow import APPLICATION, token
 
 
 def _worker_pid(stack: subprocess.Popen[bytes]) -> int:
