@@ -752,6 +752,9 @@ class DepartmentFigures(ApiModel):
     department: str
     department_name: str
     open: int
+    open_by_card: dict[str, int] = Field(
+        default_factory=dict, description="the open steps by card (green, yellow, red, …)"
+    )
     overdue: int
     completed: int
     on_time: int

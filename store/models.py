@@ -346,7 +346,7 @@ class RatingRow(Base):
     )
     level: Mapped[str] = mapped_column(String(20), index=True)
     reason: Mapped[str] = mapped_column(Text)
-    rated_at: Mapped[datetime]
+    rated_at: Mapped[datetime] = mapped_column(index=True)
     follow_up_due: Mapped[datetime | None] = mapped_column(index=True)
     followed_up_at: Mapped[datetime | None]
     followed_up_by: Mapped[str | None] = mapped_column(String(100))

@@ -83,9 +83,11 @@ async def dashboard(
             offset=paging.offset,
         )
         lists[name] = (page_rows, paging)
-    per_department = await supervision.open_steps_by_department_and_card(session, boss)
-    names = {d.department: d.department_name for d in overview.departments}
-    rows = [(names.get(code, code), counts) for code, counts in sorted(per_department.items())]
+    rows = [
+        (d.department_name, d.open_by_card)
+        for d in sorted(overview.departments, key=lambda d: d.department)
+        if d.open_by_card
+    ]
     return render(
         request,
         "supervision.html",

@@ -138,8 +138,10 @@ async def awaiting_handover(
 async def bad_reviews(
     *, services: Services, session: AsyncSession, user: StaffUser, pending_only: bool
 ) -> list[ReviewView]:
+    # Of the application, only the two columns shown (its row holds the form, the pinned
+    # definition and calendar, the status: far more than the list needs).
     query = (
-        select(RatingRow, ApplicationRow)
+        select(RatingRow, ApplicationRow.matter_name, ApplicationRow.applicant_name)
         .join(ApplicationRow, ApplicationRow.application_no == RatingRow.application_no)
         .where(RatingRow.level.in_(BAD_RATINGS), visible(user))
         .order_by(RatingRow.follow_up_due)
@@ -150,8 +152,8 @@ async def bad_reviews(
     return [
         ReviewView(
             application_no=r.application_no,
-            matter_name=a.matter_name,
-            applicant_name=a.applicant_name,
+            matter_name=matter_name,
+            applicant_name=applicant_name,
             level=r.level,
             label=RatingLevel(r.level).label,
             reason=r.reason,
@@ -161,7 +163,7 @@ async def bad_reviews(
             followed_up_by=r.followed_up_by,
             follow_up_note=r.follow_up_note,
         )
-        for r, a in await session.execute(query)
+        for r, matter_name, applicant_name in await session.execute(query)
     ]
 
 
