@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -261,9 +262,11 @@ async def _material_counts(
     else:
         of_it = MaterialRow.application_no == ApplicationRow.application_no
         each = select(func.count()).where(of_it).correlate(ApplicationRow).scalar_subquery()
+        # A filter, not a condition: as a condition SQLite read ix_materials_verified (every
+        # verified material) for each application.
         verified = (
-            select(func.count())
-            .where(of_it, MaterialRow.verified.is_(True))
+            select(func.count().filter(MaterialRow.verified.is_(True)))
+            .where(of_it)
             .correlate(ApplicationRow)
             .scalar_subquery()
         )
@@ -275,11 +278,18 @@ async def _material_counts(
 
 
 async def _rating_counts(
-    session: AsyncSession, user: StaffUser, *where: ColumnElement[bool]
+    session: AsyncSession, user: StaffUser, cutoff: datetime, *, settled: bool
 ) -> dict[str, int]:
-    """level: ratings (a rating's level never changes once given)."""
-    return await _counts(
-        session, RatingRow.level, *where, of_visible(RatingRow.application_no, user)
+    """level: ratings given before `cutoff` (`settled`: a level never changes once given) or
+    since. Those since are counted in Python: grouped in SQL, SQLite walks the index by level
+    (every rating) instead of ix_ratings_rated_at."""
+    mine = of_visible(RatingRow.application_no, user)
+    if settled:
+        return await _counts(session, RatingRow.level, RatingRow.rated_at < cutoff, mine)
+    return dict(
+        Counter(
+            await session.scalars(select(RatingRow.level).where(RatingRow.rated_at >= cutoff, mine))
+        )
     )
 
 
@@ -300,7 +310,7 @@ async def _settled_figures(session: AsyncSession, user: StaffUser, cutoff: datet
             ),
             steps={department: (int(n), int(ok)) for department, n, ok in settled_steps},
             materials=await _material_counts(session, user, cutoff, settled=True),
-            ratings=await _rating_counts(session, user, RatingRow.rated_at < cutoff),
+            ratings=await _rating_counts(session, user, cutoff, settled=True),
         )
 
     return await settled.kept("overview", session, user, cutoff, count)
@@ -391,7 +401,7 @@ async def overview(*, services: Services, session: AsyncSession, user: StaffUser
     materials_total = before.materials[0] + materials_live[0]
     not_asked = before.materials[1] + materials_live[1]
     ratings = dict(before.ratings)
-    for level, n in (await _rating_counts(session, user, RatingRow.rated_at >= cutoff)).items():
+    for level, n in (await _rating_counts(session, user, cutoff, settled=False)).items():
         ratings[level] = ratings.get(level, 0) + n
     pending_reviews, overdue_reviews = (
         await session.execute(
