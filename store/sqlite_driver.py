@@ -16,7 +16,8 @@ in the event loop's own thread. That is for reads by key only (a status poll, a 
 SQLite answers them in microseconds, and on a busy machine the trip there and back took
 10-100 ms (the thread waits for a core, then for the GIL, and so does the loop to get the
 answer back). In WAL mode a read never waits for a writer's lock, so it cannot stall the
-loop; on a database not in WAL mode the option is ignored. Never mark a write, or a read
+loop (save for SQLite's own recovery of the WAL after a crash, once, briefly); on a database
+not in WAL mode the option is ignored. Never mark a write, or a read
 that scans: either would hold up every other request of the process meanwhile.
 
 It relies on
