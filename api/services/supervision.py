@@ -286,11 +286,8 @@ async def _rating_counts(
     mine = of_visible(RatingRow.application_no, user)
     if settled:
         return await _counts(session, RatingRow.level, RatingRow.rated_at < cutoff, mine)
-    return dict(
-        Counter(
-            await session.scalars(select(RatingRow.level).where(RatingRow.rated_at >= cutoff, mine))
-        )
-    )
+    since = select(RatingRow.level).where(RatingRow.rated_at >= cutoff, mine)
+    return dict(Counter(await session.scalars(since)))
 
 
 async def _settled_figures(session: AsyncSession, user: StaffUser, cutoff: datetime) -> _Settled:
