@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, and_, bindparam, select
+from sqlalchemy import ColumnElement, Text, and_, bindparam, cast, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.container import Services
@@ -41,21 +41,29 @@ class Found:
         return self.status.application_no
 
 
-# Built once: composing the statement cost a poll more than SQLite took to answer it.
+# Built once: composing the statement cost a poll more than SQLite took to answer it. Table
+# columns, not the ORM's: a row of plain values, none of the ORM's loading. The status is
+# read as its JSON text and parsed once by its model (not into a dict, then validated).
+_A = ApplicationRow.__table__.c
+_R = RatingRow.__table__.c
 _BY_NUMBER = select(
-    ApplicationRow.query_code_digest,
-    ApplicationRow.status,
-    ApplicationRow.applicant_name,
-    ApplicationRow.applicant_id,
-    ApplicationRow.channel,
-    ApplicationRow.delivery,
-    ApplicationRow.handed_over_at,
-    ApplicationRow.handover_method,
-    ApplicationRow.handover_ref,
-    ApplicationRow.handed_over_by,
-    RatingRow,
-).outerjoin(RatingRow, RatingRow.application_no == ApplicationRow.application_no)
-_NUMBER = ApplicationRow.application_no == bindparam("number")
+    _A.query_code_digest,
+    cast(_A.status, Text),
+    _A.applicant_name,
+    _A.applicant_id,
+    _A.channel,
+    _A.delivery,
+    _A.handed_over_at,
+    _A.handover_method,
+    _A.handover_ref,
+    _A.handed_over_by,
+    _R.level,
+    _R.reason,
+    _R.rated_at,
+    _R.follow_up_due,
+    _R.followed_up_at,
+).outerjoin(RatingRow.__table__, _R.application_no == _A.application_no)
+_NUMBER = _A.application_no == bindparam("number")
 _ANY_BY_NUMBER = read_by_key(_BY_NUMBER.where(_NUMBER))
 
 
@@ -70,18 +78,18 @@ async def load_with_digest(
     row = (await session.execute(statement, {"number": number})).one_or_none()
     if row is None:
         return None
-    digest, status, name, applicant_id, channel, delivery, handed_at, method, ref, by, rating = row
+    digest, status, name, applicant_id, channel, delivery, handed_at, method, ref, by = row[:10]
     handover = (
         HandoverView(method=method, ref=ref, at=handed_at, by=by) if handed_at and method else None
     )
     found = Found(
-        ApplicationStatus.model_validate(status),
+        ApplicationStatus.model_validate_json(status),
         name,
         applicant_id,
         channel,
         delivery,
         handover,
-        rating_view(rating) if rating else None,
+        None if row.level is None else rating_view(row),
     )
     return digest, found
 

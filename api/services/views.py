@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
@@ -43,7 +43,7 @@ from domain.issuing import IssuedLicence, IssueOutcome
 from domain.matter import Channel, MatterDefinition, StepSpec
 from domain.ratings import RatingLevel
 from domain.states import ApplicationState, SlaLevel, StepState
-from store.models import ApplicationRow, RatingRow, StepRow
+from store.models import ApplicationRow, StepRow
 
 T = TypeVar("T")
 
@@ -356,7 +356,17 @@ def revocation_view(
     )
 
 
-def rating_view(row: RatingRow) -> RatingView:
+class RatingFields(Protocol):
+    """A rating's columns, as a `RatingRow` or a row of them read on their own."""
+
+    level: str
+    reason: str
+    rated_at: datetime
+    follow_up_due: datetime | None
+    followed_up_at: datetime | None
+
+
+def rating_view(row: RatingFields) -> RatingView:
     return RatingView(
         level=RatingLevel(row.level),
         label=RatingLevel(row.level).label,
