@@ -30,6 +30,8 @@ async def system_clock() -> datetime:
 class Services:
     settings: Settings
     sessions: async_sessionmaker[AsyncSession]
+    # For requests that only read (store.db.read_session_factory): the status poll.
+    reads: async_sessionmaker[AsyncSession]
     engine: EngineGateway
     catalogue: Catalogue
     regions: RegionTree

@@ -69,6 +69,16 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
+def read_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions for a request that only reads, from the same pool. On PostgreSQL each
+    statement runs on its own (autocommit): no BEGIN before a read and no ROLLBACK after it,
+    two of a status poll's four round trips. SQLite's driver begins no transaction for a
+    read anyway, so there they are the ordinary sessions."""
+    if engine.dialect.name == "postgresql":
+        engine = engine.execution_options(isolation_level="AUTOCOMMIT")
+    return session_factory(engine)
+
+
 S = TypeVar("S", bound=Executable)
 
 

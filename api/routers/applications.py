@@ -93,9 +93,10 @@ async def get_status(
 ) -> ApplicationView:
     """The status poll. The most frequent request of all, so its parameters are declared
     here, not through the `Applicants` chain (services, session, application) the actions
-    use: FastAPI resolving that chain cost a poll a tenth of its time. Same checks."""
+    use: FastAPI resolving that chain cost a poll a tenth of its time. Same checks, in a
+    session that only reads."""
     services = services_of(request)
-    async with services.sessions() as session:
+    async with services.reads() as session:
         found = await applicants_application(application_no, request, services, session, query_code)
     return lookup.view(services, found)
 
