@@ -49,6 +49,9 @@ def run_api(args: argparse.Namespace) -> int:
         forwarded_allow_ips=settings.trusted_proxies,
         log_level="info",
         log_config=None,
+        # The access log is the app's own (observability.logs.log_access): it has the route
+        # and the time taken, and leaves out the status polls answered.
+        access_log=False,
     )
     return 0
 

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.notices import DeliveryState, NoticeChannel
 from domain.states import ApplicationState, SlaLevel, StepState
+from observability.logs import log_access
 from store import feed
 from store.models import (
     ApplicationRow,
@@ -70,7 +71,8 @@ class ApiMetrics:
 
 
 class RequestMetrics:
-    """ASGI middleware timing every HTTP request, labelled with the route that served it.
+    """ASGI middleware timing every HTTP request, labelled with the route that served it,
+    and writing its access line (observability.logs.log_access).
 
     The route is known only once the router has matched it (it sets `scope["route"]`), so it
     is read after the request is served."""
@@ -97,9 +99,10 @@ class RequestMetrics:
             await self.app(scope, receive, sending)
         finally:
             method = scope["method"] if scope["method"] in METHODS else "other"
-            self.metrics.request_duration.labels(
-                route_template(scope), method, str(status)
-            ).observe(time.perf_counter() - started)
+            route = route_template(scope)
+            elapsed = time.perf_counter() - started
+            self.metrics.request_duration.labels(route, method, str(status)).observe(elapsed)
+            log_access(scope, route, status, elapsed)
 
 
 def route_template(scope: Any) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import re
 import sys
 
 import httpx
@@ -109,3 +110,35 @@ async def test_the_workflow_s_own_log_lines_carry_its_application_number(
     ]
     assert "not delivered" in undelivered["message"]
     assert undelivered["workflow_type"] == "MatterWorkflow"
+
+
+async def test_the_access_log_writes_each_request_but_a_status_poll_answered(
+    api: httpx.AsyncClient,
+) -> None:
+    receipt = await submit(api, accept=False)
+    number, code = receipt["application_no"], receipt["query_code"]
+    person = id_number()
+    out = io.StringIO()
+    handler = logging.StreamHandler(out)
+    handler.setFormatter(JsonFormatter())
+    access = logging.getLogger("tongban.access")
+    access.addHandler(handler)
+    access.setLevel(logging.INFO)
+    poll = f"/api/applications/{number}"
+    try:
+        assert (await api.get(poll, headers={"X-Query-Code": code})).is_success
+        assert (await api.get(poll, headers={"X-Query-Code": "wrong"})).status_code == 404
+        assert (await api.get(f"/api/licences?holder_id={person}")).status_code == 401
+    finally:
+        access.removeHandler(handler)
+        access.setLevel(logging.NOTSET)
+    lines = [json.loads(line) for line in out.getvalue().splitlines()]
+    # The poll answered is left out; the one refused is written, with the time it took, and
+    # is about the application.
+    [refused] = [line for line in lines if f"GET {poll} " in line["message"]]
+    assert re.search(r'" 404 \d+\.\dms$', refused["message"])
+    assert refused["application_no"] == number
+    # The query string is written, its ID number masked.
+    [other] = [line for line in lines if "/api/licences" in line["message"]]
+    assert '" 401 ' in other["message"] and person not in other["message"]
+    assert f"{person[:6]}********{person[-4:]}" in other["message"]
