@@ -100,6 +100,13 @@ class Settings(BaseSettings):
         "evicted is replayed from its history at its next timer or action. Bounds the "
         "worker's memory whatever the number of open applications",
     )
+    db_pool_size: int = Field(
+        default=10,
+        ge=1,
+        le=100,
+        description="database connections each API or worker process keeps open, and never "
+        "more; the sum over all processes must stay below PostgreSQL's max_connections",
+    )
     worker_metrics_address: str = Field(
         default="",
         description="host:port where the worker serves the Temporal SDK's Prometheus metrics "

@@ -88,7 +88,7 @@ async def run(settings: Settings) -> None:
         runtime=worker_runtime(settings),
         interceptors=[tracing.interceptor] if tracing else [],
     )
-    engine = create_engine(settings.db_url)
+    engine = create_engine(settings.db_url, settings.db_pool_size)
     worker = build_worker(
         client, session_factory(engine), settings.temporal_task_queue, settings=settings
     )

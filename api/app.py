@@ -103,7 +103,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         protect_handlers()  # uvicorn has set up its loggers by now
-        engine = db_engine or create_engine(settings.db_url)
+        engine = db_engine or create_engine(settings.db_url, settings.db_pool_size)
         services = Services(
             settings=settings,
             sessions=session_factory(engine),
