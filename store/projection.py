@@ -1,8 +1,18 @@
 """Writing one workflow transition into the read model, idempotently.
 
-Rows carry the workflow's revision and an upsert only wins over an older revision, events and
-notifications are keyed by the workflow's own numbering: replaying the same projection, or an
-older one arriving late, changes nothing.
+Rows carry the workflow's revision and an upsert wins over an older or equal revision, events
+and notifications are keyed by the workflow's own numbering: replaying the same projection
+writes the same again, and an older one arriving late changes nothing.
+
+An equal revision is written again, not ignored, because the same revision can carry another
+transition. The projection is a local activity, run inside the workflow task that made the
+transition. If Temporal then loses that task's completion (its server stopped at that
+moment: `make faults` met it), the workflow resumes from its last recorded task and the
+transition that follows takes the same revision and the same event numbers, while the
+read model already holds the lost one's. The timeline that goes on always writes after the
+one lost (a task is retried only once the one before it has failed), so the last write is
+the one to keep: rows, events and the words of notifications alike. A notification keeps its
+delivery state: the lost task's activities never ran, so nothing of it was sent.
 """
 
 from __future__ import annotations
@@ -55,12 +65,12 @@ def _insert(session: AsyncSession, table: Table) -> Any:
 async def _upsert(
     session: AsyncSession, table: Table, values: dict[str, Any], key: Sequence[str]
 ) -> None:
-    """Insert, or update the row if `values` carry a newer revision."""
+    """Insert, or update the row unless it holds a newer revision (see the module's doc)."""
     stmt = _insert(session, table).values(**values)
     stmt = stmt.on_conflict_do_update(
         index_elements=list(key),
         set_={c: stmt.excluded[c] for c in values if c not in key},
-        where=table.c.revision < stmt.excluded.revision,
+        where=table.c.revision <= stmt.excluded.revision,
     )
     await session.execute(stmt)
 
@@ -70,6 +80,24 @@ async def _insert_new(
 ) -> None:
     if rows:
         stmt = _insert(session, table).values(rows).on_conflict_do_nothing(index_elements=list(key))
+        await session.execute(stmt)
+
+
+async def _write_numbered(
+    session: AsyncSession,
+    table: Table,
+    rows: list[dict[str, Any]],
+    key: Sequence[str],
+    keep: Sequence[str] = (),
+) -> None:
+    """Rows numbered by the workflow (events, notifications): inserted, or written again
+    over those of the same numbers but for the `keep` columns (see the module's doc)."""
+    if rows:
+        stmt = _insert(session, table).values(rows)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=list(key),
+            set_={c: stmt.excluded[c] for c in rows[0] if c not in key and c not in keep},
+        )
         await session.execute(stmt)
 
 
@@ -211,7 +239,7 @@ async def apply_projection(
         # databases check NOT NULL on the row to insert before they look for the conflict.
         moved = await session.execute(
             update(ApplicationRow)
-            .where(ApplicationRow.application_no == no, ApplicationRow.revision < status.revision)
+            .where(ApplicationRow.application_no == no, ApplicationRow.revision <= status.revision)
             .values(**values)
         )
         if moved.rowcount == 0 and await session.get(ApplicationRow, no) is None:  # type: ignore[attr-defined]
@@ -238,7 +266,7 @@ async def apply_projection(
             ],
             ["application_no", "code"],
         )
-    await _insert_new(
+    await _write_numbered(
         session,
         EventRow.__table__,  # type: ignore[arg-type]
         [
@@ -259,11 +287,12 @@ async def apply_projection(
         ["application_no", "seq"],
     )
     await _keep_figures(session, projection)
-    await _insert_new(
+    await _write_numbered(
         session,
         NotificationRow.__table__,  # type: ignore[arg-type]
         [_notification_values(no, n, templates) for n in projection.notifications],
         ["id"],
+        keep=("state", "sent_at", "attempts"),
     )
     for notice in status.corrections:
         await _upsert(

@@ -65,3 +65,40 @@ async def test_an_older_revision_arriving_late_is_ignored(
     async with sessions() as s:
         row = await s.get(ApplicationRow, first.status.application_no)
     assert row is not None and row.state == "withdrawn" and row.revision == 2
+
+
+async def test_a_lost_workflow_task_s_transition_gives_way_to_the_one_that_follows(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """Temporal lost the completion of the task that withdrew (its local activity had
+    written it); the workflow went on from before it, and the next transition, a refusal,
+    took the same revision and numbers. The read model ends with the refusal."""
+    first = first_projection()
+    await _apply(sessions, first)
+    no = first.status.application_no
+
+    def transition(state: ApplicationState, kind: str, subject: str) -> Projection:
+        status = first.status.model_copy(deep=True)
+        status.state, status.revision = state, 2
+        return Projection(
+            status=status,
+            events=[Event(seq=99, at=NOW, kind=kind, actor=CLERK)],
+            notifications=[
+                Notification(
+                    id=f"{no}/99", at=NOW, recipient="applicant", kind=kind, subject=subject
+                )
+            ],
+        )
+
+    await _apply(sessions, transition(ApplicationState.withdrawn, "withdrawn", "已撤回"))
+    await _apply(sessions, transition(ApplicationState.refused, "refused", "不予受理"))
+    async with sessions() as s:
+        row = await s.get(ApplicationRow, no)
+        event = await s.scalar(
+            select(EventRow).where(EventRow.application_no == no, EventRow.seq == 99)
+        )
+        note = await s.get(NotificationRow, f"{no}/99")
+    assert row is not None and row.state == "refused" and row.revision == 2
+    assert event is not None and event.kind == "refused"
+    assert note is not None and note.kind == "refused" and note.subject == "不予受理"
+    assert note.state == "pending"  # its delivery state is its own
