@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine, Executable, event
 from sqlalchemy import create_engine as create_blocking_engine
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import InvalidatePoolError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -58,38 +56,6 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 POOL_SIZE = 10
 
 
-# A pooled PostgreSQL connection idle this long is pinged before it is used again: the
-# server may have restarted, or a firewall dropped it, meanwhile. One in use a moment ago is
-# not: pinging before every use (SQLAlchemy's pool_pre_ping) was a round trip more for every
-# request, half of a status poll's. Should the server go away within these seconds, the
-# request meeting the dead connection answers 503 and the pool drops every connection older
-# than the failure, so the next requests reconnect.
-PING_AFTER_IDLE_SECONDS = 10.0
-_RETURNED = "tongban_returned_at"
-
-
-def _ping_after_idle(engine: Engine) -> None:
-    dialect = engine.dialect
-
-    def returned(_dbapi_connection: Any, record: Any) -> None:
-        record.info[_RETURNED] = time.monotonic()
-
-    def handed_out(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
-        at = record.info.get(_RETURNED)
-        if at is None or time.monotonic() - at < PING_AFTER_IDLE_SECONDS:
-            return  # just opened, or in use a moment ago
-        try:
-            dialect.do_ping(dbapi_connection)
-        except dialect.loaded_dbapi.Error as error:
-            if dialect.is_disconnect(error, dbapi_connection, None):
-                # The pool replaces this one, and every connection as old as it.
-                raise InvalidatePoolError() from error
-            raise
-
-    event.listen(engine, "checkin", returned)
-    event.listen(engine, "checkout", handed_out)
-
-
 def create_engine(url: str | URL, pool_size: int = POOL_SIZE) -> AsyncEngine:
     target = async_url(url)
     sqlite = target.get_backend_name() == "sqlite"
@@ -97,14 +63,11 @@ def create_engine(url: str | URL, pool_size: int = POOL_SIZE) -> AsyncEngine:
     in_memory = sqlite and target.database in (None, "", ":memory:")
     engine = create_async_engine(
         target,
-        # The last connection handed back is the first handed out: under a light load the
-        # same few stay in use, and the others idle (and are pinged when next needed).
-        **({} if in_memory else {"pool_size": pool_size, "max_overflow": 0, "pool_use_lifo": True}),
+        pool_pre_ping=not sqlite,
+        **({} if in_memory else {"pool_size": pool_size, "max_overflow": 0}),
     )
     if sqlite:
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-    else:
-        _ping_after_idle(engine.sync_engine)
     return engine
 
 

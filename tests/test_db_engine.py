@@ -11,7 +11,6 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from store import db
 from store.db import create_engine, read_session_factory, session_factory
 
 # Within a transaction now() is the transaction's start, so two statements see the same.
@@ -48,41 +47,5 @@ async def test_the_pool_opens_no_connection_beyond_its_size(tmp_path: Path) -> N
                 await asyncio.wait_for(engine.connect().start(), timeout=0.5)
         async with engine.connect() as again:  # handed back: there is one again
             assert (await again.execute(text("SELECT 1"))).scalar_one() == 1
-    finally:
-        await engine.dispose()
-
-
-async def test_postgresql_connections_are_pinged_only_after_idling(
-    db_url: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A connection in use a moment ago is used as it is (a ping is a round trip); one idle
-    longer is pinged, and if the server has dropped it meanwhile it is replaced before the
-    request sees anything."""
-    if not db_url.startswith("postgresql"):
-        assert db.PING_AFTER_IDLE_SECONDS > 0  # SQLite's file connections are never pinged
-        return
-    engine = db.create_engine(db_url, pool_size=1)
-    pings: list[object] = []
-    ping = engine.dialect.do_ping
-
-    def counted(dbapi_connection: object) -> bool:
-        pings.append(dbapi_connection)
-        return ping(dbapi_connection)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(engine.dialect, "do_ping", counted)
-    pid = text("SELECT pg_backend_pid()")
-    try:
-        async with engine.connect() as connection:
-            first = (await connection.execute(pid)).scalar_one()
-        async with engine.connect() as connection:
-            assert (await connection.execute(pid)).scalar_one() == first
-        assert pings == []
-        # The server drops the pooled connection while it idles.
-        async with db.create_engine(db_url, pool_size=1).connect() as other:
-            await other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": first})
-        monkeypatch.setattr(db, "PING_AFTER_IDLE_SECONDS", 0.0)
-        async with engine.connect() as connection:
-            assert (await connection.execute(pid)).scalar_one() != first
-        assert len(pings) == 1
     finally:
         await engine.dispose()
