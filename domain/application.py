@@ -107,7 +107,7 @@ class Tolerance(BaseModel):
 
 
 # The engine generation new workflows start under (`ApplicationInput.engine`).
-ENGINE = 1
+ENGINE = 2
 
 
 class ApplicationInput(BaseModel):

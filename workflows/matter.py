@@ -95,6 +95,9 @@ LEAN = "local-writes-steady-timer"
 PLEDGES = "tolerance-and-commitment"
 # workflow.patched() id: 秒批, a step's rules applied (through an activity) when it opens.
 AUTO_DECISION = "auto-decision"
+# workflow.patched() id: an action's transition written to the read model by an activity
+# scheduled once the workflow task that took the action is recorded (see `_act`).
+RECORDED_FIRST = "action-recorded-before-written"
 SMS_ATTEMPTS = 8  # then the message is recorded as failed, with its last error
 
 _SMS_RETRY = RetryPolicy(
@@ -129,6 +132,7 @@ class MatterWorkflow:
         self._pushes: dict[str, asyncio.Task[None]] = {}  # tasks being pushed, by step
         self._pushing: dict[str, PushJob] = {}  # the job each of those pushes
         self._lean = False  # decided by run(), before its first commit
+        self._recorded_first = False  # likewise
         self._timer: asyncio.Task[None] | None = None  # the card timer, when one runs
         self._timer_at: datetime | None = None  # and when it fires
         self._deciding: set[asyncio.Task[None]] = set()  # 秒批 under way
@@ -145,6 +149,9 @@ class MatterWorkflow:
             # attribute, a billed action of its own: six per application.
             self._case.delivers = self._case.answer_deadlines = self._lean = True
             self._case.pledges = self._case.auto_decides = True
+            # Engine 2 writes an action once the server has recorded it (`_act`); engine 1
+            # histories were recorded writing it at once, and ask.
+            self._recorded_first = app.engine >= 2 or workflow.patched(RECORDED_FIRST)
         else:
             # Histories recorded before messages were delivered sent none: replayed, they
             # still send none (patched() is False there).
@@ -158,6 +165,8 @@ class MatterWorkflow:
             self._case.pledges = workflow.patched(PLEDGES)
             # And histories recorded before 秒批 applied no rules to their steps.
             self._case.auto_decides = workflow.patched(AUTO_DECISION)
+            # And before an action was written only once recorded.
+            self._recorded_first = workflow.patched(RECORDED_FIRST)
         async with self._lock:
             now = workflow.now()
             if app.refusal:
@@ -236,18 +245,29 @@ class MatterWorkflow:
             await self._commit()
 
     async def _write(
-        self, activity: Callable[[Any, I], Awaitable[R]], job: I, limit: timedelta
+        self,
+        activity: Callable[[Any, I], Awaitable[R]],
+        job: I,
+        limit: timedelta,
+        *,
+        recorded_first: bool = False,
     ) -> R:
         """Write to our own database (the read model, the licence library: issuing and
         revoking): idempotent, and retried until the database takes it.
 
         A local activity runs in this worker within the workflow task that made the
-        transition: no activity task goes through the server and back, so an action costs
-        one workflow task, and the history keeps a marker instead of a copy of the whole
-        projection. Past a minute of retries it waits between workflow tasks; on replay its
-        input is rebuilt and it is not run again.
+        transition: no activity task goes through the server and back, and the history
+        keeps a marker instead of a copy of the whole projection. Past a minute of retries it
+        waits between workflow tasks; on replay its input is rebuilt and it is not run again.
+
+        It writes before the server has recorded that task. What a task replays from (a
+        start, a timer fired, an activity's result) is recorded before it runs, so a task
+        lost with the server is run again to the same transition and the same write. An
+        update is not: the server records it only with the task's completion, and loses it
+        with that task. `recorded_first` writes by an activity instead, scheduled by the
+        task's completion and so never before the server has it.
         """
-        if self._lean:
+        if self._lean and not recorded_first:
             return await workflow.execute_local_activity_method(
                 activity, job, start_to_close_timeout=limit, retry_policy=_PROJECTION_RETRY
             )
@@ -278,8 +298,9 @@ class MatterWorkflow:
         if timer is not None and timer.done():
             self._timer = self._timer_at = None
 
-    async def _commit(self) -> None:
-        """Write the transition to the read model and make it visible to Temporal's UI."""
+    async def _commit(self, *, recorded_first: bool = False) -> None:
+        """Write the transition to the read model and make it visible to Temporal's UI
+        (`recorded_first`: see `_write`)."""
         self._status.revision += 1
         self._case.refresh(workflow.now())
         events, notifications = self._case.take_records()
@@ -291,7 +312,12 @@ class MatterWorkflow:
             events=events,
             notifications=notifications,
         )
-        await self._write(ReadModelActivities.record_projection, projection, timedelta(seconds=30))
+        await self._write(
+            ReadModelActivities.record_projection,
+            projection,
+            timedelta(seconds=30),
+            recorded_first=recorded_first,
+        )
         self._projected_application = True
         self._projected_calendar = calendar.version
         self._publish()
@@ -423,11 +449,16 @@ class MatterWorkflow:
 
     async def _act(self, transition: Transition[A], action: A) -> ApplicationStatus:
         """Run one action under the lock: re-check (a timer may have moved the case), apply,
-        write the read model, and wake the main loop to recompute its timer."""
+        write the read model, and wake the main loop to recompute its timer.
+
+        The write waits until the server has recorded the update (`_write`): the read model
+        never shows an action the workflow may yet lose, which a caller retrying it would be
+        refused for, and the lock keeps every other write (a local activity, with the whole
+        state) behind it."""
         async with self._lock:
             self._check(transition, action)
             transition.apply(self._case, action, workflow.now())
-            await self._commit()
+            await self._commit(recorded_first=self._recorded_first)
             await self._revoke_licences()
         self._changed = True
         return self._status
