@@ -26,7 +26,8 @@ from temporalio.workflow import UpdateMethodMultiParam
 
 from api.errors import ENGINE_DOWN, EngineUnreachable, conflict, unavailable
 from domain.application import ApplicationInput, ApplicationStatus
-from workflows.matter import REFUSED, MatterWorkflow
+from workflows.matter import MatterWorkflow
+from workflows.matter_actions import REFUSED
 
 log = logging.getLogger("tongban.api.engine")
 T = TypeVar("T")

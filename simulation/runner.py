@@ -51,7 +51,8 @@ from store import licences as library
 from store.db import create_engine, session_factory
 from store.migrate import upgrade
 from store.models import EventRow
-from workflows.matter import REFUSED, MatterWorkflow
+from workflows.matter import MatterWorkflow
+from workflows.matter_actions import REFUSED
 
 Handle = WorkflowHandle[MatterWorkflow, ApplicationStatus]
 WEEK = timedelta(weeks=1)

@@ -32,7 +32,8 @@ from domain.states import StepState
 from tests.engine import Handle, approval, start
 from tests.factories import APPLICANT, CLERK, SUPERVISOR, application, credit_code, id_number, staff
 from tests.timeline import at, next_plain_monday, plain_calendar, skip_to
-from workflows.matter import REFUSED, MatterWorkflow
+from workflows.matter import MatterWorkflow
+from workflows.matter_actions import REFUSED
 
 _TODAY = date(2030, 1, 7)
 HOUSING = staff("housing")
