@@ -5,14 +5,17 @@ and notifications are keyed by the workflow's own numbering: replaying the same 
 writes the same again, and an older one arriving late changes nothing.
 
 An equal revision is written again, not ignored, because the same revision can carry another
-transition. The projection is a local activity, run inside the workflow task that made the
-transition. If Temporal then loses that task's completion (its server stopped at that
-moment: `make faults` met it), the workflow resumes from its last recorded task and the
-transition that follows takes the same revision and the same event numbers, while the
-read model already holds the lost one's. The timeline that goes on always writes after the
-one lost (a task is retried only once the one before it has failed), so the last write is
-the one to keep: rows, events and the words of notifications alike. A notification keeps its
-delivery state: the lost task's activities never ran, so nothing of it was sent.
+transition. Most projections are local activities, run inside the workflow task that made
+the transition. If Temporal then loses that task's completion (its server stopped at that
+moment: `make faults` met it), the workflow resumes from its last recorded task. Since engine
+generation 2 such a task replays to the same transition: an action's own write waits until
+Temporal has recorded it (`MatterWorkflow._act`). Workflows of generations 0 and 1 wrote an
+action inside its task, so the transition that follows a lost one takes the same revision
+and the same event numbers, while the read model already holds the lost one's. The timeline
+that goes on always writes after the one lost (a task is retried only once the one before it
+has failed), so the last write is the one to keep: rows, events and the words of
+notifications alike. A notification keeps its delivery state: the lost task's activities
+never ran, so nothing of it was sent.
 """
 
 from __future__ import annotations
