@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 import httpx
 from pydantic import BaseModel
-from sqlalchemy import update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -20,9 +20,18 @@ from temporalio.exceptions import ApplicationError
 from activities.outbound import Outbound
 from domain.notices import DeliveryState
 from observability.logs import mask
+from store.db import read_by_key
 from store.models import ApplicationRow, NotificationRow
 
 log = logging.getLogger("tongban.sms")
+
+# The message, its state and where it goes (notifications belong to applications: a foreign
+# key), in one read by key.
+_MESSAGE = read_by_key(
+    select(NotificationRow.state, NotificationRow.sms_text, ApplicationRow.applicant_phone)
+    .join(ApplicationRow, ApplicationRow.application_no == NotificationRow.application_no)
+    .where(NotificationRow.id == bindparam("id"))
+)
 
 
 class SmsJob(BaseModel):
@@ -45,9 +54,10 @@ class MessageActivities:
         self._http = Outbound(gateway.timeout_seconds)
 
     async def _note(self, notification_id: str, **values: object) -> None:
+        # A Core update of the table: the ORM's would look for the row in the session too.
         async with self._sessions() as session, session.begin():
             await session.execute(
-                update(NotificationRow)
+                update(NotificationRow.__table__)  # type: ignore[arg-type]
                 .where(NotificationRow.id == notification_id)
                 .values(**values)
             )
@@ -55,14 +65,12 @@ class MessageActivities:
     @activity.defn(name="send_sms")
     async def send_sms(self, job: SmsJob) -> None:
         async with self._sessions() as session:
-            row = await session.get(NotificationRow, job.notification_id)
-            if row is None:
-                raise ApplicationError("no such notification", non_retryable=True)
-            if row.state == DeliveryState.sent.value:
-                return  # an earlier attempt got through
-            app = await session.get(ApplicationRow, row.application_no)
-            assert app is not None  # notifications belong to applications (foreign key)
-            phone, text = app.applicant_phone, row.sms_text
+            found = (await session.execute(_MESSAGE, {"id": job.notification_id})).first()
+        if found is None:
+            raise ApplicationError("no such notification", non_retryable=True)
+        state, text, phone = found
+        if state == DeliveryState.sent.value:
+            return  # an earlier attempt got through
         attempt = activity.info().attempt
         if not self._gateway.url:
             # Nothing to retry against: the message is recorded as not sent, at once.

@@ -75,6 +75,7 @@ class WorkCalendar:
         self.day_length = datetime.combine(date.min, snapshot.closing) - datetime.combine(
             date.min, snapshot.opening
         )
+        self._workdays: dict[date, bool] = {}
 
     @cached_property
     def _off(self) -> frozenset[date]:
@@ -92,6 +93,14 @@ class WorkCalendar:
         return day.year in self._official
 
     def is_workday(self, day: date) -> bool:
+        # Every clock's reading walks its days one by one, at every transition: each day is
+        # worked out once (a few thousand over a calendar's years at most).
+        known = self._workdays.get(day)
+        if known is None:
+            known = self._workdays[day] = self._is_workday(day)
+        return known
+
+    def _is_workday(self, day: date) -> bool:
         if day in self._on:
             return True
         if day in self._off:

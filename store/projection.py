@@ -20,12 +20,12 @@ never ran, so nothing of it was sent.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Table, select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -60,48 +60,75 @@ _VISIT_CHANGES = frozenset(
 _COMPLETIONS = frozenset({EventKind.granted, EventKind.refused})
 
 
-def _insert(session: AsyncSession, table: Table) -> Any:
-    dialect = session.get_bind().dialect.name
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+def _dialect(session: AsyncSession) -> str:
+    return session.get_bind().dialect.name
+
+
+# The statements are built once per table and set of columns, and run with each write's
+# values as parameters: built afresh for every write, their `excluded` alias and the
+# statement's cache key took a tenth of the worker's Python time (docs/performance.md).
+@functools.cache
+def _upsert_statement(
+    dialect: str,
+    table: Table,
+    columns: tuple[str, ...],
+    key: tuple[str, ...],
+    keep: tuple[str, ...] = (),
+    newer_only: bool = False,
+) -> Any:
+    """INSERT … ON CONFLICT (key) DO UPDATE of the columns but the key's and `keep`'s;
+    `newer_only` updates only a row whose revision is not newer than the one written."""
+    stmt = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+    return stmt.on_conflict_do_update(
+        index_elements=list(key),
+        set_={c: stmt.excluded[c] for c in columns if c not in key and c not in keep},
+        where=table.c.revision <= stmt.excluded.revision if newer_only else None,
+    )
+
+
+@functools.cache
+def _insert_new_statement(dialect: str, table: Table, key: tuple[str, ...]) -> Any:
+    stmt = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+    return stmt.on_conflict_do_nothing(index_elements=list(key))
 
 
 async def _upsert(
-    session: AsyncSession, table: Table, values: dict[str, Any], key: Sequence[str]
+    session: AsyncSession, table: Table, rows: list[dict[str, Any]], key: tuple[str, ...]
 ) -> None:
-    """Insert, or update the row unless it holds a newer revision (see the module's doc)."""
-    stmt = _insert(session, table).values(**values)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=list(key),
-        set_={c: stmt.excluded[c] for c in values if c not in key},
-        where=table.c.revision <= stmt.excluded.revision,
-    )
-    await session.execute(stmt)
+    """Insert, or update each row unless it holds a newer revision (see the module's doc).
+    The rows share their columns."""
+    if rows:
+        stmt = _upsert_statement(_dialect(session), table, tuple(rows[0]), key, newer_only=True)
+        await session.execute(stmt, rows)
 
 
 async def _insert_new(
-    session: AsyncSession, table: Table, rows: list[dict[str, Any]], key: Sequence[str]
+    session: AsyncSession, table: Table, rows: list[dict[str, Any]], key: tuple[str, ...]
 ) -> None:
     if rows:
-        stmt = _insert(session, table).values(rows).on_conflict_do_nothing(index_elements=list(key))
-        await session.execute(stmt)
+        await session.execute(_insert_new_statement(_dialect(session), table, key), rows)
 
 
 async def _write_numbered(
     session: AsyncSession,
     table: Table,
     rows: list[dict[str, Any]],
-    key: Sequence[str],
-    keep: Sequence[str] = (),
+    key: tuple[str, ...],
+    keep: tuple[str, ...] = (),
 ) -> None:
     """Rows numbered by the workflow (events, notifications): inserted, or written again
     over those of the same numbers but for the `keep` columns (see the module's doc)."""
     if rows:
-        stmt = _insert(session, table).values(rows)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=list(key),
-            set_={c: stmt.excluded[c] for c in rows[0] if c not in key and c not in keep},
-        )
-        await session.execute(stmt)
+        stmt = _upsert_statement(_dialect(session), table, tuple(rows[0]), key, keep)
+        await session.execute(stmt, rows)
+
+
+# An application's row moved on, unless it holds a newer revision: SET takes the columns of
+# the parameters given.
+_MOVE_APPLICATION = update(ApplicationRow.__table__).where(  # type: ignore[arg-type]
+    ApplicationRow.application_no == bindparam("match_no"),
+    ApplicationRow.revision <= bindparam("match_revision"),
+)
 
 
 def _application_values(status: ApplicationStatus, app: ApplicationInput | None) -> dict[str, Any]:
@@ -236,19 +263,16 @@ async def apply_projection(
     if projection.calendar is not None:
         values["calendar"] = projection.calendar.model_dump(mode="json")
     if app is not None:
-        await _upsert(session, ApplicationRow.__table__, values, ["application_no"])  # type: ignore[arg-type]
+        await _upsert(session, ApplicationRow.__table__, [values], ("application_no",))  # type: ignore[arg-type]
     else:
         # Static columns came with the first projection. An upsert cannot be used here: both
         # databases check NOT NULL on the row to insert before they look for the conflict.
         moved = await session.execute(
-            update(ApplicationRow)
-            .where(ApplicationRow.application_no == no, ApplicationRow.revision <= status.revision)
-            .values(**values)
+            _MOVE_APPLICATION, values | {"match_no": no, "match_revision": status.revision}
         )
         if moved.rowcount == 0 and await session.get(ApplicationRow, no) is None:  # type: ignore[attr-defined]
             raise LookupError(f"application {no} has no row: its first projection is missing")
-    for values in _step_values(status):
-        await _upsert(session, StepRow.__table__, values, ["application_no", "code"])  # type: ignore[arg-type]
+    await _upsert(session, StepRow.__table__, _step_values(status), ("application_no", "code"))  # type: ignore[arg-type]
     if app is not None:
         names = {m.code: m for m in app.matter.materials}
         await _insert_new(
@@ -267,7 +291,7 @@ async def apply_projection(
                 }
                 for m in app.materials
             ],
-            ["application_no", "code"],
+            ("application_no", "code"),
         )
     await _write_numbered(
         session,
@@ -287,20 +311,20 @@ async def apply_projection(
             }
             for e in projection.events
         ],
-        ["application_no", "seq"],
+        ("application_no", "seq"),
     )
     await _keep_figures(session, projection)
     await _write_numbered(
         session,
         NotificationRow.__table__,  # type: ignore[arg-type]
         [_notification_values(no, n, templates) for n in projection.notifications],
-        ["id"],
+        ("id",),
         keep=("state", "sent_at", "attempts"),
     )
-    for notice in status.corrections:
-        await _upsert(
-            session,
-            CorrectionRow.__table__,  # type: ignore[arg-type]
+    await _upsert(
+        session,
+        CorrectionRow.__table__,  # type: ignore[arg-type]
+        [
             {
                 "application_no": no,
                 "notice_no": notice.notice_no,
@@ -311,9 +335,11 @@ async def apply_projection(
                 "supplied": [i.model_dump(mode="json") for i in notice.supplied],
                 "cancelled": notice.cancelled,
                 "revision": status.revision,
-            },
-            ["application_no", "notice_no"],
-        )
+            }
+            for notice in status.corrections
+        ],
+        ("application_no", "notice_no"),
+    )
 
 
 async def _keep_figures(session: AsyncSession, projection: Projection) -> None:
