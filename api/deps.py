@@ -15,6 +15,7 @@ from api.openapi import answers
 from api.schemas import DB_INT_MAX
 from api.services import status as lookup
 from api.services.accounts import SessionIdle, StaffUser, user_for_token
+from api.services.actions import ACTION_KEY
 from api.services.status import Found
 from api.services.tasks import Task, load_task
 from domain.actors import Role
@@ -43,6 +44,30 @@ async def get_session(services: ServicesDep) -> AsyncIterator[AsyncSession]:
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
+
+
+async def _action_key(
+    key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            max_length=200,
+            description="a retry with the same key and body (after a 503, or a lost answer) "
+            "is not done twice: it answers as the first did",
+        ),
+    ] = None,
+) -> AsyncIterator[None]:
+    # Held for this request only: a test's requests can share one task, and with it this
+    # context.
+    token = ACTION_KEY.set(key)
+    try:
+        yield
+    finally:
+        ACTION_KEY.reset(token)
+
+
+# On every route that sends an action (`dependencies=[IDEMPOTENT]`): api.services.actions.
+IDEMPOTENT = Depends(_action_key)
 
 
 def bearer_token(request: Request) -> str | None:

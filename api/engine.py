@@ -125,13 +125,19 @@ class EngineGateway:
         return await self._call(lambda c: submit(c, app, task_queue=self.task_queue))
 
     async def update(
-        self, application_no: str, update: UpdateMethod[A], action: A
+        self,
+        application_no: str,
+        update: UpdateMethod[A],
+        action: A,
+        *,
+        update_id: str | None = None,
     ) -> ApplicationStatus:
         """Send one action as the workflow's own typed update (`MatterWorkflow.approve`, ...);
-        returns the state once the read model shows it."""
+        returns the state once the read model shows it. An update sent again under the same
+        `update_id` is not run again: the caller gets the first one's outcome."""
 
         async def call(client: Client) -> ApplicationStatus:
             handle = client.get_workflow_handle_for(MatterWorkflow.run, application_no)
-            return await handle.execute_update(update, action)
+            return await handle.execute_update(update, action, id=update_id)
 
         return await self._call(call)

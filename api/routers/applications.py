@@ -8,6 +8,7 @@ from fastapi import APIRouter, Header, Request, status
 
 from api.container import Services
 from api.deps import (
+    IDEMPOTENT,
     Applicants,
     ApplicationNo,
     QueryCode,
@@ -101,7 +102,9 @@ async def get_status(
     return lookup.view(services, found)
 
 
-@router.post("/{application_no}/supplements", response_model=ApplicationView)
+@router.post(
+    "/{application_no}/supplements", response_model=ApplicationView, dependencies=[IDEMPOTENT]
+)
 @answers(409, 503)
 async def supply(
     body: SupplyIn, found: Applicants, services: ServicesDep, session: SessionDep
@@ -116,7 +119,9 @@ async def supply(
     )
 
 
-@router.post("/{application_no}/missing-materials", response_model=ApplicationView)
+@router.post(
+    "/{application_no}/missing-materials", response_model=ApplicationView, dependencies=[IDEMPOTENT]
+)
 @answers(409, 503)
 async def supply_missing(
     body: MissingMaterialsIn, found: Applicants, services: ServicesDep, session: SessionDep
@@ -132,7 +137,9 @@ async def supply_missing(
     )
 
 
-@router.post("/{application_no}/withdraw", response_model=ApplicationView)
+@router.post(
+    "/{application_no}/withdraw", response_model=ApplicationView, dependencies=[IDEMPOTENT]
+)
 @answers(409, 503)
 async def withdraw(
     body: WithdrawIn, found: Applicants, services: ServicesDep, session: SessionDep

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from api.deps import ApplicationNo, ServicesDep, SessionDep, Supervisor, TaskDep
+from api.deps import IDEMPOTENT, ApplicationNo, ServicesDep, SessionDep, Supervisor, TaskDep
 from api.openapi import answers
 from api.schemas import (
     DeliveryReport,
@@ -74,7 +74,7 @@ async def overview(user: Supervisor, services: ServicesDep, session: SessionDep)
     return await supervision.overview(services=services, session=session, user=user)
 
 
-@router.post("/tasks/{task_id}/extension", response_model=TaskView)
+@router.post("/tasks/{task_id}/extension", response_model=TaskView, dependencies=[IDEMPOTENT])
 @answers(409, 503)
 async def extend(
     user: Supervisor, task: TaskDep, body: ExtensionIn, services: ServicesDep, session: SessionDep
@@ -130,7 +130,9 @@ async def extension_requests(
     return await tasks.pending_extension_requests(services=services, session=session, user=user)
 
 
-@router.post("/tasks/{task_id}/extension/refuse", response_model=TaskView)
+@router.post(
+    "/tasks/{task_id}/extension/refuse", response_model=TaskView, dependencies=[IDEMPOTENT]
+)
 @answers(409, 503)
 async def refuse_extension(
     user: Supervisor,
@@ -145,7 +147,7 @@ async def refuse_extension(
     )
 
 
-@router.post("/tasks/{task_id}/reroute", response_model=TaskView)
+@router.post("/tasks/{task_id}/reroute", response_model=TaskView, dependencies=[IDEMPOTENT])
 @answers(409, 503)
 async def reroute(
     user: Supervisor, task: TaskDep, body: RerouteIn, services: ServicesDep, session: SessionDep
@@ -156,7 +158,7 @@ async def reroute(
     )
 
 
-@router.post("/tasks/{task_id}/orders", response_model=TaskView)
+@router.post("/tasks/{task_id}/orders", response_model=TaskView, dependencies=[IDEMPOTENT])
 @answers(409, 503)
 async def order(
     user: Supervisor, task: TaskDep, body: OrderIn, services: ServicesDep, session: SessionDep

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from api.deps import ServicesDep, SessionDep, Staff, TaskDep
+from api.deps import IDEMPOTENT, ServicesDep, SessionDep, Staff, TaskDep
 from api.openapi import answers
 from api.schemas import (
     DecisionIn,
@@ -63,13 +63,13 @@ async def task(task: TaskDep, services: ServicesDep, session: SessionDep) -> Tas
     return await tasks.task_detail(services=services, session=session, task=task)
 
 
-@router.post("/{task_id}/claim", response_model=TaskView)
+@router.post("/{task_id}/claim", response_model=TaskView, dependencies=[IDEMPOTENT])
 @answers(409, 503)
 async def claim(user: Staff, task: TaskDep, services: ServicesDep, session: SessionDep) -> TaskView:
     return await actions.claim(services=services, session=session, task=task, user=user)
 
 
-@router.post("/{task_id}/release", response_model=TaskView)
+@router.post("/{task_id}/release", response_model=TaskView, dependencies=[IDEMPOTENT])
 @answers(409, 503)
 async def release(
     user: Staff, task: TaskDep, services: ServicesDep, session: SessionDep
@@ -79,7 +79,7 @@ async def release(
     return await actions.release(services=services, session=session, task=task, user=user)
 
 
-@router.post("/{task_id}/decision", response_model=TaskView)
+@router.post("/{task_id}/decision", response_model=TaskView, dependencies=[IDEMPOTENT])
 @answers(409, 503)
 async def decide(
     user: Staff, task: TaskDep, decision: DecisionIn, services: ServicesDep, session: SessionDep
@@ -90,7 +90,7 @@ async def decide(
     )
 
 
-@router.post("/{task_id}/extension-request", response_model=TaskView)
+@router.post("/{task_id}/extension-request", response_model=TaskView, dependencies=[IDEMPOTENT])
 @answers(409, 503)
 async def request_extension(
     user: Staff, task: TaskDep, body: ExtensionIn, services: ServicesDep, session: SessionDep
@@ -101,7 +101,7 @@ async def request_extension(
     )
 
 
-@router.post("/{task_id}/return", response_model=TaskView)
+@router.post("/{task_id}/return", response_model=TaskView, dependencies=[IDEMPOTENT])
 @answers(409, 503)
 async def return_step(
     user: Staff, task: TaskDep, body: ReturnIn, services: ServicesDep, session: SessionDep
@@ -113,7 +113,9 @@ async def return_step(
     )
 
 
-@router.post("/{task_id}/orders/{order_no}/answer", response_model=TaskView)
+@router.post(
+    "/{task_id}/orders/{order_no}/answer", response_model=TaskView, dependencies=[IDEMPOTENT]
+)
 @answers(409, 503)
 async def answer_order(
     user: Staff,
@@ -129,7 +131,7 @@ async def answer_order(
     )
 
 
-@router.post("/{task_id}/special-procedure", response_model=TaskView)
+@router.post("/{task_id}/special-procedure", response_model=TaskView, dependencies=[IDEMPOTENT])
 @answers(409, 503)
 async def start_special(
     user: Staff, task: TaskDep, body: SpecialIn, services: ServicesDep, session: SessionDep
@@ -141,7 +143,7 @@ async def start_special(
     )
 
 
-@router.post("/{task_id}/special-procedure/end", response_model=TaskView)
+@router.post("/{task_id}/special-procedure/end", response_model=TaskView, dependencies=[IDEMPOTENT])
 @answers(409, 503)
 async def end_special(
     user: Staff, task: TaskDep, body: SpecialEndIn, services: ServicesDep, session: SessionDep
@@ -152,7 +154,7 @@ async def end_special(
     )
 
 
-@router.post("/{task_id}/verification", response_model=TaskView)
+@router.post("/{task_id}/verification", response_model=TaskView, dependencies=[IDEMPOTENT])
 @answers(409, 503)
 async def verify(
     user: Staff, task: TaskDep, body: VerificationIn, services: ServicesDep, session: SessionDep
@@ -162,7 +164,7 @@ async def verify(
     return await actions.verify(services=services, session=session, task=task, user=user, body=body)
 
 
-@router.post("/{task_id}/stage/pass", response_model=TaskView)
+@router.post("/{task_id}/stage/pass", response_model=TaskView, dependencies=[IDEMPOTENT])
 @answers(409, 503)
 async def pass_stage(
     user: Staff, task: TaskDep, body: StagePassIn, services: ServicesDep, session: SessionDep
@@ -175,7 +177,7 @@ async def pass_stage(
     )
 
 
-@router.post("/{task_id}/stage/send-back", response_model=TaskView)
+@router.post("/{task_id}/stage/send-back", response_model=TaskView, dependencies=[IDEMPOTENT])
 @answers(409, 503)
 async def send_back_stage(
     user: Staff, task: TaskDep, body: StageSendBackIn, services: ServicesDep, session: SessionDep

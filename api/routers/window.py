@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 from fastapi.responses import JSONResponse
 
-from api.deps import Clerk, ServicesDep, SessionDep, StaffApplication
+from api.deps import IDEMPOTENT, Clerk, ServicesDep, SessionDep, StaffApplication
 from api.openapi import answers
 from api.routers.applications import IdempotencyKey, receipt
 from api.schemas import (
@@ -89,7 +89,7 @@ async def awaiting_handover(
     ]
 
 
-@router.post("/applications/{application_no}/handover", status_code=204)
+@router.post("/applications/{application_no}/handover", status_code=204, dependencies=[IDEMPOTENT])
 @answers(409, 503)
 async def hand_over(
     clerk: Clerk,
@@ -131,7 +131,11 @@ async def follow(_clerk: Clerk, found: StaffApplication, services: ServicesDep) 
     return lookup.view(services, found)
 
 
-@router.post("/applications/{application_no}/accept", response_model=ApplicationView)
+@router.post(
+    "/applications/{application_no}/accept",
+    response_model=ApplicationView,
+    dependencies=[IDEMPOTENT],
+)
 @answers(409, 503)
 async def accept(
     clerk: Clerk,
@@ -148,7 +152,11 @@ async def accept(
     )
 
 
-@router.post("/applications/{application_no}/missing-materials", response_model=ApplicationView)
+@router.post(
+    "/applications/{application_no}/missing-materials",
+    response_model=ApplicationView,
+    dependencies=[IDEMPOTENT],
+)
 @answers(409, 503)
 async def supply_missing_at_window(
     clerk: Clerk,
@@ -163,7 +171,11 @@ async def supply_missing_at_window(
     )
 
 
-@router.post("/applications/{application_no}/refuse", response_model=ApplicationView)
+@router.post(
+    "/applications/{application_no}/refuse",
+    response_model=ApplicationView,
+    dependencies=[IDEMPOTENT],
+)
 @answers(409, 503)
 async def refuse(
     clerk: Clerk,
@@ -178,7 +190,11 @@ async def refuse(
     )
 
 
-@router.post("/applications/{application_no}/supplements", response_model=ApplicationView)
+@router.post(
+    "/applications/{application_no}/supplements",
+    response_model=ApplicationView,
+    dependencies=[IDEMPOTENT],
+)
 @answers(409, 503)
 async def supply_at_window(
     clerk: Clerk,
@@ -193,7 +209,11 @@ async def supply_at_window(
     )
 
 
-@router.post("/applications/{application_no}/withdraw", response_model=ApplicationView)
+@router.post(
+    "/applications/{application_no}/withdraw",
+    response_model=ApplicationView,
+    dependencies=[IDEMPOTENT],
+)
 @answers(409, 503)
 async def withdraw_at_window(
     clerk: Clerk,
@@ -209,7 +229,9 @@ async def withdraw_at_window(
 
 
 @router.post(
-    "/applications/{application_no}/steps/{step_code}/reroute", response_model=ApplicationView
+    "/applications/{application_no}/steps/{step_code}/reroute",
+    response_model=ApplicationView,
+    dependencies=[IDEMPOTENT],
 )
 @answers(409, 503)
 async def reroute_at_window(

@@ -9,6 +9,10 @@ shows it afterwards.
 
 from __future__ import annotations
 
+import hashlib
+from contextvars import ContextVar
+
+from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.container import Services
@@ -72,6 +76,21 @@ from domain.fields import clean_fields, fields_problems
 from domain.reason import reason_problem
 from workflows.matter import MatterWorkflow
 
+# The request's Idempotency-Key, set for the JSON routes' actions by `api.deps.idempotent`
+# (a page's form sends none).
+ACTION_KEY: ContextVar[str | None] = ContextVar("action_key", default=None)
+
+
+def update_id(key: str | None, action: BaseModel) -> str | None:
+    """The id of the action's update: Temporal runs an update once per id and answers a
+    second with the first's outcome, also while the first is still running (its write
+    waiting for the database). Made of the key and the action as sent, who sends it
+    included: the same key with another body, or from another person, is another action."""
+    if not key:
+        return None
+    sent = f"{key}\n{type(action).__name__}\n{action.model_dump_json()}"
+    return "key-" + hashlib.sha256(sent.encode()).hexdigest()
+
 
 async def _send(
     services: Services,
@@ -89,7 +108,8 @@ async def _send(
     if session.new or session.dirty or session.deleted:
         raise RuntimeError("an action is sent before anything is written, not after")
     await session.commit()
-    await services.engine.update(application_no, update, action)
+    key = update_id(ACTION_KEY.get(), action)
+    await services.engine.update(application_no, update, action, update_id=key)
 
 
 # --- on the application ----------------------------------------------------------------

@@ -153,13 +153,18 @@ async def approve(client: Client, number: str, step: str, dept: str) -> None:
             task_id = open_tasks[0]["id"] if open_tasks else None
         if task_id is not None:
             decision = {"decision": "approve", "result": results(number)[step]}
+            # A retry after a 503 with the same key gets the first attempt's answer, also
+            # while that attempt is still being written.
             done = await client.call(
-                "POST", f"/api/tasks/{task_id}/decision", json=decision, user=dept
+                "POST",
+                f"/api/tasks/{task_id}/decision",
+                json=decision,
+                user=dept,
+                headers={"Idempotency-Key": f"{number}-{step}"},
             )
             if done.status_code == 200:
                 return
-            # 409: perhaps decided by a first attempt whose answer was lost (a 503 after the
-            # engine had taken it): the task itself says.
+            # 409: refused in the task's state; the task says whether it is decided.
             task = await client.call("GET", f"/api/tasks/{task_id}", user=dept)
             if task.json()["state"] in DECIDED:
                 return

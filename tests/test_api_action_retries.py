@@ -1,0 +1,69 @@
+"""An action retried with its Idempotency-Key (after a 503, or an answer lost on the way) is
+done once and answered as the first time; without a key, or with another body, it is another
+action, which the workflow refuses once the first is done. Against the real engine."""
+
+from __future__ import annotations
+
+import httpx
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from api.services.actions import update_id
+from domain.actions import ClaimInput
+from domain.actors import Actor, Role
+from store.models import EventRow
+from tests.api_helpers import (
+    COMPANY_SETUP_DEPARTMENTS,
+    approval,
+    as_user,
+    error_body,
+    submit,
+    task_for,
+)
+
+
+async def events_of(engine: AsyncEngine, number: str, kind: str) -> int:
+    async with engine.connect() as conn:
+        count = await conn.scalar(
+            select(func.count())
+            .select_from(EventRow)
+            .where(EventRow.application_no == number, EventRow.kind == kind)
+        )
+    return int(count or 0)
+
+
+async def test_a_decision_retried_with_its_key_is_answered_as_the_first(
+    api: httpx.AsyncClient, engine: AsyncEngine
+) -> None:
+    number = (await submit(api))["application_no"]
+    department = COMPANY_SETUP_DEPARTMENTS[0]
+    task = await task_for(api, department, number)
+    headers = await as_user(api, department)
+    decision = f"/api/tasks/{task['id']}/decision"
+
+    keyed = headers | {"Idempotency-Key": "decide-once"}
+    first = await api.post(decision, headers=keyed, json=approval(task))
+    assert first.status_code == 200, first.text
+    again = await api.post(decision, headers=keyed, json=approval(task))
+    assert again.status_code == 200, again.text
+    assert again.json()["state"] == first.json()["state"] == "approved"
+    assert await events_of(engine, number, "approved") == 1
+
+    # Without the key the retry is another approval, of a step already decided.
+    plain = await api.post(decision, headers=headers, json=approval(task))
+    assert error_body(plain, 409)["error"] == "conflict"
+    # The same key with another body is another action too.
+    other = approval(task) | {"comment": "另一份意见"}
+    assert (await api.post(decision, headers=keyed, json=other)).status_code == 409
+    assert await events_of(engine, number, "approved") == 1
+
+
+async def test_a_key_is_its_senders_and_its_actions() -> None:
+    clerk = Actor(id="u1", name="王", role=Role.staff)
+    other = Actor(id="u2", name="李", role=Role.staff)
+    assert update_id(None, ClaimInput(step_code="s", actor=clerk)) is None
+    assert update_id("", ClaimInput(step_code="s", actor=clerk)) is None
+    mine = update_id("k", ClaimInput(step_code="s", actor=clerk))
+    assert mine == update_id("k", ClaimInput(step_code="s", actor=clerk))
+    assert mine != update_id("k", ClaimInput(step_code="s", actor=other))
+    assert mine != update_id("k2", ClaimInput(step_code="s", actor=clerk))
