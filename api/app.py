@@ -55,7 +55,7 @@ from observability.logs import LogScope, protect_handlers
 from observability.metrics import ApiMetrics, RequestMetrics
 from observability.tracing import Tracing, setup_tracing
 from settings import Settings, get_settings
-from store.db import create_engine, read_session_factory, session_factory
+from store.db import create_engine, read_connections, session_factory
 from temporal_client import connect
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -107,7 +107,7 @@ def create_app(
         services = Services(
             settings=settings,
             sessions=session_factory(engine),
-            reads=read_session_factory(engine),
+            reads=read_connections(engine),
             engine=EngineGateway(
                 lambda: connect(settings, interceptors=interceptors),
                 task_queue=settings.temporal_task_queue,

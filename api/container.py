@@ -7,15 +7,16 @@ it as an argument, so they can be called from routes, pages and tests alike.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from api.engine import EngineGateway
 from api.security import Throttle
 from api.services.accounts import real_now
+from api.services.status_answers import StatusAnswers
 from definitions.calendars import CalendarSources
 from definitions.catalogue import Catalogue
 from domain.regions import RegionTree
@@ -30,8 +31,8 @@ async def system_clock() -> datetime:
 class Services:
     settings: Settings
     sessions: async_sessionmaker[AsyncSession]
-    # For requests that only read (store.db.read_session_factory): the status poll.
-    reads: async_sessionmaker[AsyncSession]
+    # For requests that only read (store.db.read_connections): the status poll.
+    reads: Callable[[], AsyncConnection]
     engine: EngineGateway
     catalogue: Catalogue
     regions: RegionTree
@@ -39,6 +40,8 @@ class Services:
     secret: bytes
     lookups: Throttle
     logins: Throttle
+    # The status poll's answers, by the row each was made from.
+    answers: StatusAnswers = field(default_factory=StatusAnswers)
     # What "now" is for deadlines and records. Tests use the time-skipping server's clock.
     clock: Callable[[], Awaitable[datetime]] = system_clock
     # The real time of sign-ins and sessions (token lifetime, idle expiry): not the

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Hashable
+from dataclasses import dataclass, field
+from functools import cached_property
 
 from sqlalchemy import ColumnElement, Text, and_, bindparam, cast, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,7 +18,7 @@ from api.services.region_scope import visible
 from api.services.views import application_view, local, rating_view
 from domain.actors import Actor, Role
 from domain.application import ApplicationStatus
-from store.db import read_by_key
+from store.db import Reader, read_by_key
 from store.models import ApplicationRow, RatingRow
 
 # The same answer whether the number does not exist or the code is wrong: a caller learns
@@ -28,17 +30,25 @@ NOT_FOUND_MESSAGE = "申请编号或查询码不正确"
 class Found:
     """An application as its applicant reaches it: the last status and a few columns."""
 
-    status: ApplicationStatus
+    number: str
+    status_json: str
     applicant_name: str
     applicant_id: str
     channel: str
     delivery: str
     handover: HandoverView | None
     rating: RatingView | None
+    # The row it was read from: equal rows give equal answers (status_answers).
+    row: Hashable = field(repr=False, compare=False)
+
+    @cached_property
+    def status(self) -> ApplicationStatus:
+        # Parsed when first asked for: a poll answered from its kept answer never asks.
+        return ApplicationStatus.model_validate_json(self.status_json)
 
     @property
     def application_no(self) -> str:
-        return self.status.application_no
+        return self.number
 
 
 # Built once: composing the statement cost a poll more than SQLite took to answer it. Table
@@ -68,14 +78,18 @@ _ANY_BY_NUMBER = read_by_key(_BY_NUMBER.where(_NUMBER))
 
 
 async def load_with_digest(
-    session: AsyncSession, number: str, scope: ColumnElement[bool] | None = None
+    session: Reader, number: str, scope: ColumnElement[bool] | None = None
 ) -> tuple[str, Found] | None:
     """One indexed query: everything a status poll needs is in the application's row
     (and its rating, if any, by the same key)."""
     statement = (
         _ANY_BY_NUMBER if scope is None else read_by_key(_BY_NUMBER.where(and_(_NUMBER, scope)))
     )
-    row = (await session.execute(statement, {"number": number})).one_or_none()
+    # Through run_sync: a connection's own execute insists on awaiting the driver, which a
+    # read by key on SQLite does not (store/sqlite_driver.py).
+    row = await session.run_sync(
+        lambda sync: sync.execute(statement, {"number": number}).one_or_none()
+    )
     if row is None:
         return None
     digest, status, name, applicant_id, channel, delivery, handed_at, method, ref, by = row[:10]
@@ -83,13 +97,15 @@ async def load_with_digest(
         HandoverView(method=method, ref=ref, at=handed_at, by=by) if handed_at and method else None
     )
     found = Found(
-        ApplicationStatus.model_validate_json(status),
+        number,
+        status,
         name,
         applicant_id,
         channel,
         delivery,
         handover,
         None if row.level is None else rating_view(row),
+        tuple(row),
     )
     return digest, found
 
@@ -104,7 +120,7 @@ async def load(session: AsyncSession, number: str, user: StaffUser) -> Found:
 
 
 async def find(
-    *, services: Services, session: AsyncSession, number: str, code: str | None, client: str
+    *, services: Services, session: Reader, number: str, code: str | None, client: str
 ) -> Found:
     """The application, if `code` is its query code; failed attempts are throttled."""
     number = number.strip()
