@@ -24,6 +24,7 @@ import httpx
 
 from bench.__main__ import RESULTS, spare_port, start_stack, wait_ready
 from bench.flow import APPLICATION, token
+from settings import get_settings
 
 
 def _worker_pid(stack: subprocess.Popen[bytes]) -> int:
@@ -112,6 +113,8 @@ async def run_async(count: int, concurrency: int) -> dict[str, Any]:
             "rss_mb_before": before,
             "rss_mb_after": after,
             "accepted_per_second": round(rate, 2),
+            # The stack's, from the same environment (TONGBAN_WORKER_CACHE_SIZE).
+            "worker_cache_size": get_settings().worker_cache_size,
         },
     }
 

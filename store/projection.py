@@ -64,6 +64,10 @@ def _dialect(session: AsyncSession) -> str:
     return session.get_bind().dialect.name
 
 
+def _insert(dialect: str, table: Table) -> Any:
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+
+
 # The statements are built once per table and set of columns, and run with each write's
 # values as parameters: built afresh for every write, their `excluded` alias and the
 # statement's cache key took a tenth of the worker's Python time (docs/performance.md).
@@ -78,7 +82,7 @@ def _upsert_statement(
 ) -> Any:
     """INSERT … ON CONFLICT (key) DO UPDATE of the columns but the key's and `keep`'s;
     `newer_only` updates only a row whose revision is not newer than the one written."""
-    stmt = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+    stmt = _insert(dialect, table)
     return stmt.on_conflict_do_update(
         index_elements=list(key),
         set_={c: stmt.excluded[c] for c in columns if c not in key and c not in keep},
@@ -88,8 +92,7 @@ def _upsert_statement(
 
 @functools.cache
 def _insert_new_statement(dialect: str, table: Table, key: tuple[str, ...]) -> Any:
-    stmt = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
-    return stmt.on_conflict_do_nothing(index_elements=list(key))
+    return _insert(dialect, table).on_conflict_do_nothing(index_elements=list(key))
 
 
 async def _upsert(

@@ -16,9 +16,9 @@ from collections.abc import Callable, Hashable
 
 from pydantic import BaseModel
 
-# Answers kept per process: a few KB each (the row and the JSON), the least recently polled
-# dropped first.
-SIZE = 2048
+# Answers kept per process, the least recently polled dropped first: some 8 KB each (the
+# row, with the status's 3-4 KB of JSON, and the answer), so some 8 MB in all.
+SIZE = 1024
 
 
 class StatusAnswers:
