@@ -3,7 +3,8 @@
 Starts its own stack with `tongban dev` in a temporary data directory on spare ports, then:
 1. Tongban: N company-setup applications submitted through the HTTP API, accepted by the
    window and each of the three steps approved through the API by its department, until
-   every application is granted;
+   every application is granted; with the CPU each cost, by process (bench/cpu.py; the
+   baseline's too);
 2. baseline: N bare workflows of the same shape (three parallel activities, three signals)
    on the same Temporal dev server, no HTTP, no SQL;
 3. status polling, closed loop: 50 concurrent pollers on GET /api/applications/{no} for a
@@ -53,6 +54,7 @@ from temporalio.worker import Worker
 from bench import actions, catalogue, licences, polls
 from bench import statistics as statistics_phase
 from bench.baseline import STEPS, BaselineWorkflow, open_step
+from bench.cpu import CpuMeter
 from bench.faults.postgres import Cluster
 from bench.flow import DEPARTMENTS, Flowing, journey, token
 
@@ -242,11 +244,16 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             await wait_ready(base, stack)
             n, c = args.applications, args.concurrency
             print(f"stack ready ({args.database}); Tongban: {n} applications, concurrency {c}")
+            meter = CpuMeter(stack.pid)
+            meter.start()
             tongban_rate, apps = await tongban_throughput(base, args.applications, args.concurrency)
-            print(f"  {tongban_rate:.1f} applications/s")
+            tongban_cpu = meter.per_application(args.applications)
+            print(f"  {tongban_rate:.1f} applications/s; CPU ms per application {tongban_cpu}")
             print(f"baseline: {args.applications} bare workflows")
+            meter.start()
             baseline_rate = await baseline_throughput(address, args.applications, args.concurrency)
-            print(f"  {baseline_rate:.1f} workflows/s")
+            baseline_cpu = meter.per_application(args.applications)
+            print(f"  {baseline_rate:.1f} workflows/s; CPU ms per workflow {baseline_cpu}")
             print(f"polling, closed loop: {args.pollers} pollers for {args.poll_seconds:.0f}s")
             capacity = await polls.capacity(base, apps, args.pollers, args.poll_seconds)
             print(
@@ -282,6 +289,9 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         "tongban_applications_per_second": round(tongban_rate, 2),
         "baseline_workflows_per_second": round(baseline_rate, 2),
         "ratio_tongban_to_baseline": round(tongban_rate / baseline_rate, 3),
+        # CPU ms each application cost, by process (bench/cpu.py): what bounds the ratio.
+        "cpu_ms_per_application": tongban_cpu,
+        "cpu_ms_per_baseline_workflow": baseline_cpu,
         "status_poll": capacity,
         "status_poll_capacity_per_second": capacity["requests_per_second"],
         "status_poll_open_loop": open_loop,

@@ -76,7 +76,7 @@ from domain.fields import clean_fields, fields_problems
 from domain.reason import reason_problem
 from workflows.matter import MatterWorkflow
 
-# The request's Idempotency-Key, set for the JSON routes' actions by `api.deps.idempotent`
+# The request's Idempotency-Key, set for the JSON routes' actions by `api.deps.IDEMPOTENT`
 # (a page's form sends none).
 ACTION_KEY: ContextVar[str | None] = ContextVar("action_key", default=None)
 
