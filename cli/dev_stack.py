@@ -90,7 +90,7 @@ class DevConfig:
             api_workers=args.api_workers,
             oidc_port=args.oidc_port,
             sms_port=args.sms_port,
-            worker_metrics_port=_spare_port(host),
+            worker_metrics_port=0,  # chosen once Temporal is up (run)
             namespace=str(raw.get("namespace", "default")),
             task_queue=str(raw.get("task_queue", "tongban")),
             db_file=data_dir / str(raw.get("db_filename", "temporal.db")),
@@ -101,6 +101,7 @@ class DevConfig:
 
     def environment(self) -> dict[str, str]:
         """What the worker and the API read (settings.Settings, prefix TONGBAN_)."""
+        metrics = self.worker_metrics_port
         return os.environ | {
             "TONGBAN_DATA_DIR": str(self.data_dir),
             "TONGBAN_TEMPORAL_ADDRESS": f"{self.host}:{self.temporal_port}",
@@ -112,7 +113,7 @@ class DevConfig:
             "TONGBAN_OIDC_ISSUER": self.oidc_issuer,
             "TONGBAN_SMS_URL": f"http://{self.host}:{self.sms_port}/sms",
             "TONGBAN_SMS_SINK_FILE": str(self.sms_file),
-            "TONGBAN_WORKER_METRICS_ADDRESS": f"{self.host}:{self.worker_metrics_port}",
+            "TONGBAN_WORKER_METRICS_ADDRESS": f"{self.host}:{metrics}" if metrics else "",
             # The logs under data_dir/logs are read by people here, not by a collector.
             "TONGBAN_LOG_FORMAT": os.environ.get("TONGBAN_LOG_FORMAT", "text"),
         }
@@ -366,16 +367,22 @@ def run(args: argparse.Namespace) -> int:
     logs.mkdir(exist_ok=True)
     stack = Stack(config)
     try:
-        print(f"starting the Temporal dev server (state in {config.db_file}) ...")
-        temporal = stack.spawn("temporal", config.temporal_command(), logs / "temporal.log")
-        stack.wait_for("temporal", _listening(config.host, config.temporal_port), temporal, 60)
-        stack.wait_for("temporal UI", _listening(config.host, config.ui_port), temporal, 60)
+        # The identity provider and the SMS gateway hold their ports before the Temporal dev
+        # server starts: it gives its internal services random free ports, and one of them
+        # could otherwise be ours. Someone else's process listening there would pass for
+        # ours, and ours would die just after the stack said it was running.
         print("starting the unified-identity provider (demo applicants) ...")
         oidc = stack.spawn("identity", config.oidc_command(), logs / "identity.log")
         stack.wait_for("identity", _listening(config.host, config.oidc_port), oidc, 60)
         print("starting the local SMS gateway ...")
         sms = stack.spawn("sms", config.sms_command(), logs / "sms.log")
         stack.wait_for("sms", _listening(config.host, config.sms_port), sms, 30)
+        print(f"starting the Temporal dev server (state in {config.db_file}) ...")
+        temporal = stack.spawn("temporal", config.temporal_command(), logs / "temporal.log")
+        stack.wait_for("temporal", _listening(config.host, config.temporal_port), temporal, 60)
+        stack.wait_for("temporal UI", _listening(config.host, config.ui_port), temporal, 60)
+        # Chosen only now, for the same reason: Temporal's random ports are taken.
+        config.worker_metrics_port = _spare_port(config.host)
         print("starting the worker ...")
         stack.spawn(
             "worker",

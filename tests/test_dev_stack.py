@@ -46,11 +46,17 @@ def free(port: int) -> bool:
 
 def spare_ports() -> tuple[int, int, int, int]:
     """An API port, a Temporal port whose UI port (+1000) is free as well, one for the
-    identity provider and one for the SMS sink (other stacks may run on the defaults)."""
+    identity provider and one for the SMS sink (other stacks may run on the defaults).
+
+    All below the kernel's ephemeral range, which the Temporal dev server's internal services
+    and every outgoing connection draw from: a port there, free at the first start, may be
+    someone else's by the second."""
+    ephemeral = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+    below = min(int(ephemeral[0]), 32768)
     for _ in range(100):
-        api, temporal = random.randint(20000, 29000), random.randint(30000, 39000)
-        oidc, sms = random.randint(41000, 45000), random.randint(45001, 49000)
-        if all(free(p) for p in (api, temporal, temporal + 1000, oidc, sms)):
+        api, temporal, oidc, sms = random.sample(range(10000, below - 1000), 4)
+        ports = {api, temporal, temporal + 1000, oidc, sms}
+        if len(ports) == 5 and all(free(p) for p in ports):
             return api, temporal, oidc, sms
     raise RuntimeError("no free ports")
 
@@ -122,6 +128,13 @@ class DevStack:
                 return line
         raise AssertionError(f"tongban dev ended without printing {text!r}")
 
+    def logs(self) -> str:
+        """The ends of the children's logs, for a failure's message."""
+        return "".join(
+            f"\n--- {log.name}\n{log.read_text(errors='replace')[-4000:]}"
+            for log in sorted((self.data_dir / "logs").glob("*.log"))
+        )
+
     def stop(self) -> tuple[int, str]:
         assert self.proc is not None
         self.proc.send_signal(signal.SIGINT)
@@ -183,7 +196,7 @@ def test_the_whole_stack_from_the_installed_binary(stack: DevStack) -> None:
         assert accepted.status_code == 200 and accepted.json()["state"] == "accepted"
 
     code_, output = stack.stop()
-    assert code_ == 0, output
+    assert code_ == 0, output + stack.logs()
     assert "stopped api" in output and "stopped worker" in output and "stopped temporal" in output
     assert "stopped identity" in output
 
@@ -195,5 +208,5 @@ def test_the_whole_stack_from_the_installed_binary(stack: DevStack) -> None:
         # The same Idempotency-Key still finds the same application after a restart.
         repeat = api.post("/api/applications", json=body, headers={"Idempotency-Key": "e2e-1"})
         assert repeat.json()["application_no"] == number
-    code_, _ = stack.stop()
-    assert code_ == 0
+    code_, output = stack.stop()
+    assert code_ == 0, output + stack.logs()
