@@ -70,6 +70,26 @@ async def _action_key(
 IDEMPOTENT = Depends(_action_key)
 
 
+async def _page_action_key(request: Request) -> AsyncIterator[None]:
+    """The pages' Idempotency-Key: the `action_key` each rendered page puts in its forms
+    (api.pages.common.render). A form sent twice, by a double click or a reload that posts
+    again, is then one action, and the second answer is the first's."""
+    key = None
+    if request.method == "POST":
+        # Starlette keeps the parsed form: the route reads the same one.
+        sent = (await request.form()).get("action_key")
+        key = sent if isinstance(sent, str) and sent else None
+    token = ACTION_KEY.set(key)
+    try:
+        yield
+    finally:
+        ACTION_KEY.reset(token)
+
+
+# On the page routers whose forms send actions.
+PAGE_IDEMPOTENT = Depends(_page_action_key)
+
+
 def bearer_token(request: Request) -> str | None:
     """The API's credential. The page cookie is not accepted there: a cookie is sent by the
     browser on its own, and the JSON routes carry no CSRF token."""

@@ -4,7 +4,10 @@ action, which the workflow refuses once the first is done. Against the real engi
 
 from __future__ import annotations
 
+import re
+
 import httpx
+from fastapi import FastAPI
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -20,6 +23,8 @@ from tests.api_helpers import (
     submit,
     task_for,
 )
+from tests.conftest import client_of
+from tests.page_helpers import flashes, sign_in
 
 
 async def events_of(engine: AsyncEngine, number: str, kind: str) -> int:
@@ -67,3 +72,42 @@ async def test_a_key_is_its_senders_and_its_actions() -> None:
     assert mine == update_id("k", ClaimInput(step_code="s", actor=clerk))
     assert mine != update_id("k", ClaimInput(step_code="s", actor=other))
     assert mine != update_id("k2", ClaimInput(step_code="s", actor=clerk))
+
+
+async def test_a_page_form_sent_twice_is_one_action(
+    api: httpx.AsyncClient, api_app: FastAPI, engine: AsyncEngine
+) -> None:
+    """A double click, or a reload that posts the form again: each rendered page's forms carry
+    a key of their own (`action_key`), so the second is answered as the first, not refused."""
+    number = (await submit(api))["application_no"]
+    department = COMPANY_SETUP_DEPARTMENTS[0]
+    task = await task_for(api, department, number)
+    page = f"/workbench/tasks/{task['id']}"
+    result = {f"result_{k}": v for k, v in approval(task)["result"].items()}
+
+    async def approve(browser: httpx.AsyncClient, keys: dict[str, str]) -> list[str]:
+        sent = await browser.post(f"{page}/approve", data=keys | result)
+        assert sent.status_code == 303, sent.text
+        return flashes((await browser.get(sent.headers["location"])).text)
+
+    async with client_of(api_app) as browser:
+        await sign_in(browser, department)
+        keys = await form_keys(browser, page)
+        assert await approve(browser, keys) == ["已办结本环节（通过）。"]
+        assert await approve(browser, keys) == ["已办结本环节（通过）。"]
+        assert await events_of(engine, number, "approved") == 1
+
+        # The page shown again has a key of its own: what its form sends is another action,
+        # which the workflow refuses, the step being decided.
+        keys_again = await form_keys(browser, page)
+        assert keys_again["action_key"] != keys["action_key"]
+        [refused] = await approve(browser, keys_again)
+        assert "已办结本环节" not in refused
+    assert await events_of(engine, number, "approved") == 1
+
+
+async def form_keys(browser: httpx.AsyncClient, page: str) -> dict[str, str]:
+    shown = (await browser.get(page)).text
+    keys = dict(re.findall(r'name="(csrf|action_key)" value="([^"]+)"', shown))
+    assert keys.keys() == {"csrf", "action_key"}, shown
+    return keys

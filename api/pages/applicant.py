@@ -18,7 +18,7 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 from starlette.datastructures import FormData, UploadFile
 
-from api.deps import ServicesDep, SessionDep, client_key
+from api.deps import PAGE_IDEMPOTENT, ServicesDep, SessionDep, client_key
 from api.errors import ApiError
 from api.pages.common import (
     check_csrf,
@@ -55,7 +55,7 @@ from domain.matter import Channel, MatterDefinition
 from domain.regions import RegionLevel
 from store.models import ApplicationRow, LicenceRow
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, dependencies=[PAGE_IDEMPOTENT])
 
 CATALOGUE_PAGE_SIZE = 20
 REGION_CODE = re.compile(r"\d{6}(\d{3}){0,2}")

@@ -108,6 +108,9 @@ def render(
         {
             "user": user,
             "csrf": csrf_token(request),
+            # A form sent twice (a double click, a reload that posts again) is one action:
+            # each page's forms carry a key of their own (api.deps.PAGE_IDEMPOTENT).
+            "action_key": secrets.token_urlsafe(16),
             "messages": messages,
             "temporal_ui": services.settings.temporal_ui_url.rstrip("/"),
             "namespace": services.settings.temporal_namespace,
@@ -127,6 +130,7 @@ _LAYOUT_VALUES = frozenset(
     {
         "messages",
         "csrf",
+        "action_key",
         "temporal_ui",
         "namespace",
         "tz",
@@ -380,6 +384,7 @@ def error_page(request: Request, status: int, message: str) -> Response:
         {
             "user": None,
             "csrf": "",
+            "action_key": "",
             "messages": [],
             "title": ERROR_TITLES.get(status, "出错了"),
             "message": message,

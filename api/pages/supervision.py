@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 
-from api.deps import ServicesDep, SessionDep
+from api.deps import PAGE_IDEMPOTENT, ServicesDep, SessionDep
 from api.errors import ApiError
 from api.pages.common import (
     REROUTE_LABELS,
@@ -30,7 +30,7 @@ from domain.application import ApplicationStatus
 from domain.states import SlaLevel
 from store.models import ApplicationRow, StepRow
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, dependencies=[PAGE_IDEMPOTENT])
 
 CARD_COLOURS = {"green": "#2e8b57", "yellow": "#e0a800", "red": "#d9363e", "serious": "#7b1fa2"}
 

@@ -12,7 +12,7 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlalchemy import select
 
-from api.deps import ServicesDep, SessionDep
+from api.deps import PAGE_IDEMPOTENT, ServicesDep, SessionDep
 from api.errors import ApiError
 from api.pages.common import (
     REROUTE_LABELS,
@@ -48,7 +48,7 @@ from domain.matter import Channel, MatterDefinition
 from domain.states import StepState
 from store.models import ApplicationRow, MaterialRow
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, dependencies=[PAGE_IDEMPOTENT])
 
 
 @router.get("/window")

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import FormData
 
 from api.container import Services
-from api.deps import ServicesDep, SessionDep
+from api.deps import PAGE_IDEMPOTENT, ServicesDep, SessionDep
 from api.errors import ApiError, invalid
 from api.pages.common import (
     StaffPage,
@@ -40,7 +40,7 @@ from api.services.accounts import StaffUser
 from api.services.tasks import Task
 from api.services.views import pinned
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, dependencies=[PAGE_IDEMPOTENT])
 
 
 @router.get("/workbench")

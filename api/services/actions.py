@@ -76,8 +76,8 @@ from domain.fields import clean_fields, fields_problems
 from domain.reason import reason_problem
 from workflows.matter import MatterWorkflow
 
-# The request's Idempotency-Key, set for the JSON routes' actions by `api.deps.IDEMPOTENT`
-# (a page's form sends none).
+# The request's Idempotency-Key: set for the JSON routes' actions by `api.deps.IDEMPOTENT`,
+# for the pages' forms (their `action_key`) by `api.deps.PAGE_IDEMPOTENT`.
 ACTION_KEY: ContextVar[str | None] = ContextVar("action_key", default=None)
 
 
