@@ -18,7 +18,9 @@ from store.models import EventRow
 from tests.api_helpers import (
     COMPANY_SETUP_DEPARTMENTS,
     approval,
+    approve_all,
     as_user,
+    code_header,
     error_body,
     submit,
     task_for,
@@ -61,6 +63,61 @@ async def test_a_decision_retried_with_its_key_is_answered_as_the_first(
     other = approval(task) | {"comment": "另一份意见"}
     assert (await api.post(decision, headers=keyed, json=other)).status_code == 409
     assert await events_of(engine, number, "approved") == 1
+
+
+async def test_the_decision_that_grants_retried_with_its_key_is_answered_as_the_first(
+    api: httpx.AsyncClient, engine: AsyncEngine
+) -> None:
+    """The read model shows the application granted once the last step is approved: a retry
+    is asked of the engine, not refused from what the first left."""
+    number = (await submit(api))["application_no"]
+    *before, last = COMPANY_SETUP_DEPARTMENTS
+    await approve_all(api, number, tuple(before))
+    task = await task_for(api, last, number)
+    keyed = await as_user(api, last) | {"Idempotency-Key": "grant-once"}
+    decision = f"/api/tasks/{task['id']}/decision"
+    first = await api.post(decision, headers=keyed, json=approval(task))
+    assert first.status_code == 200, first.text
+    again = await api.post(decision, headers=keyed, json=approval(task))
+    assert again.status_code == 200, again.text
+    assert again.json()["state"] == first.json()["state"] == "approved"
+    assert await events_of(engine, number, "granted") == 1
+
+    # Another key is another decision, which the engine refuses with the state's reason.
+    other = await api.post(
+        decision, headers=keyed | {"Idempotency-Key": "grant-twice"}, json=approval(task)
+    )
+    assert error_body(other, 409)["error"] == "conflict"
+    # Without a key the read model refuses it at once.
+    plain = await api.post(decision, headers=await as_user(api, last), json=approval(task))
+    assert "已办结" in error_body(plain, 409)["message"]
+
+
+async def test_a_correction_answer_retried_with_its_key_is_answered_as_the_first(
+    api: httpx.AsyncClient, engine: AsyncEngine
+) -> None:
+    receipt = await submit(api)
+    number, code = receipt["application_no"], receipt["query_code"]
+    department = COMPANY_SETUP_DEPARTMENTS[0]
+    task = await task_for(api, department, number)
+    asked = await api.post(
+        f"/api/tasks/{task['id']}/decision",
+        headers=await as_user(api, department),
+        json={"decision": "request_supplement", "items": ["住所使用证明"], "reason": "未签字"},
+    )
+    assert asked.status_code == 200, asked.text
+    answer = {"items": [{"item": "住所使用证明", "ref": "file-31"}], "note": "已补签"}
+    keyed = code_header(code) | {"Idempotency-Key": "supply-once"}
+    url = f"/api/applications/{number}/supplements"
+    first = await api.post(url, headers=keyed, json=answer)
+    assert first.status_code == 200, first.text
+    again = await api.post(url, headers=keyed, json=answer)
+    assert again.status_code == 200, again.text
+    assert again.json()["correction"] is None and again.json()["state"] == first.json()["state"]
+    assert await events_of(engine, number, "correction_supplied") == 1
+    # Without the key the notice answered is gone: refused from the read model.
+    plain = await api.post(url, headers=code_header(code), json=answer)
+    assert "没有需要补正" in error_body(plain, 409)["message"]
 
 
 async def test_a_key_is_its_senders_and_its_actions() -> None:

@@ -92,6 +92,22 @@ def update_id(key: str | None, action: BaseModel) -> str | None:
     return "key-" + hashlib.sha256(sent.encode()).hexdigest()
 
 
+def _maybe_a_retry() -> bool:
+    """An action sent with a key may be the retry of the one that moved the application on
+    (the 通过 that granted it, the 补正 that answered the notice). The read model then shows
+    the state that action left, and its refusals would turn the retry away: the engine is
+    asked instead, which answers a retry as it answered the first and refuses anything else
+    with the same reasons."""
+    return ACTION_KEY.get() is not None
+
+
+def _still_open(status: ApplicationStatus) -> None:
+    """Actions on a closed application are refused from the read model, with no engine call,
+    unless they may be a retry."""
+    if not _maybe_a_retry():
+        lookup.still_open(status)
+
+
 async def _send(
     services: Services,
     session: AsyncSession,
@@ -122,7 +138,7 @@ async def _on_application(
     update: UpdateMethod[A],
     action: A,
 ) -> ApplicationView:
-    lookup.still_open(found.status)
+    _still_open(found.status)
     await _send(services, session, found.application_no, update, action)
     return lookup.view(services, await lookup.reload(session, found))
 
@@ -155,7 +171,7 @@ async def supply_missing(
     """容缺材料补齐: by the applicant (uploads), or by the window (paper too). Accepted after
     the grant as well: the result waits for them."""
     owed = found.status.outstanding
-    if owed is None or not owed.open:
+    if (owed is None or not owed.open) and not _maybe_a_retry():
         raise conflict("该办件没有待补齐的容缺材料")
     problems = {}
     for i, m in enumerate(body.materials):
@@ -195,17 +211,18 @@ async def supply(
 ) -> ApplicationView:
     """Answer the open correction notice (补正), all items at once: by the applicant, or by
     the window when the applicant brings them in person."""
-    lookup.still_open(found.status)
+    _still_open(found.status)
     notice = found.status.correction
-    if notice is None:
+    if notice is not None:
+        given = [i.item for i in body.items]
+        missing = [i for i in notice.items if i not in given]
+        extra = [i for i in given if i not in notice.items]
+        if missing:
+            raise invalid({"items": f"补正材料不全，还缺：{'、'.join(missing)}"})
+        if extra:
+            raise invalid({"items": f"以下内容不在补正告知中：{'、'.join(extra)}"})
+    elif not _maybe_a_retry():
         raise conflict("当前没有需要补正的事项")
-    given = [i.item for i in body.items]
-    missing = [i for i in notice.items if i not in given]
-    extra = [i for i in given if i not in notice.items]
-    if missing:
-        raise invalid({"items": f"补正材料不全，还缺：{'、'.join(missing)}"})
-    if extra:
-        raise invalid({"items": f"以下内容不在补正告知中：{'、'.join(extra)}"})
     action = SupplyInput(actor=actor, items=body.items, note=body.note)
     return await _on_application(services, session, found, MatterWorkflow.supply_supplement, action)
 
@@ -256,7 +273,7 @@ async def hand_over(
 async def _on_task(
     services: Services, session: AsyncSession, task: Task, update: UpdateMethod[A], action: A
 ) -> TaskView:
-    lookup.still_open(ApplicationStatus.model_validate(task.app.status))
+    _still_open(ApplicationStatus.model_validate(task.app.status))
     await _send(services, session, task.app.application_no, update, action)
     fresh = await reload_task(session, task)
     return task_view(fresh.step, fresh.app, services.tz, await services.clock(), services.catalogue)
