@@ -15,7 +15,7 @@ from api.openapi import answers
 from api.schemas import DB_INT_MAX
 from api.services import status as lookup
 from api.services.accounts import SessionIdle, StaffUser, user_for_token
-from api.services.actions import ACTION_KEY
+from api.services.actions import action_key
 from api.services.status import Found
 from api.services.tasks import Task, load_task
 from domain.actors import Role
@@ -57,13 +57,8 @@ async def _action_key(
         ),
     ] = None,
 ) -> AsyncIterator[None]:
-    # Held for this request only: a test's requests can share one task, and with it this
-    # context.
-    token = ACTION_KEY.set(key)
-    try:
+    with action_key(key):
         yield
-    finally:
-        ACTION_KEY.reset(token)
 
 
 # On every route that sends an action (`dependencies=[IDEMPOTENT]`): api.services.actions.
@@ -78,12 +73,9 @@ async def _page_action_key(request: Request) -> AsyncIterator[None]:
     if request.method == "POST":
         # Starlette keeps the parsed form: the route reads the same one.
         sent = (await request.form()).get("action_key")
-        key = sent if isinstance(sent, str) and sent else None
-    token = ACTION_KEY.set(key)
-    try:
+        key = sent if isinstance(sent, str) else None
+    with action_key(key):
         yield
-    finally:
-        ACTION_KEY.reset(token)
 
 
 # On the page routers whose forms send actions.

@@ -10,6 +10,8 @@ shows it afterwards.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 
 from pydantic import BaseModel
@@ -78,7 +80,18 @@ from workflows.matter import MatterWorkflow
 
 # The request's Idempotency-Key: set for the JSON routes' actions by `api.deps.IDEMPOTENT`,
 # for the pages' forms (their `action_key`) by `api.deps.PAGE_IDEMPOTENT`.
-ACTION_KEY: ContextVar[str | None] = ContextVar("action_key", default=None)
+_ACTION_KEY: ContextVar[str | None] = ContextVar("action_key", default=None)
+
+
+@contextmanager
+def action_key(key: str | None) -> Iterator[None]:
+    """The key of the actions sent within, for this request only: a test's requests can
+    share one task, and with it this context."""
+    token = _ACTION_KEY.set(key or None)
+    try:
+        yield
+    finally:
+        _ACTION_KEY.reset(token)
 
 
 def update_id(key: str | None, action: BaseModel) -> str | None:
@@ -98,7 +111,7 @@ def _maybe_a_retry() -> bool:
     the state that action left, and its refusals would turn the retry away: the engine is
     asked instead, which answers a retry as it answered the first and refuses anything else
     with the same reasons."""
-    return ACTION_KEY.get() is not None
+    return _ACTION_KEY.get() is not None
 
 
 def _still_open(status: ApplicationStatus) -> None:
@@ -124,7 +137,7 @@ async def _send(
     if session.new or session.dirty or session.deleted:
         raise RuntimeError("an action is sent before anything is written, not after")
     await session.commit()
-    key = update_id(ACTION_KEY.get(), action)
+    key = update_id(_ACTION_KEY.get(), action)
     await services.engine.update(application_no, update, action, update_id=key)
 
 
