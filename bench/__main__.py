@@ -37,7 +37,6 @@ import json
 import os
 import platform
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -57,6 +56,7 @@ from bench.baseline import STEPS, BaselineWorkflow, open_step
 from bench.cpu import CpuMeter
 from bench.faults.postgres import Cluster
 from bench.flow import DEPARTMENTS, Flowing, journey, token
+from bench.ports import spare_port
 
 RESULTS = Path(__file__).resolve().parent / "results"
 BENCH_DATABASE = "tongban_bench"  # in the machine's PostgreSQL cluster, made afresh
@@ -81,12 +81,6 @@ def machine() -> dict[str, Any]:
         "python": platform.python_version(),
         "platform": platform.platform(),
     }
-
-
-def spare_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def start_stack(

