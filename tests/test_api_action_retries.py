@@ -5,6 +5,7 @@ action, which the workflow refuses once the first is done. Against the real engi
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import httpx
 from fastapi import FastAPI
@@ -39,6 +40,18 @@ async def events_of(engine: AsyncEngine, number: str, kind: str) -> int:
     return int(count or 0)
 
 
+async def sent_twice(
+    api: httpx.AsyncClient, url: str, headers: dict[str, str], body: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The same request sent twice, both answered 200: the two answers."""
+    answers = []
+    for _ in range(2):
+        answer = await api.post(url, headers=headers, json=body)
+        assert answer.status_code == 200, answer.text
+        answers.append(answer.json())
+    return answers[0], answers[1]
+
+
 async def test_a_decision_retried_with_its_key_is_answered_as_the_first(
     api: httpx.AsyncClient, engine: AsyncEngine
 ) -> None:
@@ -49,11 +62,8 @@ async def test_a_decision_retried_with_its_key_is_answered_as_the_first(
     decision = f"/api/tasks/{task['id']}/decision"
 
     keyed = headers | {"Idempotency-Key": "decide-once"}
-    first = await api.post(decision, headers=keyed, json=approval(task))
-    assert first.status_code == 200, first.text
-    again = await api.post(decision, headers=keyed, json=approval(task))
-    assert again.status_code == 200, again.text
-    assert again.json()["state"] == first.json()["state"] == "approved"
+    first, again = await sent_twice(api, decision, keyed, approval(task))
+    assert again["state"] == first["state"] == "approved"
     assert await events_of(engine, number, "approved") == 1
 
     # Without the key the retry is another approval, of a step already decided.
@@ -76,11 +86,8 @@ async def test_the_decision_that_grants_retried_with_its_key_is_answered_as_the_
     task = await task_for(api, last, number)
     keyed = await as_user(api, last) | {"Idempotency-Key": "grant-once"}
     decision = f"/api/tasks/{task['id']}/decision"
-    first = await api.post(decision, headers=keyed, json=approval(task))
-    assert first.status_code == 200, first.text
-    again = await api.post(decision, headers=keyed, json=approval(task))
-    assert again.status_code == 200, again.text
-    assert again.json()["state"] == first.json()["state"] == "approved"
+    first, again = await sent_twice(api, decision, keyed, approval(task))
+    assert again["state"] == first["state"] == "approved"
     assert await events_of(engine, number, "granted") == 1
 
     # Another key is another decision, which the engine refuses with the state's reason.
@@ -109,11 +116,8 @@ async def test_a_correction_answer_retried_with_its_key_is_answered_as_the_first
     answer = {"items": [{"item": "住所使用证明", "ref": "file-31"}], "note": "已补签"}
     keyed = code_header(code) | {"Idempotency-Key": "supply-once"}
     url = f"/api/applications/{number}/supplements"
-    first = await api.post(url, headers=keyed, json=answer)
-    assert first.status_code == 200, first.text
-    again = await api.post(url, headers=keyed, json=answer)
-    assert again.status_code == 200, again.text
-    assert again.json()["correction"] is None and again.json()["state"] == first.json()["state"]
+    first, again = await sent_twice(api, url, keyed, answer)
+    assert again["correction"] is None and again["state"] == first["state"]
     assert await events_of(engine, number, "correction_supplied") == 1
     # Without the key the notice answered is gone: refused from the read model.
     plain = await api.post(url, headers=code_header(code), json=answer)
