@@ -44,13 +44,13 @@ def build_worker(
     **options: Any,
 ) -> Worker:
     settings = settings or get_settings()
-    read_model = ReadModelActivities(sessions)
     if licences is None:
         centre = default_sources().centres[settings.centre]
         licences = LicenceActivities(sessions, default_catalogue(), ZoneInfo(centre.timezone))
     auto_facts = AutoFactsActivities(sessions)
     token = settings.sms_token.get_secret_value() if settings.sms_token else ""
     messages = MessageActivities(sessions, SmsGateway(url=settings.sms_url, token=token))
+    read_model = ReadModelActivities(sessions, messages=messages)
     departments = DepartmentActivities(
         sessions,
         secrets={k: v.get_secret_value() for k, v in settings.connector_secrets.items()},

@@ -1,10 +1,12 @@
-"""The activity that writes each workflow transition into the SQL read model."""
+"""The activity that writes each workflow transition into the SQL read model, and gives the
+SMS it recorded their first try once the transaction is in."""
 
 from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
+from activities.messages import MessageActivities
 from definitions.notice_templates import Templates, default_templates
 from domain.application import Projection
 from store.projection import apply_projection
@@ -15,12 +17,28 @@ class ReadModelActivities:
     words of the notifications."""
 
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], templates: Templates | None = None
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        templates: Templates | None = None,
+        messages: MessageActivities | None = None,
     ) -> None:
         self._sessions = sessions
         self._templates = templates or default_templates()
+        self._messages = messages
 
     @activity.defn(name="record_projection")
-    async def record_projection(self, projection: Projection) -> None:
+    async def record_projection(self, projection: Projection) -> list[str] | None:
+        """Write the transition; then, if asked (`send_sms`), try each of its SMS once: the
+        ids left unsent, for the workflow's retried activity. None when not asked (what every
+        history recorded before engine 3 holds).
+
+        Sending from here saves each message an activity task and the workflow task that
+        follows it, through the Temporal server and back. Retried, this write is written
+        again to the same rows and a message already sent is not sent again."""
         async with self._sessions() as session, session.begin():
             await apply_projection(session, projection, self._templates)
+        if not projection.send_sms:
+            return None
+        if self._messages is None:
+            return projection.send_sms
+        return await self._messages.send_now(projection.send_sms)

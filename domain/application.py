@@ -107,7 +107,7 @@ class Tolerance(BaseModel):
 
 
 # The engine generation new workflows start under (`ApplicationInput.engine`).
-ENGINE = 2
+ENGINE = 3
 
 
 class ApplicationInput(BaseModel):
@@ -505,3 +505,8 @@ class Projection(BaseModel):
     )
     events: list[Event] = Field(default_factory=list)
     notifications: list[Notification] = Field(default_factory=list)
+    send_sms: list[str] = Field(
+        default_factory=list,
+        description="the notifications (by id) sent by SMS once written, a first try each "
+        "(engine 3); the write answers with those it left unsent",
+    )

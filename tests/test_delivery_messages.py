@@ -9,12 +9,16 @@ import logging
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
+from activities import messages
+from activities.messages import SMS_ATTEMPTS
 from definitions.notice_templates import load_templates
 from definitions.source import DefinitionErrors
 from domain.actions import WithdrawInput
@@ -27,7 +31,7 @@ from tests.page_helpers import flashes, sign_in
 from tests.receivers import Receiver, running_receiver
 from tests.timeline import eventually
 from worker import build_worker
-from workflows.matter import SMS_ATTEMPTS, MatterWorkflow
+from workflows.matter import MatterWorkflow
 
 
 @pytest.fixture
@@ -119,7 +123,8 @@ async def test_a_worker_stopped_mid_delivery_is_replaced_and_nothing_is_lost(
         needs_acceptance=True,
         accepted_by=APPLICANT,
     )
-    gateway.behaviour.hang_next, gateway.behaviour.hang_seconds = 1, 3.0
+    # Longer than the first try waits (SmsGateway.first_try_seconds): the sender gives up.
+    gateway.behaviour.hang_next, gateway.behaviour.hang_seconds = 1, 5.0
     # Killed, not stopped: it does not wait for the SMS in flight.
     first = build_worker(
         env.client,
@@ -146,6 +151,85 @@ async def test_a_worker_stopped_mid_delivery_is_replaced_and_nothing_is_lost(
     rows = await _sms(sessions, app.application_no)
     assert rows and {r.state for r in rows} == {"sent"}
     assert sorted(set(gateway.ids())) == sorted(r.id for r in rows)
+
+
+async def _sms_activities(handle: WorkflowHandle[Any, Any]) -> int:
+    """How many SMS activities the workflow scheduled (each a task through the server)."""
+    history = await handle.fetch_history()
+    return sum(
+        1
+        for e in history.events
+        if e.HasField("activity_task_scheduled_event_attributes")
+        and e.activity_task_scheduled_event_attributes.activity_type.name == "send_sms"
+    )
+
+
+async def _online(env: WorkflowEnvironment, task_queue: str) -> WorkflowHandle[Any, Any]:
+    app = application(
+        "company_setup",
+        now=await env.get_current_time(),
+        needs_acceptance=True,
+        accepted_by=APPLICANT,
+    )
+    return await start(env, task_queue, app)
+
+
+async def test_an_sms_goes_out_with_the_write_that_recorded_it(
+    env: WorkflowEnvironment,
+    sessions: async_sessionmaker[AsyncSession],
+    task_queue: str,
+    gateway: Receiver,
+) -> None:
+    """Engine 3: the read model's write gives each SMS its first try; a gateway that takes
+    it leaves the workflow no SMS activity to schedule."""
+    async with running_worker(env, sessions, task_queue, settings=settings_for(gateway)):
+        handle = await _online(env, task_queue)
+        await handle.execute_update(
+            MatterWorkflow.withdraw, WithdrawInput(actor=APPLICANT, reason="不办了")
+        )
+        await handle.result()
+    rows = await _sms(sessions, handle.id)
+    assert rows and {(r.state, r.attempts) for r in rows} == {("sent", 1)}
+    assert sorted(gateway.ids()) == sorted(r.id for r in rows)  # each once
+    assert await _sms_activities(handle) == 0
+
+
+async def test_after_a_failed_first_try_the_next_go_straight_to_the_retries(
+    env: WorkflowEnvironment,
+    sessions: async_sessionmaker[AsyncSession],
+    task_queue: str,
+    gateway: Receiver,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A first try that fails leaves the message to the retried activity, and its attempt
+    counted; the messages written next skip their first try for a while, so that a gateway
+    that hangs does not hold every write (and the action behind it) for its timeout."""
+    monkeypatch.setattr(messages, "_FIRST_TRY_PAUSE_SECONDS", 3600.0)
+    gateway.behaviour.fail_next = 1
+    async with running_worker(env, sessions, task_queue, settings=settings_for(gateway)):
+        first = await _online(env, task_queue)
+
+        async def first_try_failed() -> None:
+            rows = await _sms(sessions, first.id)
+            assert rows and rows[0].attempts == 1 and rows[0].state == "pending"
+
+        await eventually(first_try_failed)
+        second = await _online(env, task_queue)
+        await env.sleep(timedelta(minutes=5))  # past the retries' backoff
+        for handle in (first, second):
+            await handle.execute_update(
+                MatterWorkflow.withdraw, WithdrawInput(actor=APPLICANT, reason="不办了")
+            )
+            await handle.result()
+    [received] = (await _sms(sessions, first.id))[:1]
+    assert (received.state, received.attempts) == ("sent", 2) and received.last_error is None
+    assert await _sms_activities(first) == 1
+    # Sent by its activity's first attempt: the write did not try it (the gateway would
+    # have taken it, and no activity would have been scheduled).
+    [skipped] = (await _sms(sessions, second.id))[:1]
+    assert (skipped.state, skipped.attempts) == ("sent", 1)
+    assert await _sms_activities(second) == 1
+    assert len(gateway.ids()) == len(set(gateway.ids()))
 
 
 def test_templates_refuse_values_a_notice_does_not_have(tmp_path: Path) -> None:

@@ -23,6 +23,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer, Worker
 
+from activities import messages
 from definitions.catalogue import default_catalogue
 from domain.actions import (
     AcceptInput,
@@ -39,9 +40,18 @@ from domain.actions import (
 from domain.actors import SignoffRole
 from domain.application import SuppliedItem
 from domain.fields import clean_fields
+from settings import Settings
 from tests.api_helpers import COMPANY_SETUP_FORM
-from tests.engine import approval, approve, delivered, own_company_results, start
+from tests.engine import (
+    approval,
+    approve,
+    delivered,
+    own_company_results,
+    running_worker,
+    start,
+)
 from tests.factories import APPLICANT, CLERK, SUPERVISOR, application, signer, staff
+from tests.receivers import running_receiver
 from tests.timeline import at, next_plain_monday, plain_calendar, skip_to
 from workflows.matter import MatterWorkflow
 
@@ -218,15 +228,35 @@ RECORDERS = {
 }
 
 
+async def _replays_and_is_kept(name: str, history: WorkflowHistory) -> None:
+    assert len(history.events) > 5
+    await replayer().replay_workflow(history)
+    if name in os.environ.get("TONGBAN_RECORD_HISTORIES", "").split(","):
+        (HISTORIES / f"{name}.json").write_text(history.to_json(), encoding="utf-8")
+
+
 @pytest.mark.parametrize("name", sorted(RECORDERS))
 async def test_a_fresh_history_replays(
     env: WorkflowEnvironment, worker: Worker, sessions: async_sessionmaker[AsyncSession], name: str
 ) -> None:
-    history = await RECORDERS[name](env, worker)
-    assert len(history.events) > 10
-    await replayer().replay_workflow(history)
-    if name in os.environ.get("TONGBAN_RECORD_HISTORIES", "").split(","):
-        (HISTORIES / f"{name}.json").write_text(history.to_json(), encoding="utf-8")
+    await _replays_and_is_kept(name, await RECORDERS[name](env, worker))
+
+
+async def test_a_fresh_history_with_its_sms_sent_by_the_writes_replays(
+    env: WorkflowEnvironment,
+    sessions: async_sessionmaker[AsyncSession],
+    task_queue: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Engine 3 with an SMS gateway: the writes send the SMS (their results in the history),
+    the first one's first try refused and left to its activity."""
+    monkeypatch.setattr(messages, "_FIRST_TRY_PAUSE_SECONDS", 0.0)  # the next writes try
+    with running_receiver() as gateway:
+        gateway.behaviour.fail_next = 1
+        settings = Settings(sms_url=f"{gateway.url}/sms", database_url="unused")
+        async with running_worker(env, sessions, task_queue, settings=settings) as worker:
+            history = await record_online_company_setup(env, worker)
+    await _replays_and_is_kept("company_setup_sms_in_write_v1", history)
 
 
 @pytest.mark.parametrize("path", sorted(HISTORIES.glob("*.json")), ids=lambda p: p.stem)

@@ -25,13 +25,12 @@ with workflow.unsafe.imports_passed_through():
     from activities.auto_facts import AutoFactsActivities
     from activities.departments import DepartmentActivities, PushJob
     from activities.licences import LicenceActivities
-    from activities.messages import MessageActivities, SmsJob
+    from activities.messages import SMS_ATTEMPTS, MessageActivities, SmsJob
     from activities.read_model import ReadModelActivities
     from domain.actions import (
         RefuseAcceptanceInput,
     )
     from domain.application import ApplicationInput, ApplicationStatus, Projection
-    from domain.events import Notification
     from domain.issuing import IssueInput, RevokeResult
     from domain.notices import NoticeChannel, channel_for
     from domain.states import ApplicationState, StepState
@@ -67,7 +66,6 @@ AUTO_DECISION = "auto-decision"
 # workflow.patched() id: an action's transition written to the read model by an activity
 # scheduled once the workflow task that took the action is recorded (see `_act`).
 RECORDED_FIRST = "action-recorded-before-written"
-SMS_ATTEMPTS = 8  # then the message is recorded as failed, with its last error
 
 _SMS_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=10),
@@ -102,6 +100,7 @@ class MatterWorkflow(MatterActions):
         self._pushing: dict[str, PushJob] = {}  # the job each of those pushes
         self._lean = False  # decided by run(), before its first commit
         self._recorded_first = False  # likewise
+        self._sms_in_write = False  # likewise: the write gives its SMS their first try
         self._timer: asyncio.Task[None] | None = None  # the card timer, when one runs
         self._timer_at: datetime | None = None  # and when it fires
         self._deciding: set[asyncio.Task[None]] = set()  # 秒批 under way
@@ -121,6 +120,8 @@ class MatterWorkflow(MatterActions):
             # Engine 2 writes an action once the server has recorded it (`_act`); engine 1
             # histories were recorded writing it at once, and ask.
             self._recorded_first = app.engine >= 2 or workflow.patched(RECORDED_FIRST)
+            # Engine 3 gives an SMS its first try in the write that recorded it (`_commit`).
+            self._sms_in_write = app.engine >= 3
         else:
             # Histories recorded before messages were delivered sent none: replayed, they
             # still send none (patched() is False there).
@@ -274,14 +275,20 @@ class MatterWorkflow(MatterActions):
         self._case.refresh(workflow.now())
         events, notifications = self._case.take_records()
         calendar = self._case.app.calendar
+        sms = [
+            note.id
+            for note in notifications
+            if self._case.delivers and channel_for(note.recipient) is NoticeChannel.sms
+        ]
         projection = Projection(
             status=self._status,
             application=None if self._projected_application else self._case.app,
             calendar=calendar if calendar.version != self._projected_calendar else None,
             events=events,
             notifications=notifications,
+            send_sms=sms if self._sms_in_write else [],
         )
-        await self._write(
+        unsent = await self._write(
             ReadModelActivities.record_projection,
             projection,
             timedelta(seconds=30),
@@ -290,7 +297,8 @@ class MatterWorkflow(MatterActions):
         self._projected_application = True
         self._projected_calendar = calendar.version
         self._publish()
-        self._deliver(notifications)
+        # Before engine 3 the write sent nothing (and answered None): every SMS is retried.
+        self._deliver(sms if unsent is None else unsent)
         for code in self._case.take_auto_due():
             task = asyncio.create_task(self._auto_decide(code))
             self._deciding.add(task)
@@ -300,16 +308,16 @@ class MatterWorkflow(MatterActions):
             if not state.active or state is StepState.returned:
                 push.cancel()  # decided, cancelled or sent back: nothing left to hand over
 
-    def _deliver(self, notifications: list[Notification]) -> None:
+    def _deliver(self, sms: list[str]) -> None:
         """Start what leaves the process once the read model holds it: the applicant's SMS
-        and the pushes of new tasks, each an activity of its own running alongside."""
+        (those the write left unsent) and the pushes of new tasks, each an activity of its
+        own running alongside."""
         if not self._case.delivers:
             return
-        for note in notifications:
-            if channel_for(note.recipient) is NoticeChannel.sms:
-                task = asyncio.create_task(self._send_sms(note.id))
-                self._deliveries.add(task)
-                task.add_done_callback(self._deliveries.discard)
+        for notification_id in sms:
+            task = asyncio.create_task(self._send_sms(notification_id))
+            self._deliveries.add(task)
+            task.add_done_callback(self._deliveries.discard)
         for code in self._case.take_pushes():
             step = self._status.step(code)
             connector = self._case.app.connectors[step.department]
