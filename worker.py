@@ -50,7 +50,7 @@ def build_worker(
     auto_facts = AutoFactsActivities(sessions)
     token = settings.sms_token.get_secret_value() if settings.sms_token else ""
     messages = MessageActivities(sessions, SmsGateway(url=settings.sms_url, token=token))
-    read_model = ReadModelActivities(sessions, messages=messages)
+    read_model = ReadModelActivities(sessions, messages)
     departments = DepartmentActivities(
         sessions,
         secrets={k: v.get_secret_value() for k, v in settings.connector_secrets.items()},

@@ -122,7 +122,8 @@ class MessageActivities:
         unsent = [
             id_
             for id_, outcome in zip(notification_ids, tries, strict=True)
-            if isinstance(outcome, BaseException) and not getattr(outcome, "last", False)
+            if isinstance(outcome, BaseException)
+            and not (isinstance(outcome, _NotSent) and outcome.last)  # given up: not retried
         ]
         if unsent:
             self._first_tries_paused_until = time.monotonic() + _FIRST_TRY_PAUSE_SECONDS

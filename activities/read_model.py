@@ -19,8 +19,8 @@ class ReadModelActivities:
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession],
+        messages: MessageActivities,
         templates: Templates | None = None,
-        messages: MessageActivities | None = None,
     ) -> None:
         self._sessions = sessions
         self._templates = templates or default_templates()
@@ -39,6 +39,4 @@ class ReadModelActivities:
             await apply_projection(session, projection, self._templates)
         if not projection.send_sms:
             return None
-        if self._messages is None:
-            return projection.send_sms
         return await self._messages.send_now(projection.send_sms)

@@ -22,6 +22,7 @@ from activities.messages import SMS_ATTEMPTS
 from definitions.notice_templates import load_templates
 from definitions.source import DefinitionErrors
 from domain.actions import WithdrawInput
+from domain.application import ApplicationInput
 from settings import Settings
 from store.models import NotificationRow
 from tests.api_helpers import second_app
@@ -54,17 +55,22 @@ async def _sms(sessions: async_sessionmaker[AsyncSession], no: str) -> list[Noti
         return list(rows)
 
 
-async def _received_then_withdrawn(
-    env: WorkflowEnvironment, task_queue: str
-) -> tuple[str, list[str]]:
-    """An online application (收件 SMS), then withdrawn: the workflow ends once its SMS are
-    through, and waiting on its result lets the test server skip the retries' backoff."""
-    app = application(
+async def _online_app(env: WorkflowEnvironment) -> ApplicationInput:
+    """A company setup submitted online: the window accepts it (its SMS: 收件, 受理…)."""
+    return application(
         "company_setup",
         now=await env.get_current_time(),
         needs_acceptance=True,
         accepted_by=APPLICANT,
     )
+
+
+async def _received_then_withdrawn(
+    env: WorkflowEnvironment, task_queue: str
+) -> tuple[str, list[str]]:
+    """An online application (收件 SMS), then withdrawn: the workflow ends once its SMS are
+    through, and waiting on its result lets the test server skip the retries' backoff."""
+    app = await _online_app(env)
     handle = await start(env, task_queue, app)
     await handle.execute_update(
         MatterWorkflow.withdraw, WithdrawInput(actor=APPLICANT, reason="不办了")
@@ -117,12 +123,7 @@ async def test_a_worker_stopped_mid_delivery_is_replaced_and_nothing_is_lost(
     task_queue: str,
     gateway: Receiver,
 ) -> None:
-    app = application(
-        "company_setup",
-        now=await env.get_current_time(),
-        needs_acceptance=True,
-        accepted_by=APPLICANT,
-    )
+    app = await _online_app(env)
     # Longer than the first try waits (SmsGateway.first_try_seconds): the sender gives up.
     gateway.behaviour.hang_next, gateway.behaviour.hang_seconds = 1, 5.0
     # Killed, not stopped: it does not wait for the SMS in flight.
@@ -165,13 +166,7 @@ async def _sms_activities(handle: WorkflowHandle[Any, Any]) -> int:
 
 
 async def _online(env: WorkflowEnvironment, task_queue: str) -> WorkflowHandle[Any, Any]:
-    app = application(
-        "company_setup",
-        now=await env.get_current_time(),
-        needs_acceptance=True,
-        accepted_by=APPLICANT,
-    )
-    return await start(env, task_queue, app)
+    return await start(env, task_queue, await _online_app(env))
 
 
 async def test_an_sms_goes_out_with_the_write_that_recorded_it(
