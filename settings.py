@@ -75,6 +75,18 @@ class Settings(BaseSettings):
         default="", description="the SMS gateway: POST {id, to, text}; empty: SMS are not sent"
     )
     sms_token: SecretStr | None = Field(default=None, description="bearer token of the gateway")
+    sms_first_try_seconds: float = Field(
+        default=3.0,
+        ge=0,
+        le=10,
+        description="how long the write that records an SMS waits for the gateway to take it "
+        "(the action's answer waits too); 0: every SMS goes through the retried activity",
+    )
+    sms_first_try_pause_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        description="after a first try fails, how long a worker skips first tries",
+    )
     sms_sink_file: Path | None = Field(
         default=None, description="development: the local SMS sink's file, shown at /dev/sms"
     )

@@ -49,7 +49,13 @@ def build_worker(
         licences = LicenceActivities(sessions, default_catalogue(), ZoneInfo(centre.timezone))
     auto_facts = AutoFactsActivities(sessions)
     token = settings.sms_token.get_secret_value() if settings.sms_token else ""
-    messages = MessageActivities(sessions, SmsGateway(url=settings.sms_url, token=token))
+    gateway = SmsGateway(
+        url=settings.sms_url,
+        token=token,
+        first_try_seconds=settings.sms_first_try_seconds,
+        first_try_pause_seconds=settings.sms_first_try_pause_seconds,
+    )
+    messages = MessageActivities(sessions, gateway)
     read_model = ReadModelActivities(sessions, messages)
     departments = DepartmentActivities(
         sessions,

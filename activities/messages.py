@@ -47,9 +47,6 @@ _MESSAGE = read_by_key(
 
 
 SMS_ATTEMPTS = 8  # then the message is recorded as failed, with its last error
-# After a failed first try, the next messages skip theirs for this long and go straight to
-# the retried activity: a gateway that hangs would otherwise hold every write for its timeout.
-_FIRST_TRY_PAUSE_SECONDS = 30.0
 
 
 class SmsJob(BaseModel):
@@ -64,7 +61,12 @@ class SmsGateway(BaseModel):
     token: str = ""
     timeout_seconds: float = 10.0
     # The first try waits less: the write it follows (and the action that made it) waits too.
+    # 0: no first try, every message goes to the retried activity.
     first_try_seconds: float = 3.0
+    # After a failed first try, the next messages skip theirs for this long and go straight to
+    # the retried activity: a gateway that hangs would otherwise hold every write for its
+    # timeout.
+    first_try_pause_seconds: float = 30.0
 
 
 class _NotSent(Exception):
@@ -109,12 +111,16 @@ class MessageActivities:
         to the retried activity, which finds it sent if this try got through after all."""
         if not notification_ids:
             return []
-        if not self._gateway.url or time.monotonic() < self._first_tries_paused_until:
-            # No gateway: the activity records each as failed, and the workflow logs it.
+        gateway = self._gateway
+        if (
+            not gateway.url  # the activity records each as failed, and the workflow logs it
+            or gateway.first_try_seconds <= 0
+            or time.monotonic() < self._first_tries_paused_until
+        ):
             return list(notification_ids)
         tries = await asyncio.gather(
             *(
-                self._attempt(id_, SMS_ATTEMPTS, self._gateway.first_try_seconds)
+                self._attempt(id_, SMS_ATTEMPTS, gateway.first_try_seconds)
                 for id_ in notification_ids
             ),
             return_exceptions=True,
@@ -126,7 +132,7 @@ class MessageActivities:
             and not (isinstance(outcome, _NotSent) and outcome.last)  # given up: not retried
         ]
         if unsent:
-            self._first_tries_paused_until = time.monotonic() + _FIRST_TRY_PAUSE_SECONDS
+            self._first_tries_paused_until = time.monotonic() + gateway.first_try_pause_seconds
         return unsent
 
     async def _attempt(self, notification_id: str, max_attempts: int, wait_seconds: float) -> None:

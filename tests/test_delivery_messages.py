@@ -17,7 +17,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
-from activities import messages
 from activities.messages import SMS_ATTEMPTS
 from definitions.notice_templates import load_templates
 from definitions.source import DefinitionErrors
@@ -41,8 +40,8 @@ def gateway() -> AsyncIterator[Receiver]:  # type: ignore[misc]
         yield receiver
 
 
-def settings_for(gateway: Receiver) -> Settings:
-    return Settings(sms_url=f"{gateway.url}/sms", database_url="unused")
+def settings_for(gateway: Receiver, **options: Any) -> Settings:
+    return Settings(sms_url=f"{gateway.url}/sms", database_url="unused", **options)
 
 
 async def _sms(sessions: async_sessionmaker[AsyncSession], no: str) -> list[NotificationRow]:
@@ -189,19 +188,39 @@ async def test_an_sms_goes_out_with_the_write_that_recorded_it(
     assert await _sms_activities(handle) == 0
 
 
+async def test_with_first_tries_off_each_sms_is_sent_by_its_activity(
+    env: WorkflowEnvironment,
+    sessions: async_sessionmaker[AsyncSession],
+    task_queue: str,
+    gateway: Receiver,
+) -> None:
+    """`TONGBAN_SMS_FIRST_TRY_SECONDS=0`, for a gateway known to be slow: the write tries
+    nothing, and every message is sent by the retried activity, its first attempt counted."""
+    settings = settings_for(gateway, sms_first_try_seconds=0)
+    async with running_worker(env, sessions, task_queue, settings=settings):
+        handle = await _online(env, task_queue)
+        await handle.execute_update(
+            MatterWorkflow.withdraw, WithdrawInput(actor=APPLICANT, reason="不办了")
+        )
+        await handle.result()
+    rows = await _sms(sessions, handle.id)
+    assert rows and {(r.state, r.attempts) for r in rows} == {("sent", 1)}
+    assert sorted(gateway.ids()) == sorted(r.id for r in rows)  # each once
+    assert await _sms_activities(handle) == len(rows)
+
+
 async def test_after_a_failed_first_try_the_next_go_straight_to_the_retries(
     env: WorkflowEnvironment,
     sessions: async_sessionmaker[AsyncSession],
     task_queue: str,
     gateway: Receiver,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A first try that fails leaves the message to the retried activity, and its attempt
     counted; the messages written next skip their first try for a while, so that a gateway
     that hangs does not hold every write (and the action behind it) for its timeout."""
-    monkeypatch.setattr(messages, "_FIRST_TRY_PAUSE_SECONDS", 3600.0)
     gateway.behaviour.fail_next = 1
-    async with running_worker(env, sessions, task_queue, settings=settings_for(gateway)):
+    settings = settings_for(gateway, sms_first_try_pause_seconds=3600)
+    async with running_worker(env, sessions, task_queue, settings=settings):
         first = await _online(env, task_queue)
 
         async def first_try_failed() -> None:

@@ -23,7 +23,6 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer, Worker
 
-from activities import messages
 from definitions.catalogue import default_catalogue
 from domain.actions import (
     AcceptInput,
@@ -246,14 +245,16 @@ async def test_a_fresh_history_with_its_sms_sent_by_the_writes_replays(
     env: WorkflowEnvironment,
     sessions: async_sessionmaker[AsyncSession],
     task_queue: str,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Engine 3 with an SMS gateway: the writes send the SMS (their results in the history),
     the first one's first try refused and left to its activity."""
-    monkeypatch.setattr(messages, "_FIRST_TRY_PAUSE_SECONDS", 0.0)  # the next writes try
     with running_receiver() as gateway:
         gateway.behaviour.fail_next = 1
-        settings = Settings(sms_url=f"{gateway.url}/sms", database_url="unused")
+        settings = Settings(
+            sms_url=f"{gateway.url}/sms",
+            database_url="unused",
+            sms_first_try_pause_seconds=0,  # the next writes try
+        )
         async with running_worker(env, sessions, task_queue, settings=settings) as worker:
             history = await record_online_company_setup(env, worker)
     await _replays_and_is_kept("company_setup_sms_in_write_v1", history)
