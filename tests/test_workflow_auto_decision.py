@@ -7,8 +7,9 @@ step goes to the gas company as before, with the reason recorded.
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, timedelta
 
+import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
@@ -19,10 +20,12 @@ from domain.actors import AUTO
 from domain.application import Applicant, ApplicationStatus
 from domain.matter import AutoDecision, AutoRule, Condition, RuleOp
 from domain.states import ApplicationState, StepState
+from store import licences as library
 from tests.engine import Handle, event_rows, notification_rows, start
 from tests.factories import application, credit_code, staff
 from tests.licence_helpers import issue_licences, record
 from tests.timeline import at, eventually, next_plain_monday, plain_calendar, skip_to
+from workflows.case.auto_decision import FACTS_LOOKUP_FAILED, FACTS_LOOKUP_LIMIT
 from workflows.matter import MatterWorkflow
 
 
@@ -175,3 +178,40 @@ async def test_a_rejecting_rule_refuses_the_application(
     [verdict] = [e for e in await event_rows(sessions, no) if e.kind == "auto_decided"]
     assert verdict.payload["facts"] == {"form.gas_demand": 800}
     assert verdict.payload["rule_no"] == 1 and verdict.payload["decision"] == "reject"
+
+
+async def test_a_library_that_cannot_be_read_leaves_the_step_to_people(
+    env: WorkflowEnvironment,
+    worker: Worker,
+    sessions: async_sessionmaker[AsyncSession],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The facts' look-up is retried, but not for ever: past FACTS_LOOKUP_LIMIT the step
+    goes to its department with the reason, instead of waiting on the library for good."""
+    calls = 0
+
+    async def broken(*_args: object, **_kwargs: object) -> list[object]:
+        nonlocal calls
+        calls += 1
+        raise RuntimeError("licence library unreadable")
+
+    monkeypatch.setattr(library, "held_by", broken)
+    handle, no, _ = await _apply(env, worker, sessions, form={"gas_demand": 20})
+
+    async def tried() -> None:
+        assert calls >= 1
+
+    await eventually(tried)
+    await env.sleep(FACTS_LOOKUP_LIMIT + timedelta(minutes=1))
+    gas = (await _gas_settled(handle)).step("gas")
+    assert gas.state is StepState.open and gas.auto is not None and not gas.auto.decided
+    assert gas.auto.why_not == [FACTS_LOOKUP_FAILED]
+    assert calls > 1  # retried before giving up
+    [undecided] = [e for e in await event_rows(sessions, no) if e.kind == "auto_undecided"]
+    assert undecided.payload["why_not"] == [FACTS_LOOKUP_FAILED]
+    # The gas company has the task as any other.
+    assert [
+        n
+        for n in await notification_rows(sessions, no)
+        if n.kind == "task_opened" and n.recipient == "dept:gas"
+    ]

@@ -31,6 +31,7 @@ with workflow.unsafe.imports_passed_through():
         RefuseAcceptanceInput,
     )
     from domain.application import ApplicationInput, ApplicationStatus, Projection
+    from domain.auto_rules import LicenceFact
     from domain.issuing import IssueInput, RevokeResult
     from domain.notices import NoticeChannel, channel_for
     from domain.states import ApplicationState, StepState
@@ -334,14 +335,20 @@ class MatterWorkflow(MatterActions):
         """秒批: the licence facts the step's rules read (an activity: the library is I/O),
         then the rules applied under the lock."""
         job = auto_decision.job(self._case, code, workflow.now())
-        licences = []
+        licences: list[LicenceFact] | None = []
         if job.licences:
-            licences = await workflow.execute_activity_method(
-                AutoFactsActivities.gather_auto_facts,
-                job,
-                start_to_close_timeout=timedelta(seconds=30),
-                retry_policy=_PROJECTION_RETRY,
-            )
+            try:
+                licences = await workflow.execute_activity_method(
+                    AutoFactsActivities.gather_auto_facts,
+                    job,
+                    start_to_close_timeout=timedelta(seconds=30),
+                    # Retried as our writes are, but not for ever: the step waits for no one
+                    # meanwhile, so past this its department decides it (auto_decision.decide).
+                    schedule_to_close_timeout=auto_decision.FACTS_LOOKUP_LIMIT,
+                    retry_policy=_PROJECTION_RETRY,
+                )
+            except ActivityError:
+                licences = None
         async with self._lock:
             auto_decision.decide(self._case, code, licences, workflow.now())
             await self._commit()

@@ -15,10 +15,11 @@ every required one: a rule that cannot say what the step issues cannot approve i
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from domain.actors import AUTO
+from domain.application import AutoVerdict
 from domain.auto_rules import Facts, FactsJob, LicenceFact, LicenceQuery, evaluate
 from domain.events import EventKind, department
 from domain.fields import FieldValue
@@ -26,6 +27,10 @@ from domain.matter import AutoDecision
 from domain.references import applicant_values, resolve
 from workflows.case import steps
 from workflows.case.core import Case
+
+# How long the licence facts are looked up (retried) before the step goes to people.
+FACTS_LOOKUP_LIMIT = timedelta(minutes=10)
+FACTS_LOOKUP_FAILED = "证照库查询未能完成，规则无法判断，转人工办理"
 
 
 def _facts(case: Case, licences: list[LicenceFact]) -> Facts:
@@ -83,8 +88,9 @@ def _result(case: Case, code: str, rule_no: int, facts: Facts) -> dict[str, Fiel
     return result
 
 
-def decide(case: Case, code: str, licences: list[LicenceFact], now: datetime) -> None:
-    """Apply the step's rules to the facts gathered, and act on the verdict."""
+def decide(case: Case, code: str, licences: list[LicenceFact] | None, now: datetime) -> None:
+    """Apply the step's rules to the facts gathered, and act on the verdict; `licences`
+    None: they could not be looked up (FACTS_LOOKUP_LIMIT), and people decide."""
     step = case.status.step(code)
     if not step.auto_pending:
         return
@@ -93,8 +99,11 @@ def decide(case: Case, code: str, licences: list[LicenceFact], now: datetime) ->
         return  # withdrawn (or otherwise closed) while the facts were gathered
     auto = case.matter.step(code).auto
     assert auto is not None
-    facts = _facts(case, licences)
-    verdict = evaluate(auto, facts, _holders(case, auto))
+    if licences is None:
+        verdict = AutoVerdict(decided=False, why_not=[FACTS_LOOKUP_FAILED])
+    else:
+        facts = _facts(case, licences)
+        verdict = evaluate(auto, facts, _holders(case, auto))
     step.auto = verdict
     if not verdict.decided:
         case.record(now, EventKind.auto_undecided, AUTO, code, why_not=verdict.why_not)
@@ -111,7 +120,7 @@ def decide(case: Case, code: str, licences: list[LicenceFact], now: datetime) ->
         rule=verdict.rule or "",
     )  # fmt: skip
     if verdict.decision == "approve":
-        result = _result(case, code, verdict.rule_no, facts)
+        result = _result(case, code, verdict.rule_no, _facts(case, licences or []))
         steps.approve_step(case, now, code, AUTO, result, verdict.reason)
     else:
         steps.reject_step(case, now, code, AUTO, verdict.reason)
