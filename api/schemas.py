@@ -670,6 +670,7 @@ class OrderView(ApiModel):
     answered_by: str | None
     answered_at: datetime | None
     open: bool
+    cancelled: bool = Field(description="the case closed before the order was answered")
 
 
 class TaskDetail(TaskView):

@@ -311,10 +311,11 @@ class SupervisionOrder(BaseModel):
     answer: str | None = None
     answered_by: Actor | None = None
     answered_at: datetime | None = None
+    cancelled: bool = Field(default=False, description="the case closed before an answer")
 
     @property
     def open(self) -> bool:
-        return self.answered_at is None
+        return self.answered_at is None and not self.cancelled
 
 
 class SpecialProcedure(BaseModel):

@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from domain.actions import SupervisionOrderInput, WithdrawInput
 from tests.api_helpers import (
     SUPERVISOR,
     as_user,
@@ -24,8 +25,11 @@ from tests.api_helpers import (
 )
 from tests.conftest import client_of
 from tests.engine import start_on_a_plain_monday
+from tests.factories import APPLICANT as ENGINE_APPLICANT
+from tests.factories import SUPERVISOR as ENGINE_SUPERVISOR
 from tests.page_helpers import csrf, flashes, post_form, sign_in
 from tests.timeline import at, eventually, skip_to
+from workflows.matter import MatterWorkflow
 
 
 def _section(html: str, anchor: str) -> str:
@@ -316,3 +320,34 @@ async def test_the_new_forms_are_only_where_the_user_may_act(
         await sign_in(browser, "psb")
         section = _section((await browser.get(page)).text, "procedures")
         assert "退单" in section and "启动特别程序" not in section
+
+
+async def test_an_order_cancelled_with_its_case_shows_as_never_answered(
+    api: httpx.AsyncClient, api_app: FastAPI, env: WorkflowEnvironment, worker: Worker
+) -> None:
+    handle, app, monday = await start_on_a_plain_monday(env, worker.task_queue, "company_setup")
+    number = app.application_no
+    await skip_to(env, at(monday + timedelta(days=3), 10))  # the seal step is red
+    order = SupervisionOrderInput(
+        step_code="seal", actor=ENGINE_SUPERVISOR, working_days=2, demand="请说明逾期原因"
+    )
+    await handle.execute_update(MatterWorkflow.order, order)
+    seal = await task_for(api, "psb", number)
+    await handle.execute_update(
+        MatterWorkflow.withdraw, WithdrawInput(actor=ENGINE_APPLICANT, reason="不办了")
+    )
+
+    async def cancelled() -> None:
+        [shown] = (await _detail(api, "psb", seal["id"]))["orders"]
+        assert shown["cancelled"] and not shown["open"]
+
+    await eventually(cancelled)
+    never = "未答复，办件已办结，督办单随之撤销"
+    async with client_of(api_app) as boss:
+        await sign_in(boss, "supervisor")
+        page = (await boss.get(f"/supervision/applications/{number}")).text
+        assert never in _section(page, "procedures-seal")
+    async with client_of(api_app) as psb:
+        await sign_in(psb, "psb")
+        section = _section((await psb.get(f"/workbench/tasks/{seal['id']}")).text, "procedures")
+        assert never in section and "提交督办答复" not in section

@@ -15,10 +15,10 @@ from temporalio.client import WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from domain.actions import OrderAnswerInput, SupervisionOrderInput
+from domain.actions import OrderAnswerInput, SupervisionOrderInput, WithdrawInput
 from domain.states import SlaLevel
 from tests.engine import event_rows, notification_rows, start_on_a_plain_monday
-from tests.factories import SUPERVISOR, staff
+from tests.factories import APPLICANT, SUPERVISOR, staff
 from tests.timeline import at, eventually, skip_to, utc
 from workflows.matter import MatterWorkflow
 
@@ -107,3 +107,19 @@ async def test_an_order_has_its_own_deadline_and_card_until_answered(
     assert [n.recipient for n in notes if n.kind == "supervision_answered"] == ["supervisors"]
     kinds = [e.kind for e in await event_rows(sessions, no)]
     assert kinds.count("supervision_ordered") == 1 and kinds[-1] == "supervision_answered"
+
+
+async def test_an_order_unanswered_when_the_case_closes_is_cancelled_with_it(
+    env: WorkflowEnvironment, worker: Worker
+) -> None:
+    """Nobody acts on a closed case, so an order left unanswered would stay open for ever:
+    it is cancelled with the case, and shows as never answered."""
+    handle, _, monday = await start_on_a_plain_monday(env, worker.task_queue, "company_setup")
+    await skip_to(env, at(monday + timedelta(days=3), 10))  # the seal step is red
+    status = await handle.execute_update(MatterWorkflow.order, _order("seal"))
+    assert status.orders[0].open
+    status = await handle.execute_update(
+        MatterWorkflow.withdraw, WithdrawInput(actor=APPLICANT, reason="不办了")
+    )
+    [order] = status.orders
+    assert order.cancelled and not order.open and order.answered_at is None

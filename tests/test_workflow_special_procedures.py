@@ -18,12 +18,18 @@ from temporalio.client import WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from domain.actions import ApproveInput, SpecialProcedureEndInput, SpecialProcedureInput
+from domain.actions import (
+    ApproveInput,
+    SpecialProcedureEndInput,
+    SpecialProcedureInput,
+    WithdrawInput,
+)
+from domain.actors import SYSTEM
 from domain.calendar import WorkCalendar
 from domain.matter import SpecialProcedureKind
 from domain.states import SlaLevel, StepState
 from tests.engine import cards, event_rows, notification_rows, start
-from tests.factories import application, staff
+from tests.factories import APPLICANT, application, staff
 from tests.timeline import at, eventually, next_plain_monday, plain_calendar, skip_to, utc
 from workflows.matter import MatterWorkflow
 
@@ -120,3 +126,26 @@ async def test_a_special_procedure_stops_the_clocks_for_exactly_its_time(
     notes = await notification_rows(sessions, no)
     assert [n.recipient for n in notes if n.kind == "special_ended"] == ["applicant"]
     assert "没有进行中的特别程序" in await _refused(handle, MatterWorkflow.end_special, end)
+
+
+async def test_a_procedure_running_when_the_case_closes_ends_with_it(
+    env: WorkflowEnvironment, worker: Worker
+) -> None:
+    """Withdrawn during an expert review: the review ends with the case, by the system, and
+    says why; it holds no clock and no card any more."""
+    monday = next_plain_monday(await env.get_current_time())
+    await skip_to(env, at(monday, 10))
+    app = application("utility_connection", now=at(monday, 10), calendar=plain_calendar(monday))
+    handle = await start(env, worker.task_queue, app)
+    await handle.execute_update(
+        MatterWorkflow.start_special, _start("road_opening", SpecialProcedureKind.expert_review)
+    )
+    await skip_to(env, at(monday + timedelta(days=1), 10))
+    status = await handle.execute_update(
+        MatterWorkflow.withdraw, WithdrawInput(actor=APPLICANT, reason="项目取消")
+    )
+    [procedure] = status.special_procedures
+    assert not procedure.open and procedure.ended_at
+    assert procedure.ended_at - at(monday + timedelta(days=1), 10) < timedelta(seconds=1)
+    assert procedure.ended_by == SYSTEM and procedure.outcome == "办件已撤回，特别程序随之结束"
+    assert status.step("road_opening").state is StepState.cancelled

@@ -168,6 +168,7 @@ def order_view(order: SupervisionOrder, tz: ZoneInfo) -> OrderView:
         answered_by=order.answered_by.name if order.answered_by else None,
         answered_at=local(order.answered_at, tz),
         open=order.open,
+        cancelled=order.cancelled,
     )
 
 

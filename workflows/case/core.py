@@ -177,6 +177,16 @@ class Case:
         self.status.completed_at = now
         if self.status.correction:
             self.status.correction.cancelled = True
+        # What ran on a step ends with the case: an order can no longer be answered (nobody
+        # acts on a closed case), a procedure no longer holds a clock. Only the state changes,
+        # no event and no notice, so histories recorded before replay to the same commands.
+        for order in self.status.orders:
+            if order.open:
+                order.cancelled = True
+        for procedure in self.status.special_procedures:
+            if procedure.open:
+                procedure.ended_at, procedure.ended_by = now, SYSTEM
+                procedure.outcome = f"办件{state.label}，特别程序随之结束"
         outstanding = self.status.outstanding
         if outstanding and outstanding.open and state is not ApplicationState.granted:
             outstanding.cancelled = True  # nothing is owed for a case that ended otherwise
