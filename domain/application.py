@@ -106,8 +106,12 @@ class Tolerance(BaseModel):
     signed: bool = False
 
 
-# The engine generation new workflows start under (`ApplicationInput.engine`).
-ENGINE = 3
+# The engine generation new workflows start under (`ApplicationInput.engine`); each keeps
+# the behaviour it started with, so histories replay as recorded (MatterWorkflow.run):
+# 1 every change before it on without patched(); 2 an action written once the server has
+# recorded it; 3 an SMS sent by the write that records it; 4 a returned step's cards to
+# those who reroute it.
+ENGINE = 4
 
 
 class ApplicationInput(BaseModel):

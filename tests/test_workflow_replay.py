@@ -31,10 +31,14 @@ from domain.actions import (
     ExtendInput,
     ExtensionRefusalInput,
     ExtensionRequestInput,
+    RerouteInput,
+    ReturnStepInput,
     StagePassInput,
     StageSendBackInput,
+    SupervisionOrderInput,
     SupplementRequestInput,
     SupplyInput,
+    WithdrawInput,
 )
 from domain.actors import SignoffRole
 from domain.application import SuppliedItem
@@ -99,6 +103,36 @@ async def record_property_transfer(env: WorkflowEnvironment, worker: Worker) -> 
     for step in ("deed_tax", "contract_filing", "registration"):
         await approve(handle, app.matter, step)
     await delivered(handle)
+    return await handle.fetch_history()
+
+
+async def record_returned_and_rerouted(env: WorkflowEnvironment, worker: Worker) -> WorkflowHistory:
+    """Engine 4: a step returned, its cards raised while it waits (to the routing), an order
+    on it, then rerouted and approved; the application withdrawn with the order open."""
+    monday = next_plain_monday(await env.get_current_time())
+    await skip_to(env, at(monday, 10))
+    app = application(
+        "company_setup",
+        now=at(monday, 10),
+        calendar=plain_calendar(monday),
+        application_no=f"REPLAY-ROUTE-{uuid.uuid4().hex[:8]}",
+    )
+    handle = await start(env, worker.task_queue, app)
+    await handle.execute_update(
+        MatterWorkflow.return_step,
+        ReturnStepInput(step_code="seal", actor=staff("psb"), reason="不属于本部门"),
+    )
+    await skip_to(env, at(monday + timedelta(days=2), 17, 31))  # yellow, then red
+    await handle.execute_update(
+        MatterWorkflow.order,
+        SupervisionOrderInput(step_code="seal", actor=SUPERVISOR, working_days=2, demand="改派"),
+    )
+    await handle.execute_update(
+        MatterWorkflow.reroute, RerouteInput(step_code="seal", actor=SUPERVISOR, department="amr")
+    )
+    await handle.execute_update(
+        MatterWorkflow.withdraw, WithdrawInput(actor=APPLICANT, reason="不办了")
+    )
     return await handle.fetch_history()
 
 
@@ -224,6 +258,7 @@ RECORDERS = {
     "company_setup_extension_requests_v3": record_extension_requests,
     "property_transfer_v7": record_property_transfer,
     "company_setup_online_v2": record_online_company_setup,
+    "company_setup_returned_v1": record_returned_and_rerouted,
 }
 
 

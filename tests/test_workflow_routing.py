@@ -20,12 +20,13 @@ from tests.engine import (
     event_rows,
     kinds,
     notification_rows,
+    start,
     start_on_a_plain_monday,
     step_rows,
     valid_result,
 )
-from tests.factories import CLERK, SUPERVISOR, staff
-from tests.timeline import at, eventually, skip_to
+from tests.factories import CLERK, SUPERVISOR, application, staff
+from tests.timeline import at, eventually, next_plain_monday, plain_calendar, skip_to
 from workflows.matter import MatterWorkflow
 
 
@@ -109,3 +110,41 @@ async def test_a_returned_step_is_rerouted_and_keeps_its_deadline(
     )
     assert status.step("seal").state is StepState.approved
     assert status.step("seal").decided_by == amr
+
+
+async def test_a_returned_step_left_waiting_is_supervised_for_those_who_reroute_it(
+    env: WorkflowEnvironment, worker: Worker, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """Nobody holds a returned step, yet its clock runs: its cards reach the supervisors and
+    the window, not the department that gave it back; and an opinion-only step is not deemed
+    approved while it waits, since no department failed to give its opinion."""
+    monday = next_plain_monday(await env.get_current_time())
+    await skip_to(env, at(monday, 10))
+    app = application(
+        "utility_connection", now=at(monday, 10), calendar=plain_calendar(monday),
+        form={"gas_demand": 80},  # too much for 秒批: the gas company decides
+    )  # fmt: skip
+    no = app.application_no
+    handle = await start(env, worker.task_queue, app)
+
+    async def with_people() -> None:
+        assert not (await handle.query(MatterWorkflow.state)).step("gas").auto_pending
+
+    await eventually(with_people)
+    await skip_to(env, at(monday, 14))
+    back = ReturnStepInput(step_code="gas", actor=staff("gas"), reason="应由住建部门出具意见")
+    await handle.execute_update(MatterWorkflow.return_step, back)
+
+    await skip_to(env, at(monday + timedelta(days=4), 10))  # past its 3 days
+
+    async def red() -> None:
+        assert cards(await event_rows(sessions, no), "gas") == ["yellow", "red"]
+
+    await eventually(red)
+    gas = (await handle.query(MatterWorkflow.state)).step("gas")
+    assert gas.state is StepState.returned and gas.sla_level is SlaLevel.red
+    assert "deemed_approved" not in kinds(await event_rows(sessions, no))
+    notes = [n for n in await notification_rows(sessions, no) if gas.name in n.subject]
+    for kind in ("step_yellow", "step_red"):
+        assert {n.recipient for n in notes if n.kind == kind} == {"supervisors", "window"}, kind
+    assert not [n for n in notes if n.recipient.endswith(":gas") and n.kind != "task_opened"]

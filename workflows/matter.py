@@ -123,6 +123,8 @@ class MatterWorkflow(MatterActions):
             self._recorded_first = app.engine >= 2 or workflow.patched(RECORDED_FIRST)
             # Engine 3 gives an SMS its first try in the write that recorded it (`_commit`).
             self._sms_in_write = app.engine >= 3
+            # Engine 4 supervises a returned step for those who reroute it (supervision).
+            self._case.returned_to_routing = app.engine >= 4
         else:
             # Histories recorded before messages were delivered sent none: replayed, they
             # still send none (patched() is False there).

@@ -50,6 +50,9 @@ class Case:
         # 秒批: for workflows started since steps may be decided by rules (see MatterWorkflow).
         self.auto_decides = False
         self.auto_due: list[str] = []  # steps opened whose rules are to be applied
+        # 退单待改派: a returned step's cards go to those who reroute it, not to the
+        # department that gave it back (engine generation 4, see MatterWorkflow).
+        self.returned_to_routing = False
         self.status = ApplicationStatus(
             application_no=app.application_no,
             matter_code=self.matter.code,

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from domain.application import StepStatus
 from domain.clock import ClockReading
-from domain.events import SUPERVISORS, EventKind, department
+from domain.events import SUPERVISORS, WINDOW, EventKind, department
 from domain.matter import OnOverdue
 from domain.states import ApplicationState, SlaLevel, StepState
 from workflows.case import (
@@ -74,10 +74,17 @@ def _supervise_step(
 ) -> None:
     spec = case.matter.step(step.code)
     policy = case.matter.warning
+    returned = step.state is StepState.returned and case.returned_to_routing
     for level in cards.levels_due(step.sla_level, reading, policy, legal_over=legal_over):
         step.sla_level = level
         case.record(now, EventKind.card_raised, step=step.code, level=level.value, scope="step")
-        if level is SlaLevel.yellow:
+        if returned:
+            # 退单待改派: the department gave the step back and nobody holds it; its clock
+            # runs on, so its cards reach those who must reroute it. Nor is it deemed
+            # approved: no department has been asked for an opinion it failed to give.
+            for recipient in (SUPERVISORS, WINDOW):
+                case.notify(now, recipient, f"step_{level.value}", step_name=step.name)
+        elif level is SlaLevel.yellow:
             case.notify(now, department(step.department), "step_yellow", step_name=step.name)
         elif level is SlaLevel.red and spec.on_overdue is OnOverdue.deem_approved:
             step.state = StepState.deemed_approved
@@ -93,6 +100,8 @@ def _remind(case: Case, now: datetime, step: StepStatus, reading: ClockReading) 
     """预警提醒: the department (and whoever claimed the step) a day before its deadline."""
     if not case.delivers or step.reminded or not cards.reminder_due(reading, case.calendar):
         return
+    if step.state is StepState.returned and case.returned_to_routing:
+        return  # no department holds it: its cards reach the routing (_supervise_step)
     step.reminded = True
     deadline = case.when(reading.deadline)
     to = [department(step.department)]
