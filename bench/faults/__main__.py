@@ -90,11 +90,13 @@ class Faults:
         os.kill(before[0], signal.SIGKILL)
         killed = time.monotonic()
         # uvicorn's supervisor replaces it; the other process serves meanwhile.
-        while True:
+        while time.monotonic() - killed < RECOVERY_LIMIT:
             now = self.procs.api_processes()
             if before[0] not in now and len(now) == len(before):
                 break
             await asyncio.sleep(0.1)
+        else:
+            return {"killed_pid": before[0], "recovered": False, "replaced": False}
         return {"killed_pid": before[0], "replaced_after_s": round(time.monotonic() - killed, 2)}
 
     async def restart_temporal(self) -> dict[str, Any]:
@@ -168,6 +170,8 @@ def verdict(report: dict[str, Any]) -> list[str]:
             problems.append(key)
     if db["repeated_transitions"] or db["granted_by_api_but_not_in_read_model"]:
         problems.append("the read model disagrees")
+    if db["stored_but_not_granted_to_a_client"]:
+        problems.append("an application is stored that no client saw granted")
     if db["sms_not_sent"]:
         problems.append("an SMS was not delivered")
     if report["sms"]["sms_duplicates"]:

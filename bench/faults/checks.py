@@ -71,9 +71,14 @@ def database(dsn: str, granted: list[str]) -> dict[str, Any]:
             conn, "SELECT count(*) FROM notifications WHERE channel = 'sms' AND state <> 'sent'"
         )
     not_granted = [n for n in granted if found.get(n) != "granted"]
+    # Every application in the database is one a client saw through to its grant: none
+    # made twice by a retried submission, none left behind.
+    seen = set(granted)
+    strays = [n for n, state in found.items() if n not in seen or state != "granted"]
     return {
         "applications_by_state": states,
         "granted_by_api_but_not_in_read_model": not_granted,
+        "stored_but_not_granted_to_a_client": strays[:20],
         "duplicate_events": len(event_duplicates),
         "repeated_transitions": [list(r) for r in repeated_transitions][:20],
         "event_sequence_gaps": len(event_gaps),

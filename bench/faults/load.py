@@ -37,6 +37,8 @@ DECIDED = ("approved", "deemed_approved", "rejected")
 # A client never waits longer than this for one attempt, nor, after a 503, before the next.
 ATTEMPT_TIMEOUT = 30.0
 MAX_WAIT = 3.0
+# However the outages go, a request is given up (its journey failed) after this long.
+CALL_LIMIT = 180.0
 
 
 @dataclass
@@ -69,7 +71,10 @@ class Client:
     async def call(self, method: str, url: str, *, user: str | None = None, **kw: Any) -> Any:
         """The answer once it is not a 503 nor a cut connection; raises on other 5xx."""
         given = dict(kw.pop("headers", {}))
+        give_up = time.monotonic() + CALL_LIMIT
         while True:
+            if time.monotonic() > give_up:
+                raise RuntimeError(f"{method} {url}: no answer but 503s within {CALL_LIMIT:.0f}s")
             headers = dict(given)
             if user is not None:
                 headers |= await self.token(user)
