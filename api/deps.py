@@ -29,6 +29,7 @@ def services_of(request: Request) -> Services:
     return services
 
 
+@answers(503)  # what uses the services reaches the database (its pool may be exhausted)
 async def get_services(request: Request) -> Services:
     # A coroutine: FastAPI runs a plain function dependency in a worker thread, a hop that
     # cost a status poll a tenth of its time.

@@ -4,7 +4,7 @@ Clients are generated from /openapi.json, so an answer it does not declare break
 statuses are not typed route by route: each dependency and each endpoint that can refuse a
 request says so once with `@answers(...)` (the bearer check: 401; a role check: 403; loading
 what a path names: 404; a throttled look-up: 429; an action the engine or the record may
-refuse: 409; an action that reaches Temporal: 503), and `install` collects them over each
+refuse: 409; what reaches the database or Temporal: 503), and `install` collects them over each
 route's dependency tree when the document is built. Any route taking input can answer 422.
 Every error status is described by `ErrorBody`; 429 and 503 carry `Retry-After`.
 """
@@ -35,8 +35,8 @@ MEANINGS = {
     "`message`.",
     422: "Bad input: `details` lists each field as `{field, reason}`.",
     429: "Too many failed attempts from this client: retry after `Retry-After` seconds.",
-    503: "The workflow engine (Temporal) is unreachable or busy; nothing was half-written. "
-    "Retry after `Retry-After` seconds (with the same `Idempotency-Key`).",
+    503: "The database or the workflow engine (Temporal) is unreachable or busy; nothing was "
+    "half-written. Retry after `Retry-After` seconds (with the same `Idempotency-Key`).",
 }
 
 RETRY_AFTER = {

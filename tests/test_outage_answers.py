@@ -64,6 +64,18 @@ async def test_an_api_process_starts_while_the_database_is_away(tmp_path: Path) 
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
             ready = await client.get("/readyz")
             token = await client.post("/api/auth/token", data={"username": "a", "password": "b"})
+            poll = await client.get(
+                "/api/applications/34050020261128000001", headers={"X-Query-Code": "ABCD2345"}
+            )
+            matters = await client.get("/api/matters")
     await engine.dispose()
     assert ready.status_code == 503 and ready.json()["checks"]["database"] is False
-    assert token.status_code == 503 and "Retry-After" in token.headers
+    # Each as its operation in the OpenAPI document declares it: 503 with Retry-After.
+    paths = app.openapi()["paths"]
+    for (path, method), answer in {
+        ("/api/auth/token", "post"): token,
+        ("/api/applications/{application_no}", "get"): poll,
+        ("/api/matters", "get"): matters,
+    }.items():
+        assert answer.status_code == 503 and "Retry-After" in answer.headers, path
+        assert "503" in paths[path][method]["responses"], path

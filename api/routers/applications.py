@@ -89,7 +89,7 @@ async def submit(
 
 
 @router.get("/{application_no}", response_model=ApplicationView)
-@answers(404, 429)
+@answers(404, 429, 503)
 async def get_status(
     request: Request, application_no: ApplicationNo, query_code: QueryCode = None
 ) -> Response:
