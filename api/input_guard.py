@@ -3,7 +3,8 @@
 PostgreSQL refuses NUL in any text value, so such a value would fail only when written, as a
 500, or worse after a workflow was started with it (its projection could then never be
 written). It is refused at the door instead, as bad input (422 naming the field), in every
-query, header and path parameter a route declares, and in JSON and form bodies.
+query, header and path parameter a route declares (a page's: every query parameter), and
+in JSON and form bodies.
 """
 
 from __future__ import annotations
@@ -53,6 +54,11 @@ async def refuse_nul(request: Request) -> None:
                 source = request.query_params if field in d.query_params else request.headers
                 if any(NUL in v for v in source.getlist(name)):
                     problems[name] = REASON
+    if not isinstance(route, APIRoute) or not route.include_in_schema:
+        # Pages read their query strings themselves (a filter, a search): every parameter.
+        for name, text in request.query_params.multi_items():
+            if NUL in name + text:
+                problems[name] = REASON
     for name, value in request.path_params.items():
         if NUL in str(value):
             problems[name] = REASON

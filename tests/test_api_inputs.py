@@ -929,3 +929,11 @@ async def test_a_nul_in_a_page_form_is_refused_too(api: httpx.AsyncClient) -> No
     token = await csrf(api, "/status")
     response = await api.post("/status", data={"number": "1\x00", "code": "X", "csrf": token})
     assert response.status_code == 422 and "NUL" in response.text
+
+
+@pytest.mark.parametrize("path", ["/licences/L-1?type=a%00", "/?q=%00", "/workbench?state=%00"])
+async def test_a_nul_in_a_page_query_is_refused_too(api: httpx.AsyncClient, path: str) -> None:
+    """Pages read their query strings themselves: every parameter is checked, so none can
+    reach PostgreSQL with a NUL (a 500 there)."""
+    response = await api.get(path)
+    assert response.status_code == 422 and "NUL" in response.text
