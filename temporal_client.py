@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Sequence
 
@@ -36,11 +37,24 @@ def _tls(settings: Settings) -> TLSConfig | bool:
     return bool(settings.temporal_api_key)
 
 
-def worker_runtime(settings: Settings) -> Runtime:
-    """The worker's Temporal runtime (one per process).
+def _forwarded_logs() -> LoggingConfig:
+    # The SDK core's own log lines (warnings and up) go to Python's logging, so that they
+    # come out in the process's format (JSON lines) rather than raw on stderr.
+    return LoggingConfig(
+        filter=LoggingConfig.default.filter,
+        forwarding=LogForwardingConfig(logger=logging.getLogger("temporalio.core")),
+    )
 
-    The SDK core's own log lines (warnings and up) are forwarded to Python's logging, so that
-    they come out in the worker's format (JSON lines) rather than raw on stderr. With
+
+@functools.cache
+def api_runtime() -> Runtime:
+    """An API process's Temporal runtime: one per process, however many apps it builds."""
+    return Runtime(telemetry=TelemetryConfig(logging=_forwarded_logs()))
+
+
+def worker_runtime(settings: Settings) -> Runtime:
+    """The worker's Temporal runtime (one per process), its core's log lines forwarded as
+    the API's are. With
     `TONGBAN_WORKER_METRICS_ADDRESS`, the SDK's metrics (task latencies, slots, polls,
     requests) are served for Prometheus at http://<address>/metrics; the address is bound
     when the runtime is created."""
@@ -55,15 +69,7 @@ def worker_runtime(settings: Settings) -> Runtime:
         if settings.worker_metrics_address
         else None
     )
-    return Runtime(
-        telemetry=TelemetryConfig(
-            logging=LoggingConfig(
-                filter=LoggingConfig.default.filter,
-                forwarding=LogForwardingConfig(logger=logging.getLogger("temporalio.core")),
-            ),
-            metrics=metrics,
-        )
-    )
+    return Runtime(telemetry=TelemetryConfig(logging=_forwarded_logs(), metrics=metrics))
 
 
 async def connect(

@@ -56,7 +56,7 @@ from observability.metrics import ApiMetrics, RequestMetrics
 from observability.tracing import Tracing, setup_tracing
 from settings import Settings, get_settings
 from store.db import create_engine, read_connections, session_factory
-from temporal_client import connect
+from temporal_client import api_runtime, connect
 
 STATIC = Path(__file__).resolve().parent / "static"
 log = logging.getLogger("tongban.api")
@@ -109,7 +109,7 @@ def create_app(
             sessions=session_factory(engine),
             reads=read_connections(engine),
             engine=EngineGateway(
-                lambda: connect(settings, interceptors=interceptors),
+                lambda: connect(settings, runtime=api_runtime(), interceptors=interceptors),
                 task_queue=settings.temporal_task_queue,
                 timeout=settings.action_timeout_seconds,
                 client=temporal_client,

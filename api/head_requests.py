@@ -26,4 +26,10 @@ class HeadAsGet:
                 message = {"type": "http.response.body", "body": b"", "more_body": False}
             await send(message)
 
-        await self.app({**scope, "method": "GET"}, receive, without_body)
+        as_get = {**scope, "method": "GET"}
+        try:
+            await self.app(as_get, receive, without_body)
+        finally:
+            # The route the router matched, for the metrics and the access log outside.
+            if "route" in as_get:
+                scope["route"] = as_get["route"]

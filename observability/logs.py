@@ -20,10 +20,15 @@ from typing import Any, Literal
 
 from temporalio import activity
 
-# 18-character identifiers (居民身份证号码, 统一社会信用代码) and mobile phone numbers, not
-# inside longer runs of digits (application numbers are 20 digits and stay readable).
-_IDENTIFIER = re.compile(r"(?<![0-9A-Z])([0-9A-Z]{6})([0-9A-Z]{8})([0-9A-Z]{4})(?![0-9A-Z])")
-_MOBILE = re.compile(r"(?<!\d)(1\d{2})(\d{4})(\d{4})(?!\d)")
+# 18-character identifiers (居民身份证号码, 统一社会信用代码; an ID number's check letter may be
+# typed x) and mobile phone numbers (also as +86…, 0086…), not inside longer runs of digits
+# (application numbers are 20 digits and stay readable).
+_IDENTIFIER = re.compile(
+    r"(?<![0-9A-Z])([0-9A-Z]{6})([0-9A-Z]{8})([0-9A-Z]{4})(?![0-9A-Z])", re.IGNORECASE
+)
+_MOBILE = re.compile(r"(?<!\d)((?:\+|00)?86[- ]?)?(1\d{2})(\d{4})(\d{4})(?!\d)")
+# Secrets of a query string that no pattern above recognises: an applicant's query code.
+_SECRET_QUERY = re.compile(r"(?<![^?&])((?:query_)?code=)[^&#]*", re.IGNORECASE)
 
 
 def _looks_like_identifier(value: str) -> bool:
@@ -38,7 +43,12 @@ def mask(text: str) -> str:
         return f"{m.group(1)}********{m.group(3)[-4:]}" if _looks_like_identifier(whole) else whole
 
     text = _IDENTIFIER.sub(identifier, text)
-    return _MOBILE.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text)
+    return _MOBILE.sub(lambda m: f"{m.group(1) or ''}{m.group(2)}****{m.group(4)}", text)
+
+
+def mask_query(query: str) -> str:
+    """A query string (or a URL) fit to be logged: query codes dropped, the rest `mask`ed."""
+    return mask(_SECRET_QUERY.sub(r"\1***", query))
 
 
 class PrivacyFilter(logging.Filter):
@@ -167,7 +177,7 @@ def log_access(scope: Any, route: str, status: int, seconds: float) -> None:
         '%s - "%s %s HTTP/%s" %d %.1fms',
         f"{client[0]}:{client[1]}" if client else "-",
         method,
-        f"{path}?{query.decode('latin-1')}" if query else path,
+        f"{path}?{mask_query(query.decode('latin-1'))}" if query else path,
         scope.get("http_version", "1.1"),
         status,
         seconds * 1000,

@@ -19,13 +19,19 @@ from typing import Any
 from fastapi import FastAPI
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter
+from opentelemetry.sdk.trace import Event, ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import (
+    BatchSpanProcessor,
+    SimpleSpanProcessor,
+    SpanExporter,
+    SpanExportResult,
+)
 from opentelemetry.trace import Span
+from opentelemetry.trace.status import Status
 from temporalio.client import Client
 from temporalio.contrib.opentelemetry import TracingInterceptor
 
-from observability.logs import mask
+from observability.logs import mask, mask_query
 from settings import Settings
 
 # Probes and scrapes every few seconds would drown the requests people make.
@@ -71,7 +77,56 @@ def _mask_url(span: Span, _scope: dict[str, Any]) -> None:
     for key in _URL_ATTRIBUTES:
         value = attributes.get(key)
         if isinstance(value, str):
-            span.set_attribute(key, mask(value))
+            span.set_attribute(key, mask_query(value))
+
+
+# Attributes of an exception event (a span's recorded error) that hold its text.
+_EXCEPTION_TEXT = ("exception.message", "exception.stacktrace")
+
+
+class _Masked(SpanExporter):
+    """An error recorded on a span (a request's, an activity's) keeps its message and
+    traceback: masked as a log line's before the span leaves the process."""
+
+    def __init__(self, inner: SpanExporter) -> None:
+        self._inner = inner
+
+    def export(self, spans: Any) -> SpanExportResult:
+        return self._inner.export([_masked(span) for span in spans])
+
+    def shutdown(self) -> None:
+        self._inner.shutdown()
+
+    def force_flush(self, timeout_millis: int = 30_000) -> bool:
+        return self._inner.force_flush(timeout_millis)
+
+
+def _masked_attributes(attributes: Any) -> dict[str, Any]:
+    return {
+        k: mask(v) if k in _EXCEPTION_TEXT and isinstance(v, str) else v
+        for k, v in (attributes or {}).items()
+    }
+
+
+def _masked(span: ReadableSpan) -> ReadableSpan:
+    description = span.status.description
+    if not description and not any(e.name == "exception" for e in span.events):
+        return span  # nearly every span: nothing went wrong
+    events = [Event(e.name, _masked_attributes(e.attributes), e.timestamp) for e in span.events]
+    return ReadableSpan(
+        name=span.name,
+        context=span.context,
+        parent=span.parent,
+        resource=span.resource,
+        attributes=span.attributes,
+        events=events,
+        links=span.links,
+        kind=span.kind,
+        status=Status(span.status.status_code, mask(description)) if description else span.status,
+        start_time=span.start_time,
+        end_time=span.end_time,
+        instrumentation_scope=span.instrumentation_scope,
+    )
 
 
 def otlp_endpoint(settings: Settings) -> str:
@@ -85,7 +140,7 @@ def setup_tracing(
     configured. `exporter` replaces the OTLP one (the tests keep spans in memory)."""
     if exporter is not None:
         # Exported as each span ends: what a test reads is complete when the call returns.
-        processor: SimpleSpanProcessor | BatchSpanProcessor = SimpleSpanProcessor(exporter)
+        processor: SimpleSpanProcessor | BatchSpanProcessor = SimpleSpanProcessor(_Masked(exporter))
     else:
         endpoint = otlp_endpoint(settings)
         if not endpoint:
@@ -96,7 +151,7 @@ def setup_tracing(
         traces_url = (
             f"{settings.otlp_endpoint.rstrip('/')}/v1/traces" if settings.otlp_endpoint else None
         )
-        processor = BatchSpanProcessor(OTLPSpanExporter(endpoint=traces_url))
+        processor = BatchSpanProcessor(_Masked(OTLPSpanExporter(endpoint=traces_url)))
     provider = TracerProvider(resource=Resource.create({SERVICE_NAME: service}))
     provider.add_span_processor(processor)
     return Tracing(provider)

@@ -66,6 +66,9 @@ def create_engine(url: str | URL, pool_size: int = POOL_SIZE) -> AsyncEngine:
     engine = create_async_engine(
         target,
         pool_pre_ping=not sqlite,
+        # A statement's values stay out of its errors, which are logged (an outage's 503) and
+        # traced: they are an applicant's name, ID number, phone.
+        hide_parameters=True,
         **({} if in_memory else {"pool_size": pool_size, "max_overflow": 0}),
     )
     if sqlite:

@@ -11,7 +11,7 @@ import sys
 import httpx
 from temporalio.testing import WorkflowEnvironment
 
-from observability.logs import JsonFormatter, LogScope, note_application
+from observability.logs import JsonFormatter, LogScope, mask, mask_query, note_application
 from simulation.idle import settle
 from tests.api_helpers import submit
 from tests.factories import id_number
@@ -41,6 +41,20 @@ def test_a_line_is_json_with_the_application_number_and_no_personal_data() -> No
     assert person not in line and "13912345678" not in line
     assert "139****5678" in parsed["message"]
     assert f"{person[:6]}********{person[-4:]}" in parsed["message"]
+
+
+def test_an_id_number_with_a_small_x_and_a_phone_with_a_country_code_are_masked() -> None:
+    person = id_number().replace("X", "x")
+    masked = mask(f"holder {person.lower()}, phone +8613912345678 or 0086 13912345678")
+    assert person.lower() not in masked and "13912345678" not in masked
+    assert f"{person[:6]}********{person[-4:].lower()}" in masked
+    assert "+86139****5678" in masked and "0086 139****5678" in masked
+
+
+def test_a_query_code_never_reaches_a_log_line() -> None:
+    assert mask_query("/status/340500?code=K7Q2M9&lang=zh") == "/status/340500?code=***&lang=zh"
+    assert mask_query("query_code=K7Q2M9") == "query_code=***"
+    assert mask_query("barcode=12") == "barcode=12"  # only parameters by that name
 
 
 def test_the_number_comes_from_temporal_s_context_of_a_matter_workflow() -> None:

@@ -52,6 +52,7 @@ async def test_latency_is_labelled_by_route_template_never_by_raw_path(
     await status(api, number, receipt["query_code"])
     missing = await api.get("/no/such/page/34050020261128000001")
     assert missing.status_code == 404
+    assert (await api.head("/api/matters")).status_code == 200  # served as a GET
 
     text, samples = await scrape(api)
     assert number not in text and "34050020261128000001" not in text
@@ -78,6 +79,8 @@ async def test_latency_is_labelled_by_route_template_never_by_raw_path(
         )
         >= 1
     )
+    head = {"route": "/api/matters", "method": "HEAD", "status": "200"}
+    assert value(samples, "tongban_http_request_duration_seconds_count", **head) == 1
 
 
 async def test_open_applications_and_delivery_backlogs_come_from_the_read_model(

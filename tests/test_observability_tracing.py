@@ -9,6 +9,7 @@ from pathlib import Path
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
+from opentelemetry.trace.status import Status, StatusCode
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from temporalio.testing import WorkflowEnvironment
 
@@ -18,6 +19,7 @@ from settings import Settings
 from tests.api_helpers import submit
 from tests.conftest import client_of
 from tests.engine import STARTED, running_worker
+from tests.factories import id_number
 from workflows.matter import MatterWorkflow
 
 
@@ -80,3 +82,26 @@ async def test_a_request_is_traced_through_the_update_to_the_activity(
     look_up = named(spans, "GET /api/licences")
     assert look_up.attributes is not None and "139****5678" in str(look_up.attributes["http.url"])
     assert not [s for s in spans if phone in str(dict(s.attributes or {}))]
+
+
+def test_an_error_recorded_on_a_span_leaves_with_its_personal_data_masked(
+    tmp_path: Path,
+) -> None:
+    exporter = InMemorySpanExporter()
+    tracing = setup_tracing(Settings(data_dir=tmp_path), "tongban-test", exporter=exporter)
+    assert tracing is not None
+    person = id_number()
+    with tracing.provider.get_tracer("test").start_as_current_span("write") as span:
+        span.record_exception(RuntimeError(f"no row for {person}, phone 13912345678"))
+        span.set_status(Status(StatusCode.ERROR, f"refused {person}"))
+    with tracing.provider.get_tracer("test").start_as_current_span("fine"):
+        pass
+    failed, fine = exporter.get_finished_spans()
+    [event] = failed.events
+    texts = [str(v) for v in (event.attributes or {}).values()]
+    texts.append(failed.status.description or "")
+    assert all(person not in t and "13912345678" not in t for t in texts), texts
+    assert "139****5678" in str((event.attributes or {})["exception.message"])
+    assert failed.status.description == f"refused {person[:6]}********{person[-4:]}"
+    assert fine.name == "fine" and not fine.events
+    tracing.shutdown()
