@@ -240,6 +240,20 @@ class SubmissionIn(ApiModel):
     )
 
 
+class OnlineSubmissionIn(SubmissionIn):
+    """Online or on mobile: to the city's centre, or to a county's as the catalogue lists the
+    matter there."""
+
+    region_code: str | None = Field(
+        default=None,
+        pattern=r"^\d{6}$",
+        max_length=6,
+        description="办理地: the county-level division whose centre it is made to (its six "
+        "digits begin the application number, its window accepts it, its departments handle "
+        "it as the matter's implementation says); the city's centre when absent",
+    )
+
+
 class ToleranceIn(ApiModel):
     """容缺受理: materials accepted missing, on the applicant's signed commitment."""
 

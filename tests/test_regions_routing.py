@@ -170,3 +170,49 @@ async def test_the_countys_catalogue_lists_company_setup_by_its_branch(
     assert entry["department"] == branch_code("amr", COUNTY)
     # Applied for under the matter's own definition and guide.
     assert entry["guide_url"] == "/matters/company_setup"
+
+
+async def test_applied_for_online_at_a_county_its_window_accepts_it_for_its_branches(
+    api: httpx.AsyncClient,
+) -> None:
+    """The catalogue lists company setup at 当涂县: applied for online there, it is numbered
+    by the county, waits at the county's window (not the city's) and goes to its branches."""
+    body = company_setup() | {"region_code": COUNTY}
+    response = await api.post("/api/applications", json=body)
+    assert response.status_code == 201, response.text
+    number = response.json()["application_no"]
+    assert number.startswith(COUNTY) and response.json()["state"] == "received"
+
+    async def pending(clerk: str) -> set[str]:
+        listed = await api.get("/api/window/pending", headers=await as_user(api, clerk))
+        return {p["application_no"] for p in listed.json()}
+
+    assert number in await pending(f"clerk-{COUNTY}")
+    assert number not in await pending(f"clerk-{OTHER_COUNTY}")
+    accepted = await api.post(
+        f"/api/window/applications/{number}/accept", headers=await as_user(api, f"clerk-{COUNTY}")
+    )
+    assert accepted.status_code == 200, accepted.text
+    task = await task_for(api, branch_code("amr", COUNTY), number)
+    assert task["department"] == "amr_340521"
+
+    # Only a county-level division's centre: not a township, nor a code that does not exist.
+    for code in (TOWNSHIP, "349999", "34052x"):
+        refused = await api.post("/api/applications", json=company_setup() | {"region_code": code})
+        assert error_body(refused, 422)["details"][0]["field"] == "region_code", code
+    # Nor a matter the county does not handle.
+    refused = await api.post(
+        "/api/applications", json=property_transfer() | {"region_code": COUNTY}
+    )
+    assert error_body(refused, 409)["error"] == "conflict"
+
+
+async def test_the_countys_apply_button_applies_at_the_county(api: httpx.AsyncClient) -> None:
+    home = await api.get("/", params={"region": COUNTY, "level": "county", "q": "企业开办"})
+    link = f'href="/apply/company_setup?region={COUNTY}"'
+    assert link in home.text, home.text
+    form = await api.get(f"/apply/company_setup?region={COUNTY}")
+    assert form.status_code == 200
+    assert "办理地：马鞍山市当涂县政务服务中心" in form.text
+    assert f'name="region" value="{COUNTY}"' in form.text
+    assert (await api.get(f"/apply/company_setup?region={TOWNSHIP}")).status_code == 422

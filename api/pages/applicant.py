@@ -38,8 +38,8 @@ from api.routers.matters import guide
 from api.schemas import (
     MatterPage,
     MissingMaterialsIn,
+    OnlineSubmissionIn,
     RatingIn,
-    SubmissionIn,
     SupplyIn,
     WithdrawIn,
 )
@@ -141,6 +141,7 @@ def _form_page(
     services: ServicesDep,
     matter: MatterDefinition,
     *,
+    region: str | None = None,
     values: dict[str, Any] | None = None,
     errors: dict[str, str] | None = None,
     message: str | None = None,
@@ -151,6 +152,9 @@ def _form_page(
         request,
         "apply.html",
         matter=guide(matter, services.catalogue),
+        # 办理地: a county's centre, when the catalogue's entry was the county's.
+        region=region,
+        region_name=services.regions.full_name(region) if region else None,
         held=held or {},
         values=values or {},
         errors=errors or {},
@@ -160,17 +164,29 @@ def _form_page(
     )
 
 
+async def _offered_at(
+    services: ServicesDep, code: str, region_code: str | None
+) -> tuple[MatterDefinition, str | None]:
+    """The matter as the centre applied to handles it (its departments, its promise), and
+    that centre's region (None: the city's)."""
+    region = intake.online_region(services, region_code or None)
+    matter = await _offered(services, code)
+    return intake.routed(services, matter, region or services.settings.region_code), region
+
+
 @router.get("/apply/{code}")
 async def apply_form(
     code: str, request: Request, services: ServicesDep, session: SessionDep
 ) -> Response:
-    matter = await _offered(services, code)
+    matter, region = await _offered_at(services, code, request.query_params.get("region"))
     identity = signed_in(request)
     if identity is None:
-        return _form_page(request, services, matter)
+        return _form_page(request, services, matter, region=region)
     # 秒填: from the signed-in applicant's identity and licences.
     filled = await prefill(session, matter=matter, identity=identity, today=await services.today())
-    return _form_page(request, services, matter, values=filled.values, held=filled.licences)
+    return _form_page(
+        request, services, matter, region=region, values=filled.values, held=filled.licences
+    )
 
 
 async def _materials(
@@ -195,10 +211,10 @@ async def _materials(
 async def apply_submit(
     code: str, request: Request, services: ServicesDep, session: SessionDep
 ) -> Response:
-    matter = await _offered(services, code)
     form = await request.form()
     check_csrf(request, form)
     values = {k: v for k, v in form.items() if isinstance(v, str)}
+    matter, region = await _offered_at(services, code, values.get("region"))
     mobile = "Mobile" in request.headers.get("user-agent", "")
     channel = Channel.mobile if mobile and Channel.mobile in matter.channels else Channel.online
     try:
@@ -206,8 +222,9 @@ async def apply_submit(
         body = submission_body(values, matter, materials) | {
             "channel": channel.value,
             "commitment_signed": bool(values.get("commitment_signed")),
+            "region_code": region,
         }
-        submission = SubmissionIn.model_validate(body)
+        submission = OnlineSubmissionIn.model_validate(body)
         actor = Actor(id="applicant", name=submission.applicant.name, role=Role.applicant)
         number, query_code, _ = await intake.receive(
             services=services,
@@ -216,6 +233,7 @@ async def apply_submit(
             channel=channel,
             actor=actor,
             idempotency_key=str(form.get("idempotency_key", "")) or None,
+            region=region,
         )
     except (ValidationError, ApiError) as exc:
         errors, message, status = form_problems(exc)
@@ -231,6 +249,7 @@ async def apply_submit(
             request,
             services,
             matter,
+            region=region,
             values=values,
             errors=errors,
             message=message,

@@ -22,9 +22,9 @@ from api.openapi import answers
 from api.schemas import (
     ApplicationView,
     MissingMaterialsIn,
+    OnlineSubmissionIn,
     RatingIn,
     Receipt,
-    SubmissionIn,
     SupplyIn,
     WithdrawIn,
 )
@@ -67,7 +67,7 @@ def receipt(number: str, code: str, status: ApplicationStatus, services: Service
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=Receipt)
 @answers(404, 409, 503)
 async def submit(
-    submission: SubmissionIn,
+    submission: OnlineSubmissionIn,
     services: ServicesDep,
     session: SessionDep,
     idempotency_key: IdempotencyKey = None,
@@ -84,6 +84,7 @@ async def submit(
         channel=Channel(submission.channel),
         actor=actor,
         idempotency_key=idempotency_key,
+        region=intake.online_region(services, submission.region_code),
     )
     return receipt(number, code, state, services)
 

@@ -35,6 +35,7 @@ from domain.fields import clean_fields, fields_problems
 from domain.identifiers import id_number_problem
 from domain.matter import Channel, Connector, MatterDefinition, MatterStatus
 from domain.reason import reason_problem
+from domain.regions import RegionLevel
 from domain.routing import handling_region, localised
 from domain.states import ApplicationState
 from store.models import ApplicationRow, IdempotencyRow, NumberSequenceRow
@@ -67,6 +68,17 @@ def offered_matter(catalogue: Catalogue, code: str, at: datetime) -> MatterDefin
     if matter.status is MatterStatus.suspended:
         raise conflict(f"该事项（{matter.name}）已暂停办理（自{matter.effective_from:%Y-%m-%d}起）")
     return matter
+
+
+def online_region(services: Services, region_code: str | None) -> str | None:
+    """The region an online application is made to (None: the centre's own): a county-level
+    division's centre; 422 for any other code (`routed` would let an unknown one through)."""
+    if region_code is None or region_code == services.settings.region_code:
+        return None
+    region = services.regions.get(region_code)
+    if region is None or region.level is not RegionLevel.county:
+        raise invalid({"region_code": "应为本市所辖县（市、区）的行政区划代码"})
+    return region_code
 
 
 def routed(services: Services, matter: MatterDefinition, accepting: str) -> MatterDefinition:
