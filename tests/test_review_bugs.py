@@ -352,3 +352,20 @@ async def test_the_inbox_reads_each_pinned_definition_and_calendar_once(
     assert len(rows) > len(definitions)
     assert built.count("definition") == len(definitions)
     assert built.count("calendar") == len(calendars)
+
+
+# --- times on the window's page are the centre's ---------------------------------------------
+
+
+async def test_the_window_lists_results_to_hand_over_in_the_centre_s_time(
+    api: httpx.AsyncClient, api_app: FastAPI
+) -> None:
+    number = (await _granted(api))["application_no"]
+    listed = await api.get("/api/window/handovers", headers=await as_user(api, CLERK))
+    [item] = [h for h in listed.json() if h["application_no"] == number]
+    assert item["completed_at"].endswith("+08:00")
+    shown = item["completed_at"][:16].replace("T", " ")
+    async with client_of(api_app) as window:
+        await sign_in(window, "clerk")
+        page = (await window.get("/window")).text
+    assert f"办结 {shown}" in page  # it showed the UTC time, eight hours early

@@ -69,7 +69,7 @@ async def desk(
         q=q,
         matters=[guide(m, services.catalogue) for m in found],
         pending=await intake.pending(session, clerk),
-        handovers=await aftercare.awaiting_handover(session, clerk),
+        handovers=await aftercare.awaiting_handover(services, session, clerk),
     )
 
 

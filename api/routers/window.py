@@ -75,18 +75,7 @@ async def awaiting_handover(
     clerk: Clerk, services: ServicesDep, session: SessionDep
 ) -> list[HandoverItem]:
     """Granted applications whose results have not reached the applicant yet."""
-    return [
-        HandoverItem(
-            application_no=a.application_no,
-            matter_name=a.matter_name,
-            applicant_name=a.applicant_name,
-            applicant_phone=a.applicant_phone,
-            delivery=a.delivery,
-            delivery_address=a.delivery_address,
-            completed_at=local(a.completed_at, services.tz),
-        )
-        for a in await aftercare.awaiting_handover(session, clerk)
-    ]
+    return await aftercare.awaiting_handover(services, session, clerk)
 
 
 @router.post("/applications/{application_no}/handover", status_code=204, dependencies=[IDEMPOTENT])

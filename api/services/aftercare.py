@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.container import Services
 from api.errors import conflict, invalid, not_found
-from api.schemas import HandoverIn, RatingIn, ReviewView
+from api.schemas import HandoverIn, HandoverItem, RatingIn, ReviewView
 from api.services.accounts import StaffUser
 from api.services.region_scope import visible
 from api.services.status import Found
@@ -119,20 +119,32 @@ async def hand_over(
 
 
 async def awaiting_handover(
-    session: AsyncSession, user: StaffUser, limit: int = 200
-) -> list[ApplicationRow]:
-    return list(
-        await session.scalars(
-            select(ApplicationRow)
-            .where(
-                visible(user),
-                ApplicationRow.state == ApplicationState.granted.value,
-                ApplicationRow.handed_over_at.is_(None),
-            )
-            .order_by(ApplicationRow.completed_at)
-            .limit(limit)
+    services: Services, session: AsyncSession, user: StaffUser, limit: int = 200
+) -> list[HandoverItem]:
+    """Granted applications whose results have not reached the applicant yet, oldest
+    first, with the centre's times (for the API and the window's page alike)."""
+    rows = await session.scalars(
+        select(ApplicationRow)
+        .where(
+            visible(user),
+            ApplicationRow.state == ApplicationState.granted.value,
+            ApplicationRow.handed_over_at.is_(None),
         )
+        .order_by(ApplicationRow.completed_at)
+        .limit(limit)
     )
+    return [
+        HandoverItem(
+            application_no=a.application_no,
+            matter_name=a.matter_name,
+            applicant_name=a.applicant_name,
+            applicant_phone=a.applicant_phone,
+            delivery=a.delivery,
+            delivery_address=a.delivery_address,
+            completed_at=local(a.completed_at, services.tz),
+        )
+        for a in rows
+    ]
 
 
 async def bad_reviews(
