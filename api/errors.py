@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -109,7 +110,7 @@ def field_name(loc: tuple[Any, ...]) -> str:
 _REASONS = {
     "missing": "必填",
     "string_type": "应为文字",
-    "string_too_short": "不能为空",
+    "string_too_short": "内容过短",
     "string_too_long": "内容过长",
     "string_pattern_mismatch": "格式不正确",
     "int_parsing": "应为整数",
@@ -117,22 +118,52 @@ _REASONS = {
     "float_parsing": "应为数字",
     "greater_than_equal": "数值过小",
     "less_than_equal": "数值过大",
+    "greater_than": "数值过小",
+    "less_than": "数值过大",
     "bool_parsing": "应为是或否",
     "dict_type": "应为对象",
     "list_type": "应为列表",
-    "too_short": "不能为空",
+    "too_short": "项目过少",
     "too_long": "项目过多",
     "json_invalid": "不是有效的 JSON",
     "model_attributes_type": "格式不正确",
     "extra_forbidden": "不允许的字段",
+    "date_parsing": "应为日期（如 2026-01-31）",
+    "date_from_datetime_parsing": "应为日期（如 2026-01-31）",
+    "date_from_datetime_inexact": "应为日期（如 2026-01-31）",
+    "date_type": "应为日期（如 2026-01-31）",
+    "datetime_parsing": "应为日期时间（如 2026-01-31T09:00:00+08:00）",
+    "datetime_from_date_parsing": "应为日期时间（如 2026-01-31T09:00:00+08:00）",
+    "datetime_type": "应为日期时间（如 2026-01-31T09:00:00+08:00）",
+}
+
+# The limit a bound's error names, and how to say it (the reason above, then the limit).
+_LIMITS = {
+    "string_too_short": ("min_length", "至少 {} 个字"),
+    "string_too_long": ("max_length", "最多 {} 个字"),
+    "too_short": ("min_length", "至少 {} 项"),
+    "too_long": ("max_length", "最多 {} 项"),
+    "greater_than_equal": ("ge", "最小 {}"),
+    "less_than_equal": ("le", "最大 {}"),
+    "greater_than": ("gt", "应大于 {}"),
+    "less_than": ("lt", "应小于 {}"),
 }
 
 
 def reason_of(error: dict[str, Any]) -> str:
     kind = str(error.get("type", ""))
+    ctx = error.get("ctx") or {}
     if kind in ("literal_error", "enum"):
-        expected = error.get("ctx", {}).get("expected", "")
-        return f"应为以下之一：{expected}" if expected else "取值不在允许范围内"
+        # Pydantic writes "'online', 'mobile' or 'window'": the choices, in our words.
+        choices = re.findall(r"'([^']*)'", str(ctx.get("expected", "")))
+        return f"应为以下之一：{'、'.join(choices)}" if choices else "取值不在允许范围内"
+    if kind in _LIMITS:
+        key, words = _LIMITS[kind]
+        limit = ctx.get(key)
+        if kind in ("string_too_short", "too_short") and limit == 1:
+            return "不能为空"
+        base = _REASONS[kind]
+        return f"{base}（{words.format(limit)}）" if limit is not None else base
     if kind in _REASONS:
         return _REASONS[kind]
     return str(error.get("msg", "不正确")).removeprefix("Value error, ")
