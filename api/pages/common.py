@@ -6,13 +6,14 @@ on the page (and field errors next to their fields) instead of a JSON body.
 
 from __future__ import annotations
 
+import json
 import secrets
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -87,6 +88,33 @@ def flash(request: Request, message: str, kind: str = "ok") -> None:
     request.session.setdefault("flash", []).append({"kind": kind, "text": message})
 
 
+# What was typed into a refused form comes back in it: the same `values` (by input name) that
+# /apply and the window's accept page render a refused form with. Those answer the POST with
+# the form itself; pages that redirect after a refusal (POST-redirect-GET) keep the values
+# beside the flash message, in the signed page session, for the next render of their page.
+_NOT_KEPT = frozenset({"csrf", "action_key", "back", "password"})
+# The session is a cookie (4 KB at most, and JSON writes a Chinese character as 6 bytes): a
+# longer text is not kept, rather than lose the session (and its CSRF token) to a cookie the
+# browser refuses.
+KEPT_MAX = 1500
+
+
+def keep_values(request: Request, page: str, form_name: str, form: Mapping[str, Any]) -> None:
+    """A refused form's text and numbers, for the page at `page` to show again in the form
+    called `form_name` (one page has several forms with inputs of the same names)."""
+    values = {k: v for k, v in form.items() if isinstance(v, str) and k not in _NOT_KEPT}
+    if len(json.dumps(values)) <= KEPT_MAX:
+        request.session["kept"] = {"page": urlsplit(page).path, "form": form_name, "values": values}
+
+
+def _kept(request: Request) -> dict[str, dict[str, str]]:
+    """The values kept for this page, by form name; shown once, as flash messages are."""
+    kept = request.session.pop("kept", None)
+    if not kept or kept.get("page") != request.url.path:
+        return {}
+    return {str(kept["form"]): dict(kept["values"])}
+
+
 def render(
     request: Request,
     template: str,
@@ -112,6 +140,7 @@ def render(
             # each page's forms carry a key of their own (api.deps.PAGE_IDEMPOTENT).
             "action_key": secrets.token_urlsafe(16),
             "messages": messages,
+            "kept": _kept(request),
             "temporal_ui": services.settings.temporal_ui_url.rstrip("/"),
             "namespace": services.settings.temporal_namespace,
             "tz": services.tz,
@@ -129,6 +158,7 @@ def render(
 _LAYOUT_VALUES = frozenset(
     {
         "messages",
+        "kept",
         "csrf",
         "action_key",
         "temporal_ui",

@@ -14,6 +14,7 @@ from api.pages.common import (
     check_csrf,
     flash,
     form_model,
+    keep_values,
     pager,
     problem_text,
     redirect,
@@ -147,6 +148,7 @@ async def extend(
     form = await request.form()
     check_csrf(request, form)
     task = await tasks.load_task(session=session, user=boss, task_id=task_id)
+    back = safe_path(form.get("back"), f"/supervision/applications/{task.app.application_no}")
     try:
         body = form_model(
             ExtensionIn,
@@ -156,8 +158,8 @@ async def extend(
         flash(request, f"已批准延期 {body.working_days} 个工作日。")
     except ApiError as exc:
         flash(request, problem_text(exc), "error")
-    back = f"/supervision/applications/{task.app.application_no}"
-    return redirect(safe_path(form.get("back"), back))
+        keep_values(request, back, f"extension-{task_id}", form)
+    return redirect(back)
 
 
 @router.post("/supervision/tasks/{task_id}/extension/refuse")
@@ -190,6 +192,7 @@ async def order(
     form = await request.form()
     check_csrf(request, form)
     task = await tasks.load_task(session=session, user=boss, task_id=task_id)
+    page = f"/supervision/applications/{task.app.application_no}"
     try:
         body = form_model(
             OrderIn,
@@ -199,7 +202,8 @@ async def order(
         flash(request, f"已下达督办单，请承办部门在 {body.working_days} 个工作日内书面答复。")
     except ApiError as exc:
         flash(request, problem_text(exc, ORDER_LABELS), "error")
-    return redirect(f"/supervision/applications/{task.app.application_no}")
+        keep_values(request, page, f"orders-{task_id}", form)
+    return redirect(page)
 
 
 @router.post("/supervision/tasks/{task_id}/reroute")
@@ -210,6 +214,7 @@ async def reroute(
     form = await request.form()
     check_csrf(request, form)
     task = await tasks.load_task(session=session, user=boss, task_id=task_id)
+    page = f"/supervision/applications/{task.app.application_no}"
     try:
         body = form_model(
             RerouteIn, {"department": form.get("department", ""), "reason": form.get("reason", "")}
@@ -220,7 +225,8 @@ async def reroute(
         flash(request, f"已改派{services.catalogue.department_name(body.department)}办理。")
     except ApiError as exc:
         flash(request, problem_text(exc, REROUTE_LABELS), "error")
-    return redirect(f"/supervision/applications/{task.app.application_no}")
+        keep_values(request, page, f"reroute-{task_id}", form)
+    return redirect(page)
 
 
 @router.post("/supervision/reviews/{number}/follow-up")

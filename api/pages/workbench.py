@@ -19,6 +19,7 @@ from api.pages.common import (
     flash,
     forbidden_page,
     form_model,
+    keep_values,
     pager,
     problem_text,
     redirect,
@@ -281,6 +282,7 @@ async def act(
         labels = {f"result.{f.code}": f.label for f in spec.result_fields}
         labels |= ACTION_LABELS.get(action, {})
         flash(request, problem_text(exc, labels), "error")
+        keep_values(request, page, action, form)  # the form comes back as it was typed
         return redirect(page)
     flash(request, done)
     # After a decision the task leaves the inbox: back to the inbox; else stay on the task.
