@@ -22,7 +22,7 @@ from domain.actors import Role, SignoffRole
 from domain.application import Applicant, MaterialSource, SuppliedItem
 from domain.events import EventKind
 from domain.fields import MAX_TEXT, FieldValue
-from domain.licences import LicenceStatus
+from domain.licences import HolderKind, LicenceStatus
 from domain.matter import (
     ApplicantType,
     Channel,
@@ -912,6 +912,7 @@ class LicenceVerification(ApiModel):
     type: str
     type_name: str
     holder_name: str = Field(description="a person's name masked (张*); an organisation's in full")
+    holder_kind: HolderKind
     issuer: str
     issued_on: date
     valid_until: date | None = Field(description="None: long-term")

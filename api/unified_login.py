@@ -9,15 +9,22 @@ in a URL, and it is what 我的办件, 我的证照 and 秒填 are keyed by.
 from __future__ import annotations
 
 import os
+import warnings
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from authlib.integrations.starlette_client import OAuth
+from authlib.deprecate import AuthlibDeprecationWarning
 from fastapi import Request
 from pydantic import BaseModel
 
 from domain.identifiers import credit_code_problem, id_number_problem
 from settings import Settings
+
+# authlib 1.9's Starlette client imports its own httpx client, which announces a move to
+# httpx2 at import: a notice about authlib's next version, logged at WARNING on every start.
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", AuthlibDeprecationWarning)
+    from authlib.integrations.starlette_client import OAuth
 
 SESSION_KEY = "identity"
 PROVIDER = "unified"

@@ -66,6 +66,7 @@ async def test_anyone_can_verify_a_licence_and_sees_a_persons_name_masked(
         "type",
         "type_name",
         "holder_name",
+        "holder_kind",
         "issuer",
         "issued_on",
         "valid_until",
@@ -77,11 +78,16 @@ async def test_anyone_can_verify_a_licence_and_sees_a_persons_name_masked(
         "张*",
         "valid",
     )
+    assert body["holder_kind"] == "person"
     company = (await api.get("/api/licences/L-1/verify")).json()
     assert company["holder_name"] == "马鞍山示例有限公司"  # an organisation's name is public
+    assert company["holder_kind"] == "organisation"
     error_body(await api.get("/api/licences/NO-SUCH-LICENCE/verify"), 404)
     page = await api.get("/licences/ID-340503")
     assert page.status_code == 200 and "真实有效" in page.text and "张*" in page.text
+    assert "姓名已部分隐藏" in page.text
+    # A company's name is shown in full, and the page does not say otherwise.
+    assert "姓名已部分隐藏" not in (await api.get("/licences/L-1")).text
 
 
 # --- licences replace materials -------------------------------------------------------------

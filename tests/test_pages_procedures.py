@@ -315,6 +315,7 @@ async def test_the_new_forms_are_only_where_the_user_may_act(
             f"{page}/return", data={"reason": "不属本部门", "csrf": await csrf(browser, page)}
         )
         assert after.status_code == 403 and "无权访问" in after.text
+        assert "<title>无权访问 · 马鞍山市" in after.text  # the error page names the centre
     assert (await _detail(api, "psb", seal["id"]))["state"] == "open"
     async with client_of(api_app) as browser:
         await sign_in(browser, "psb")

@@ -181,3 +181,11 @@ async def test_a_page_naming_an_id_beyond_the_integer_column_is_404(
     await sign_in(api, "amr")
     page = await api.get("/workbench/tasks/99999999999999999999")
     assert page.status_code == 404 and "没有该任务" in page.text
+
+
+async def test_pages_name_their_icon_so_browsers_do_not_ask_for_a_missing_one(
+    api: httpx.AsyncClient,
+) -> None:
+    assert '<link rel="icon" href="/static/favicon.svg"' in (await api.get("/")).text
+    icon = await api.get("/static/favicon.svg")
+    assert icon.status_code == 200 and icon.headers["content-type"].startswith("image/svg+xml")

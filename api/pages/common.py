@@ -115,6 +115,10 @@ def _kept(request: Request) -> dict[str, dict[str, str]]:
     return {str(kept["form"]): dict(kept["values"])}
 
 
+def _centre_name(services: Services) -> str:
+    return services.calendars.centres[services.settings.centre].name
+
+
 def render(
     request: Request,
     template: str,
@@ -145,7 +149,7 @@ def render(
             "namespace": services.settings.temporal_namespace,
             "tz": services.tz,
             "department_name": services.catalogue.department_name,
-            "centre_name": services.calendars.centres[services.settings.centre].name,
+            "centre_name": _centre_name(services),
             "identity": signed_in(request),
             "inbox_unread": getattr(request.state, "inbox_unread", None),
             "unified_login": bool(services.settings.oidc_issuer),
@@ -408,6 +412,7 @@ ERROR_TITLES = {
 
 def error_page(request: Request, status: int, message: str) -> Response:
     """Errors on pages are pages, not JSON."""
+    services: Services | None = getattr(request.app.state, "services", None)  # None: starting
     return templates.TemplateResponse(
         request,
         "error.html",
@@ -418,6 +423,7 @@ def error_page(request: Request, status: int, message: str) -> Response:
             "messages": [],
             "title": ERROR_TITLES.get(status, "出错了"),
             "message": message,
+            "centre_name": _centre_name(services) if services else "通办",
         },
         status_code=status,
     )

@@ -38,6 +38,7 @@ def verification(services: Services, row: LicenceRow, today: date) -> LicenceVer
         type=row.type,
         type_name=type_name(services, row.type),
         holder_name=mask_name(row.holder_name, HolderKind(row.holder_kind)),
+        holder_kind=HolderKind(row.holder_kind),
         issuer=row.issuer,
         issued_on=row.issued_on,
         valid_until=row.valid_until,
