@@ -92,7 +92,8 @@ def company_setup(**overrides: Any) -> Json:
 def property_transfer(**overrides: Any) -> Json:
     return {
         "matter_code": "property_transfer",
-        "applicant": person(name="李四"),
+        # 张三 applies (his ID card is in the library, in his name) for the buyer 李四.
+        "applicant": person(),
         "form": {
             "property_address": "马鞍山市花山区示例小区1栋101室",
             "unit_no": "340503001001GB00001F00010001",

@@ -420,7 +420,7 @@ async def test_task_detail_shows_applicant_form_and_materials(api: httpx.AsyncCl
     assert response.status_code == 200, response.text
     detail = response.json()
     assert detail["step_code"] == "contract_filing" and detail["step_name"] == "存量房合同备案"
-    assert detail["applicant"]["name"] == "李四" and detail["applicant"]["kind"] == "person"
+    assert detail["applicant"]["name"] == "张三" and detail["applicant"]["kind"] == "person"
     assert detail["form"]["property_address"] == "马鞍山市花山区示例小区1栋101室"
     materials = {m["code"]: m for m in detail["materials"]}
     assert materials["title_certificate"]["source"] == "licence"

@@ -20,12 +20,14 @@ from tests.api_helpers import (
     CLERK,
     SUPERVISOR,
     as_user,
+    company,
     company_setup,
     error_body,
     invalid_fields,
     person,
     submit,
     task_for,
+    utility_connection,
 )
 from tests.conftest import client_of
 from tests.factories import id_number
@@ -273,3 +275,23 @@ def test_logs_never_show_an_identifier_or_a_mobile_number_unmasked() -> None:
     assert APPLICANT_ID not in text and "13905550001" not in text
     assert "91340500MA2TB0001W" not in text
     assert "139****0001" in text and "34050020261128000001" in text  # numbers stay readable
+
+
+async def test_a_licence_found_for_the_applicant_must_be_in_the_applicant_s_name(
+    api: httpx.AsyncClient, engine: AsyncEngine
+) -> None:
+    """A company's credit code typed with another company's name: its business licence (and
+    its planning permit) are not taken as the applicant's papers. The name on record is not
+    shown."""
+    body = utility_connection(applicant=company(name="马鞍山长江建设有限公司"))
+    response = await api.post("/api/applications", json=body)
+    assert invalid_fields(response) == {
+        "applicant.name": "与营业执照登记的名称不一致，请核对申请人名称和证件号码"
+    }
+    assert "马鞍山示例有限公司" not in response.text
+    # The same, found by the credit code alone (not named): refused too.
+    unnamed = without(without(body, "business_licence"), "site_plan")
+    assert "applicant.name" in invalid_fields(await api.post("/api/applications", json=unnamed))
+    # Spaces and the width of brackets are no difference.
+    same = utility_connection(applicant=company(name=" 马鞍山示例有限公司 "))
+    assert (await api.post("/api/applications", json=same)).status_code == 201

@@ -5,7 +5,9 @@ electronic licence replaces is resolved from the licence library for its holder 
 applicant, or whoever the definition names): a valid licence of that type satisfies it and
 the application pins the licence's number and digest. A named licence that is unknown,
 revoked, expired or someone else's is refused, and so is a required material that arrived
-by no way at all; each refusal names `materials.<code>`.
+by no way at all; each refusal names `materials.<code>`. A licence found for the applicant
+must be in the applicant's name: a credit code typed with another company's name is refused
+(`applicant.name`), not filled with that company's licence.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from domain.licences import LicenceStatus
 from domain.matter import MaterialSpec, MatterDefinition
 from domain.references import applicant_values, resolve
 from store import licences as library
+from store.models import LicenceRow
 
 SHARED_REF = "共享交换平台"
 
@@ -55,11 +58,12 @@ async def receive_materials(
             problems[field] = f"“{spec.name}”缺少文件（ref）"
         elif m.source is MaterialSource.licence:
             holder = _holder(spec, applicant, form)
-            found, problem = await _licence(session, spec, m.ref, holder, today, licence_names)
+            row, problem = await _licence(session, spec, m.ref, holder, today, licence_names)
             if problem:
                 problems[f"materials.{spec.code}"] = problem
-            elif found:
-                received[m.code] = found
+            elif row:
+                received[m.code] = _receipt(spec, row)
+                problems |= _name_problem(spec, row, applicant, licence_names)
         else:
             received[m.code] = m.model_copy(update={"verified": m.source is MaterialSource.sharing})
     for spec in matter.materials:
@@ -73,9 +77,10 @@ async def receive_materials(
             continue
         if spec.licence_type:
             holder = _holder(spec, applicant, form)
-            found, _ = await _licence(session, spec, "", holder, today, licence_names)
-            if found:
-                received[spec.code] = found
+            row, _ = await _licence(session, spec, "", holder, today, licence_names)
+            if row:
+                received[spec.code] = _receipt(spec, row)
+                problems |= _name_problem(spec, row, applicant, licence_names)
                 continue
         if spec.required:
             kind = licence_names.get(spec.licence_type or "", "")
@@ -96,7 +101,7 @@ async def _licence(
     holder: str,
     today: date,
     licence_names: Mapping[str, str],
-) -> tuple[MaterialReceipt | None, str | None]:
+) -> tuple[LicenceRow | None, str | None]:
     """The licence that satisfies `spec` (the one named by `ref`, or the holder's), or why
     the named one cannot."""
     assert spec.licence_type is not None
@@ -118,14 +123,34 @@ async def _licence(
         if found is None:
             return None, None
         row = found
-    receipt = MaterialReceipt(
-        code=spec.code,
-        source=MaterialSource.licence,
-        ref=row.number,
-        digest=row.digest,
+    return row, None
+
+
+def _receipt(spec: MaterialSpec, row: LicenceRow) -> MaterialReceipt:
+    return MaterialReceipt(
+        code=spec.code, source=MaterialSource.licence, ref=row.number, digest=row.digest,
         verified=True,
-    )
-    return receipt, None
+    )  # fmt: skip
+
+
+def _name_problem(
+    spec: MaterialSpec, row: LicenceRow, applicant: Applicant, licence_names: Mapping[str, str]
+) -> dict[str, str]:
+    """The applicant's name against the licence found for the applicant's identifier; the
+    name on record is not shown (a person's is personal data)."""
+    if spec.holder != "applicant.id" or _same_name(row.holder_name, applicant.name):
+        return {}
+    kind = licence_names.get(spec.licence_type or "", "证照")
+    return {"applicant.name": f"与{kind}登记的名称不一致，请核对申请人名称和证件号码"}
+
+
+def _same_name(a: str, b: str) -> bool:
+    """Equal but for spaces and the width of brackets (（有限合伙） and (有限合伙))."""
+
+    def plain(name: str) -> str:
+        return "".join(name.split()).replace("（", "(").replace("）", ")")
+
+    return plain(a) == plain(b)
 
 
 def _whose(spec: MaterialSpec) -> str:
