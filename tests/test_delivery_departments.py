@@ -21,7 +21,15 @@ from domain.actors import Role
 from domain.matter import Connector
 from settings import Settings
 from store.models import StepRow
-from tests.api_helpers import SUPERVISOR, approval, as_user, error_body, submit, task_for
+from tests.api_helpers import (
+    SUPERVISOR,
+    approval,
+    as_user,
+    error_body,
+    invalid_fields,
+    submit,
+    task_for,
+)
 from tests.engine import event_rows, running_worker, start
 from tests.factories import application
 from tests.receivers import Receiver, running_receiver
@@ -171,6 +179,31 @@ async def test_a_department_system_decides_its_task_with_client_credentials(
         "/api/auth/token", data={"username": "tax-system", "password": "s3cret-of-the-system"}
     )
     assert as_password.status_code == 401
+    # HTTP Basic, as OAuth2 client libraries send a client's credentials by default.
+    basic = await api.post(
+        "/api/auth/token",
+        data={"grant_type": "client_credentials"},
+        auth=("tax-system", "s3cret-of-the-system"),
+    )
+    assert basic.status_code == 200, basic.text
+    wrong = await api.post(
+        "/api/auth/token", data={"grant_type": "client_credentials"}, auth=("tax-system", "x")
+    )
+    assert wrong.status_code == 401
+    both = await api.post(
+        "/api/auth/token",
+        data={"grant_type": "client_credentials", "client_id": "tax-system"},
+        auth=("tax-system", "s3cret-of-the-system"),
+    )
+    assert invalid_fields(both) == {
+        "client_id": "客户端凭据只能用一种方式提交（HTTP Basic 或表单）"
+    }
+    garbled = await api.post(
+        "/api/auth/token",
+        data={"grant_type": "client_credentials"},
+        headers={"Authorization": "Basic not-base64!"},
+    )
+    assert "Authorization" in invalid_fields(garbled)
     timeline = await api.get(
         f"/api/supervision/applications/{number}/timeline", headers=await as_user(api, SUPERVISOR)
     )

@@ -3,7 +3,9 @@ departments' own systems (`tongban clients add`)."""
 
 from __future__ import annotations
 
+import base64
 from typing import Annotated, Literal
+from urllib.parse import unquote_plus
 
 from fastapi import APIRouter, Form, Request
 
@@ -59,6 +61,22 @@ async def sign_in(
 Password = Annotated[str, Form(max_length=1024, json_schema_extra={"format": "password"})]
 
 
+def _basic_credentials(request: Request) -> tuple[str, str] | None:
+    """A client's id and secret sent as HTTP Basic (RFC 6749 §2.3.1: each form-urlencoded
+    first), as OAuth2 client libraries send them by default; None without that header."""
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        decoded = base64.b64decode(value.strip(), validate=True).decode()
+    except ValueError:  # not base64, or not UTF-8
+        decoded = ""
+    client_id, colon, secret = decoded.partition(":")
+    if not colon:
+        raise invalid({"Authorization": "不是有效的 HTTP Basic 凭据（client_id:client_secret）"})
+    return unquote_plus(client_id), unquote_plus(secret)
+
+
 @router.post("/token", response_model=TokenOut)
 @answers(401, 429)
 async def token(
@@ -74,11 +92,17 @@ async def token(
     client_secret: Password = "",
 ) -> TokenOut:
     """A bearer token: `grant_type=password` with `username` and `password` for staff,
-    `grant_type=client_credentials` with `client_id` and `client_secret` for a department's
-    own system (scoped to its department, its actions attributed to it). Valid for
+    `grant_type=client_credentials` with `client_id` and `client_secret` (in the form, or as
+    HTTP Basic) for a department's own system (scoped to its department, its actions
+    attributed to it). Valid for
     `TONGBAN_TOKEN_HOURS` and refused once unused for `TONGBAN_IDLE_MINUTES`."""
     if grant_type == "client_credentials":
         name, secret, kind = client_id, client_secret, accounts.CLIENT
+        basic = _basic_credentials(request)
+        if basic is not None:
+            if client_id or client_secret:
+                raise invalid({"client_id": "客户端凭据只能用一种方式提交（HTTP Basic 或表单）"})
+            name, secret = basic
         missing = {k: "必填" for k, v in (("client_id", name), ("client_secret", secret)) if not v}
     else:
         name, secret, kind = username, password, accounts.PERSON
