@@ -369,3 +369,19 @@ async def test_the_window_lists_results_to_hand_over_in_the_centre_s_time(
         await sign_in(window, "clerk")
         page = (await window.get("/window")).text
     assert f"办结 {shown}" in page  # it showed the UTC time, eight hours early
+
+
+async def test_a_supervisor_finds_an_application_by_its_number(
+    api: httpx.AsyncClient, api_app: FastAPI
+) -> None:
+    number = (await submit(api))["application_no"]
+    async with client_of(api_app) as boss:
+        await sign_in(boss, "supervisor")
+        assert 'action="/supervision/find"' in (await boss.get("/supervision")).text
+        found = await boss.get("/supervision/find", params={"no": f" {number} "})
+        assert found.headers["location"] == f"/supervision/applications/{number}"
+        page = await boss.get(found.headers["location"])
+        assert page.status_code == 200 and number in page.text
+        assert (
+            await boss.get("/supervision/find", params={"no": "1"}, follow_redirects=True)
+        ).status_code == 404

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy import select
@@ -110,6 +112,16 @@ async def dashboard(
         colours=CARD_COLOURS,
         deliveries=await delivery_report(services=services, session=session, user=boss),
     )
+
+
+@router.get("/supervision/find")
+async def find(request: Request, _boss: SupervisorPage) -> Response:
+    """办件查询: straight to an application by its number (a call about one, a complaint),
+    as at the window."""
+    number = request.query_params.get("no", "").strip()
+    if not number:
+        return redirect("/supervision")
+    return redirect(f"/supervision/applications/{quote(number)}")
 
 
 @router.get("/supervision/applications/{number}")
