@@ -16,6 +16,7 @@ from sqlalchemy import select
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.service import RPCError
 
+from cli.temporal_session import core_callbacks_settled
 from definitions.calendars import CalendarSources
 from domain.actions import CalendarChangedInput
 from domain.actors import Actor, Role
@@ -85,8 +86,15 @@ async def publish(
     return outcome
 
 
+async def _publish_and_settle(settings: Settings, dry_run: bool) -> Outcome:
+    try:
+        return await publish(settings, dry_run=dry_run)
+    finally:  # the process ends next: see cli/temporal_session.py
+        await core_callbacks_settled()
+
+
 def run(settings: Settings, dry_run: bool) -> int:
-    outcome = asyncio.run(publish(settings, dry_run=dry_run))
+    outcome = asyncio.run(_publish_and_settle(settings, dry_run))
     verb = "would change" if dry_run else "changed"
     print(f"{verb}: {len(outcome.changed)}, unchanged: {outcome.unchanged}")
     for number in outcome.changed:

@@ -339,24 +339,30 @@ class Stack:
 def run(args: argparse.Namespace) -> int:
     config = DevConfig.load(args)
     config.data_dir.mkdir(parents=True, exist_ok=True)
-    ports = {
-        "API": config.api_port,
-        "Temporal": config.temporal_port,
-        "Temporal UI": config.ui_port,
-        "identity provider": config.oidc_port,
-        "SMS sink": config.sms_port,
+    # Each part of the stack, its port and the option that chooses it.
+    parts = {
+        "API": (config.api_port, "--port"),
+        "Temporal": (config.temporal_port, "--temporal-port"),
+        "Temporal UI": (config.ui_port, "--ui-port"),
+        "identity provider": (config.oidc_port, "--oidc-port"),
+        "SMS sink": (config.sms_port, "--sms-port"),
     }
+    ports = {what: port for what, (port, _) in parts.items()}
     if len(set(ports.values())) < len(ports):
         print(
-            f"two parts of the stack would share a port ({ports}): "
-            "choose others with --port, --temporal-port and --ui-port"
+            f"two parts of the stack would share a port ({ports}): choose others with "
+            "--port, --temporal-port, --ui-port, --oidc-port and --sms-port",
+            file=sys.stderr,
         )
         return 1
-    for what, port in ports.items():
+    for what, (port, option) in parts.items():
         if not _port_free(config.host, port):
             print(
                 f"port {port} for the {what} is taken: is another stack running? "
-                "Use --port / --temporal-port to run a second one."
+                f"Choose another with {option}. A second stack needs its own --port, "
+                "--temporal-port, --oidc-port and --sms-port (its Temporal UI follows "
+                "--temporal-port, or give --ui-port).",
+                file=sys.stderr,
             )
             return 1
     os.environ.update(config.environment())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -20,6 +21,7 @@ from cli import (
     subscriptions_cmd,
     users_cmd,
 )
+from cli.errors import CliError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -43,8 +45,22 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
+    """Run a command. What it cannot do (`CliError`) is one line on stderr and exit 1; a
+    reader that stops early (`tongban users list | head -1`) ends it quietly."""
     args = build_parser().parse_args(argv)
-    sys.exit(args.handler(args) or 0)
+    try:
+        code = args.handler(args) or 0
+        sys.stdout.flush()  # a closed pipe shows here, not in interpreter shutdown
+    except CliError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        code = 1
+    except BrokenPipeError:
+        # The reader went away: nothing more can be said to it, and Python's own last
+        # flush of stdout must not fail again (docs.python.org, "Note on SIGPIPE").
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        code = 1
+    sys.exit(code)
 
 
 if __name__ == "__main__":

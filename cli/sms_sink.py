@@ -9,12 +9,15 @@ runs one, and the page /dev/sms shows what it holds.
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import threading
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+
+from cli.errors import CliError
 
 
 class SmsSink(ThreadingHTTPServer):
@@ -76,7 +79,15 @@ def sent_messages(store: Path, limit: int = 200) -> list[dict[str, Any]]:
 def run(args: argparse.Namespace) -> int:
     store = Path(args.file)
     store.parent.mkdir(parents=True, exist_ok=True)
-    with SmsSink((args.host, args.port), store) as sink:
+    try:
+        sink = SmsSink((args.host, args.port), store)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise CliError(
+                f"port {args.port} on {args.host} is in use: choose another with --port"
+            ) from exc
+        raise CliError(f"cannot listen on {args.host}:{args.port}: {exc.strerror}") from exc
+    with sink:
         sink.serve_forever()
     return 0
 

@@ -10,21 +10,46 @@ from typing import Any
 from sqlalchemy import select
 
 from api.services import subscriptions
+from cli.errors import CliError
+from cli.temporal_session import temporal_client
+from domain.events import EventKind
 from settings import get_settings
 from store.db import create_engine, session_factory
+from store.feed import EVENT_TYPE_PREFIX
 from store.models import SubscriptionRow
-from temporal_client import connect
+
+
+def event_kinds(option: str | None) -> list[str]:
+    """--types: event kinds, each bare (`received`) or as the feed's CloudEvents type
+    (`cn.gov.tongban.application.received`)."""
+    kinds = [t.strip().removeprefix(EVENT_TYPE_PREFIX) for t in (option or "").split(",")]
+    kinds = [k for k in kinds if k]
+    known = [k.value for k in EventKind]
+    unknown = [k for k in kinds if k not in known]
+    if unknown:
+        raise CliError(
+            f"unknown event type {', '.join(unknown)}: --types takes kinds among "
+            f"{', '.join(known)} (or {EVENT_TYPE_PREFIX}<kind>)"
+        )
+    return list(dict.fromkeys(kinds))
 
 
 async def _add(args: argparse.Namespace) -> int:
     settings = get_settings()
+    types = event_kinds(args.types)
     engine = create_engine(settings.db_url)
     try:
         async with session_factory(engine)() as session:
-            types = [t.strip() for t in (args.types or "").split(",") if t.strip()]
-            row = await subscriptions.add(
-                session, url=args.url, secret=args.secret, types=types, from_start=args.from_start
-            )
+            try:
+                row = await subscriptions.add(
+                    session,
+                    url=args.url,
+                    secret=args.secret,
+                    types=types,
+                    from_start=args.from_start,
+                )
+            except subscriptions.SubscriptionError as exc:
+                raise CliError(str(exc)) from exc
             print(f"subscription {row.id}: {row.url}")
             if not args.secret:
                 print(f"secret (give it to the receiver; it is not shown again): {row.secret}")
@@ -32,10 +57,10 @@ async def _add(args: argparse.Namespace) -> int:
     finally:
         await engine.dispose()
     try:
-        client = await asyncio.wait_for(connect(settings), 10)
-        await subscriptions.start_feed(
-            client, settings.temporal_task_queue, subscription_id, settings.feed_poll_seconds
-        )
+        async with temporal_client(settings) as client:
+            await subscriptions.start_feed(
+                client, settings.temporal_task_queue, subscription_id, settings.feed_poll_seconds
+            )
         print("delivery started")
     except Exception as exc:  # the worker starts it when it next starts
         print(f"Temporal not reachable ({exc}); the worker starts the delivery when it starts")
@@ -49,8 +74,7 @@ async def _list_or_remove(args: argparse.Namespace) -> int:
             if args.command == "remove":
                 row = await session.get(SubscriptionRow, args.id)
                 if row is None:
-                    print(f"no subscription {args.id}")
-                    return 1
+                    raise CliError(f"no subscription {args.id}")
                 row.active = False
                 await session.commit()
                 print(f"subscription {args.id} removed (its delivery stops)")
@@ -78,7 +102,11 @@ def register(areas: Any) -> None:
     add = commands.add_parser("add", help="a new receiver")
     add.add_argument("url")
     add.add_argument("--secret", help="whsec_<base64>; generated and shown once when omitted")
-    add.add_argument("--types", help="comma-separated event kinds (default: all)")
+    add.add_argument(
+        "--types",
+        help="comma-separated event kinds, e.g. received,granted or their CloudEvents types "
+        f"{EVENT_TYPE_PREFIX}received (default: all)",
+    )
     add.add_argument(
         "--from-start", action="store_true", help="send every event so far, not only new ones"
     )

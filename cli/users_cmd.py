@@ -17,7 +17,8 @@ from typing import Any
 from sqlalchemy import select
 
 from api.password_policy import WeakPassword
-from api.services.accounts import create_user, set_password, sync_departments
+from api.services.accounts import create_user, end_sessions, set_password, sync_departments
+from cli.errors import CliError
 from definitions.catalogue import default_catalogue
 from definitions.regions import default_regions
 from domain.actors import Role, SignoffRole
@@ -27,17 +28,37 @@ from store.db import create_engine, session_factory
 from store.models import UserRow
 
 
-class UserError(Exception):
+class UserError(CliError):
     pass
+
+
+NO_TERMINAL = (
+    "cannot read a password: there is no terminal to ask on; "
+    "give it as one line of standard input with --password-stdin"
+)
+
+
+def _terminal() -> bool:
+    """Whether getpass can ask without echoing: it uses /dev/tty, else a terminal stdin."""
+    try:
+        with open("/dev/tty", "rb"):
+            return True
+    except OSError:
+        return sys.stdin.isatty()
 
 
 def _password(args: argparse.Namespace) -> str:
     if args.password_stdin:
-        password = sys.stdin.readline().rstrip("\n")
-    else:
+        return sys.stdin.readline().rstrip("\n")
+    if not _terminal():
+        raise UserError(NO_TERMINAL)
+    try:
         password = getpass.getpass("password: ")
-        if getpass.getpass("again: ") != password:
-            raise UserError("the two passwords differ")
+        again = getpass.getpass("again: ")
+    except EOFError as exc:  # ^D at the prompt
+        raise UserError("no password given") from exc
+    if again != password:
+        raise UserError("the two passwords differ")
     return password
 
 
@@ -76,8 +97,10 @@ async def _run(args: argparse.Namespace) -> str:
                     raise UserError(f"{args.username} exists already")
                 role = Role(args.role)
                 catalogue = default_catalogue()
-                if role is Role.staff and catalogue.department(args.department or "") is None:
-                    known = ", ".join(sorted(catalogue.all_departments))
+                known = ", ".join(sorted(catalogue.all_departments))
+                if args.department and catalogue.department(args.department) is None:
+                    raise UserError(f"unknown department {args.department}; one of: {known}")
+                if role is Role.staff and not args.department:
                     raise UserError(f"staff need --department, one of: {known}")
                 region = _region(args, catalogue.department(args.department or ""))
                 level = _level(args.signoff_role, role)
@@ -102,10 +125,14 @@ async def _run(args: argparse.Namespace) -> str:
                 message = f"{args.username}: sign-off level {level.label if level else 'none'}"
             elif args.command == "passwd":
                 await set_password(user, _password(args))
-                message = f"password changed for {args.username}"
+                ended = await end_sessions(session, user.id)
+                message = f"password changed for {args.username}; {ended} session(s) ended"
             else:
                 user.active = args.command == "enable"
                 message = f"{args.username} {args.command}d"
+                if not user.active:  # enabling it later must not revive what it held
+                    ended = await end_sessions(session, user.id)
+                    message += f"; {ended} session(s) ended"
             await session.commit()
             return message
     finally:
@@ -115,9 +142,8 @@ async def _run(args: argparse.Namespace) -> str:
 def run(args: argparse.Namespace) -> int:
     try:
         print(asyncio.run(_run(args)))
-    except (UserError, WeakPassword) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+    except WeakPassword as exc:
+        raise CliError(str(exc)) from exc
     return 0
 
 

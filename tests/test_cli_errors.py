@@ -1,0 +1,215 @@
+"""`tongban` when a command cannot do what it was asked: one line on stderr, exit status 1,
+never a traceback; and a short-lived command that used Temporal exits cleanly."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+import re
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from temporalio.testing import WorkflowEnvironment
+
+from bench.ports import spare_port
+from cli.main import main as cli
+from cli.subscriptions_cmd import event_kinds
+from cli.users_cmd import NO_TERMINAL
+from settings import get_settings
+from store.feed import EVENT_TYPE_PREFIX
+from store.migrate import upgrade
+from workflows.feed import feed_workflow_id
+
+TONGBAN = [sys.executable, "-m", "cli"]
+
+
+@pytest.fixture
+def configured(monkeypatch: pytest.MonkeyPatch, db_url: str) -> Iterator[None]:
+    monkeypatch.setenv("TONGBAN_DATABASE_URL", db_url)
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+def tongban(*args: str, stdin: str = "") -> tuple[int, str, str]:
+    """The command run in this process: its exit status, stdout and stderr."""
+    out, err = io.StringIO(), io.StringIO()
+    with pytest.MonkeyPatch.context() as mp, pytest.raises(SystemExit) as done:
+        mp.setattr("sys.stdin", io.StringIO(stdin))
+        mp.setattr("sys.stdout", out)
+        mp.setattr("sys.stderr", err)
+        cli(list(args))
+    return int(done.value.code or 0), out.getvalue(), err.getvalue()
+
+
+def one_error_line(err: str) -> str:
+    assert "Traceback" not in err
+    assert err.startswith("error: ") and err.endswith("\n") and err.count("\n") == 1, err
+    return err
+
+
+def environment(**extra: str) -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent), **extra}
+
+
+@pytest.fixture
+def listening() -> Iterator[int]:
+    """A port someone else listens on."""
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", spare_port()))
+        other.listen()
+        yield other.getsockname()[1]
+
+
+def test_unknown_department_is_named(configured: None) -> None:
+    code, _, err = tongban(
+        "users", "add", "bad1", "--role", "staff", "--department", "nope", "--password-stdin"
+    )
+    assert code == 1
+    assert one_error_line(err).startswith("error: unknown department nope; one of: amr, ")
+    assert "need --department" not in err
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["not-a-url"], "error: the URL must start with http:// or https://\n"),
+        (["http://127.0.0.1:9/hook", "--secret", "bad"], "error: the secret is whsec_"),
+    ],
+)
+def test_subscription_mistakes(configured: None, args: list[str], message: str) -> None:
+    code, out, err = tongban("subscriptions", "add", *args)
+    assert code == 1 and out == ""
+    assert one_error_line(err).startswith(message)
+
+
+def test_unknown_event_type_lists_the_kinds(configured: None) -> None:
+    code, _, err = tongban("subscriptions", "add", "http://127.0.0.1:9/hook", "--types", "nonsense")
+    assert code == 1
+    assert one_error_line(err).startswith("error: unknown event type nonsense: ")
+    assert "received, accepted," in err and f"{EVENT_TYPE_PREFIX}<kind>" in err
+
+
+def test_event_types_as_kinds_or_as_in_the_feed() -> None:
+    kinds = event_kinds(f" {EVENT_TYPE_PREFIX}received, granted,received,")
+    assert kinds == ["received", "granted"]
+    assert event_kinds(None) == [] and event_kinds("") == []
+
+
+def test_no_subscription_to_remove(configured: None) -> None:
+    code, _, err = tongban("subscriptions", "remove", "987654")
+    assert code == 1 and one_error_line(err) == "error: no subscription 987654\n"
+
+
+def test_no_terminal_for_the_password(db_url: str, tmp_path: Path) -> None:
+    """Without a terminal (a new session has no controlling one) and without
+    --password-stdin, the password cannot be asked for."""
+    done = subprocess.run(
+        [*TONGBAN, "users", "add", "nobody1", "--role", "clerk"],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        env=environment(TONGBAN_DATABASE_URL=db_url),
+        start_new_session=True,
+        timeout=60,
+    )
+    assert done.returncode == 1
+    assert one_error_line(done.stderr) == f"error: {NO_TERMINAL}\n"
+    assert "--password-stdin" in NO_TERMINAL
+
+
+def test_a_reader_that_stops_early(db_url: str, demo_accounts: None, tmp_path: Path) -> None:
+    """`tongban users list | head -1`: the pipe is closed before the list is written."""
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        done = subprocess.run(
+            [*TONGBAN, "users", "list"],
+            stdout=write,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=environment(TONGBAN_DATABASE_URL=db_url),
+            cwd=tmp_path,
+            timeout=60,
+        )
+    finally:
+        os.close(write)
+    assert done.returncode == 1 and done.stderr == ""
+
+
+def test_sms_sink_port_in_use(listening: int, tmp_path: Path) -> None:
+    code, _, err = tongban(
+        "sms-sink", "--port", str(listening), "--file", str(tmp_path / "sms.jsonl")
+    )
+    assert code == 1
+    assert one_error_line(err) == (
+        f"error: port {listening} on 127.0.0.1 is in use: choose another with --port\n"
+    )
+
+
+def test_dev_names_the_option_for_a_taken_port(listening: int, tmp_path: Path) -> None:
+    ports = [str(spare_port()) for _ in range(4)]
+    code, out, err = tongban(
+        "dev",
+        "--data-dir",
+        str(tmp_path),
+        "--port",
+        ports[0],
+        "--temporal-port",
+        ports[1],
+        "--ui-port",
+        ports[2],
+        "--oidc-port",
+        str(listening),
+        "--sms-port",
+        ports[3],
+    )
+    assert code == 1 and out == ""
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert err.startswith(f"port {listening} for the identity provider is taken")
+    assert "Choose another with --oidc-port." in err
+    for option in ("--port", "--temporal-port", "--oidc-port", "--sms-port", "--ui-port"):
+        assert option in err
+
+
+async def test_subscription_add_exits_cleanly(env: WorkflowEnvironment, tmp_path: Path) -> None:
+    """The process ends cleanly after starting the delivery workflow. It used to abort in
+    interpreter shutdown now and then ("Fatal Python error: PyGILState_Release", exit 134):
+    a core thread was still completing the last Temporal call (cli/temporal_session.py).
+    The race lost about one run in ten, so the command runs twenty times, five at once."""
+    url = f"sqlite:///{tmp_path / 'tongban.db'}"
+    upgrade(url)
+    settings = environment(
+        TONGBAN_DATABASE_URL=url,
+        TONGBAN_DATA_DIR=str(tmp_path),
+        TONGBAN_TEMPORAL_ADDRESS=env.client.service_client.config.target_host,
+        TONGBAN_TEMPORAL_NAMESPACE=env.client.namespace,
+    )
+    command = [*TONGBAN, "subscriptions", "add", "http://127.0.0.1:9/hook", "--from-start"]
+
+    async def add() -> tuple[int | None, str, str]:
+        process = await asyncio.create_subprocess_exec(
+            *command,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env=settings,
+            cwd=tmp_path,
+        )
+        out, err = await asyncio.wait_for(process.communicate(), 60)
+        return process.returncode, out.decode(), err.decode()
+
+    started: list[int] = []
+    try:
+        for _ in range(4):
+            for code, out, err in await asyncio.gather(*(add() for _ in range(5))):
+                started += [int(n) for n in re.findall(r"^subscription (\d+):", out, re.M)]
+                assert code == 0, err
+                assert "delivery started" in out and err == ""
+    finally:
+        for number in started:
+            await env.client.get_workflow_handle(feed_workflow_id(number)).terminate()
