@@ -115,6 +115,26 @@ async def test_a_new_account_signs_in_and_a_disabled_one_cannot(
         "/api/auth/token", data={"username": name, "password": "s3cret-passphrase"}
     )
     assert again.status_code == 401
+    # Enabled again, the token it held before stays ended: he signs in anew.
+    assert (await asyncio.to_thread(tongban, "users", "enable", name))[0] == 0
+    assert (await api.get("/api/supervision/overview", headers=token)).status_code == 401
+
+
+async def test_a_new_password_ends_the_sessions_held(
+    api: httpx.AsyncClient, configured: None
+) -> None:
+    name = f"qian{uuid.uuid4().hex[:6]}"
+    args = ("--role", "supervisor", "--password-stdin")
+    added = await asyncio.to_thread(tongban, "users", "add", name, *args, stdin="first-pass-1\n")
+    assert added[0] == 0
+    ok = await api.post("/api/auth/token", data={"username": name, "password": "first-pass-1"})
+    token = {"Authorization": f"Bearer {ok.json()['access_token']}"}
+    assert (await api.get("/api/auth/me", headers=token)).status_code == 200
+    code, out, _ = await asyncio.to_thread(
+        tongban, "users", "passwd", name, "--password-stdin", stdin="second-pass-2\n"
+    )
+    assert code == 0 and "1 session(s) ended" in out
+    assert (await api.get("/api/auth/me", headers=token)).status_code == 401
 
 
 def test_signoff_levels(configured: None, demo_accounts: None) -> None:

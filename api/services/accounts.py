@@ -160,6 +160,13 @@ async def revoke(session: AsyncSession, token: str) -> None:
     await session.execute(delete(TokenRow).where(TokenRow.digest == token_digest(token)))
 
 
+async def end_sessions(session: AsyncSession, user_id: int) -> int:
+    """Every token and page session of an account ends (a new password, a disabled
+    account): whoever held one signs in again. Returns how many there were."""
+    result = await session.execute(delete(TokenRow).where(TokenRow.user_id == user_id))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
 async def sync_departments(session: AsyncSession, catalogue: Catalogue) -> None:
     """Make the departments table match definitions/departments.yaml and the counties'
     branches derived from it (adds and renames)."""
