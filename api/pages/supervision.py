@@ -181,6 +181,7 @@ async def refuse_extension(
     form = await request.form()
     check_csrf(request, form)
     task = await tasks.load_task(session=session, user=boss, task_id=task_id)
+    back = safe_path(form.get("back"), "/supervision")
     try:
         body = form_model(ExtensionRefusalIn, {"reason": form.get("reason", "")})
         await actions.refuse_extension(
@@ -189,7 +190,8 @@ async def refuse_extension(
         flash(request, "已作出不予延期的答复。")
     except ApiError as exc:
         flash(request, problem_text(exc), "error")
-    return redirect(safe_path(form.get("back"), "/supervision"))
+        keep_values(request, back, f"refusal-{task_id}", form)
+    return redirect(back)
 
 
 # How the 督办 form's fields read in a refusal.
@@ -259,4 +261,5 @@ async def follow_up(
         flash(request, "已记录整改回访。")
     except ApiError as exc:
         flash(request, problem_text(exc, {"note": "整改回访情况"}), "error")
+        keep_values(request, "/supervision", f"follow-up-{number}", form)
     return redirect("/supervision")
