@@ -79,6 +79,18 @@ async def worker(
         yield w
 
 
+@pytest.fixture
+def configured(monkeypatch: pytest.MonkeyPatch, db_url: str) -> Iterator[None]:
+    """For commands run in the test process (tests/cli_helpers.py): they read their settings
+    from the environment, here the suite's database."""
+    from settings import get_settings
+
+    monkeypatch.setenv("TONGBAN_DATABASE_URL", db_url)
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
 @pytest.fixture(autouse=True)
 async def _terminate_leftover_workflows() -> AsyncIterator[None]:
     from tests.engine import terminate_leftovers

@@ -4,7 +4,6 @@ paging; suspended and cancelled entries left out unless asked)."""
 
 from __future__ import annotations
 
-import io
 import sqlite3
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
@@ -16,7 +15,6 @@ import pytest
 from sqlalchemy import delete, insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from cli.main import main as cli
 from definitions.catalogue import default_catalogue
 from definitions.demo_catalogue import default_base_matters, entry_name, generate, slots
 from definitions.regions import default_regions
@@ -28,6 +26,7 @@ from settings import get_settings
 from store.catalogue_entries import entry_values
 from store.models import CatalogueEntryRow
 from tests.api_helpers import Json, invalid_fields
+from tests.cli_helpers import tongban
 
 # --- pinyin, names --------------------------------------------------------------------------
 
@@ -79,15 +78,6 @@ def own_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pa
     get_settings.cache_clear()
     yield path
     get_settings.cache_clear()
-
-
-def tongban(*args: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with pytest.MonkeyPatch.context() as mp, pytest.raises(SystemExit) as done:
-        mp.setattr("sys.stdout", out)
-        mp.setattr("sys.stderr", err)
-        cli(list(args))
-    return int(done.value.code or 0), out.getvalue(), err.getvalue()
 
 
 def entries_in(path: Path) -> list[tuple[str, int, str, str]]:

@@ -3,36 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import io
 import uuid
-from collections.abc import Iterator
 
 import httpx
-import pytest
 
-from cli.main import main as cli
-from settings import get_settings
-
-
-@pytest.fixture
-def configured(monkeypatch: pytest.MonkeyPatch, db_url: str) -> Iterator[None]:
-    monkeypatch.setenv("TONGBAN_DATABASE_URL", db_url)
-    get_settings.cache_clear()
-    yield
-    get_settings.cache_clear()
-
-
-def tongban(*args: str, stdin: str = "") -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with (
-        pytest.MonkeyPatch.context() as mp,
-        pytest.raises(SystemExit) as done,
-    ):
-        mp.setattr("sys.stdin", io.StringIO(stdin))
-        mp.setattr("sys.stdout", out)
-        mp.setattr("sys.stderr", err)
-        cli(list(args))
-    return int(done.value.code or 0), out.getvalue(), err.getvalue()
+from tests.cli_helpers import tongban
 
 
 def test_add_list_passwd_disable(configured: None, demo_accounts: None) -> None:

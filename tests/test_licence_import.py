@@ -3,7 +3,6 @@ and skipped, and loading the same file again changes nothing."""
 
 from __future__ import annotations
 
-import io
 import json
 import uuid
 from collections.abc import Iterator
@@ -14,13 +13,13 @@ from typing import Any
 import pytest
 from sqlalchemy import Row, create_engine, select
 
-from cli.main import main as cli
 from definitions.catalogue import default_catalogue
 from domain.licences import LicenceRecord
 from settings import get_settings
 from store.licence_import import import_licences
 from store.migrate import upgrade
 from store.models import LicenceRow
+from tests.cli_helpers import tongban
 from tests.factories import credit_code, id_number
 
 PERSON = id_number()
@@ -118,15 +117,6 @@ def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     get_settings.cache_clear()
     yield url
     get_settings.cache_clear()
-
-
-def tongban(*args: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with pytest.MonkeyPatch.context() as mp, pytest.raises(SystemExit) as done:
-        mp.setattr("sys.stdout", out)
-        mp.setattr("sys.stderr", err)
-        cli(list(args))
-    return int(done.value.code or 0), out.getvalue(), err.getvalue()
 
 
 def write(path: Path, lines: list[tuple[str, str | None]]) -> Path:
