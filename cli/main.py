@@ -54,6 +54,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     except CliError as exc:
         print(f"error: {exc}", file=sys.stderr)
         code = 1
+    except KeyboardInterrupt:  # Ctrl-C on a command that runs until stopped (sms-sink...)
+        print(file=sys.stderr)
+        code = 130
     except BrokenPipeError:
         # The reader went away: nothing more can be said to it, and Python's own last
         # flush of stdout must not fail again (docs.python.org, "Note on SIGPIPE").

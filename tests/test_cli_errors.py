@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -196,3 +198,27 @@ async def test_subscription_add_exits_cleanly(tmp_path: Path) -> None:
                 assert "delivery started" in out and err == ""
     finally:
         await own.shutdown()
+
+
+def test_ctrl_c_stops_a_long_running_command_without_a_traceback(tmp_path: Path) -> None:
+    port = spare_port()
+    sink = subprocess.Popen(
+        [*TONGBAN, "sms-sink", "--port", str(port), "--file", str(tmp_path / "sms.jsonl")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=environment(TONGBAN_DATA_DIR=str(tmp_path)),
+        text=True,
+    )
+    try:
+        for _ in range(500):  # until it listens (it binds before serving)
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            sink.poll()
+            assert sink.returncode is None, sink.stderr.read() if sink.stderr else ""
+            time.sleep(0.02)
+        sink.send_signal(signal.SIGINT)
+        _, err = sink.communicate(timeout=30)
+    finally:
+        sink.kill()
+    assert sink.returncode == 130 and "Traceback" not in err, err
