@@ -152,3 +152,40 @@ async def test_the_supervisor_page_keeps_what_was_typed_after_a_refusal(
         )
         assert len(flashes(after.text)) == 1, flashes(after.text)
         assert _input(after.text, "reason", reroute) == "按职责分工调整"
+
+
+async def test_the_window_keeps_what_was_typed_after_a_refusal(
+    api: httpx.AsyncClient, api_app: FastAPI
+) -> None:
+    number = (await submit(api, accept=False))["application_no"]
+    review = f"/window/review/{number}"
+    async with client_of(api_app) as window:
+        await sign_in(window, "clerk")
+        # 不予受理 with a reason too short to be one: the reason comes back.
+        after = await post_form(window, review, review, {"decision": "refuse", "reason": "无"})
+        assert flashes(after.text)
+        assert _input(after.text, "reason", review) == "无"
+        # A withdrawal's reason too long for the record: it comes back too (under 1,500 bytes
+        # of JSON it is kept; this one is 1,001 characters of ASCII).
+        withdraw = f"{review}/withdraw"
+        long = "w" * 1001
+        after = await post_form(window, review, withdraw, {"reason": long})
+        assert flashes(after.text) and _input(after.text, "reason", withdraw) == long
+    # 改派 with no department chosen: the note comes back in that step's form.
+    accepted = await api.post(
+        f"/api/window/applications/{number}/accept", headers=await as_user(api, "clerk")
+    )
+    assert accepted.status_code == 200, accepted.text
+    invoice = await task_for(api, "tax", number)
+    back = await api.post(
+        f"/api/tasks/{invoice['id']}/return",
+        headers=await as_user(api, "tax"),
+        json={"reason": "发票申领应由市场监管局一并办理"},
+    )
+    assert back.status_code == 200, back.text
+    async with client_of(api_app) as window:
+        await sign_in(window, "clerk")
+        reroute = f"{review}/steps/invoice/reroute"
+        after = await post_form(window, review, reroute, {"department": "", "reason": "按职责"})
+        assert flashes(after.text)
+        assert _input(after.text, "reason", reroute) == "按职责"

@@ -22,6 +22,7 @@ from api.pages.common import (
     form_model,
     form_problems,
     hand_receipt,
+    keep_values,
     problem_text,
     redirect,
     render,
@@ -136,6 +137,7 @@ async def decide(
             flash(request, f"{number} 已受理{owed}，各部门开始并联办理。")
     except ApiError as exc:
         flash(request, problem_text(exc), "error")
+        keep_values(request, f"/window/review/{number}", "decide", form)
         return redirect(f"/window/review/{number}")
     return redirect("/window")
 
@@ -168,6 +170,7 @@ async def supply(
         flash(request, f"{number} 补正材料已收取，办理时限恢复计算。")
     except ApiError as exc:
         flash(request, problem_text(exc), "error")
+        keep_values(request, f"/window/review/{number}", "supplement", form)
     return redirect(f"/window/review/{number}")
 
 
@@ -187,6 +190,7 @@ async def withdraw(
         flash(request, f"{number} 已撤回。")
     except ApiError as exc:
         flash(request, problem_text(exc), "error")
+        keep_values(request, f"/window/review/{number}", "withdraw", form)
     return redirect(f"/window/review/{number}")
 
 
@@ -220,6 +224,7 @@ async def reroute(
         flash(request, f"已改派{services.catalogue.department_name(body.department)}办理。")
     except ApiError as exc:
         flash(request, problem_text(exc, REROUTE_LABELS), "error")
+        keep_values(request, f"/window/review/{number}", f"reroute-{step_code}", form)
     return redirect(f"/window/review/{number}")
 
 
