@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from tests.api_helpers import as_user, submit, task_for, utility_connection
 from tests.conftest import client_of
 from tests.factories import credit_code
-from tests.page_helpers import flashes, post_form, sign_in
+from tests.page_helpers import csrf, flashes, post_form, sign_in
 
 
 def _input(page: str, name: str, form_action: str) -> str:
@@ -189,3 +189,21 @@ async def test_the_window_keeps_what_was_typed_after_a_refusal(
         after = await post_form(window, review, reroute, {"department": "", "reason": "按职责"})
         assert flashes(after.text)
         assert _input(after.text, "reason", reroute) == "按职责"
+
+
+async def test_the_applicant_s_status_page_keeps_what_was_typed_after_a_refusal(
+    api: httpx.AsyncClient, api_app: FastAPI
+) -> None:
+    receipt = await submit(api)
+    number, code = receipt["application_no"], receipt["query_code"]
+    page = f"/status/{number}"
+    async with client_of(api_app) as applicant:
+        token = await csrf(applicant, "/status")
+        opened = await applicant.post(
+            "/status", data={"number": number, "code": code, "csrf": token}
+        )
+        assert opened.status_code == 303, opened.text
+        withdraw = f"{page}/withdraw"
+        long = "w" * 1001  # past the longest remark (and short enough to be kept)
+        after = await post_form(applicant, page, withdraw, {"reason": long})
+        assert flashes(after.text) and _input(after.text, "reason", withdraw) == long

@@ -26,6 +26,7 @@ from api.pages.common import (
     forget_access,
     form_model,
     form_problems,
+    keep_values,
     problem_text,
     redirect,
     remember_access,
@@ -415,6 +416,7 @@ async def supplement(
         flash(request, "补正材料已提交，办理时限恢复计算。")
     except ApiError as exc:
         flash(request, problem_text(exc), "error")
+        keep_values(request, f"/status/{number}", "supplement", form)
     return redirect(f"/status/{number}")
 
 
@@ -473,6 +475,7 @@ async def withdraw(
         flash(request, "申请已撤回。")
     except ApiError as exc:
         flash(request, problem_text(exc), "error")
+        keep_values(request, f"/status/{number}", "withdraw", form)
     return redirect(f"/status/{number}")
 
 
@@ -507,4 +510,5 @@ async def rate(
         flash(request, "感谢您的评价！")
     except ApiError as exc:
         flash(request, problem_text(exc), "error")
+        keep_values(request, f"/status/{number}", "rating", form)
     return redirect(f"/status/{number}")
