@@ -63,7 +63,8 @@ async def _add(args: argparse.Namespace) -> int:
             )
         print("delivery started")
     except Exception as exc:  # the worker starts it when it next starts
-        print(f"Temporal not reachable ({exc}); the worker starts the delivery when it starts")
+        why = str(exc) or type(exc).__name__  # a timeout has no message of its own
+        print(f"Temporal not reachable ({why}); the worker starts the delivery when it starts")
     return 0
 
 
