@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -27,12 +28,13 @@ from tests.api_helpers import (
     company_setup,
     decide,
     hand_over,
+    person,
     status,
     submit,
     task_for,
 )
 from tests.conftest import client_of
-from tests.page_helpers import flashes, post_form, sign_in
+from tests.page_helpers import csrf, flashes, post_form, sign_in
 from tests.timeline import eventually
 
 # --- 不予受理 comes from one path, and has no acceptance time anywhere ----------------------
@@ -385,3 +387,32 @@ async def test_a_supervisor_finds_an_application_by_its_number(
         assert (
             await boss.get("/supervision/find", params={"no": "1"}, follow_redirects=True)
         ).status_code == 404
+
+
+# --- 一次性告知: a form's problems told at once ------------------------------------------------
+
+
+async def test_an_application_form_tells_every_problem_at_once(api: httpx.AsyncClient) -> None:
+    """A bad ID number used to hide the form's own problems until it was fixed: the model
+    refused the applicant before the matter's checks ran. Both are told now, on the first
+    submission."""
+    page = "/apply/company_setup"
+    good = person()["id_number"]
+    bad = good[:-1] + ("0" if good[-1] != "0" else "1")  # the check digit wrong
+    data = {
+        "csrf": await csrf(api, page),
+        "idempotency_key": "every-problem-at-once",
+        "applicant_kind": "person",
+        "applicant_name": "张三",
+        "identifier": bad,
+        "phone": "13912345678",
+        "form_company_type": "有限责任公司",  # the company's name and the rest left empty
+        "delivery": "pickup",
+    }
+    answer = await api.post(page, data=data)
+    assert answer.status_code == 422
+    assert "校验" in answer.text  # the ID number's problem
+    for name in ("identifier", "form_company_name", "form_business_scope"):  # and the form's
+        assert re.search(rf'<(input|textarea)[^>]*id="{name}"[^>]*class="invalid"', answer.text), (
+            name
+        )

@@ -24,6 +24,7 @@ from api.pages.common import (
     check_csrf,
     flash,
     forget_access,
+    form_field_problems,
     form_model,
     form_problems,
     keep_values,
@@ -237,13 +238,13 @@ async def apply_submit(
             region=region,
         )
     except (ValidationError, ApiError) as exc:
-        errors, message, status = form_problems(exc)
+        today = await services.today()
+        errors, message, status = form_problems(exc, form_field_problems(values, matter, today))
         if status != 503:  # only a retry after 503 may reuse the key: it may have started
             values.pop("idempotency_key", None)
         identity = signed_in(request)
         held = {}
         if identity is not None:
-            today = await services.today()
             filled = await prefill(session, matter=matter, identity=identity, today=today)
             held = filled.licences
         return _form_page(

@@ -10,7 +10,7 @@ import json
 import secrets
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 from urllib.parse import quote, urlencode, urlsplit
@@ -35,6 +35,7 @@ from api.services import inbox
 from api.services.accounts import StaffUser
 from api.unified_login import signed_in
 from domain.actors import Role
+from domain.fields import fields_problems
 from domain.matter import MatterDefinition
 from domain.states import ApplicationState, SlaLevel, StepState
 
@@ -352,10 +353,17 @@ def _input_name(field: str) -> str:
     return "identifier" if name in ("applicant_id_number", "applicant_credit_code") else name
 
 
-def form_problems(exc: ValidationError | ApiError) -> tuple[dict[str, str], str, int]:
-    """(errors by input name, the banner above the form, status) for a refused form."""
+def form_problems(
+    exc: ValidationError | ApiError, also: Mapping[str, str] | None = None
+) -> tuple[dict[str, str], str, int]:
+    """(errors by input name, the banner above the form, status) for a refused form.
+
+    `also`: problems by field found by checks of its own, added when the model refused the
+    form before the matter's checks could run (an ID number's check digit), so that every
+    problem is told at once (一次性告知) rather than round after round."""
     if isinstance(exc, ValidationError):
         fields = {field_name(tuple(e["loc"])): reason_of(dict(e)) for e in exc.errors()}
+        fields = {**(also or {}), **fields}
         status, fallback = 422, "请按提示修改后重新提交。"
     else:
         details = exc.details if exc.status == 422 and isinstance(exc.details, list) else []
@@ -427,6 +435,16 @@ def error_page(request: Request, status: int, message: str) -> Response:
         },
         status_code=status,
     )
+
+
+def form_field_problems(
+    values: Mapping[str, str], matter: MatterDefinition, today: date
+) -> dict[str, str]:
+    """The matter's own form fields as an application form filled them in, checked on their
+    own (they do not depend on who applies): problems by field, as the API names them."""
+    form = submission_body(values, matter, [])["form"]
+    problems = fields_problems(matter.form, form, today=today)
+    return {f"form.{code}": reason for code, reason in problems.items()}
 
 
 def submission_body(

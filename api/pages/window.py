@@ -19,6 +19,7 @@ from api.pages.common import (
     ClerkPage,
     check_csrf,
     flash,
+    form_field_problems,
     form_model,
     form_problems,
     hand_receipt,
@@ -297,7 +298,8 @@ async def accept(
         else:
             flash(request, f"已受理：{number}。请打印受理通知书交给申请人。")
     except (ValidationError, ApiError) as exc:
-        errors, message, status = form_problems(exc)
+        today = await services.today()
+        errors, message, status = form_problems(exc, form_field_problems(values, matter, today))
         if status != 503:  # only a retry after 503 may reuse the key: it may have started
             values.pop("idempotency_key", None)
         return await _accept_page(
