@@ -116,8 +116,9 @@ async def test_a_returned_step_left_waiting_is_supervised_for_those_who_reroute_
     env: WorkflowEnvironment, worker: Worker, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
     """Nobody holds a returned step, yet its clock runs: its cards reach the supervisors and
-    the window, not the department that gave it back; and an opinion-only step is not deemed
-    approved while it waits, since no department failed to give its opinion."""
+    the window, not the department that gave it back; and an opinion-only step whose limit
+    passes while it waits is deemed approved as any other (the applicant's promise holds),
+    the supervisors and the window told."""
     monday = next_plain_monday(await env.get_current_time())
     await skip_to(env, at(monday, 10))
     app = application(
@@ -142,9 +143,9 @@ async def test_a_returned_step_left_waiting_is_supervised_for_those_who_reroute_
 
     await eventually(red)
     gas = (await handle.query(MatterWorkflow.state)).step("gas")
-    assert gas.state is StepState.returned and gas.sla_level is SlaLevel.red
-    assert "deemed_approved" not in kinds(await event_rows(sessions, no))
+    assert gas.state is StepState.deemed_approved and gas.sla_level is SlaLevel.red
+    assert "deemed_approved" in kinds(await event_rows(sessions, no))
     notes = [n for n in await notification_rows(sessions, no) if gas.name in n.subject]
-    for kind in ("step_yellow", "step_red"):
+    for kind in ("step_yellow", "step_deemed"):
         assert {n.recipient for n in notes if n.kind == kind} == {"supervisors", "window"}, kind
     assert not [n for n in notes if n.recipient.endswith(":gas") and n.kind != "task_opened"]

@@ -78,20 +78,22 @@ def _supervise_step(
     for level in cards.levels_due(step.sla_level, reading, policy, legal_over=legal_over):
         step.sla_level = level
         case.record(now, EventKind.card_raised, step=step.code, level=level.value, scope="step")
-        if returned:
-            # 退单待改派: the department gave the step back and nobody holds it; its clock
-            # runs on, so its cards reach those who must reroute it. Nor is it deemed
-            # approved: no department has been asked for an opinion it failed to give.
-            for recipient in (SUPERVISORS, WINDOW):
-                case.notify(now, recipient, f"step_{level.value}", step_name=step.name)
-        elif level is SlaLevel.yellow:
-            case.notify(now, department(step.department), "step_yellow", step_name=step.name)
-        elif level is SlaLevel.red and spec.on_overdue is OnOverdue.deem_approved:
+        # 退单待改派: the department gave the step back and nobody holds it; its clock runs
+        # on (the applicant's promise holds), so its cards, and a deemed consent when its
+        # limit passes, reach those who must reroute it rather than that department.
+        told = [SUPERVISORS, WINDOW] if returned else [department(step.department)]
+        if level is SlaLevel.red and spec.on_overdue is OnOverdue.deem_approved:
             step.state = StepState.deemed_approved
             step.decided_at = now
             case.record(now, EventKind.deemed_approved, step=step.code)
-            case.notify(now, department(step.department), "step_deemed", step_name=step.name)
+            for recipient in told:
+                case.notify(now, recipient, "step_deemed", step_name=step.name)
             return
+        if returned:
+            for recipient in told:
+                case.notify(now, recipient, f"step_{level.value}", step_name=step.name)
+        elif level is SlaLevel.yellow:
+            case.notify(now, department(step.department), "step_yellow", step_name=step.name)
         else:
             _escalate(case, now, step, level)
 
