@@ -120,6 +120,7 @@ def create_app(
             secret=settings.secret(),
             lookups=Throttle(settings.lookup_failures_allowed, settings.lookup_window_seconds),
             logins=Throttle(settings.lookup_failures_allowed, settings.lookup_window_seconds),
+            submissions=Throttle(settings.lookup_failures_allowed, settings.lookup_window_seconds),
             clock=clock,
             session_clock=session_clock,
         )

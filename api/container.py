@@ -40,6 +40,8 @@ class Services:
     secret: bytes
     lookups: Throttle
     logins: Throttle
+    # Anonymous submissions refused for a licence in another name (api.services.intake).
+    submissions: Throttle
     # The status poll's answers, by the row each was made from.
     answers: StatusAnswers = field(default_factory=StatusAnswers)
     # What "now" is for deadlines and records. Tests use the time-skipping server's clock.

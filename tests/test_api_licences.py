@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from api.services.materials import _same_name
 from observability.logs import PrivacyFilter
 from store.models import AuditRow, MaterialRow
 from tests.api_helpers import (
@@ -292,6 +293,35 @@ async def test_a_licence_found_for_the_applicant_must_be_in_the_applicant_s_name
     # The same, found by the credit code alone (not named): refused too.
     unnamed = without(without(body, "business_licence"), "site_plan")
     assert "applicant.name" in invalid_fields(await api.post("/api/applications", json=unnamed))
-    # Spaces and the width of brackets are no difference.
+    # Spaces, the width of letters and brackets, the form of a 间隔号 are no difference.
     same = utility_connection(applicant=company(name=" 马鞍山示例有限公司 "))
     assert (await api.post("/api/applications", json=same)).status_code == 201
+
+
+async def test_guessing_the_name_that_goes_with_an_identifier_is_throttled(
+    api: httpx.AsyncClient, api_app: FastAPI
+) -> None:
+    """A refusal for a name that is not the licence's tells a guess is wrong: anonymous
+    submissions refused so are counted per identifier and client, and then refused (429)."""
+    allowed = api_app.state.services.submissions.narrow.allowed
+    body = utility_connection(applicant=company(name="猜测的名称有限公司"))
+    for _ in range(allowed):
+        assert (await api.post("/api/applications", json=body)).status_code == 422
+    refused = await api.post("/api/applications", json=body)
+    assert error_body(refused, 429)["error"] and int(refused.headers["Retry-After"]) > 0
+    # Even with the right name, for a while: nothing is learnt from the answer.
+    right = utility_connection(applicant=company())
+    assert (await api.post("/api/applications", json=right)).status_code == 429
+
+
+@pytest.mark.parametrize(
+    ("typed", "on_record"),
+    [
+        ("阿卜杜•热合曼", "阿卜杜·热合曼"),  # the 间隔号 as a phone keyboard types it
+        ("ＡＢＣ科技（有限合伙）", "ABC科技(有限合伙)"),  # full width
+        ("abc 科技", "ABC科技"),  # case and spaces
+    ],
+)
+def test_a_name_is_the_same_whatever_the_keyboard(typed: str, on_record: str) -> None:
+    assert _same_name(typed, on_record)
+    assert not _same_name("张三", "张四")

@@ -61,7 +61,7 @@ def test_retry_after_and_www_authenticate_are_declared(document: Schema) -> None
 EXPECTED = {
     "GET /api/matters": {422, 503},
     "GET /api/matters/{code}": {404, 422, 503},
-    "POST /api/applications": {404, 409, 422, 503},
+    "POST /api/applications": {404, 409, 422, 429, 503},
     "GET /api/applications/{application_no}": {404, 422, 429, 503},
     "POST /api/applications/{application_no}/withdraw": {404, 409, 422, 429, 503},
     "POST /api/applications/{application_no}/rating": {404, 409, 422, 429, 503},

@@ -236,6 +236,7 @@ async def apply_submit(
             actor=actor,
             idempotency_key=str(form.get("idempotency_key", "")) or None,
             region=region,
+            client=client_key(request),
         )
     except (ValidationError, ApiError) as exc:
         today = await services.today()

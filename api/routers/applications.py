@@ -65,8 +65,9 @@ def receipt(number: str, code: str, status: ApplicationStatus, services: Service
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=Receipt)
-@answers(404, 409, 503)
+@answers(404, 409, 429, 503)
 async def submit(
+    request: Request,
     submission: OnlineSubmissionIn,
     services: ServicesDep,
     session: SessionDep,
@@ -85,6 +86,7 @@ async def submit(
         actor=actor,
         idempotency_key=idempotency_key,
         region=intake.online_region(services, submission.region_code),
+        client=client_key(request),
     )
     return receipt(number, code, state, services)
 

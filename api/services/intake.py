@@ -15,11 +15,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.container import Services
-from api.errors import ApiError, EngineUnreachable, conflict, invalid, not_found
+from api.errors import ApiError, EngineUnreachable, conflict, invalid, not_found, too_many
 from api.schemas import SubmissionIn
 from api.security import new_query_code, query_code_digest
 from api.services.accounts import StaffUser
-from api.services.materials import receive_materials
+from api.services.materials import NAME_MISMATCH, receive_materials
 from api.services.region_scope import visible
 from definitions.catalogue import Catalogue
 from domain.actors import Actor
@@ -255,8 +255,14 @@ async def receive(
     refusal: str | None = None,
     region: str | None = None,
     tolerance: Tolerance | None = None,
+    client: str | None = None,
 ) -> tuple[str, str, ApplicationStatus]:
     """Check, number and start an application. Returns (number, query code, status).
+
+    `client`: an anonymous applicant's address. A licence found for the identifier typed
+    must be in the name typed (api.services.materials), which would let anyone check which
+    name goes with an ID number: those refusals are throttled per identifier and client,
+    as wrong query codes are (429).
 
     With a `refusal` the window refuses it on the spot (不予受理): it is numbered and started
     all the same, so that the refusal is recorded, notified and looked up like any other
@@ -266,6 +272,12 @@ async def receive(
     its six digits begin the number, and the matter's implementation says which level's
     departments handle it (api.services.intake.routed).
     """
+    applicant = submission.applicant
+    who = f"applicant:{applicant.id_number or applicant.credit_code}"
+    if client is not None:
+        wait = services.submissions.retry_after(who, client)
+        if wait is not None:
+            raise too_many("提交失败次数过多，请稍后再试", wait)
     now = await services.clock()
     accepting = region or services.settings.region_code
     matter = routed(
@@ -278,6 +290,8 @@ async def receive(
             tolerance=tolerance,
         )  # fmt: skip
         if problems:
+            if client is not None and NAME_MISMATCH in problems:
+                services.submissions.fail(who, client)
             raise invalid(problems)
     else:
         # Incomplete or unfit materials are often why it is refused: keep what was given.

@@ -12,6 +12,7 @@ must be in the applicant's name: a credit code typed with another company's name
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping
 from datetime import date
 from typing import Any
@@ -27,6 +28,8 @@ from store import licences as library
 from store.models import LicenceRow
 
 SHARED_REF = "共享交换平台"
+# The field a licence found in another name is refused on (and throttled by: intake.receive).
+NAME_MISMATCH = "applicant.name"
 
 
 async def receive_materials(
@@ -78,9 +81,12 @@ async def receive_materials(
         if spec.licence_type:
             holder = _holder(spec, applicant, form)
             row, _ = await _licence(session, spec, "", holder, today, licence_names)
-            if row:
+            mismatch = _name_problem(spec, row, applicant, licence_names) if row else {}
+            if row and not mismatch:
                 received[spec.code] = _receipt(spec, row)
-                problems |= _name_problem(spec, row, applicant, licence_names)
+                continue
+            if mismatch and spec.required:  # an optional one the applicant did not name
+                problems |= mismatch  # is simply not taken from the library
                 continue
         if spec.required:
             kind = licence_names.get(spec.licence_type or "", "")
@@ -141,14 +147,20 @@ def _name_problem(
     if spec.holder != "applicant.id" or _same_name(row.holder_name, applicant.name):
         return {}
     kind = licence_names.get(spec.licence_type or "", "证照")
-    return {"applicant.name": f"与{kind}登记的名称不一致，请核对申请人名称和证件号码"}
+    return {NAME_MISMATCH: f"与{kind}登记的名称不一致，请核对申请人名称和证件号码"}
+
+
+# The 间隔号 of a name (阿卜杜·热合曼) as keyboards type it.
+_NAME_DOTS = str.maketrans({c: "·" for c in "•・‧∙⋅.．"})
 
 
 def _same_name(a: str, b: str) -> bool:
-    """Equal but for spaces and the width of brackets (（有限合伙） and (有限合伙))."""
+    """Equal but for spaces, the width of letters, digits and brackets (NFKC: （有限合伙） and
+    (有限合伙), ＡＢＣ and ABC), letter case and the form of the 间隔号."""
 
     def plain(name: str) -> str:
-        return "".join(name.split()).replace("（", "(").replace("）", ")")
+        folded = unicodedata.normalize("NFKC", name).translate(_NAME_DOTS).casefold()
+        return "".join(folded.split())
 
     return plain(a) == plain(b)
 
