@@ -165,8 +165,8 @@ async def test_the_window_keeps_what_was_typed_after_a_refusal(
         after = await post_form(window, review, review, {"decision": "refuse", "reason": "无"})
         assert flashes(after.text)
         assert _input(after.text, "reason", review) == "无"
-        # A withdrawal's reason too long for the record: it comes back too (under 1,500 bytes
-        # of JSON it is kept; this one is 1,001 characters of ASCII).
+        # A withdrawal's reason too long for the record: it comes back too (kept while the
+        # whole page session still fits its cookie; 1,001 characters of ASCII do).
         withdraw = f"{review}/withdraw"
         long = "w" * 1001
         after = await post_form(window, review, withdraw, {"reason": long})

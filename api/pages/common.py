@@ -94,18 +94,20 @@ def flash(request: Request, message: str, kind: str = "ok") -> None:
 # the form itself; pages that redirect after a refusal (POST-redirect-GET) keep the values
 # beside the flash message, in the signed page session, for the next render of their page.
 _NOT_KEPT = frozenset({"csrf", "action_key", "back", "password"})
-# The session is a cookie (4 KB at most, and JSON writes a Chinese character as 6 bytes): a
-# longer text is not kept, rather than lose the session (and its CSRF token) to a cookie the
-# browser refuses.
-KEPT_MAX = 1500
+# The session is a cookie: its JSON (a Chinese character written as 6 bytes), in base64 (a
+# third more), signed, within a browser's 4 KB. The values are kept only if the whole
+# session still fits with them, rather than lose it (its CSRF token, the remembered
+# applications, the message just flashed) to a cookie the browser refuses.
+SESSION_BUDGET = 3600
 
 
 def keep_values(request: Request, page: str, form_name: str, form: Mapping[str, Any]) -> None:
     """A refused form's text and numbers, for the page at `page` to show again in the form
     called `form_name` (one page has several forms with inputs of the same names)."""
     values = {k: v for k, v in form.items() if isinstance(v, str) and k not in _NOT_KEPT}
-    if len(json.dumps(values)) <= KEPT_MAX:
-        request.session["kept"] = {"page": urlsplit(page).path, "form": form_name, "values": values}
+    kept = {"page": urlsplit(page).path, "form": form_name, "values": values}
+    if len(json.dumps({**request.session, "kept": kept})) * 4 // 3 <= SESSION_BUDGET:
+        request.session["kept"] = kept
 
 
 def _kept(request: Request) -> dict[str, dict[str, str]]:
