@@ -206,6 +206,18 @@ async def task_for(api: httpx.AsyncClient, department: str, number: str) -> Json
     return await task_of(api, await as_user(api, department), number)
 
 
+async def invoice_returned(api: httpx.AsyncClient, number: str) -> Json:
+    """退单: the tax office sends its invoice step of `number` back; returns that task."""
+    invoice = await task_for(api, "tax", number)
+    back = await api.post(
+        f"/api/tasks/{invoice['id']}/return",
+        headers=await as_user(api, "tax"),
+        json={"reason": "发票申领应由市场监管局一并办理"},
+    )
+    assert back.status_code == 200, back.text
+    return invoice
+
+
 async def decide(
     api: httpx.AsyncClient, department: str, number: str, body: Json | None = None
 ) -> httpx.Response:

@@ -168,6 +168,22 @@ async def _online(env: WorkflowEnvironment, task_queue: str) -> WorkflowHandle[A
     return await start(env, task_queue, await _online_app(env))
 
 
+async def _withdrawn_online(
+    env: WorkflowEnvironment,
+    sessions: async_sessionmaker[AsyncSession],
+    task_queue: str,
+    settings: Settings,
+) -> tuple[WorkflowHandle[Any, Any], list[NotificationRow]]:
+    """An online application, received then withdrawn by a worker with `settings`; its SMS."""
+    async with running_worker(env, sessions, task_queue, settings=settings):
+        handle = await _online(env, task_queue)
+        await handle.execute_update(
+            MatterWorkflow.withdraw, WithdrawInput(actor=APPLICANT, reason="不办了")
+        )
+        await handle.result()
+    return handle, await _sms(sessions, handle.id)
+
+
 async def test_an_sms_goes_out_with_the_write_that_recorded_it(
     env: WorkflowEnvironment,
     sessions: async_sessionmaker[AsyncSession],
@@ -176,13 +192,7 @@ async def test_an_sms_goes_out_with_the_write_that_recorded_it(
 ) -> None:
     """Engine 3: the read model's write gives each SMS its first try; a gateway that takes
     it leaves the workflow no SMS activity to schedule."""
-    async with running_worker(env, sessions, task_queue, settings=settings_for(gateway)):
-        handle = await _online(env, task_queue)
-        await handle.execute_update(
-            MatterWorkflow.withdraw, WithdrawInput(actor=APPLICANT, reason="不办了")
-        )
-        await handle.result()
-    rows = await _sms(sessions, handle.id)
+    handle, rows = await _withdrawn_online(env, sessions, task_queue, settings_for(gateway))
     assert rows and {(r.state, r.attempts) for r in rows} == {("sent", 1)}
     assert sorted(gateway.ids()) == sorted(r.id for r in rows)  # each once
     assert await _sms_activities(handle) == 0
@@ -197,13 +207,7 @@ async def test_with_first_tries_off_each_sms_is_sent_by_its_activity(
     """`TONGBAN_SMS_FIRST_TRY_SECONDS=0`, for a gateway known to be slow: the write tries
     nothing, and every message is sent by the retried activity, its first attempt counted."""
     settings = settings_for(gateway, sms_first_try_seconds=0)
-    async with running_worker(env, sessions, task_queue, settings=settings):
-        handle = await _online(env, task_queue)
-        await handle.execute_update(
-            MatterWorkflow.withdraw, WithdrawInput(actor=APPLICANT, reason="不办了")
-        )
-        await handle.result()
-    rows = await _sms(sessions, handle.id)
+    handle, rows = await _withdrawn_online(env, sessions, task_queue, settings)
     assert rows and {(r.state, r.attempts) for r in rows} == {("sent", 1)}
     assert sorted(gateway.ids()) == sorted(r.id for r in rows)  # each once
     assert await _sms_activities(handle) == len(rows)

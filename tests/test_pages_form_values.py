@@ -10,7 +10,7 @@ import re
 import httpx
 from fastapi import FastAPI
 
-from tests.api_helpers import as_user, submit, task_for, utility_connection
+from tests.api_helpers import as_user, invoice_returned, submit, task_for, utility_connection
 from tests.conftest import client_of
 from tests.factories import credit_code
 from tests.page_helpers import csrf, flashes, post_form, sign_in
@@ -120,13 +120,7 @@ async def test_the_supervisor_page_keeps_what_was_typed_after_a_refusal(
 ) -> None:
     number = (await submit(api))["application_no"]
     seal = await task_for(api, "psb", number)
-    invoice = await task_for(api, "tax", number)
-    back = await api.post(
-        f"/api/tasks/{invoice['id']}/return",
-        headers=await as_user(api, "tax"),
-        json={"reason": "发票申领应由市场监管局一并办理"},
-    )
-    assert back.status_code == 200, back.text
+    invoice = await invoice_returned(api, number)
     page = f"/supervision/applications/{number}"
     async with client_of(api_app) as browser:
         await sign_in(browser, "supervisor")
@@ -176,13 +170,7 @@ async def test_the_window_keeps_what_was_typed_after_a_refusal(
         f"/api/window/applications/{number}/accept", headers=await as_user(api, "clerk")
     )
     assert accepted.status_code == 200, accepted.text
-    invoice = await task_for(api, "tax", number)
-    back = await api.post(
-        f"/api/tasks/{invoice['id']}/return",
-        headers=await as_user(api, "tax"),
-        json={"reason": "发票申领应由市场监管局一并办理"},
-    )
-    assert back.status_code == 200, back.text
+    await invoice_returned(api, number)
     async with client_of(api_app) as window:
         await sign_in(window, "clerk")
         reroute = f"{review}/steps/invoice/reroute"

@@ -19,6 +19,7 @@ from tests.api_helpers import (
     as_user,
     company_setup,
     inbox,
+    invoice_returned,
     submit,
     task_for,
     utility_connection,
@@ -120,13 +121,7 @@ async def test_the_supervisor_reroutes_a_returned_step_from_the_application_page
     api: httpx.AsyncClient, api_app: FastAPI
 ) -> None:
     number = (await submit(api))["application_no"]
-    invoice = await task_for(api, "tax", number)
-    back = await api.post(
-        f"/api/tasks/{invoice['id']}/return",
-        headers=await as_user(api, "tax"),
-        json={"reason": "发票申领应由市场监管局一并办理"},
-    )
-    assert back.status_code == 200, back.text
+    invoice = await invoice_returned(api, number)
     page = f"/supervision/applications/{number}"
     action = f"/supervision/tasks/{invoice['id']}/reroute"
     async with client_of(api_app) as browser:
