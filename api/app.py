@@ -44,9 +44,9 @@ from api.routers import (
     tasks,
     window,
 )
-from api.security import Throttle
 from api.services import catalogue_entries
 from api.services.accounts import real_now, sync_departments
+from api.services.throttle import Throttle
 from api.unified_login import oauth_client
 from definitions.calendars import CalendarSources
 from definitions.catalogue import load_catalogue
@@ -104,6 +104,12 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         protect_handlers()  # uvicorn has set up its loggers by now
         engine = db_engine or create_engine(settings.db_url, settings.db_pool_size)
+        secret = settings.secret()
+
+        def throttle(kind: str) -> Throttle:
+            allowed, window = settings.lookup_failures_allowed, settings.lookup_window_seconds
+            return Throttle(kind, allowed, window, secret=secret, clock=session_clock)
+
         services = Services(
             settings=settings,
             sessions=session_factory(engine),
@@ -117,10 +123,10 @@ def create_app(
             catalogue=load_catalogue(),
             regions=load_regions(),
             calendars=CalendarSources(),
-            secret=settings.secret(),
-            lookups=Throttle(settings.lookup_failures_allowed, settings.lookup_window_seconds),
-            logins=Throttle(settings.lookup_failures_allowed, settings.lookup_window_seconds),
-            submissions=Throttle(settings.lookup_failures_allowed, settings.lookup_window_seconds),
+            secret=secret,
+            lookups=throttle("lookup"),
+            logins=throttle("login"),
+            submissions=throttle("submission"),
             clock=clock,
             session_clock=session_clock,
         )

@@ -14,9 +14,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from api.engine import EngineGateway
-from api.security import Throttle
 from api.services.accounts import real_now
 from api.services.status_answers import StatusAnswers
+from api.services.throttle import Throttle
 from definitions.calendars import CalendarSources
 from definitions.catalogue import Catalogue
 from domain.regions import RegionTree
@@ -38,9 +38,11 @@ class Services:
     regions: RegionTree
     calendars: CalendarSources
     secret: bytes
+    # Failed guesses, counted in the database for every process (api.services.throttle):
+    # query codes; passwords and clients' secrets; anonymous submissions refused for a
+    # licence in another name (api.services.intake).
     lookups: Throttle
     logins: Throttle
-    # Anonymous submissions refused for a licence in another name (api.services.intake).
     submissions: Throttle
     # The status poll's answers, by the row each was made from.
     answers: StatusAnswers = field(default_factory=StatusAnswers)

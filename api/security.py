@@ -1,12 +1,11 @@
-"""Secrets: staff passwords, tokens, applicants' query codes, and throttling of guesses."""
+"""Secrets: staff passwords, tokens, applicants' query codes (their guessing is throttled by
+`api.services.throttle`)."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 import secrets
-import time
-from collections import defaultdict, deque
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -53,69 +52,3 @@ def query_code_digest(secret: bytes, code: str) -> str:
 
 def same_digest(a: str, b: str) -> bool:
     return hmac.compare_digest(a.encode(), b.encode())
-
-
-class FailureLimiter:
-    """Counts failures per key in a sliding window; refuses further attempts beyond a limit.
-
-    In memory, per process: behind several API processes put a shared limiter (the reverse
-    proxy) in front as well.
-    """
-
-    def __init__(self, allowed: int, window_seconds: int) -> None:
-        self.allowed, self.window = allowed, window_seconds
-        self._failures: dict[str, deque[float]] = defaultdict(deque)
-
-    def _recent(self, key: str, now: float) -> deque[float]:
-        failures = self._failures[key]
-        while failures and failures[0] <= now - self.window:
-            failures.popleft()
-        if not failures:
-            del self._failures[key]
-            return deque()
-        return failures
-
-    def retry_after(self, key: str) -> int | None:
-        """Seconds to wait if `key` is over the limit, else None."""
-        now = time.monotonic()
-        failures = self._recent(key, now)
-        if len(failures) < self.allowed:
-            return None
-        return max(1, int(failures[0] + self.window - now) + 1)
-
-    def fail(self, key: str) -> None:
-        now = time.monotonic()
-        self._failures[key].append(now)
-        if len(self._failures) > 50_000:  # keep memory bounded under a flood of keys
-            for stale in [k for k in self._failures if not self._recent(k, now)]:
-                self._failures.pop(stale, None)
-
-
-class Throttle:
-    """Failed attempts counted per (subject, client), and with a tenfold cap per client.
-
-    Keyed by what is being guessed (a username, an application number) as well as by the
-    address, so one person's mistakes do not lock out a whole office behind one NAT address,
-    while guessing across many subjects from one address is still stopped.
-    """
-
-    BROAD_FACTOR = 10
-
-    def __init__(self, allowed: int, window_seconds: int) -> None:
-        self.narrow = FailureLimiter(allowed, window_seconds)
-        self.broad = FailureLimiter(allowed * self.BROAD_FACTOR, window_seconds)
-
-    def retry_after(self, subject: str, client: str) -> int | None:
-        waits = [
-            w
-            for w in (
-                self.narrow.retry_after(f"{subject}|{client}"),
-                self.broad.retry_after(client),
-            )
-            if w is not None
-        ]
-        return max(waits, default=None)
-
-    def fail(self, subject: str, client: str) -> None:
-        self.narrow.fail(f"{subject}|{client}")
-        self.broad.fail(client)

@@ -403,6 +403,20 @@ class AuditRow(Base):
     detail: Mapped[dict[str, Any]]
 
 
+class ThrottleFailureRow(Base):
+    """A failed guess (a query code, a password, a licence holder's name), counted against
+    its keys until it expires (`store.throttle`). In the database, so that every API process,
+    on every host, counts the same guesses. A key is an HMAC of what was guessed and from
+    where: no username, application number, ID number or address is stored."""
+
+    __tablename__ = "throttle_failures"
+    __table_args__ = (Index("ix_throttle_failures_key", "key", "expires_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
 class NotificationReadRow(Base):
     """Which member of staff has read which message of their inbox."""
 

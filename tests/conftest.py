@@ -158,6 +158,7 @@ async def api_app(
         settings, temporal_client=env.client, db_engine=engine, clock=env.get_current_time
     )
     before = await _application_numbers(engine)
+    await _forget_failed_guesses(engine)
     async with app.router.lifespan_context(app):
         yield app
     await _terminate_new(env, engine, before)
@@ -182,6 +183,17 @@ async def _terminate_new(env: WorkflowEnvironment, engine: AsyncEngine, before: 
     for number in await _application_numbers(engine) - before:
         with contextlib.suppress(RPCError):
             await terminate_when_idle(env.client.get_workflow_handle(number))
+
+
+async def _forget_failed_guesses(engine: AsyncEngine) -> None:
+    """Failed guesses are counted in the database (api.services.throttle), which the whole
+    session shares: each test's app starts with none counted."""
+    from sqlalchemy import delete
+
+    from store.models import ThrottleFailureRow
+
+    async with engine.begin() as connection:
+        await connection.execute(delete(ThrottleFailureRow))
 
 
 async def _application_numbers(engine: AsyncEngine) -> set[str]:
@@ -235,6 +247,7 @@ async def live(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     )
     before = await _application_numbers(engine)
+    await _forget_failed_guesses(engine)
     task = asyncio.create_task(server.serve())
     while not server.started:
         if task.done():

@@ -303,7 +303,7 @@ async def test_guessing_the_name_that_goes_with_an_identifier_is_throttled(
 ) -> None:
     """A refusal for a name that is not the licence's tells a guess is wrong: anonymous
     submissions refused so are counted per identifier and client, and then refused (429)."""
-    allowed = api_app.state.services.submissions.narrow.allowed
+    allowed = api_app.state.services.submissions.allowed
     body = utility_connection(applicant=company(name="猜测的名称有限公司"))
     for _ in range(allowed):
         assert (await api.post("/api/applications", json=body)).status_code == 422

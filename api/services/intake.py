@@ -274,8 +274,9 @@ async def receive(
     """
     applicant = submission.applicant
     who = f"applicant:{applicant.id_number or applicant.credit_code}"
-    if client is not None:
-        wait = services.submissions.retry_after(who, client)
+    attempt = None if client is None else services.submissions.attempt(who, client)
+    if attempt is not None:
+        wait = await services.submissions.retry_after(session, attempt)
         if wait is not None:
             raise too_many("提交失败次数过多，请稍后再试", wait)
     now = await services.clock()
@@ -290,8 +291,10 @@ async def receive(
             tolerance=tolerance,
         )  # fmt: skip
         if problems:
-            if client is not None and NAME_MISMATCH in problems:
-                services.submissions.fail(who, client)
+            if attempt is not None and NAME_MISMATCH in problems:
+                # Nothing else is written yet: only the failure is committed.
+                await services.submissions.fail(session, attempt)
+                await session.commit()
             raise invalid(problems)
     else:
         # Incomplete or unfit materials are often why it is refused: keep what was given.

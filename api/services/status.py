@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Hashable
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 
-from sqlalchemy import ColumnElement, Text, and_, bindparam, cast, select
+from sqlalchemy import ColumnElement, Row, Select, Text, and_, bindparam, cast, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.container import Services
@@ -20,6 +21,7 @@ from domain.actors import Actor, Role
 from domain.application import ApplicationStatus
 from store.db import Reader, read_by_key
 from store.models import ApplicationRow, RatingRow
+from store.throttle import failures_of
 
 # The same answer whether the number does not exist or the code is wrong: a caller learns
 # nothing about which numbers exist.
@@ -75,6 +77,18 @@ _BY_NUMBER = select(
 ).outerjoin(RatingRow.__table__, _R.application_no == _A.application_no)
 _NUMBER = _A.application_no == bindparam("number")
 _ANY_BY_NUMBER = read_by_key(_BY_NUMBER.where(_NUMBER))
+_COLUMNS = len(_BY_NUMBER.selected_columns)
+# A guess with a query code: the failures its throttle counts come in the same statement,
+# read by the same index probes, as an anonymous lookup's row (api.services.throttle).
+_GUESS_BY_NUMBER = read_by_key(
+    _BY_NUMBER.add_columns(failures_of("narrow"), failures_of("broad")).where(_NUMBER)
+)
+
+
+async def _read(session: Reader, statement: Select[Any], params: dict[str, Any]) -> Row[Any] | None:
+    # Through run_sync: a connection's own execute insists on awaiting the driver, which a
+    # read by key on SQLite does not (store/sqlite_driver.py).
+    return await session.run_sync(lambda sync: sync.execute(statement, params).one_or_none())
 
 
 async def load_with_digest(
@@ -85,14 +99,13 @@ async def load_with_digest(
     statement = (
         _ANY_BY_NUMBER if scope is None else read_by_key(_BY_NUMBER.where(and_(_NUMBER, scope)))
     )
-    # Through run_sync: a connection's own execute insists on awaiting the driver, which a
-    # read by key on SQLite does not (store/sqlite_driver.py).
-    row = await session.run_sync(
-        lambda sync: sync.execute(statement, {"number": number}).one_or_none()
-    )
-    if row is None:
-        return None
-    digest, status, name, applicant_id, channel, delivery, handed_at, method, ref, by = row[:10]
+    row = await _read(session, statement, {"number": number})
+    return None if row is None else _loaded(number, row)
+
+
+def _loaded(number: str, row: Row[Any]) -> tuple[str, Found]:
+    values: tuple[Any, ...] = tuple(row)
+    digest, status, name, applicant_id, channel, delivery, handed_at, method, ref, by = values[:10]
     handover = (
         HandoverView(method=method, ref=ref, at=handed_at, by=by) if handed_at and method else None
     )
@@ -105,7 +118,7 @@ async def load_with_digest(
         delivery,
         handover,
         None if row.level is None else rating_view(row),
-        tuple(row),
+        values[:_COLUMNS],
     )
     return digest, found
 
@@ -124,13 +137,22 @@ async def find(
 ) -> Found:
     """The application, if `code` is its query code; failed attempts are throttled."""
     number = number.strip()
-    wait = services.lookups.retry_after(number, client)
+    attempt = services.lookups.attempt(number, client)
+    row = await _read(session, _GUESS_BY_NUMBER, {"number": number, **attempt.params()})
+    loaded = None
+    if row is not None:
+        *_, narrow, broad = tuple(row)
+        attempt.counts = (narrow, broad)
+        loaded = _loaded(number, row)
+    # Checked before the code: once over the limit, even the right code waits, so that a
+    # guess is not told apart by its answer.
+    wait = await services.lookups.retry_after(session, attempt)
     if wait is not None:
         raise too_many("查询失败次数过多，请稍后再试", wait)
-    loaded = await load_with_digest(session, number.strip())
     given = query_code_digest(services.secret, code or "")
     if loaded is None or not code or not same_digest(loaded[0], given):
-        services.lookups.fail(number, client)
+        await services.lookups.fail(session, attempt)
+        await session.commit()
         raise not_found(NOT_FOUND_MESSAGE)
     return loaded[1]
 
