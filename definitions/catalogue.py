@@ -12,7 +12,7 @@ the version before it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import cache
@@ -44,7 +44,7 @@ from domain.matter import (
     version_in_force,
 )
 from domain.regions import RegionLevel
-from domain.routing import branches
+from domain.routing import branch_code, branches
 
 VERSIONS_FOLDER = "versions"
 # Each version states these itself: they are never inherited from the version before.
@@ -93,6 +93,23 @@ class Catalogue:
     def department_name(self, code: str) -> str:
         dept = self.department(code)
         return dept.name if dept else code
+
+    def region_of(self, departments: Iterable[str]) -> str | None:
+        """The county whose branches handle the steps of `departments` (an application's),
+        None for the city's departments."""
+        found = (self.department(code) for code in departments)
+        return next((dept.region for dept in found if dept and dept.region), None)
+
+    def departments_at(self, region: str | None) -> dict[str, Department]:
+        """Who handles each department's steps in `region` (a county's code; None: the
+        city): its branch there, else the city's department, in departments.yaml's order. The
+        departments a step of an application handled there may be given to (改派)."""
+        if region is None:
+            return dict(self.departments)
+        chosen = (
+            self.branches.get(branch_code(code, region), d) for code, d in self.departments.items()
+        )
+        return {dept.code: dept for dept in chosen}
 
 
 def _critical_path(matter: MatterDefinition) -> int:

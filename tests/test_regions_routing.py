@@ -4,8 +4,11 @@ forwards to his county."""
 
 from __future__ import annotations
 
+import re
+
 import httpx
 import pytest
+from fastapi import FastAPI
 
 from definitions.catalogue import default_catalogue
 from definitions.regions import default_regions
@@ -18,10 +21,13 @@ from tests.api_helpers import (
     company_setup,
     error_body,
     inbox,
+    invalid_fields,
     property_transfer,
     status,
     task_for,
 )
+from tests.conftest import client_of
+from tests.page_helpers import sign_in
 
 COUNTY, OTHER_COUNTY = "340521", "340522"  # 当涂县, 含山县
 TOWNSHIP, VILLAGE = "340521100", "340521100201"  # 姑孰镇, 新桥村 (demonstration data)
@@ -216,3 +222,50 @@ async def test_the_countys_apply_button_applies_at_the_county(api: httpx.AsyncCl
     assert "办理地：马鞍山市当涂县政务服务中心" in form.text
     assert f'name="region" value="{COUNTY}"' in form.text
     assert (await api.get(f"/apply/company_setup?region={TOWNSHIP}")).status_code == 422
+
+
+async def test_a_countys_returned_step_is_rerouted_only_within_the_county(
+    api: httpx.AsyncClient, api_app: FastAPI
+) -> None:
+    """改派 stays at the level that handles the application: the county's window and
+    supervisor give 当涂县's returned step to another of 当涂县's branches, never to the
+    city's department or to another county's branch; their forms offer only those."""
+    response = await accept_at(api, f"clerk-{COUNTY}", company_setup())
+    assert response.status_code == 201, response.text
+    number = response.json()["application_no"]
+    tax = branch_code("tax", COUNTY)
+    invoice = await task_for(api, tax, number)
+    back = await api.post(
+        f"/api/tasks/{invoice['id']}/return",
+        headers=await as_user(api, tax),
+        json={"reason": "发票申领应由市场监管局一并办理"},
+    )
+    assert back.status_code == 200, back.text
+
+    review = f"/window/review/{number}"
+    async with client_of(api_app) as browser:
+        await sign_in(browser, f"clerk-{COUNTY}")
+        html = (await browser.get(review)).text
+    offered = set(re.findall(r'<option value="([a-z0-9_]+)"', html))
+    assert branch_code("amr", COUNTY) in offered and "water" in offered  # no branch: the city's
+    assert not offered & {"amr", "psb", branch_code("amr", OTHER_COUNTY), tax}
+
+    url = f"/api/window/applications/{number}/steps/invoice/reroute"
+    clerk = await as_user(api, f"clerk-{COUNTY}")
+    for elsewhere in ("amr", branch_code("amr", OTHER_COUNTY)):
+        refused = await api.post(url, headers=clerk, json={"department": elsewhere})
+        assert invalid_fields(refused)["department"] == "只能改派给办理该件的当涂县部门"
+    supervisor = await as_user(api, f"supervisor-{COUNTY}")
+    refused = await api.post(
+        f"/api/supervision/tasks/{invoice['id']}/reroute",
+        headers=supervisor,
+        json={"department": "amr"},
+    )
+    assert invalid_fields(refused)["department"] == "只能改派给办理该件的当涂县部门"
+    moved = await api.post(
+        url, headers=clerk, json={"department": branch_code("amr", COUNTY), "reason": "按职责"}
+    )
+    assert moved.status_code == 200, moved.text
+    amr = await inbox(api, await as_user(api, branch_code("amr", COUNTY)))
+    [task] = [t for t in amr if t["id"] == invoice["id"]]
+    assert task["state"] == "open" and task["department"] == branch_code("amr", COUNTY)

@@ -35,6 +35,7 @@ from api.services import inbox
 from api.services.accounts import StaffUser
 from api.unified_login import signed_in
 from domain.actors import Role
+from domain.application import ApplicationStatus
 from domain.fields import fields_problems
 from domain.matter import MatterDefinition
 from domain.states import ApplicationState, SlaLevel, StepState
@@ -475,7 +476,10 @@ def submission_body(
 REROUTE_LABELS = {"department": "改派部门", "reason": "改派说明"}
 
 
-def routable_departments(services: Services) -> list[tuple[str, str]]:
-    """The departments a returned step may be re-routed to (改派), as the action accepts them:
-    (code, name) in the order of definitions/departments.yaml."""
-    return [(code, d.name) for code, d in services.catalogue.departments.items()]
+def routable_departments(services: Services, status: ApplicationStatus) -> list[tuple[str, str]]:
+    """The departments a returned step of the application may be re-routed to (改派), as the
+    action accepts them (those of the level that handles it): (code, name) in the order of
+    definitions/departments.yaml."""
+    catalogue = services.catalogue
+    region = catalogue.region_of(step.department for step in status.steps)
+    return [(code, d.name) for code, d in catalogue.departments_at(region).items()]

@@ -149,7 +149,7 @@ async def drill_down(
         view=lookup.view(services, found),
         # 特别程序 and 督办单 of each step; the departments a returned step may go to (改派).
         procedures={s.code: step_procedures(status, s.code, services.tz) for s in status.steps},
-        departments=routable_departments(services),
+        departments=routable_departments(services, status),
     )
 
 

@@ -99,7 +99,7 @@ async def review(
         view=lookup.view(services, found),
         # 退单待改派: the steps a department returned, for the window to re-route (改派).
         returned_steps=[s for s in found.status.steps if s.state is StepState.returned],
-        departments=routable_departments(services),
+        departments=routable_departments(services, found.status),
     )
 
 

@@ -10,7 +10,7 @@ shows it afterwards.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
@@ -402,16 +402,26 @@ async def return_step(
     return await _on_task(services, session, task, MatterWorkflow.return_step, action)
 
 
-def _routing_problem(services: Services, body: RerouteIn) -> None:
-    if body.department not in services.catalogue.departments:
+def _routing_problem(services: Services, body: RerouteIn, departments: Iterable[str]) -> None:
+    """改派 stays at the level that handles the application (`departments`, its steps'): a
+    county's application goes to its branches (or a city department with no branch there),
+    never to another county's or to the city's own."""
+    catalogue = services.catalogue
+    region = catalogue.region_of(departments)
+    if body.department in catalogue.departments_at(region):
+        return
+    if catalogue.department(body.department) is None:
         raise invalid({"department": f"没有部门 {body.department}"})
+    level = "市级" if region is None else services.regions.name(region)
+    raise invalid({"department": f"只能改派给办理该件的{level}部门"})
 
 
 async def reroute_task(
     *, services: Services, session: AsyncSession, task: Task, user: StaffUser, body: RerouteIn
 ) -> TaskView:
     """改派 by a supervisor: the returned task goes to another department with its limit."""
-    _routing_problem(services, body)
+    steps = ApplicationStatus.model_validate(task.app.status).steps
+    _routing_problem(services, body, (step.department for step in steps))
     action = RerouteInput(
         step_code=task.step.code, actor=user.actor(), department=body.department,
         reason=body.reason,
@@ -429,7 +439,7 @@ async def reroute_at_window(
     body: RerouteIn,
 ) -> ApplicationView:
     """改派 by the window, which routed the application in the first place."""
-    _routing_problem(services, body)
+    _routing_problem(services, body, (step.department for step in found.status.steps))
     action = RerouteInput(
         step_code=step_code, actor=clerk.actor(), department=body.department, reason=body.reason
     )
