@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException
 from temporalio.service import RPCError, RPCStatusCode
 
 log = logging.getLogger("tongban.api")
+E = TypeVar("E", bound=Callable[..., Any])
 
 
 class ApiError(Exception):
@@ -182,6 +183,23 @@ def _wants_page(request: Request) -> bool:
 
 HtmlRenderer = Callable[[Request, int, str], Response]
 
+# Checks of its own an operation runs on a body its model refused (an ID number's check
+# digit, say), by endpoint: their problems are told with the model's, at once (一次性告知),
+# not in a second round once the first are put right.
+AlsoCheck = Callable[[Request, Any], Awaitable[dict[str, str]]]
+_ALSO_CHECKED: dict[Callable[..., Any], AlsoCheck] = {}
+
+
+def also_checked(check: AlsoCheck) -> Callable[[E], E]:
+    """Put directly under the route's decorator: `check(request, body)` gives the problems
+    by field of the raw body (any JSON at all) that the model's checks did not reach."""
+
+    def mark(endpoint: E) -> E:
+        _ALSO_CHECKED[endpoint] = check
+        return endpoint
+
+    return mark
+
 
 def install(app: FastAPI, html: HtmlRenderer | None = None) -> None:
     """JSON errors for the API; `html` renders them for pages."""
@@ -197,10 +215,14 @@ def install(app: FastAPI, html: HtmlRenderer | None = None) -> None:
         )
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         problems: dict[str, str] = {}
         for e in exc.errors():
             problems.setdefault(field_name(tuple(e.get("loc", ()))), reason_of(e))
+        endpoint = request.scope.get("endpoint")
+        check = _ALSO_CHECKED.get(endpoint) if endpoint else None
+        if check is not None:
+            problems = await check(request, exc.body) | problems
         err = invalid(problems)
         return JSONResponse(body(err.error, err.message, err.details), status_code=422)
 

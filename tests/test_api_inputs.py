@@ -312,6 +312,35 @@ async def test_window_acceptance_checks_like_the_public_endpoint(api: httpx.Asyn
     assert "applicant.id_number" in invalid_fields(response)
 
 
+async def test_the_forms_problems_are_told_with_a_bad_identifiers(
+    api: httpx.AsyncClient, engine: AsyncEngine
+) -> None:
+    """一次性告知: an ID number whose check digit is wrong is refused by the body's model,
+    before the matter's checks run; the matter's form fields are checked all the same and
+    told in the same answer, online and at the window, not in a second round."""
+    before = await application_count(engine)
+    body = company_setup(applicant=person(id_number=bad_check_digit(id_number())))
+    body["form"] |= {"registered_capital": "一百万", "company_type": "合伙"}
+    del body["form"]["address"]
+    online = invalid_fields(await api.post("/api/applications", json=body))
+    clerk = await as_user(api, CLERK)
+    window = invalid_fields(await api.post("/api/window/applications", json=body, headers=clerk))
+    for fields in (online, window):
+        assert "校验位" in fields["applicant.id_number"]
+        assert fields["form.registered_capital"] == "应为数字"
+        assert fields["form.address"] == "必填"
+        assert fields["form.company_type"].startswith("应为以下之一")
+    # A refusal checks no form; a body naming no matter has none to check.
+    refusal = body | {"decision": "refuse", "reason": "材料不齐全"}
+    refused = invalid_fields(
+        await api.post("/api/window/applications", json=refusal, headers=clerk)
+    )
+    assert not [f for f in refused if f.startswith("form.")]
+    nowhere = invalid_fields(await api.post("/api/applications", json=body | {"matter_code": "x"}))
+    assert "applicant.id_number" in nowhere and not [f for f in nowhere if f.startswith("form.")]
+    assert await application_count(engine) == before
+
+
 async def test_an_unparsable_body_is_422(api: httpx.AsyncClient) -> None:
     response = await api.post(
         "/api/applications", content=b"\x12\xff", headers={"Content-Type": "application/json"}

@@ -31,12 +31,11 @@ from api.pages.events import (
     SOURCE_NAMES,
     describe_event,
 )
-from api.services import inbox
+from api.services import inbox, intake
 from api.services.accounts import StaffUser
 from api.unified_login import signed_in
 from domain.actors import Role
 from domain.application import ApplicationStatus
-from domain.fields import fields_problems
 from domain.matter import MatterDefinition
 from domain.states import ApplicationState, SlaLevel, StepState
 
@@ -445,9 +444,7 @@ def form_field_problems(
 ) -> dict[str, str]:
     """The matter's own form fields as an application form filled them in, checked on their
     own (they do not depend on who applies): problems by field, as the API names them."""
-    form = submission_body(values, matter, [])["form"]
-    problems = fields_problems(matter.form, form, today=today)
-    return {f"form.{code}": reason for code, reason in problems.items()}
+    return intake.form_field_problems(matter, submission_body(values, matter, [])["form"], today)
 
 
 def submission_body(

@@ -17,7 +17,7 @@ from api.deps import (
     client_key,
     services_of,
 )
-from api.errors import invalid
+from api.errors import also_checked, invalid
 from api.openapi import answers
 from api.schemas import (
     ApplicationView,
@@ -65,6 +65,7 @@ def receipt(number: str, code: str, status: ApplicationStatus, services: Service
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=Receipt)
+@also_checked(intake.unchecked_form_problems)
 @answers(404, 409, 429, 503)
 async def submit(
     request: Request,

@@ -6,6 +6,7 @@ from fastapi import APIRouter, status
 from fastapi.responses import JSONResponse
 
 from api.deps import IDEMPOTENT, Clerk, ServicesDep, SessionDep, StaffApplication
+from api.errors import also_checked
 from api.openapi import answers
 from api.routers.applications import IdempotencyKey, receipt
 from api.schemas import (
@@ -38,6 +39,7 @@ router = APIRouter(prefix="/api/window", tags=["window"])
     response_model=Receipt,
     responses={200: {"model": RefusalNotice, "description": "不予受理: recorded with its reason"}},
 )
+@also_checked(intake.unchecked_form_problems)
 @answers(404, 409, 503)
 async def accept_at_window(
     submission: WindowSubmissionIn,

@@ -7,8 +7,11 @@ caller gets a 503 and nothing is left behind, so a retry (same Idempotency-Key) 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from datetime import date, datetime, timedelta
+from typing import Any
 
+from fastapi import Request
 from sqlalchemy import delete, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
@@ -96,6 +99,31 @@ def routed(services: Services, matter: MatterDefinition, accepting: str) -> Matt
     return localised(matter, region, services.catalogue.all_departments)
 
 
+def form_field_problems(
+    matter: MatterDefinition, form: Mapping[str, Any], today: date
+) -> dict[str, str]:
+    """The matter's own form fields, checked on their own (they do not depend on who
+    applies): problems by field, as a refused submission names them."""
+    problems = fields_problems(matter.form, form, today=today)
+    return {f"form.{code}": reason for code, reason in problems.items()}
+
+
+async def unchecked_form_problems(request: Request, body: Any) -> dict[str, str]:
+    """For a submission its model refused (`api.errors.also_checked`): the problems of its
+    matter's form fields, which only `check_submission` would have found. Nothing for a
+    body that names no matter in force, carries no form, or is a refusal (不予受理 checks
+    nothing)."""
+    if not isinstance(body, dict) or body.get("decision") == "refuse":
+        return {}
+    code, form = body.get("matter_code"), body.get("form")
+    if not isinstance(code, str) or not isinstance(form, dict):
+        return {}
+    services: Services = request.app.state.services
+    today = await services.today()
+    matter = services.catalogue.in_force(code, today)
+    return {} if matter is None else form_field_problems(matter, form, today)
+
+
 async def check_submission(
     session: AsyncSession,
     services: Services,
@@ -124,10 +152,7 @@ async def check_submission(
         problems["applicant"] = f"本事项须以{needed}申请"
     if applicant.id_number and id_number_problem(applicant.id_number, today=today.date()):
         problems["applicant.id_number"] = "出生日期不能晚于今天"
-    problems |= {
-        f"form.{k}": v
-        for k, v in fields_problems(matter.form, submission.form, today=today.date()).items()
-    }
+    problems |= form_field_problems(matter, submission.form, today.date())
     materials, material_problems = await received_materials(
         session, services, matter, submission, today=today.date()
     )
