@@ -59,12 +59,15 @@ class Throttle:
         self._secret, self._clock = secret, clock
         self._purged_at: datetime | None = None
 
-    def _key(self, what: str) -> str:
-        message = f"{self.kind}|{what}".encode()
+    def _key(self, *parts: str) -> str:
+        # Tagged by what the key counts ("subject", "client"): no subject typed makes its key
+        # the key of a client's (the address, the last part, never holds the separator).
+        message = "\x1f".join((self.kind, *parts)).encode()
         return hmac.new(self._secret, message, hashlib.sha256).hexdigest()
 
     def attempt(self, subject: str, client: str) -> Attempt:
-        return Attempt(self._key(f"{subject}|{client}"), self._key(f"*|{client}"), self._clock())
+        narrow, broad = self._key("subject", subject, client), self._key("client", client)
+        return Attempt(narrow, broad, self._clock())
 
     async def retry_after(self, reader: Reader, attempt: Attempt) -> int | None:
         """Seconds to wait if either key of `attempt` is over its limit, else None."""
