@@ -108,7 +108,7 @@ def create_app(
 
         def throttle(kind: str) -> Throttle:
             allowed, window = settings.lookup_failures_allowed, settings.lookup_window_seconds
-            return Throttle(kind, allowed, window, secret=secret, clock=session_clock)
+            return Throttle(kind, allowed, window, secret=secret)
 
         services = Services(
             settings=settings,

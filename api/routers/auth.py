@@ -33,7 +33,7 @@ async def sign_in(
     `login_failed`); the caller commits a success with the token it issues. Attempts refused
     by the throttle never reach the password and are not written: a flood of them cannot
     fill the trail."""
-    attempt = services.logins.attempt(username.strip().lower(), client)
+    attempt = services.logins.attempt(username.strip().lower(), client, services.session_clock())
     wait = await services.logins.retry_after(session, attempt)
     if wait is not None:
         raise too_many("登录失败次数过多，请稍后再试", wait)

@@ -299,8 +299,9 @@ async def receive(
     """
     applicant = submission.applicant
     who = f"applicant:{applicant.id_number or applicant.credit_code}"
-    attempt = None if client is None else services.submissions.attempt(who, client)
-    if attempt is not None:
+    attempt = None
+    if client is not None:
+        attempt = services.submissions.attempt(who, client, services.session_clock())
         wait = await services.submissions.retry_after(session, attempt)
         if wait is not None:
             raise too_many("提交失败次数过多，请稍后再试", wait)

@@ -137,7 +137,7 @@ async def find(
 ) -> Found:
     """The application, if `code` is its query code; failed attempts are throttled."""
     number = number.strip()
-    attempt = services.lookups.attempt(number, client)
+    attempt = services.lookups.attempt(number, client, services.session_clock())
     row = await _read(session, _GUESS_BY_NUMBER, {"number": number, **attempt.params()})
     loaded = None
     if row is not None:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -52,11 +51,10 @@ class Throttle:
         window_seconds: int,
         *,
         secret: bytes,
-        clock: Callable[[], datetime],
     ) -> None:
         self.kind, self.allowed = kind, allowed
         self.window = timedelta(seconds=window_seconds)
-        self._secret, self._clock = secret, clock
+        self._secret = secret
         self._purged_at: datetime | None = None
 
     def _key(self, *parts: str) -> str:
@@ -65,9 +63,10 @@ class Throttle:
         message = "\x1f".join((self.kind, *parts)).encode()
         return hmac.new(self._secret, message, hashlib.sha256).hexdigest()
 
-    def attempt(self, subject: str, client: str) -> Attempt:
+    def attempt(self, subject: str, client: str, now: datetime) -> Attempt:
+        """`subject` guessed from `client` at `now` (the real time, as sessions count it)."""
         narrow, broad = self._key("subject", subject, client), self._key("client", client)
-        return Attempt(narrow, broad, self._clock())
+        return Attempt(narrow, broad, now)
 
     async def retry_after(self, reader: Reader, attempt: Attempt) -> int | None:
         """Seconds to wait if either key of `attempt` is over its limit, else None."""
