@@ -4,7 +4,8 @@ since on every view, and together they are every material and every rating."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -15,7 +16,8 @@ from temporalio.testing import WorkflowEnvironment
 from api.services import settled
 from simulation.idle import settle
 from store.models import ApplicationRow, MaterialRow, RatingRow
-from tests.api_helpers import SUPERVISOR, as_user, submit
+from tests.api_helpers import SUPERVISOR, as_user, submit, task_for
+from tests.timeline import eventually, skip_to
 
 # Whatever the engine's clock says (tests skip time), one is before the day's cutoff and
 # the other after it.
@@ -84,3 +86,56 @@ async def test_materials_and_ratings_are_the_settled_kept_and_the_days_counted_l
     assert after[0] == total + of_newer
     assert after[2] == ratings | {"very_satisfied": ratings.get("very_satisfied", 0) + 1}
     assert after == await in_the_tables()
+
+
+async def test_a_grant_undone_and_late_verifications_show_the_same_day(
+    api: httpx.AsyncClient,
+    env: WorkflowEnvironment,
+    sessions: async_sessionmaker[AsyncSession],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """告知承诺: two applications granted at once on the commitment, their verifications
+    done long after the figures of the day were counted and kept (one passed, one failed and
+    revoked). The overview shows the revocation and both verifications that same day, and
+    counts the verifications late, as the tax office made them."""
+    from tests.test_api_pledges import tax_commitment
+
+    monkeypatch.setattr(settled, "_kept", {})
+    boss = await as_user(api, SUPERVISOR)
+    passes, fails = [str((await submit(api, tax_commitment()))["application_no"]) for _ in "ab"]
+    await skip_to(env, await env.get_current_time() + timedelta(days=30))
+
+    async def overview() -> dict[str, Any]:
+        response = await api.get("/api/supervision/overview", headers=boss)
+        assert response.status_code == 200, response.text
+        return dict(response.json())
+
+    def tax(figures: dict[str, Any]) -> tuple[int, int]:
+        [row] = [d for d in figures["departments"] if d["department"] == "tax"]
+        return row["completed"], row["on_time"]
+
+    before = await overview()  # the day's settled figures are counted and kept now
+    verifier = await as_user(api, "tax")
+    for number, passed in ((passes, True), (fails, False)):
+        task = await task_for(api, "tax", number)
+        verdict = {"passed": passed, "findings": "经核查情况属实" if passed else "尚有欠税"}
+        answer = await api.post(
+            f"/api/tasks/{task['id']}/verification", headers=verifier, json=verdict
+        )
+        assert answer.status_code == 200, answer.text
+
+    async def states() -> dict[str, int]:
+        async with sessions() as session:
+            rows = await session.execute(
+                select(ApplicationRow.state, func.count()).group_by(ApplicationRow.state)
+            )
+            found = {state: int(n) for state, n in rows}
+        assert found.get("revoked", 0) == before["applications_by_state"].get("revoked", 0) + 1
+        return found
+
+    in_the_table = await eventually(states)
+    after = await overview()
+    assert after["applications_by_state"] == in_the_table
+    assert after["completed"] == before["completed"] - 1  # granted, then revoked
+    decided, on_time = tax(before)
+    assert tax(after) == (decided + 2, on_time)  # both verified, both after their due day

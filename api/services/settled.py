@@ -4,7 +4,9 @@ What is settled does not change again: an application completes once, a decided 
 decided, an SMS delivered stays delivered. So the supervisor's figures count what was
 settled before the cutoff (the start of the centre's day, less a margin) once a day per
 region, and on every view only what is open or settled since: a view costs the day's work,
-not the city's whole history. Each API process keeps its own, bounded.
+not the city's whole history. Each API process keeps its own, bounded. The one exception, a
+grant revoked or terminated later (撤销, 终止), changes the figures' `version`: they are
+counted again.
 """
 
 from __future__ import annotations
@@ -42,9 +44,11 @@ async def kept(
     user: StaffUser,
     before: datetime,
     count: Callable[[], Awaitable[T]],
+    version: object = None,
 ) -> T:
     """`count()`'s figures of `what` settled before `before`, for what `user` sees: counted
-    the first time they are asked for, then kept."""
+    the first time they are asked for, then kept. `version`: what changes when something
+    settled changes all the same (a grant revoked), so that they are counted again."""
     key = (
         what,
         str(session.get_bind().engine.url),
@@ -52,6 +56,7 @@ async def kept(
         user.region,
         user.actor().id,
         before,
+        version,
     )
     if key not in _kept:
         figures = await count()

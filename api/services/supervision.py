@@ -41,6 +41,8 @@ OVERDUE = [SlaLevel.red.value, SlaLevel.serious.value]
 # Steps a department decided itself: approvals and refusals (not deemed, not cancelled).
 DECIDED = [StepState.approved.value, StepState.rejected.value]
 COMPLETED_APPS = {ApplicationState.granted.value, ApplicationState.refused.value}
+# What a grant becomes when undone, any time after it completed.
+UNDONE = [ApplicationState.revoked.value, ApplicationState.terminated.value]
 
 
 def temporal_url(services: Services, application_no: str) -> str:
@@ -310,7 +312,12 @@ async def _settled_figures(session: AsyncSession, user: StaffUser, cutoff: datet
             ratings=await _rating_counts(session, user, cutoff, settled=True),
         )
 
-    return await settled.kept("overview", session, user, cutoff, count)
+    # A grant revoked or terminated since they were counted changes a completed
+    # application's state: counted again then (a few rows of ix_applications_open_list).
+    undone = await session.scalar(
+        select(func.count()).where(ApplicationRow.state.in_(UNDONE), visible(user))
+    )
+    return await settled.kept("overview", session, user, cutoff, count, version=undone)
 
 
 async def overview(*, services: Services, session: AsyncSession, user: StaffUser) -> Overview:

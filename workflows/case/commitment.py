@@ -104,6 +104,10 @@ def _verify(case: Case, action: VerificationInput, now: datetime) -> None:
     verification.verified_by = action.actor
     verification.verified_at = now
     step = case.status.step(action.step_code)
+    # The department's own decision on the step is its verification: its figures count it
+    # when and by whom it was made, against the verification's deadline, not the system's
+    # approval on the commitment at acceptance.
+    step.decided_at, step.decided_by = now, action.actor
     if action.passed:
         step.state = StepState.approved
         case.record(now, EventKind.verification_passed, action.actor, step.code, findings=findings)
