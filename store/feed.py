@@ -18,7 +18,7 @@ from typing import Any
 from cloudevents.core.bindings.http import to_structured
 from cloudevents.core.formats.json import JSONFormat
 from cloudevents.core.v1.event import CloudEvent
-from sqlalchemy import insert, select, update
+from sqlalchemy import ColumnElement, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -99,9 +99,11 @@ async def after(
     limit: int,
     kinds: list[str] | None = None,
     department: str | None = None,
+    scope: ColumnElement[bool] | None = None,
 ) -> list[FeedEvent]:
     """The events placed after `cursor`, in feed order (only `kinds`, when given; only of
-    applications with a step in `department`, when given)."""
+    applications with a step in `department`, when given; only of applications meeting
+    `scope`, a condition on their rows, when given: a region's)."""
     query = (
         select(EventRow, ApplicationRow.matter_code)
         .join(ApplicationRow, ApplicationRow.application_no == EventRow.application_no)
@@ -111,6 +113,8 @@ async def after(
     )
     if kinds:
         query = query.where(EventRow.kind.in_(kinds))
+    if scope is not None:
+        query = query.where(scope)
     if department:
         query = query.where(
             EventRow.application_no.in_(

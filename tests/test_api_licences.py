@@ -26,6 +26,7 @@ from tests.api_helpers import (
     error_body,
     invalid_fields,
     person,
+    property_transfer,
     submit,
     task_for,
     utility_connection,
@@ -312,6 +313,22 @@ async def test_guessing_the_name_that_goes_with_an_identifier_is_throttled(
     # Even with the right name, for a while: nothing is learnt from the answer.
     right = utility_connection(applicant=company())
     assert (await api.post("/api/applications", json=right)).status_code == 429
+
+
+async def test_guessing_whose_a_certificate_is_is_throttled(
+    api: httpx.AsyncClient, api_app: FastAPI
+) -> None:
+    """A refusal about a licence held or not tells whose a certificate is, or whether an ID
+    number owns property: anonymous submissions refused so are counted as failed guesses
+    too, even while another problem (the price) keeps any from being stored."""
+    allowed = api_app.state.services.submissions.allowed
+    form = property_transfer()["form"] | {"price": "abc"}
+    for n in range(allowed):
+        guess = form | {"seller_id": id_number("19600101", f"{n:03d}")}
+        refused = await api.post("/api/applications", json=property_transfer(form=guess))
+        assert "materials.title_certificate" in invalid_fields(refused)
+    right = await api.post("/api/applications", json=property_transfer(form=form))
+    assert error_body(right, 429)["error"] == "too_many_requests"
 
 
 @pytest.mark.parametrize(

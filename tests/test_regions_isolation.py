@@ -4,23 +4,32 @@ their role may not act at all), the city's see every one."""
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from domain.routing import branch_code
+from store.models import EventRow, RatingRow
 from tests.api_helpers import (
     SUPERVISOR,
     Json,
+    approval,
     as_user,
     company_setup,
+    decide,
     error_body,
+    status,
     task_for,
 )
 from tests.conftest import client_of
-from tests.page_helpers import sign_in
+from tests.page_helpers import flashes, post_form, sign_in
+from tests.timeline import eventually
 
 HERE, THERE = "340521", "340522"  # 当涂县 looks at an application of 含山县
 # Columns: who calls, about an application accepted by 含山县's clerk.
@@ -174,3 +183,101 @@ async def test_the_pages_keep_counties_apart(api: httpx.AsyncClient, api_app: Fa
         await sign_in(browser, f"clerk-{HERE}")
         desk = await browser.get("/window")
         assert desk.status_code == 200 and number not in desk.text
+
+
+async def test_another_countys_reviews_messages_and_events_stay_out_of_reach(
+    api: httpx.AsyncClient, api_app: FastAPI, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """当涂县's supervisor cannot follow up 含山县's bad review (page or API), and neither
+    he nor 当涂县's window reads 含山县's window and supervisor messages or its events."""
+    async with sessions() as session:
+        start = await session.scalar(select(func.max(EventRow.feed_position))) or 0
+    number, task = await accepted_there(api)
+    back = await api.post(
+        f"/api/tasks/{task['id']}/return",
+        headers=await as_user(api, branch_code("amr", THERE)),
+        json={"reason": "不属于本部门职责范围"},
+    )
+    assert back.status_code == 200, back.text
+    async with sessions() as session, session.begin():
+        session.add(
+            RatingRow(
+                application_no=number, level="dissatisfied", reason="办理太慢",
+                rated_at=datetime.now(UTC),
+            )
+        )  # fmt: skip
+
+    async with client_of(api_app) as browser:
+        await sign_in(browser, f"supervisor-{HERE}")
+        action = f"/supervision/reviews/{number}/follow-up"
+        after = await post_form(browser, "/supervision", action, {"note": "越权回访"})
+        assert flashes(after.text) == [f"没有办件 {number}"]
+    far = await api.post(
+        f"/api/supervision/reviews/{number}/follow-up",
+        headers=await as_user(api, f"supervisor-{HERE}"),
+        json={"note": "越权回访"},
+    )
+    assert error_body(far, 404)["error"] == "not_found"
+    async with sessions() as session:
+        rating = await session.get(RatingRow, number)
+        assert rating is not None and rating.followed_up_at is None
+
+    async def in_inbox(who: str) -> bool:
+        headers = await as_user(api, who)
+        inbox = (await api.get("/api/inbox", headers=headers, params={"limit": 200})).json()
+        return any(m["application_no"] == number for m in inbox["messages"])
+
+    async def in_events(who: str) -> bool:
+        headers = await as_user(api, who)
+        events = await api.get(
+            "/api/events", headers=headers, params={"after": start, "limit": 500}
+        )
+        assert events.status_code == 200, events.text
+        return number in {e["data"]["application_no"] for e in events.json()["events"]}
+
+    for who, sees in ((HERE, False), (THERE, True)):
+        assert await in_inbox(f"supervisor-{who}") is sees
+        assert await in_inbox(f"clerk-{who}") is sees
+        assert await in_events(f"supervisor-{who}") is sees
+    assert await in_inbox(SUPERVISOR) and await in_events(SUPERVISOR)
+
+
+async def test_another_countys_licences_are_not_revoked_or_cited(api: httpx.AsyncClient) -> None:
+    response = await api.post(
+        "/api/window/applications",
+        json=company_setup(),
+        headers=await as_user(api, f"clerk-{THERE}"),
+    )
+    assert response.status_code == 201, response.text
+    number, code = response.json()["application_no"], response.json()["query_code"]
+    for department in ("amr", "psb", "tax"):
+        task = await task_for(api, branch_code(department, THERE), number)
+        body = approval(task)
+        # Numbers of their own: the licences of other tests hold the helper's.
+        for field in ("licence_no", "seal_record_no"):
+            if field in body["result"]:
+                body["result"][field] = f"HS-{uuid.uuid4().hex[:12]}"
+        decided = await decide(api, branch_code(department, THERE), number, body)
+        assert decided.status_code == 200, decided.text
+
+    async def issued() -> Json:
+        seen = await status(api, number, code)
+        assert seen["licences"] and all(x["issued"] for x in seen["licences"]), seen
+        return seen
+
+    licence = (await eventually(issued))["licences"][0]
+    url = f"/api/licences/{licence['type']}/{licence['number']}/revoke"
+    body = {"reason": "越权注销"}
+    here = await api.post(url, headers=await as_user(api, f"supervisor-{HERE}"), json=body)
+    assert error_body(here, 404)["message"] == "没有该电子证照"
+    # Citing 含山县's application as the reason for a look-up, from 当涂县's window.
+    cited = await api.get(
+        "/api/licences",
+        headers=await as_user(api, f"clerk-{HERE}"),
+        params={"holder_id": company_setup()["applicant"]["id_number"], "application_no": number},
+    )
+    assert error_body(cited, 422)["details"] == [
+        {"field": "application_no", "reason": f"没有办件 {number}"}
+    ]
+    there = await api.post(url, headers=await as_user(api, f"supervisor-{THERE}"), json=body)
+    assert there.status_code == 200, there.text

@@ -255,7 +255,7 @@ async def follow_up(
             session=session,
             application_no=number,
             note=body.note,
-            actor=boss.actor(),
+            user=boss,
             now=await services.clock(),
         )
         flash(request, "已记录整改回访。")

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query
 
 from api.deps import ServicesDep, SessionDep, Staff
 from api.schemas import FeedPage
+from api.services.region_scope import visible
 from domain.actors import Role
 from store import feed
 
@@ -26,10 +27,11 @@ async def events(
 ) -> FeedPage:
     """Events after the cursor, in feed order (each application's in its own order). A
     department's staff and systems read the events of applications with a step of theirs;
-    supervisors read all."""
+    supervisors those of every application they see (the city's: all; a county's: the
+    county's)."""
     await feed.sequence(session)
     department = user.department if user.role is Role.staff else None
-    page = await feed.after(session, after, limit, department=department)
+    page = await feed.after(session, after, limit, department=department, scope=visible(user))
     source = services.settings.feed_source
     return FeedPage(
         events=[json.loads(feed.structured(e, source=source)[1]) for e in page],

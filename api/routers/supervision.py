@@ -112,12 +112,11 @@ async def follow_up(
     services: ServicesDep,
     session: SessionDep,
 ) -> None:
-    await lookup.load(session, application_no, user)  # 404 if none, or another region's
     await aftercare.follow_up(
         session=session,
         application_no=application_no,
         note=body.note,
-        actor=user.actor(),
+        user=user,
         now=await services.clock(),
     )
 

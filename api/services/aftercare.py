@@ -16,7 +16,7 @@ from api.errors import conflict, invalid, not_found
 from api.schemas import HandoverIn, HandoverItem, RatingIn, ReviewView
 from api.services.accounts import StaffUser
 from api.services.region_scope import visible
-from api.services.status import Found
+from api.services.status import Found, load
 from api.services.views import local
 from domain.actors import Actor
 from domain.events import EventKind
@@ -180,8 +180,12 @@ async def bad_reviews(
 
 
 async def follow_up(
-    *, session: AsyncSession, application_no: str, note: str, actor: Actor, now: datetime
+    *, session: AsyncSession, application_no: str, note: str, user: StaffUser, now: datetime
 ) -> None:
+    """整改回访 of a bad review, by a supervisor who sees the application (404 for one of
+    another region, as if there were none: its reviews are not his to know or answer)."""
+    await load(session, application_no, user)
+    actor = user.actor()
     # One conditional write: of two follow-ups at once, exactly one is recorded.
     won = await session.execute(
         update(RatingRow)

@@ -6,11 +6,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import exists, func, insert, select
+from sqlalchemy import ColumnElement, and_, exists, func, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.expression import Exists
 
 from api.services.accounts import StaffUser
+from api.services.region_scope import of_visible
 from domain.actors import Role
 from domain.events import SUPERVISORS, WINDOW, department, department_head, leader
 from store.models import NotificationReadRow, NotificationRow
@@ -32,6 +33,22 @@ def addresses(user: StaffUser) -> list[str]:
     return own
 
 
+SHARED = (WINDOW, SUPERVISORS)
+
+
+def _mine(user: StaffUser) -> ColumnElement[bool]:
+    """The messages `user` reads: those of his addresses; of the window's and the
+    supervisors', which every clerk and supervisor shares, only those about applications he
+    sees (a county's staff: the county's)."""
+    own = [a for a in addresses(user) if a not in SHARED]
+    shared = [a for a in addresses(user) if a in SHARED]
+    mine = NotificationRow.recipient.in_(own)
+    if not shared:
+        return mine
+    about_visible = of_visible(NotificationRow.application_no, user)
+    return or_(mine, and_(NotificationRow.recipient.in_(shared), about_visible))
+
+
 def _read_by(user: StaffUser) -> Exists:
     return exists().where(
         NotificationReadRow.notification_id == NotificationRow.id,
@@ -46,7 +63,7 @@ async def messages(
     read = _read_by(user)
     query = (
         select(NotificationRow, read.label("read"))
-        .where(NotificationRow.recipient.in_(addresses(user)))
+        .where(_mine(user))
         .order_by(NotificationRow.at.desc(), NotificationRow.id.desc())
         .limit(limit)
         .offset(offset)
@@ -58,9 +75,7 @@ async def messages(
 
 async def unread_count(session: AsyncSession, user: StaffUser) -> int:
     count = await session.scalar(
-        select(func.count())
-        .select_from(NotificationRow)
-        .where(NotificationRow.recipient.in_(addresses(user)), ~_read_by(user))
+        select(func.count()).select_from(NotificationRow).where(_mine(user), ~_read_by(user))
     )
     return int(count or 0)
 
@@ -69,9 +84,7 @@ async def mark_read(
     session: AsyncSession, user: StaffUser, ids: Sequence[str] | None, now: datetime
 ) -> int:
     """Mark `ids` (or, with None, every message) read for `user`; returns how many."""
-    query = select(NotificationRow.id).where(
-        NotificationRow.recipient.in_(addresses(user)), ~_read_by(user)
-    )
+    query = select(NotificationRow.id).where(_mine(user), ~_read_by(user))
     if ids is not None:
         query = query.where(NotificationRow.id.in_(list(ids)))
     unread = list(await session.scalars(query))

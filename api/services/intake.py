@@ -269,6 +269,14 @@ async def _claim(
     return number, new_query_code(), True
 
 
+def _told_of_licences(matter: MatterDefinition, problems: Mapping[str, str]) -> bool:
+    """Whether a refusal says anything of the licence library: a name not the licence's, a
+    licence held or not, by whom. Told an anonymous caller, each is a guess answered (whose
+    is this certificate? does this ID number own property?), so each counts as a failure."""
+    from_library = {f"materials.{m.code}" for m in matter.materials if m.licence_type}
+    return NAME_MISMATCH in problems or not from_library.isdisjoint(problems)
+
+
 async def receive(
     *,
     services: Services,
@@ -286,8 +294,9 @@ async def receive(
 
     `client`: an anonymous applicant's address. A licence found for the identifier typed
     must be in the name typed (api.services.materials), which would let anyone check which
-    name goes with an ID number: those refusals are throttled per identifier and client,
-    as wrong query codes are (429).
+    name goes with an ID number; a refusal about a licence held or not tells whose a
+    certificate is. Those refusals are throttled per identifier and client, as wrong query
+    codes are (429).
 
     With a `refusal` the window refuses it on the spot (不予受理): it is numbered and started
     all the same, so that the refusal is recorded, notified and looked up like any other
@@ -317,7 +326,7 @@ async def receive(
             tolerance=tolerance,
         )  # fmt: skip
         if problems:
-            if attempt is not None and NAME_MISMATCH in problems:
+            if attempt is not None and _told_of_licences(matter, problems):
                 # Nothing else is written yet: only the failure is committed.
                 await services.submissions.fail(session, attempt)
                 await session.commit()

@@ -17,10 +17,12 @@ from api.container import Services
 from api.errors import ApiError, conflict, forbidden, invalid, not_found
 from api.schemas import LicenceDetail, LicenceVerification
 from api.services.accounts import StaffUser
+from api.services.region_scope import level_of, may_see
 from api.services.views import pinned
 from domain.actors import Role
 from domain.licences import HolderKind, LicenceStatus, mask_name
 from domain.matter import FieldType
+from domain.regions import RegionLevel
 from store import licences as library
 from store.audit_trail import record_audit
 from store.models import ApplicationRow, LicenceRow, MaterialRow, StepRow
@@ -80,9 +82,12 @@ async def verify(
 async def _may_look_up(
     session: AsyncSession, user: StaffUser, holder_id: str, application_no: str | None
 ) -> None:
-    """The window and supervisors may look up anyone's licences, with a reason; a department
-    only those of an applicant whose application is in its hands."""
+    """The window and supervisors may look up anyone's licences, with a reason (an
+    application they see, or words); a department only those of an applicant whose
+    application is in its hands."""
     if user.role is not Role.staff:
+        if application_no and not await _sees(session, user, application_no):
+            raise invalid({"application_no": f"没有办件 {application_no}"})
         return
     if not application_no:
         raise invalid({"application_no": "部门查询电子证照须说明用于哪个办件"})
@@ -97,6 +102,15 @@ async def _may_look_up(
     assert app is not None
     if holder_id not in _holders_of(app):
         raise forbidden("只能查询该办件申请人（及申请表所列人员）的电子证照")
+
+
+async def _sees(session: AsyncSession, user: StaffUser, application_no: str | None) -> bool:
+    """Whether `application_no` is an application `user` sees (None: one issued by no
+    application here, which only the city's staff see)."""
+    if level_of(user) is RegionLevel.city:
+        return True
+    app = await session.get(ApplicationRow, application_no) if application_no else None
+    return app is not None and may_see(user, app.region_code, app.accepted_by_id)
 
 
 def _holders_of(app: ApplicationRow) -> set[str]:
@@ -206,6 +220,11 @@ async def revoke(
     reason: str,
 ) -> LicenceDetail:
     now: datetime = await services.clock()
+    # A county's supervisor revokes only what his county's applications issued (as if the
+    # others did not exist); a licence imported or issued elsewhere is the city's to revoke.
+    found = await library.find(session, number=number, type=type)
+    if found and not await _sees(session, user, found[0].application_no):
+        raise not_found("没有该电子证照")
     try:
         row = await library.revoke(
             session, type=type, number=number, actor_name=user.display_name, reason=reason, at=now
