@@ -31,6 +31,10 @@ def _extension_problem(
     ).remaining <= timedelta(0)
     if step.sla_level.rank >= SlaLevel.red.rank or out_of_time:
         return "已超过办理期限，不能再申请延期（按逾期办结处理）"
+    # Nor once the application itself is past its promised deadline (a step opened late):
+    # extending its limits then would make an overdue completion look on time.
+    if case.promised.reading(case.calendar, now).remaining <= timedelta(0):
+        return "办件已超过承诺办结期限，不能再延期（按逾期办结处理）"
     if working_days < 1:
         return "延期天数至少为1个工作日"
     allowed = case.matter.max_extension_days - step.extension_days

@@ -105,7 +105,10 @@ def _end(case: Case, action: SpecialProcedureEndInput, now: datetime) -> None:
     if step.clock:
         step.clock.resume(now)
     others = any(s.state is StepState.special for s in case.status.steps)
-    if case.status.correction is None and not others:
+    # An open correction holds the clocks only where the matter says a correction stops
+    # them (always so in the definitions recorded histories pinned: they replay unchanged).
+    held = case.status.correction is not None and case.matter.supplement_pauses_clock
+    if not held and not others:
         case.promised.resume(now)
         case.legal.resume(now)
     case.record(
