@@ -3,16 +3,20 @@
 After a year's schedule is added under definitions/calendars/years/ (or a centre's local
 holidays change), every open application still holds the calendar it was accepted under.
 This sends each one whose calendar differs the `calendar_changed` update, so provisional
-deadlines are recomputed from the clock ledgers.
+deadlines are recomputed from the clock ledgers; and so to each granted one whose clocks
+still run (its result's delivery, a commitment's verification, missing materials).
 """
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.service import RPCError
 
@@ -20,16 +24,21 @@ from cli.temporal_session import core_callbacks_settled
 from definitions.calendars import CalendarSources
 from domain.actions import CalendarChangedInput
 from domain.actors import Actor, Role
+from domain.application import ApplicationStatus
 from domain.calendar import CalendarSnapshot
 from domain.states import ApplicationState
 from settings import Settings
 from store.db import create_engine, session_factory
 from store.models import ApplicationRow
 from temporal_client import connect
+from workflows.case.calendar_change import still_counting
 from workflows.matter import MatterWorkflow
 
 PUBLISHER = Actor(id="system:calendar", name="工作日历发布", role=Role.system)
 OPEN = [s.value for s in ApplicationState if not s.final]
+GRANTED_LATELY = timedelta(days=120)
+# An application's number, the calendar it pinned, and when it was received.
+_PINNED = (ApplicationRow.application_no, ApplicationRow.calendar, ApplicationRow.received_at)
 
 
 @dataclass
@@ -46,15 +55,9 @@ async def publish(
     engine = create_engine(settings.db_url)
     try:
         async with session_factory(engine)() as session:
-            rows = (
-                await session.execute(
-                    select(
-                        ApplicationRow.application_no,
-                        ApplicationRow.calendar,
-                        ApplicationRow.received_at,
-                    ).where(ApplicationRow.state.in_(OPEN))
-                )
-            ).all()
+            found = await session.execute(select(*_PINNED).where(ApplicationRow.state.in_(OPEN)))
+            rows = [(number, pinned, received) for number, pinned, received in found]
+            rows += await _granted_still_counting(session)
     finally:
         await engine.dispose()
     outcome = Outcome(changed=[], unchanged=0, refused={})
@@ -84,6 +87,26 @@ async def publish(
         except RPCError as exc:  # closed in Temporal since the row was read, or gone
             outcome.refused[number] = f"not running: {exc.message}"
     return outcome
+
+
+async def _granted_still_counting(
+    session: AsyncSession,
+) -> list[tuple[str, dict[str, Any], datetime]]:
+    """Granted applications whose clocks still run (workflows.case.calendar_change): their
+    result not handed over, or granted lately enough for a verification or missing
+    materials to be still due (those take weeks, not a season)."""
+    since = datetime.now(UTC) - GRANTED_LATELY
+    candidates = await session.execute(
+        select(*_PINNED, ApplicationRow.status).where(
+            ApplicationRow.state == ApplicationState.granted.value,
+            or_(ApplicationRow.handed_over_at.is_(None), ApplicationRow.completed_at >= since),
+        )
+    )
+    return [
+        (number, pinned, received)
+        for number, pinned, received, status in candidates
+        if still_counting(ApplicationStatus.model_validate(status))
+    ]
 
 
 async def _publish_and_settle(settings: Settings, dry_run: bool) -> Outcome:

@@ -14,6 +14,7 @@ from temporalio.worker import Worker
 
 from cli.calendar_publish import publish
 from definitions.calendars import default_sources
+from definitions.catalogue import default_catalogue
 from domain.actions import (
     CalendarChangedInput,
     ExtendInput,
@@ -21,6 +22,7 @@ from domain.actions import (
     ExtensionRequestInput,
     WithdrawInput,
 )
+from domain.calendar import WorkCalendar
 from domain.states import ApplicationState, SlaLevel, StepState
 from settings import Settings
 from tests.engine import (
@@ -308,6 +310,43 @@ async def test_publishing_a_calendar_updates_open_applications(
     again = await publish(settings, client=env.client)
     assert app.application_no not in again.changed
     await handle.execute_update(MatterWorkflow.withdraw, WithdrawInput(actor=APPLICANT))
+
+
+async def test_a_granted_application_still_delivering_gets_the_new_calendar(
+    env: WorkflowEnvironment,
+    worker: Worker,
+    sessions: async_sessionmaker[AsyncSession],
+    db_url: str,
+    tmp_path: Path,
+) -> None:
+    """Granted, its result not yet handed over: the delivery clock (Art 44) still runs on
+    the calendar it was accepted under, so publishing a calendar reaches it too, and the
+    delivery deadline is recomputed; once handed over, nothing is sent to it."""
+    now = await env.get_current_time()
+    stale = plain_calendar(now.date(), official=False)
+    app = application("company_setup", now=now, calendar=stale)
+    handle = await start(env, worker.task_queue, app)
+    matter = default_catalogue().matter("company_setup")
+    for code in ("registration", "seal", "invoice"):
+        status = await approve(handle, matter, code)
+    assert status.state is ApplicationState.granted and status.delivery is not None
+    settings = Settings(data_dir=tmp_path, database_url=db_url)
+
+    async def written() -> None:
+        row = await application_row(sessions, app.application_no)
+        assert row is not None and row.state == "granted"
+
+    await eventually(written)
+    outcome = await publish(settings, client=env.client)
+    assert app.application_no in outcome.changed
+    status = await handle.query(MatterWorkflow.state)
+    fresh = default_sources().snapshot_around("maanshan", now)
+    assert status.calendar_version == fresh.version
+    assert status.delivery is not None
+    reading = status.delivery.clock.reading(WorkCalendar(fresh), await env.get_current_time())
+    assert status.delivery.deadline == reading.deadline
+    await delivered(handle)
+    assert app.application_no not in (await publish(settings, client=env.client)).changed
 
 
 async def test_a_department_asks_for_more_time_and_a_supervisor_decides(

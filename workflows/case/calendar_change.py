@@ -1,4 +1,5 @@
-"""A newly published calendar reaches an open application: deadlines are recomputed.
+"""A newly published calendar reaches an open application, or a granted one whose clocks
+still run (delivery, verification, missing materials): deadlines are recomputed.
 
 Clocks are ledgers of facts, so a new schedule (the State Council publishes next year's each
 November) recomputes every deadline exactly; the provisional ones become official.
@@ -10,16 +11,31 @@ from datetime import datetime
 
 from domain.actions import CalendarChangedInput
 from domain.actors import Role
+from domain.application import ApplicationStatus
 from domain.calendar import WorkCalendar
 from domain.events import EventKind
+from domain.states import ApplicationState
 from workflows.case.core import Case, Transition
 from workflows.case.guards import SUPERVISING, closed
+
+
+def still_counting(status: ApplicationStatus) -> bool:
+    """Granted, and clocks still run: the result not yet delivered (Art 44), the
+    commitment's verification (告知承诺), the missing materials (容缺)."""
+    if status.state is not ApplicationState.granted:
+        return False
+    outstanding = status.outstanding
+    return (
+        (status.delivery is not None and not status.delivery.done)
+        or any(v.open for v in status.verifications)
+        or (outstanding is not None and outstanding.open)
+    )
 
 
 def _problem(case: Case, action: CalendarChangedInput, _now: datetime) -> str | None:
     status = case.status
     problem = closed(status)
-    if problem:
+    if problem and not still_counting(status):
         return problem
     if action.actor.role not in (*SUPERVISING, Role.system):
         return "只有管理人员可以更新工作日历"

@@ -238,6 +238,8 @@ class Case:
                 procedure.due = procedure.clock.reading(self.calendar, now).deadline
         if st.outstanding and st.outstanding.open:
             st.outstanding.due = st.outstanding.clock.reading(self.calendar, now).deadline
+        if st.delivery and not st.delivery.done:
+            st.delivery.deadline = st.delivery.clock.reading(self.calendar, now).deadline
         for verification in st.verifications:
             if verification.open:
                 # The step's row carries its verification's deadline and card: the
