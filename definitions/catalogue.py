@@ -35,6 +35,7 @@ from definitions.value_refs import check_refs
 from domain.licences import LicenceType
 from domain.matter import (
     MAX_EXTENSION_DAYS_BY_LAW,
+    MAX_EXTENSION_DAYS_JOINT,
     Department,
     DepartmentList,
     Kind,
@@ -171,11 +172,14 @@ def check_matter(
         )
     if matter.kind is Kind.immediate and matter.promised_limit_days != 0:
         errors.append(err(("promised_limit_days",), "an immediate matter (即办件) promises 0 days"))
-    if matter.max_extension_days > MAX_EXTENSION_DAYS_BY_LAW:
+    joint = len({step.department for step in matter.steps}) > 1
+    cap = MAX_EXTENSION_DAYS_JOINT if joint else MAX_EXTENSION_DAYS_BY_LAW
+    if matter.max_extension_days > cap:
+        handled = "handled jointly" if joint else "handled by one department"
         errors.append(
             err(
                 ("max_extension_days",),
-                f"above the {MAX_EXTENSION_DAYS_BY_LAW} working days the law allows (Art 42)",
+                f"above the {cap} working days the law allows a matter {handled} (Art 42)",
             )
         )
     errors += check_unique(src, ("materials",), [m.code for m in matter.materials])

@@ -37,8 +37,10 @@ ValueRef = Annotated[
 ]
 
 # Art 42 of the Administrative Licensing Law: an extension adds at most 10 working days to a
-# 20-day limit, or 15 to a 45-day joint handling limit. No definition may promise more.
-MAX_EXTENSION_DAYS_BY_LAW = 15
+# 20-day limit, or 15 to a 45-day joint handling limit (联合办理, more than one department).
+# No definition may promise more.
+MAX_EXTENSION_DAYS_BY_LAW = 10
+MAX_EXTENSION_DAYS_JOINT = 15
 
 
 # A matter's versions take effect on calendar days in China: from midnight, Beijing time.
