@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
@@ -27,8 +28,10 @@ from domain.issuing import (
     RevokeResult,
 )
 from domain.licences import LicenceRecord, LicenceType, clean_record, record_problems
+from domain.routing import branch_code
 from store import licences as library
 from store.audit_trail import record_audit
+from store.models import StepRow
 
 
 def valid_until(issued_on: date, years: int | None) -> date | None:
@@ -48,14 +51,23 @@ class LicenceActivities:
         self._catalogue = catalogue
         self._tz = tz
 
-    def _record(self, draft: LicenceDraft, spec: LicenceType) -> LicenceRecord:
+    def _issuer(self, spec: LicenceType, handling: set[str]) -> str:
+        """The issuing authority as printed: the licence type's department, or its county
+        branch where the application is handled by the county's (当涂县市场监管局)."""
+        for code in handling:
+            branch = self._catalogue.branches.get(code)
+            if branch and branch.region and code == branch_code(spec.issuer, branch.region):
+                return branch.name
+        return self._catalogue.department_name(spec.issuer)
+
+    def _record(self, draft: LicenceDraft, spec: LicenceType, handling: set[str]) -> LicenceRecord:
         issued_on = draft.issued_at.astimezone(self._tz).date()
         return LicenceRecord(
             type=draft.type,
             number=draft.number,
             holder_id=draft.holder_id,
             holder_name=draft.holder_name,
-            issuer=self._catalogue.department_name(spec.issuer),
+            issuer=self._issuer(spec, handling),
             issued_on=issued_on,
             valid_until=valid_until(issued_on, spec.validity_years),
             fields=draft.fields,
@@ -67,6 +79,12 @@ class LicenceActivities:
         answers: list[IssuedLicence | None] = []
         records: list[LicenceRecord] = []
         kinds = {}
+        async with self._sessions() as session:
+            handling = set(
+                await session.scalars(
+                    select(StepRow.department).where(StepRow.application_no == job.application_no)
+                )
+            )
         for draft in job.drafts:
             spec = self._catalogue.licence_types.get(draft.type)
             name = spec.name if spec else draft.type
@@ -76,7 +94,7 @@ class LicenceActivities:
             record = None
             if spec and problem is None:
                 try:
-                    record = clean_record(self._record(draft, spec), spec)
+                    record = clean_record(self._record(draft, spec, handling), spec)
                 except ValidationError as exc:
                     missing = "、".join(str(e["loc"][0]) for e in exc.errors())
                     problem = f"办理结果或申请表中缺少证照信息：{missing}"

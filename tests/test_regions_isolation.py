@@ -281,3 +281,4 @@ async def test_another_countys_licences_are_not_revoked_or_cited(api: httpx.Asyn
     ]
     there = await api.post(url, headers=await as_user(api, f"supervisor-{THERE}"), json=body)
     assert there.status_code == 200, there.text
+    assert there.json()["issuer"] == "含山县市场监管局"  # the county's branch issued it
