@@ -21,12 +21,15 @@ from typing import Any, Literal
 from temporalio import activity
 
 # 18-character identifiers (居民身份证号码, 统一社会信用代码; an ID number's check letter may be
-# typed x) and mobile phone numbers (also as +86…, 0086…), not inside longer runs of digits
-# (application numbers are 20 digits and stay readable).
+# typed x) and mobile phone numbers (also as +86…, 0086…, and in groups: 138 1234 5678), not
+# inside longer runs of digits (application numbers are 20 digits and stay readable).
 _IDENTIFIER = re.compile(
     r"(?<![0-9A-Z])([0-9A-Z]{6})([0-9A-Z]{8})([0-9A-Z]{4})(?![0-9A-Z])", re.IGNORECASE
 )
-_MOBILE = re.compile(r"(?<!\d)((?:\+|00)?86[- ]?)?(1\d{2})(\d{4})(\d{4})(?!\d)")
+_MOBILE = re.compile(r"(?<!\d)((?:\+|00)?86[- ]?)?(1\d{2})[- ]?(\d{4})[- ]?(\d{4})(?!\d)")
+# Fixed lines written with their area code's hyphen (0555-2345001): the area code and the
+# last four kept. Without the hyphen they are not told from other runs of digits.
+_LANDLINE = re.compile(r"(?<![\d-])(0\d{2,3})-(\d{3,4})(\d{4})(?![\d-])")
 # Secrets of a query string that no pattern above recognises: an applicant's query code.
 _SECRET_QUERY = re.compile(r"(?<![^?&])((?:query_)?code=)[^&#]*", re.IGNORECASE)
 
@@ -36,14 +39,15 @@ def _looks_like_identifier(value: str) -> bool:
 
 
 def mask(text: str) -> str:
-    """`text` with identifiers and mobile numbers masked (first and last digits kept)."""
+    """`text` with identifiers and phone numbers masked (first and last digits kept)."""
 
     def identifier(m: re.Match[str]) -> str:
         whole = m.group(0)
         return f"{m.group(1)}********{m.group(3)[-4:]}" if _looks_like_identifier(whole) else whole
 
     text = _IDENTIFIER.sub(identifier, text)
-    return _MOBILE.sub(lambda m: f"{m.group(1) or ''}{m.group(2)}****{m.group(4)}", text)
+    text = _MOBILE.sub(lambda m: f"{m.group(1) or ''}{m.group(2)}****{m.group(4)}", text)
+    return _LANDLINE.sub(lambda m: f"{m.group(1)}-****{m.group(3)}", text)
 
 
 def mask_query(query: str) -> str:

@@ -51,6 +51,14 @@ def test_an_id_number_with_a_small_x_and_a_phone_with_a_country_code_are_masked(
     assert "+86139****5678" in masked and "0086 139****5678" in masked
 
 
+def test_phones_written_in_groups_and_fixed_lines_are_masked() -> None:
+    masked = mask("call 139 1234 5678, 139-1234-5678 or the office 0555-2345001")
+    assert masked == "call 139****5678, 139****5678 or the office 0555-****5001"
+    # Dates, times and application numbers are left as they are.
+    kept = "2026-11-29 10:00, 34050020261129000001, port 7233"
+    assert mask(kept) == kept
+
+
 def test_a_query_code_never_reaches_a_log_line() -> None:
     assert mask_query("/status/340500?code=K7Q2M9&lang=zh") == "/status/340500?code=***&lang=zh"
     assert mask_query("query_code=K7Q2M9") == "query_code=***"
