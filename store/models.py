@@ -189,7 +189,7 @@ class MaterialRow(Base):
     name: Mapped[str] = mapped_column(String(100))
     required: Mapped[bool]
     source: Mapped[str] = mapped_column(String(10), index=True)
-    ref: Mapped[str] = mapped_column(String(500))
+    ref: Mapped[str] = mapped_column(String(500), index=True)
     digest: Mapped[str] = mapped_column(String(64), default="", comment="a licence's, pinned")
     verified: Mapped[bool] = mapped_column(
         default=False,

@@ -19,7 +19,7 @@ from api.errors import ApiError
 from api.pages.common import check_csrf, redirect, render, role_home, safe_path, to_login
 from api.routers.auth import sign_in
 from api.services import accounts
-from api.services.files import stored_path
+from api.services.files import may_open, stored_path
 
 router = APIRouter(include_in_schema=False)
 
@@ -100,11 +100,14 @@ async def logout(
 
 
 @router.get("/files/{name}")
-async def file(name: str, request: Request, user: PageUser, services: ServicesDep) -> Response:
-    """An uploaded material, for signed-in staff."""
+async def file(
+    name: str, request: Request, user: PageUser, services: ServicesDep, session: SessionDep
+) -> Response:
+    """An uploaded material, for signed-in staff who may see its application."""
     if user is None:
         return to_login(request)
-    path = stored_path(services.settings.data_dir, f"upload:{name}")
-    if path is None:
+    ref = f"upload:{name}"
+    path = stored_path(services.settings.data_dir, ref)
+    if path is None or not await may_open(session, user, ref):
         raise ApiError(404, "not_found", "文件不存在")
     return FileResponse(path)

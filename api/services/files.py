@@ -12,9 +12,15 @@ import hashlib
 from pathlib import Path
 
 from anyio import to_thread
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import UploadFile
 
 from api.errors import invalid
+from api.services.accounts import StaffUser
+from api.services.region_scope import visible
+from domain.actors import Role
+from store.models import ApplicationRow, MaterialRow, StepRow
 
 MAX_BYTES = 10 * 1024 * 1024
 ALLOWED = {"pdf": b"%PDF", "png": b"\x89PNG", "jpg": b"\xff\xd8\xff", "jpeg": b"\xff\xd8\xff"}
@@ -57,3 +63,17 @@ def stored_path(data_dir: Path, ref: str) -> Path | None:
         return None
     path = upload_dir(data_dir) / name
     return path if path.is_file() else None
+
+
+async def may_open(session: AsyncSession, user: StaffUser, ref: str) -> bool:
+    """Whether `user` may open the uploaded file `ref`: a material of an application he
+    sees, and for a department's staff one with a step of his department's. A file's name
+    is its content's digest, hard to guess; this holds also when a link is passed on."""
+    owners = select(MaterialRow.application_no).where(MaterialRow.ref == ref)
+    query = select(ApplicationRow.application_no).where(
+        ApplicationRow.application_no.in_(owners), visible(user)
+    )
+    if user.role is Role.staff:
+        ours = select(StepRow.application_no).where(StepRow.department == user.department)
+        query = query.where(ApplicationRow.application_no.in_(ours))
+    return await session.scalar(query.limit(1)) is not None
