@@ -115,3 +115,19 @@ async def test_what_is_stored_names_no_one(api: httpx.AsyncClient, engine: Async
             select(func.count(func.distinct(ThrottleFailureRow.key)))
         )
     assert distinct == 4
+
+
+async def test_a_code_in_a_request_another_site_made_is_not_tried(api: httpx.AsyncClient) -> None:
+    """An image or a link on another site (the browser says `Sec-Fetch-Site: cross-site`)
+    with a wrong code in the address: not tried, so not counted against the address the
+    applicants of a whole centre may share; the lookup form is shown instead."""
+    receipt = await submit(api)
+    number = receipt["application_no"]
+    for _ in range(12):
+        page = await api.get(
+            f"/status/{number}", params={"code": "WRONGCODE2"},
+            headers={"Sec-Fetch-Site": "cross-site"},
+        )  # fmt: skip
+        assert (page.status_code, page.headers["location"]) == (303, f"/status?no={number}")
+    opened = await api.get(f"/status/{number}", params={"code": receipt["query_code"]})
+    assert (opened.status_code, opened.headers["location"]) == (303, f"/status/{number}")

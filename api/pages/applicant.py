@@ -336,8 +336,16 @@ async def _found(
     request: Request, services: ServicesDep, session: SessionDep, number: str
 ) -> lookup.Found | None:
     """The application by its query code (in the address or remembered by this browser), or,
-    for an applicant signed in by unified identity, as their own."""
-    code = request.query_params.get("code") or remembered_code(request, number)
+    for an applicant signed in by unified identity, as their own.
+
+    A code in the address of a request another site made (an image or a link there) is not
+    tried: each wrong one would count against this browser's address, so any page could lock
+    out a service centre's shared address. The browser says so (`Sec-Fetch-Site`); the
+    lookup form is shown instead, the number filled in."""
+    typed = request.query_params.get("code")
+    if request.headers.get("sec-fetch-site") == "cross-site":
+        typed = None
+    code = typed or remembered_code(request, number)
     if not code:
         identity = signed_in(request)
         return await lookup.find_own(session, number, identity.id) if identity else None
