@@ -46,9 +46,14 @@ class HolidaySpan(BaseModel):
 
 
 class YearSchedule(BaseModel):
-    """One year's official schedule (放假安排), as the State Council publishes it."""
+    """One year's official schedule (放假安排), as the State Council publishes it. It may
+    begin in the December before (2019's: 元旦 from 2018-12-30, and Saturday 2018-12-29 a
+    working day)."""
 
     model_config = ConfigDict(extra="forbid")
+
+    def covers(self, day: date) -> bool:
+        return day.year == self.year or (day.year == self.year - 1 and day.month == 12)
 
     year: int
     source: str = Field(description="where the schedule was published")
@@ -58,9 +63,12 @@ class YearSchedule(BaseModel):
     @model_validator(mode="after")
     def _within_year(self) -> YearSchedule:
         days = [d for span in self.holidays for d in span.days()] + self.workdays
-        stray = sorted({d for d in days if d.year != self.year})
+        stray = sorted({d for d in days if not self.covers(d)})
         if stray:
-            raise ValueError(f"dates outside {self.year}: {', '.join(map(str, stray))}")
+            raise ValueError(
+                f"dates outside {self.year} and the December before it: "
+                + ", ".join(map(str, stray))
+            )
         both = sorted(set(self.workdays) & {d for s in self.holidays for d in s.days()})
         if both:
             raise ValueError(f"both holiday and working day: {', '.join(map(str, both))}")
@@ -133,16 +141,19 @@ class CalendarSources:
         off: set[date] = set()
         on: set[date] = set()
         official: list[int] = []
-        for year in sorted(set(years)):
+        wanted = set(years)
+        # The year after too: its schedule may hold days of the last December wanted.
+        for year in sorted(wanted | {y + 1 for y in wanted}):
             if year in self.schedules:
                 year_off, year_on = _exceptions_from_schedule(self.schedules[year])
             elif year in self.library_years:
                 year_off, year_on = _exceptions_from_library(year)
             else:
                 continue
-            official.append(year)
-            off |= year_off
-            on |= year_on
+            if year in wanted:
+                official.append(year)
+            off |= {d for d in year_off if d.year in wanted}
+            on |= {d for d in year_on if d.year in wanted}
         off = (off | {d for d in c.local_off_days if d.weekday() < 5}) - set(c.local_on_days)
         on = (on | {d for d in c.local_on_days if d.weekday() >= 5}) - set(c.local_off_days)
         return CalendarSnapshot(

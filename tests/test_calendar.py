@@ -11,6 +11,7 @@ import pytest
 
 from cli.main import main as cli
 from definitions.calendars import CalendarSources, default_sources
+from definitions.source import DefinitionErrors
 from domain.calendar import CalendarSnapshot, WorkCalendar
 from tests.timeline import at
 
@@ -100,6 +101,32 @@ def test_year_file_makes_a_later_year_official(tmp_path: Path) -> None:
     result = cal.deadline(at(date(2026, 12, 30), 10), 3)
     assert result.at == at(date(2027, 1, 6), 17, 30)
     assert result.provisional is False
+
+
+def test_a_years_schedule_may_begin_in_the_december_before(tmp_path: Path) -> None:
+    """As 2019's did (元旦 from 2018-12-30, Saturday 2018-12-29 worked): those days count
+    for any application whose calendar covers that December, even one pinned to the years
+    before the schedule's own."""
+    (tmp_path / "years").mkdir()
+    (tmp_path / "maanshan.yaml").write_text("code: maanshan\nname: 测试\n", encoding="utf-8")
+    (tmp_path / "years" / "2027.yaml").write_text(
+        "year: 2027\nsource: test fixture\n"
+        "holidays:\n  - {name: 元旦, from: 2026-12-31, to: 2027-01-02}\n"
+        "workdays: [2026-12-26]\n",
+        encoding="utf-8",
+    )
+    sources = CalendarSources(tmp_path)
+    for years in ([2026, 2027], [2025, 2026]):
+        cal = WorkCalendar(sources.snapshot("maanshan", years))
+        assert not cal.is_workday(date(2026, 12, 31))
+        assert cal.is_workday(date(2026, 12, 26))  # a Saturday made a working day
+    assert 2027 not in sources.snapshot("maanshan", [2025, 2026]).official_years
+    (tmp_path / "years" / "2027.yaml").write_text(
+        "year: 2027\nsource: test fixture\nholidays: []\nworkdays: [2026-11-28]\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(DefinitionErrors, match="December before"):
+        CalendarSources(tmp_path)
 
 
 def test_centre_overrides_add_local_holidays(tmp_path: Path) -> None:
