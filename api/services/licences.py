@@ -105,12 +105,13 @@ async def _may_look_up(
 
 
 async def _sees(session: AsyncSession, user: StaffUser, application_no: str | None) -> bool:
-    """Whether `application_no` is an application `user` sees (None: one issued by no
-    application here, which only the city's staff see)."""
-    if level_of(user) is RegionLevel.city:
-        return True
-    app = await session.get(ApplicationRow, application_no) if application_no else None
-    return app is not None and may_see(user, app.region_code, app.accepted_by_id)
+    """Whether `application_no` is an application `user` sees (None, a licence issued by no
+    application here: only the city's staff)."""
+    city = level_of(user) is RegionLevel.city
+    if application_no is None:
+        return city
+    app = await session.get(ApplicationRow, application_no)
+    return app is not None and (city or may_see(user, app.region_code, app.accepted_by_id))
 
 
 def _holders_of(app: ApplicationRow) -> set[str]:
