@@ -31,7 +31,7 @@ from settings import Settings
 from store.db import create_engine, session_factory
 from store.models import ApplicationRow
 from temporal_client import connect
-from workflows.case.calendar_change import still_counting
+from workflows.case.calendar_change import watched
 from workflows.matter import MatterWorkflow
 
 PUBLISHER = Actor(id="system:calendar", name="工作日历发布", role=Role.system)
@@ -105,7 +105,7 @@ async def _granted_still_counting(
     return [
         (number, pinned, received)
         for number, pinned, received, status in candidates
-        if still_counting(ApplicationStatus.model_validate(status))
+        if watched(ApplicationStatus.model_validate(status))
     ]
 
 

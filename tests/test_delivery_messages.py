@@ -124,10 +124,10 @@ async def test_a_worker_stopped_mid_delivery_is_replaced_and_nothing_is_lost(
 ) -> None:
     app = await _online_app(env)
     # The gateway holds the first SMS for 20 s and the first worker's first try would wait
-    # 10 s (the most it may) for it: the SMS is surely in flight when the worker is killed. (A first try that
-    # gave up before the kill would leave a `send_sms` activity started on the killed worker,
-    # which holds the time-skipping server's clock until it times out, and with it every
-    # test that skips time after this one.)
+    # 10 s (the most it may) for it: the SMS is surely in flight when the worker is killed.
+    # (A first try that gave up before the kill would leave a `send_sms` activity started on
+    # the killed worker, which holds the time-skipping server's clock until it times out,
+    # and with it every test that skips time after this one.)
     gateway.behaviour.hang_next, gateway.behaviour.hang_seconds = 1, 20.0
     # Killed, not stopped: it does not wait for the SMS in flight.
     first = build_worker(

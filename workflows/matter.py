@@ -39,13 +39,11 @@ with workflow.unsafe.imports_passed_through():
     from workflows.case import (
         acceptance,
         auto_decision,
-        commitment,
-        delivery,
+        calendar_change,
         licences,
         pushes,
         revocation,
         supervision,
-        tolerance,
     )
     from workflows.case.core import Case, Transition
     from workflows.matter_actions import MatterActions
@@ -170,12 +168,7 @@ class MatterWorkflow(MatterActions):
 
     def _watching(self) -> bool:
         """After the grant: something still watches the decision."""
-        case = self._case
-        return (
-            delivery.awaiting(case)
-            or tolerance.running(case) is not None
-            or bool(commitment.running(case))
-        )
+        return calendar_change.watched(self._case.status)
 
     async def _supervise(self, until: Callable[[], bool]) -> None:
         """Raise the cards as they fall due until `until` holds."""

@@ -14,28 +14,25 @@ from domain.actors import Role
 from domain.application import ApplicationStatus
 from domain.calendar import WorkCalendar
 from domain.events import EventKind
-from domain.states import ApplicationState
+from workflows.case import commitment, delivery, tolerance
 from workflows.case.core import Case, Transition
 from workflows.case.guards import SUPERVISING, closed
 
 
-def still_counting(status: ApplicationStatus) -> bool:
-    """Granted, and clocks still run: the result not yet delivered (Art 44), the
+def watched(status: ApplicationStatus) -> bool:
+    """Clocks that still run after the grant: the result not yet delivered (Art 44), the
     commitment's verification (告知承诺), the missing materials (容缺)."""
-    if status.state is not ApplicationState.granted:
-        return False
-    outstanding = status.outstanding
     return (
-        (status.delivery is not None and not status.delivery.done)
-        or any(v.open for v in status.verifications)
-        or (outstanding is not None and outstanding.open)
+        delivery.awaiting(status)
+        or tolerance.running(status) is not None
+        or bool(commitment.running(status))
     )
 
 
 def _problem(case: Case, action: CalendarChangedInput, _now: datetime) -> str | None:
     status = case.status
     problem = closed(status)
-    if problem and not still_counting(status):
+    if problem and not watched(status):
         return problem
     if action.actor.role not in (*SUPERVISING, Role.system):
         return "只有管理人员可以更新工作日历"

@@ -18,7 +18,7 @@ from datetime import datetime
 
 from domain.actions import VerificationInput
 from domain.actors import SYSTEM
-from domain.application import Verification
+from domain.application import ApplicationStatus, Verification
 from domain.clock import Clock
 from domain.events import APPLICANT, SUPERVISORS, EventKind, department
 from domain.matter import MatterDefinition
@@ -73,10 +73,10 @@ def _open(case: Case, step_code: str) -> Verification | None:
     return next((v for v in case.status.verifications if v.step_code == step_code and v.open), None)
 
 
-def running(case: Case) -> list[Verification]:
-    if case.status.state is not ApplicationState.granted:
+def running(status: ApplicationStatus) -> list[Verification]:
+    if status.state is not ApplicationState.granted:
         return []
-    return [v for v in case.status.verifications if v.open]
+    return [v for v in status.verifications if v.open]
 
 
 def _verify_problem(case: Case, action: VerificationInput, _now: datetime) -> str | None:
@@ -122,7 +122,7 @@ def _verify(case: Case, action: VerificationInput, now: datetime) -> None:
 def supervise(case: Case, now: datetime) -> None:
     """Raise the cards of verifications nearing or past their deadline."""
     policy = case.matter.warning
-    for verification in running(case):
+    for verification in running(case.status):
         reading = verification.clock.reading(case.calendar, now)
         verification.due = reading.deadline
         step = case.status.step(verification.step_code)
@@ -146,7 +146,7 @@ def next_wake(case: Case, now: datetime) -> datetime | None:
     policy, calendar = case.matter.warning, case.calendar
     due = [
         cards.next_due(v.sla_level, v.clock.reading(calendar, now), policy, calendar, now)
-        for v in running(case)
+        for v in running(case.status)
     ]
     return min((d for d in due if d is not None), default=None)
 

@@ -12,16 +12,17 @@ from datetime import datetime
 
 from domain.actions import HandOverInput
 from domain.actors import Role
+from domain.application import ApplicationStatus
 from domain.events import APPLICANT, SUPERVISORS, WINDOW, EventKind
 from domain.states import ApplicationState, SlaLevel
 from workflows.case import cards
 from workflows.case.core import Case, Transition
 
 
-def awaiting(case: Case) -> bool:
+def awaiting(status: ApplicationStatus) -> bool:
     """Granted, and the result has not reached the applicant yet."""
-    delivery = case.status.delivery
-    return case.status.state is ApplicationState.granted and bool(delivery and not delivery.done)
+    delivery = status.delivery
+    return status.state is ApplicationState.granted and bool(delivery and not delivery.done)
 
 
 def supervise(case: Case, now: datetime) -> None:

@@ -17,7 +17,13 @@ from datetime import datetime
 
 from domain.actions import MissingMaterialsInput
 from domain.actors import SYSTEM, Actor, Role
-from domain.application import MaterialSource, OutstandingMaterial, OutstandingMaterials, Tolerance
+from domain.application import (
+    ApplicationStatus,
+    MaterialSource,
+    OutstandingMaterial,
+    OutstandingMaterials,
+    Tolerance,
+)
 from domain.clock import Clock
 from domain.events import APPLICANT, EventKind, department
 from domain.matter import MatterDefinition
@@ -80,10 +86,10 @@ def open_ledger(case: Case, now: datetime, tolerance: Tolerance, actor: Actor) -
     )  # fmt: skip
 
 
-def running(case: Case) -> OutstandingMaterials | None:
+def running(status: ApplicationStatus) -> OutstandingMaterials | None:
     """The materials still owed while the application is open or granted."""
-    outstanding = case.status.outstanding
-    state = case.status.state
+    outstanding = status.outstanding
+    state = status.state
     if outstanding is None or not outstanding.open:
         return None
     if state.final and state is not ApplicationState.granted:
@@ -94,7 +100,7 @@ def running(case: Case) -> OutstandingMaterials | None:
 def _supply_problem(case: Case, action: MissingMaterialsInput, _now: datetime) -> str | None:
     if action.actor.role not in (*APPLICANT_SIDE, Role.admin):
         return "只有申请人或窗口工作人员可以补交容缺材料"
-    outstanding = running(case)
+    outstanding = running(case.status)
     if outstanding is None:
         return "该办件没有待补齐的容缺材料"
     owed = {m.code for m in outstanding.missing}
@@ -113,7 +119,7 @@ def _supply_problem(case: Case, action: MissingMaterialsInput, _now: datetime) -
 
 
 def _supply(case: Case, action: MissingMaterialsInput, now: datetime) -> None:
-    outstanding = running(case)
+    outstanding = running(case.status)
     assert outstanding is not None  # checked by _supply_problem
     given = {m.code: m for m in action.materials}
     for owed in outstanding.materials:
@@ -151,7 +157,7 @@ def _lapse(case: Case, outstanding: OutstandingMaterials, now: datetime) -> None
 
 
 def lapse_if_due(case: Case, now: datetime) -> bool:
-    outstanding = running(case)
+    outstanding = running(case.status)
     if outstanding is None or outstanding.due is None or now < outstanding.due:
         return False
     _lapse(case, outstanding, now)
@@ -162,7 +168,7 @@ def supervise(case: Case, now: datetime) -> None:
     """Yellow as the deadline nears (the applicant is reminded); at it, terminated."""
     if lapse_if_due(case, now):
         return
-    outstanding = running(case)
+    outstanding = running(case.status)
     if outstanding is None:
         return
     reading = outstanding.clock.reading(case.calendar, now)
@@ -181,7 +187,7 @@ def supervise(case: Case, now: datetime) -> None:
 
 
 def next_wake(case: Case, now: datetime) -> datetime | None:
-    outstanding = running(case)
+    outstanding = running(case.status)
     if outstanding is None:
         return None
     calendar = case.calendar
