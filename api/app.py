@@ -6,14 +6,13 @@ import importlib.util
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from fastapi import Depends, FastAPI
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.ext.asyncio import AsyncEngine
-from starlette.middleware.sessions import SessionMiddleware
 from temporalio.client import Client
 
 from api import errors, openapi, security_headers
@@ -21,6 +20,7 @@ from api.container import Services, system_clock
 from api.engine import EngineGateway
 from api.head_requests import HeadAsGet
 from api.input_guard import refuse_nul
+from api.page_sessions import PageSessions
 from api.pages import applicant as pages_applicant
 from api.pages import citizen as pages_citizen
 from api.pages import common as pages_common
@@ -196,14 +196,13 @@ def create_app(
         app.include_router(page.router)
     app.mount("/static/swagger-ui", StaticFiles(directory=SWAGGER_UI), name="swagger-ui")
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    # The page session (CSRF token, applicants' verified numbers, messages) is a signed cookie.
+    # The page session (CSRF token, messages, an applicant's identity and verified numbers)
+    # is kept in the database; the browser holds a random token (api.page_sessions).
     app.add_middleware(
-        SessionMiddleware,
-        secret_key=settings.secret().decode(),
-        session_cookie="tongban_page",
-        max_age=4 * 3600,
-        same_site="lax",
+        PageSessions,
+        max_age=timedelta(hours=4),
         https_only=settings.served_over_https,
+        html=pages_common.error_page,
     )
     app.add_middleware(HeadAsGet)
     # Added last, so they run first: the time measured is the whole request's (sessions and

@@ -201,18 +201,23 @@ def also_checked(check: AlsoCheck) -> Callable[[E], E]:
     return mark
 
 
+def answer(request: Request, exc: ApiError, html: HtmlRenderer | None) -> Response:
+    """`exc` as the page (rendered by `html`) or the JSON body its request expects."""
+    if html is not None and _wants_page(request):
+        response = html(request, exc.status, exc.message)
+        response.headers.update(exc.headers or {})
+        return response
+    return JSONResponse(
+        body(exc.error, exc.message, exc.details), status_code=exc.status, headers=exc.headers
+    )
+
+
 def install(app: FastAPI, html: HtmlRenderer | None = None) -> None:
     """JSON errors for the API; `html` renders them for pages."""
 
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> Response:
-        if html is not None and _wants_page(request):
-            response = html(request, exc.status, exc.message)
-            response.headers.update(exc.headers or {})
-            return response
-        return JSONResponse(
-            body(exc.error, exc.message, exc.details), status_code=exc.status, headers=exc.headers
-        )
+        return answer(request, exc, html)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -2,8 +2,9 @@
 identity service, an OpenID Connect provider, through authlib.
 
 The identity a provider asserts is checked like any identifier an applicant types: an ID
-number or a credit code with its check digit. It is kept in the signed page session, never
-in a URL, and it is what 我的办件, 我的证照 and 秒填 are keyed by.
+number or a credit code with its check digit. It is kept in the page session, on the server
+(`api.page_sessions`), never in a cookie or a URL, and it is what 我的办件, 我的证照 and 秒填
+are keyed by.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from authlib.deprecate import AuthlibDeprecationWarning
 from fastapi import Request
 from pydantic import BaseModel
 
+from api import page_sessions
 from domain.identifiers import credit_code_problem, id_number_problem
 from settings import Settings
 
@@ -100,6 +102,7 @@ def signed_in(request: Request) -> Identity | None:
 
 def sign_in(request: Request, identity: Identity) -> None:
     request.session[SESSION_KEY] = identity.model_dump()
+    page_sessions.renew(request)
 
 
 def sign_out(request: Request) -> None:

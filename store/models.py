@@ -417,6 +417,19 @@ class ThrottleFailureRow(Base):
     expires_at: Mapped[datetime] = mapped_column(index=True)
 
 
+class PageSessionRow(Base):
+    """A browser's page session (`api.page_sessions`): its CSRF token, flash messages, a
+    refused form's values, an applicant's signed-in identity and verified applications. The
+    browser holds only a random token; the row is found by its SHA-256, so the table alone
+    does not let anyone present a session."""
+
+    __tablename__ = "page_sessions"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    data: Mapped[str] = mapped_column(Text, comment="the session as JSON")
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
 class NotificationReadRow(Base):
     """Which member of staff has read which message of their inbox."""
 

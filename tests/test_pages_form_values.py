@@ -86,10 +86,15 @@ async def test_the_task_page_keeps_what_was_typed_after_a_refusal(
         assert _input(after.text, "items", supplement) == items
         assert _input(after.text, "reason", supplement) == "须"
 
-        # A text too long for the page session is not kept, and the session is not lost:
-        # the next form still posts (its CSRF token is still there).
-        long = "不" * 1001
+        # A reason longer than allowed comes back whole, to be shortened, not typed again
+        # (the page session is on the server, not in a cookie of 4 KB).
+        long = "不予通过的理由。" * 200
         after = await post_form(browser, page, f"{page}/reject", {"reason": long})
+        assert "内容过长" in flashes(after.text)[0]
+        assert _input(after.text, "reason", f"{page}/reject") == long
+        # What no person types (more than KEPT_MAX) is not kept, and the session is not
+        # lost: the next form still posts (its CSRF token is still there).
+        after = await post_form(browser, page, f"{page}/reject", {"reason": "不" * 70_000})
         assert "内容过长" in flashes(after.text)[0]
         assert _input(after.text, "reason", f"{page}/reject") == ""
         after = await post_form(browser, page, extension, {"working_days": "61", "reason": "核查"})

@@ -1,4 +1,4 @@
-"""What every page shares: templates, the signed page session, CSRF, flash messages, login.
+"""What every page shares: templates, the page session, CSRF, flash messages, login.
 
 Pages call the same services as the JSON API; an `ApiError` from a service becomes a message
 on the page (and field errors next to their fields) instead of a JSON body.
@@ -6,7 +6,6 @@ on the page (and field errors next to their fields) instead of a JSON body.
 
 from __future__ import annotations
 
-import json
 import secrets
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -92,21 +91,19 @@ def flash(request: Request, message: str, kind: str = "ok") -> None:
 # What was typed into a refused form comes back in it: the same `values` (by input name) that
 # /apply and the window's accept page render a refused form with. Those answer the POST with
 # the form itself; pages that redirect after a refusal (POST-redirect-GET) keep the values
-# beside the flash message, in the signed page session, for the next render of their page.
+# beside the flash message, in the page session, for the next render of their page.
 _NOT_KEPT = frozenset({"csrf", "action_key", "back", "password"})
-# The session is a cookie: its JSON (a Chinese character written as 6 bytes), in base64 (a
-# third more), signed, within a browser's 4 KB. The values are kept only if the whole
-# session still fits with them, rather than lose it (its CSRF token, the remembered
-# applications, the message just flashed) to a cookie the browser refuses.
-SESSION_BUDGET = 3600
+# Far more than any form's fields allow (a few texts of MAX_TEXT characters): what is longer
+# was not typed by a person, and is not written into the session's row.
+KEPT_MAX = 64_000
 
 
 def keep_values(request: Request, page: str, form_name: str, form: Mapping[str, Any]) -> None:
     """A refused form's text and numbers, for the page at `page` to show again in the form
     called `form_name` (one page has several forms with inputs of the same names)."""
     values = {k: v for k, v in form.items() if isinstance(v, str) and k not in _NOT_KEPT}
-    kept = {"page": urlsplit(page).path, "form": form_name, "values": values}
-    if len(json.dumps({**request.session, "kept": kept})) * 4 // 3 <= SESSION_BUDGET:
+    if sum(len(k) + len(v) for k, v in values.items()) <= KEPT_MAX:
+        kept = {"page": urlsplit(page).path, "form": form_name, "values": values}
         request.session["kept"] = kept
 
 
@@ -381,7 +378,7 @@ def form_problems(
 
 
 def remember_access(request: Request, number: str, code: str) -> None:
-    """An applicant's verified (number, code), kept in the signed page session."""
+    """An applicant's verified (number, code), kept in the page session (on the server)."""
     apps = dict(request.session.get("apps", {}))
     apps[number] = code
     request.session["apps"] = dict(list(apps.items())[-20:])  # a few recent ones are enough

@@ -1,0 +1,53 @@
+"""Page sessions in the database (`PageSessionRow`): found, written, ended and purged.
+
+A row is found by the SHA-256 of the token its browser holds, and only while it has not
+expired: an expired row is never brought back, its browser starts a new session.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import bindparam, delete, insert, select, update
+
+from store.db import Reader, read_by_key
+from store.models import PageSessionRow
+from store.types import UTCDateTime
+
+_S = PageSessionRow.__table__.c
+_FIND = read_by_key(
+    select(_S.data, _S.expires_at).where(
+        _S.key == bindparam("key"), _S.expires_at > bindparam("now", type_=UTCDateTime())
+    )
+)
+
+
+async def find(reader: Reader, key: str, now: datetime) -> tuple[str, datetime] | None:
+    """The session's JSON and expiry, if it is still live at `now`."""
+    params = {"key": key, "now": now}
+    row = await reader.run_sync(lambda sync: sync.execute(_FIND, params).one_or_none())
+    return None if row is None else (str(row.data), row.expires_at)
+
+
+async def create(reader: Reader, key: str, data: str, expires_at: datetime) -> None:
+    await reader.execute(insert(PageSessionRow).values(key=key, data=data, expires_at=expires_at))
+
+
+async def keep(reader: Reader, key: str, data: str, expires_at: datetime) -> bool:
+    """Write the session's new contents and expiry; False if its row is gone (ended, or
+    purged since it was read)."""
+    done = await reader.execute(
+        update(PageSessionRow)
+        .where(PageSessionRow.key == key)
+        .values(data=data, expires_at=expires_at)
+    )
+    return bool(getattr(done, "rowcount", 0))
+
+
+async def end(reader: Reader, key: str) -> None:
+    await reader.execute(delete(PageSessionRow).where(PageSessionRow.key == key))
+
+
+async def purge(reader: Reader, now: datetime) -> None:
+    """Forget the sessions that have expired."""
+    await reader.execute(delete(PageSessionRow).where(PageSessionRow.expires_at <= now))

@@ -1,0 +1,115 @@
+"""The page session is kept on the server (api.page_sessions): the browser's cookie is a
+random token, what the session holds never travels in it, signing out ends it for every
+copy of the cookie, and an expired session is never brought back."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from datetime import timedelta
+
+import httpx
+from fastapi import FastAPI
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from api.page_sessions import COOKIE
+from store.models import PageSessionRow
+from tests.api_helpers import submit
+from tests.conftest import client_of
+from tests.page_helpers import csrf
+
+
+async def _row(engine: AsyncEngine, token: str) -> PageSessionRow | None:
+    key = hashlib.sha256(token.encode()).hexdigest()
+    async with engine.connect() as conn:
+        found = (
+            await conn.execute(select(PageSessionRow).where(PageSessionRow.key == key))
+        ).one_or_none()
+    return PageSessionRow(**found._mapping) if found else None
+
+
+def _shows_status(page: httpx.Response, number: str) -> bool:
+    return page.status_code == 200 and 'name="code"' not in page.text and number in page.text
+
+
+async def test_the_cookie_is_a_token_and_holds_nothing_of_the_session(
+    api: httpx.AsyncClient, api_app: FastAPI, engine: AsyncEngine
+) -> None:
+    accepted = await submit(api)
+    number, code = accepted["application_no"], accepted["query_code"]
+    async with client_of(api_app) as browser:
+        assert _shows_status(
+            await browser.get(f"/status/{number}", params={"code": code}, follow_redirects=True),
+            number,
+        )
+        token = browser.cookies[COOKIE]
+        # The browser remembers the code it verified, on the server: the next visit needs
+        # no code in the address.
+        assert _shows_status(await browser.get(f"/status/{number}", follow_redirects=True), number)
+    assert len(token) == 43
+    padded = token + "=" * (-len(token) % 4)
+    decoded = base64.urlsafe_b64decode(padded)
+    for secret in (number, code):
+        assert secret not in token and secret.encode() not in decoded
+    row = await _row(engine, token)
+    assert row is not None and code in row.data and number in row.data
+
+
+async def test_signing_out_ends_the_session_for_a_copy_of_its_cookie(
+    api: httpx.AsyncClient, api_app: FastAPI, engine: AsyncEngine
+) -> None:
+    accepted = await submit(api)
+    number, code = accepted["application_no"], accepted["query_code"]
+    async with client_of(api_app) as browser:
+        await browser.get(f"/status/{number}", params={"code": code}, follow_redirects=True)
+        copied = browser.cookies[COOKIE]
+        token = await csrf(browser, f"/status/{number}")
+        out = await browser.post("/my/logout", data={"csrf": token})
+        assert out.status_code == 303, out.text
+    # The copy taken before the sign-out names a session that no longer holds the code.
+    async with client_of(api_app) as thief:
+        thief.cookies.set(COOKIE, copied)
+        page = await thief.get(f"/status/{number}", follow_redirects=True)
+        assert not _shows_status(page, number)
+        assert 'name="code"' in page.text
+
+
+async def test_an_expired_session_is_not_brought_back_and_is_purged(
+    api: httpx.AsyncClient, api_app: FastAPI, engine: AsyncEngine
+) -> None:
+    accepted = await submit(api)
+    number, code = accepted["application_no"], accepted["query_code"]
+    services = api_app.state.services
+    real = services.session_clock
+    async with client_of(api_app) as browser:
+        await browser.get(f"/status/{number}", params={"code": code}, follow_redirects=True)
+        old = browser.cookies[COOKIE]
+        later = real() + timedelta(hours=4, minutes=1)
+        services.session_clock = lambda: later
+        try:
+            # Idle past its four hours: forgotten; the code typed again begins a new session
+            # (a new token), and that write purges the old one.
+            page = await browser.get(f"/status/{number}", follow_redirects=True)
+            assert not _shows_status(page, number)
+            await browser.get(f"/status/{number}", params={"code": code}, follow_redirects=True)
+            assert browser.cookies[COOKIE] != old
+            assert await _row(engine, old) is None
+        finally:
+            services.session_clock = real
+    async with engine.connect() as conn:
+        stale = select(func.count()).where(PageSessionRow.expires_at <= later)
+        assert (await conn.execute(stale)).scalar() == 0
+
+
+async def test_a_request_without_a_cookie_writes_no_session(
+    api: httpx.AsyncClient, api_app: FastAPI, engine: AsyncEngine
+) -> None:
+    async with engine.connect() as conn:
+        before = (await conn.execute(select(func.count()).select_from(PageSessionRow))).scalar()
+    async with client_of(api_app) as browser:
+        answer = await browser.get("/api/matters")
+        assert answer.status_code == 200 and COOKIE not in answer.headers.get("set-cookie", "")
+    async with engine.connect() as conn:
+        after = (await conn.execute(select(func.count()).select_from(PageSessionRow))).scalar()
+    assert after == before
