@@ -123,6 +123,9 @@ class MatterWorkflow(MatterActions):
             self._sms_in_write = app.engine >= 3
             # Engine 4 supervises a returned step for those who reroute it (supervision).
             self._case.returned_to_routing = app.engine >= 4
+            # Engine 5 deems an opinion-only step on its own clock (supervision), and shows
+            # no deadline on an application closed before acceptance (Case.refresh).
+            self._case.deems_on_own_clock = app.engine >= 5
         else:
             # Histories recorded before messages were delivered sent none: replayed, they
             # still send none (patched() is False there).

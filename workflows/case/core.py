@@ -53,6 +53,11 @@ class Case:
         # 退单待改派: a returned step's cards go to those who reroute it, not to the
         # department that gave it back (engine generation 4, see MatterWorkflow).
         self.returned_to_routing = False
+        # Engine generation 5 (see MatterWorkflow): an opinion-only step is deemed approved
+        # when its own clock runs out, whatever card it already holds, and not while it
+        # awaits the applicant's correction; an application closed before acceptance shows
+        # no deadlines.
+        self.deems_on_own_clock = False
         self.status = ApplicationStatus(
             application_no=app.application_no,
             matter_code=self.matter.code,
@@ -216,6 +221,8 @@ class Case:
             return  # no clock runs before acceptance
         if self.status.state is ApplicationState.not_accepted:
             return  # refused at acceptance: no clock ever ran
+        if self.deems_on_own_clock and self.status.accepted_at is None:
+            return  # withdrawn before acceptance: likewise
         promised = self.promised.reading(self.calendar, now)
         legal = self.legal.reading(self.calendar, now)
         st = self.status

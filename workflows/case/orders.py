@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from domain.actions import OrderAnswerInput, SupervisionOrderInput
-from domain.application import SupervisionOrder
+from domain.application import StepStatus, SupervisionOrder
 from domain.clock import Clock
 from domain.events import SUPERVISORS, EventKind, department
 from domain.reason import reason_problem
@@ -66,10 +66,25 @@ def _order(case: Case, action: SupervisionOrderInput, now: datetime) -> None:
         now, EventKind.supervision_ordered, action.actor, step.code, order_no=order.order_no,
         working_days=order.answer_days, demand=order.demand,
     )  # fmt: skip
+    _hand(case, now, order, step)
+
+
+def _hand(case: Case, now: datetime, order: SupervisionOrder, step: StepStatus) -> None:
+    """The order's notice, to the department that must answer it."""
     case.notify(
-        now, department(step.department), "supervision_order", step_name=step.name,
+        now, department(order.department), "supervision_order", step_name=step.name,
         order_no=str(order.order_no), deadline=case.when(order.due), demand=order.demand,
     )  # fmt: skip
+
+
+def follow_step(case: Case, now: datetime, step: StepStatus) -> None:
+    """A step rerouted (改派) takes its open order to its new department, which alone can
+    answer it now: the order's cards and its notice go there."""
+    order = _open_order(case, step.code)
+    if order is None or order.department == step.department:
+        return
+    order.department = step.department
+    _hand(case, now, order, step)
 
 
 def _answer_problem(case: Case, action: OrderAnswerInput, _now: datetime) -> str | None:

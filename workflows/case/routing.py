@@ -18,7 +18,7 @@ from domain.application import TaskPush
 from domain.events import SUPERVISORS, WINDOW, EventKind, department
 from domain.reason import reason_problem, remark_problem
 from domain.states import StepState
-from workflows.case import signoff
+from workflows.case import orders, signoff
 from workflows.case.core import Case, Transition
 from workflows.case.guards import SUPERVISING, closed, step_problem, unknown_step
 
@@ -100,6 +100,7 @@ def _reroute(case: Case, action: RerouteInput, now: datetime) -> None:
         now, department(step.department), "task_rerouted", step_name=step.name,
         deadline=case.when(deadline), department=before,
     )  # fmt: skip
+    orders.follow_step(case, now, step)
 
 
 RETURN = Transition(_return_problem, _return)

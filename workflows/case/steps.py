@@ -40,8 +40,15 @@ def _claim(case: Case, action: ClaimInput, now: datetime) -> None:
     case.record(now, EventKind.claimed, action.actor, step.code)
 
 
+# A step may be taken from its claimer also while it waits (a correction, a special
+# procedure): only the claimer may end a procedure or take the step back after the answer,
+# so an absent claimer would otherwise hold the application, its clocks stopped, for good.
+_HELD = (StepState.claimed, StepState.correction, StepState.special)
+
+
 def _release_problem(case: Case, action: ReleaseInput, _now: datetime) -> str | None:
-    """The claimer hands a step back; a supervisor may take it back from an absent claimer."""
+    """The claimer hands a step back; a supervisor may take it back from an absent claimer.
+    A waiting step stays waiting, its department's to carry on with."""
     supervising = action.actor.role in SUPERVISING
     status = case.status
     if supervising:
@@ -51,7 +58,7 @@ def _release_problem(case: Case, action: ReleaseInput, _now: datetime) -> str | 
     if problem:
         return problem
     step = status.step(action.step_code)
-    if step.state is not StepState.claimed or step.claimed_by is None:
+    if step.state not in _HELD or step.claimed_by is None:
         return "该环节未被签收，无需退回"
     if step.claimed_by.id != action.actor.id and not supervising:
         return f"该环节由{step.claimed_by.name}签收，只有签收人或监督管理人员可以退回"
@@ -60,7 +67,8 @@ def _release_problem(case: Case, action: ReleaseInput, _now: datetime) -> str | 
 
 def _release(case: Case, action: ReleaseInput, now: datetime) -> None:
     step = case.status.step(action.step_code)
-    step.state = StepState.open
+    if step.state is StepState.claimed:
+        step.state = StepState.open
     step.claimed_by = None
     case.record(now, EventKind.released, action.actor, step.code)
 

@@ -72,22 +72,21 @@ def supervise(case: Case, now: datetime) -> None:
 def _supervise_step(
     case: Case, now: datetime, step: StepStatus, reading: ClockReading, legal_over: bool
 ) -> None:
-    spec = case.matter.step(step.code)
     policy = case.matter.warning
     returned = step.state is StepState.returned and case.returned_to_routing
+    # 退单待改派: the department gave the step back and nobody holds it; its clock runs
+    # on (the applicant's promise holds), so its cards, and a deemed consent when its
+    # limit passes, reach those who must reroute it rather than that department.
+    told = [SUPERVISORS, WINDOW] if returned else [department(step.department)]
+    deemable = case.matter.step(step.code).on_overdue is OnOverdue.deem_approved
+    # A step awaiting the applicant's correction cannot be decided (a matter whose
+    # corrections do not stop the clock): its silence is not the department's (engine 5).
+    held_back = case.deems_on_own_clock and step.state is StepState.correction
     for level in cards.levels_due(step.sla_level, reading, policy, legal_over=legal_over):
         step.sla_level = level
         case.record(now, EventKind.card_raised, step=step.code, level=level.value, scope="step")
-        # 退单待改派: the department gave the step back and nobody holds it; its clock runs
-        # on (the applicant's promise holds), so its cards, and a deemed consent when its
-        # limit passes, reach those who must reroute it rather than that department.
-        told = [SUPERVISORS, WINDOW] if returned else [department(step.department)]
-        if level is SlaLevel.red and spec.on_overdue is OnOverdue.deem_approved:
-            step.state = StepState.deemed_approved
-            step.decided_at = now
-            case.record(now, EventKind.deemed_approved, step=step.code)
-            for recipient in told:
-                case.notify(now, recipient, "step_deemed", step_name=step.name)
+        if level is SlaLevel.red and deemable and not held_back:
+            _deem(case, now, step, told)
             return
         if returned:
             for recipient in told:
@@ -96,6 +95,39 @@ def _supervise_step(
             case.notify(now, department(step.department), "step_yellow", step_name=step.name)
         else:
             _escalate(case, now, step, level)
+    # Its own clock out, whatever card it holds already (the legal limit's serious card may
+    # have come first), or back in hand from a correction past its limit (engine 5).
+    overdue = reading.remaining <= timedelta(0)
+    if case.deems_on_own_clock and deemable and overdue and _in_hand(step, reading):
+        _deem(case, now, step, told)
+
+
+def _in_hand(step: StepStatus, reading: ClockReading) -> bool:
+    """The step's clock runs and its department may decide it: silence can become consent."""
+    return step.state is not StepState.correction and reading.running_since is not None
+
+
+def _deem_wakes(case: Case, now: datetime) -> list[datetime]:
+    """The deadlines of opinion-only steps in hand, whatever card they hold (a step holding
+    the legal limit's serious card earns no other, so its cards set no wake for it)."""
+    wakes = []
+    for step in case.status.steps:
+        spec = case.matter.step(step.code)
+        if not (step.clock and step.state.active and spec.on_overdue is OnOverdue.deem_approved):
+            continue
+        reading = step.clock.reading(case.calendar, now)
+        if _in_hand(step, reading) and reading.deadline and reading.deadline > now:
+            wakes.append(reading.deadline)
+    return wakes
+
+
+def _deem(case: Case, now: datetime, step: StepStatus, told: list[str]) -> None:
+    """视为同意: the department stayed silent past its deadline."""
+    step.state = StepState.deemed_approved
+    step.decided_at = now
+    case.record(now, EventKind.deemed_approved, step=step.code)
+    for recipient in told:
+        case.notify(now, recipient, "step_deemed", step_name=step.name)
 
 
 def _remind(case: Case, now: datetime, step: StepStatus, reading: ClockReading) -> None:
@@ -138,6 +170,8 @@ def next_wake(case: Case, now: datetime) -> datetime | None:
         cards.next_due(held, clock.reading(case.calendar, now), policy, case.calendar, now)
         for clock, held in clocks
     ]
+    if case.deems_on_own_clock:
+        candidates += _deem_wakes(case, now)
     candidates.append(pushes.next_wake(case))
     candidates.append(corrections.answer_due(case))
     candidates.append(orders.next_wake(case, now))
