@@ -721,6 +721,13 @@ class StageSendBackIn(ApiModel):
     reason: Reason
 
 
+class AcceptanceCorrectionIn(ApiModel):
+    """受理前补正告知: everything the applicant must correct, at once (一次性告知)."""
+
+    items: list[ItemText] = Field(min_length=1, max_length=50, description="what to correct")
+    reason: Reason
+
+
 class DecisionIn(ApiModel):
     decision: Literal["approve", "reject", "request_supplement"]
     result: FieldValuesIn = Field(default_factory=dict, description="approve: the result fields")

@@ -157,6 +157,15 @@ class VerificationInput(StepAction):
     findings: str
 
 
+class AcceptanceCorrectionInput(BaseModel):
+    """受理前补正告知: the window finds an application submitted online incomplete, or not in
+    the legal form, and tells the applicant everything to correct at once (Art 32)."""
+
+    actor: Actor
+    items: list[str]
+    reason: str
+
+
 class RefuseAcceptanceInput(BaseModel):
     """不予受理, with the reason the applicant is told."""
 

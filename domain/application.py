@@ -254,8 +254,12 @@ class StepStatus(BaseModel):
     auto: AutoVerdict | None = None
 
 
+# The step code of a correction the window asks before acceptance (no step opened yet).
+BEFORE_ACCEPTANCE = ""
+
+
 class CorrectionRequest(BaseModel):
-    step_code: str
+    step_code: str = Field(description="the asking step's; BEFORE_ACCEPTANCE: the window's")
     items: list[str]
     reason: str
     requested_by: Actor

@@ -46,6 +46,8 @@ NOTICE_VARIABLES: dict[str, frozenset[str]] = {
     "not_accepted": frozenset({"reason"}),
     "correction": frozenset({"notice_no", "items"}),
     "correction_due": frozenset({"notice_no", "items", "answer_due"}),
+    "acceptance_correction": frozenset({"notice_no", "items"}),
+    "acceptance_correction_due": frozenset({"notice_no", "items", "answer_due"}),
     "terminated": frozenset({"reason"}),
     "extended": frozenset({"step_name", "days", "reason"}),
     "refused": frozenset({"step_name", "reason"}),
@@ -62,6 +64,7 @@ NOTICE_VARIABLES: dict[str, frozenset[str]] = {
     "licence_revoked": frozenset({"licence_name", "number", "reason"}),
     # to staff
     "application_received": frozenset(),
+    "acceptance_supplied": frozenset({"acceptance_due"}),
     "task_opened": frozenset({"step_name", "deadline"}),
     "task_cancelled": frozenset({"step_name"}),
     "stage_waiting": frozenset({"step_name", "stage", "role", "deadline"}),

@@ -12,8 +12,15 @@ from temporalio.client import WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from domain.actions import AcceptInput, ClaimInput, RefuseAcceptanceInput
+from domain.actions import (
+    AcceptanceCorrectionInput,
+    AcceptInput,
+    ClaimInput,
+    RefuseAcceptanceInput,
+    SupplyInput,
+)
 from domain.actors import Actor, Role
+from domain.application import SuppliedItem
 from domain.states import ApplicationState, StepState
 from tests.engine import application_row, event_rows, kinds, notification_rows, start, step_rows
 from tests.factories import APPLICANT, CLERK, application, staff
@@ -129,3 +136,66 @@ async def test_the_applicant_may_withdraw_before_acceptance(
     applicant = Actor(id="applicant:x", name="张三", role=Role.applicant)
     await handle.execute_update(MatterWorkflow.withdraw, WithdrawInput(actor=applicant))
     assert (await handle.result()).state is ApplicationState.withdrawn
+
+
+async def test_the_window_asks_for_a_correction_before_acceptance(
+    env: WorkflowEnvironment, worker: Worker, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """受理前补正 (Art 32): no clock runs and the acceptance period stops while the applicant
+    corrects; the answer begins a new period of five working days, and an application not
+    decided in it is accepted by law from the answer, not from the first receipt."""
+    monday = next_plain_monday(await env.get_current_time())
+
+    def day(n: int) -> date:
+        return monday + timedelta(days=n)
+
+    await skip_to(env, at(monday, 10))
+    app = application(
+        "company_setup", now=at(monday, 10), calendar=plain_calendar(monday), **ONLINE
+    )
+    handle = await start(env, worker.task_queue, app)
+    await skip_to(env, at(day(1), 10))
+    ask = AcceptanceCorrectionInput(
+        actor=CLERK, items=["股东身份证明复印件", "公司章程签字页"], reason="材料不齐全"
+    )
+    for refused, problem in (
+        (ask.model_copy(update={"actor": staff("amr")}), "综合窗口"),
+        (ask.model_copy(update={"items": [" "]}), "列明"),
+    ):
+        with pytest.raises(WorkflowUpdateFailedError) as why:
+            await handle.execute_update(MatterWorkflow.correction_before_acceptance, refused)
+        assert problem in str(why.value.cause)
+    status = await handle.execute_update(MatterWorkflow.correction_before_acceptance, ask)
+    assert status.state is ApplicationState.correction
+    assert status.accepted_at is None and status.acceptance_due is None
+    assert status.promised_deadline is None and status.legal_deadline is None
+    with pytest.raises(WorkflowUpdateFailedError) as undecidable:
+        await handle.execute_update(MatterWorkflow.accept, AcceptInput(actor=CLERK))
+    assert "无需再作受理决定" in str(undecidable.value.cause)
+    told = await notification_rows(sessions, app.application_no)
+    assert ("applicant", "acceptance_correction") in {(n.recipient, n.kind) for n in told}
+
+    # Past the first period (day 7): not accepted by law, the materials are not complete.
+    await skip_to(env, at(day(14), 10))
+    status = await handle.query(MatterWorkflow.state)
+    assert status.state is ApplicationState.correction and status.accepted_at is None
+    supplied = [SuppliedItem(item=i, ref=f"upload:{n}.pdf") for n, i in enumerate(ask.items)]
+    status = await handle.execute_update(
+        MatterWorkflow.supply_supplement, SupplyInput(actor=APPLICANT, items=supplied)
+    )
+    assert status.state is ApplicationState.received
+    assert status.acceptance_due == at(day(21), 17, 30)  # five working days from the answer
+    assert status.promised_deadline is None
+    answered_at = status.corrections[0].answered_at
+    assert answered_at is not None and answered_at - at(day(14), 10) < timedelta(seconds=1)
+
+    await skip_to(env, at(day(21), 17, 31))
+
+    async def deemed_from_the_answer() -> None:
+        row = await application_row(sessions, app.application_no)
+        assert row is not None and row.state in ("accepted", "in_progress")
+        assert row.accepted_at == answered_at
+        told = await notification_rows(sessions, app.application_no)
+        assert ("window", "acceptance_supplied") in {(n.recipient, n.kind) for n in told}
+
+    await eventually(deemed_from_the_answer)

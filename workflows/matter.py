@@ -123,9 +123,11 @@ class MatterWorkflow(MatterActions):
             self._sms_in_write = app.engine >= 3
             # Engine 4 supervises a returned step for those who reroute it (supervision).
             self._case.returned_to_routing = app.engine >= 4
-            # Engine 5 deems an opinion-only step on its own clock (supervision), and shows
-            # no deadline on an application closed before acceptance (Case.refresh).
+            # Engine 5 deems an opinion-only step on its own clock (supervision), shows no
+            # deadline before acceptance (Case.refresh) and lets the window ask for a
+            # correction then (corrections).
             self._case.deems_on_own_clock = app.engine >= 5
+            self._case.knows_before_acceptance = app.engine >= 5
         else:
             # Histories recorded before messages were delivered sent none: replayed, they
             # still send none (patched() is False there).

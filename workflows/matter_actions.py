@@ -17,6 +17,7 @@ with workflow.unsafe.imports_passed_through():
     from pydantic import BaseModel
 
     from domain.actions import (
+        AcceptanceCorrectionInput,
         AcceptInput,
         ApproveInput,
         CalendarChangedInput,
@@ -94,6 +95,16 @@ class MatterActions:
     @refuse_acceptance.validator
     def _refuse_acceptance_allowed(self, action: RefuseAcceptanceInput) -> None:
         self._check(acceptance.REFUSE, action)
+
+    @workflow.update
+    async def correction_before_acceptance(
+        self, action: AcceptanceCorrectionInput
+    ) -> ApplicationStatus:
+        return await self._act(corrections.BEFORE_ACCEPTANCE_REQUEST, action)
+
+    @correction_before_acceptance.validator
+    def _correction_before_acceptance_allowed(self, action: AcceptanceCorrectionInput) -> None:
+        self._check(corrections.BEFORE_ACCEPTANCE_REQUEST, action)
 
     # --- department actions -------------------------------------------------------------
 

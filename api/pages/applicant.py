@@ -416,14 +416,17 @@ async def supplement(
             else:
                 raise ApiError(422, "invalid_input", f"请为“{item}”上传文件或填写说明")
         body = form_model(SupplyIn, {"items": items, "note": form.get("note", "")})
-        await actions.supply(
+        view = await actions.supply(
             services=services,
             session=session,
             found=found,
             actor=lookup.applicant_actor(found),
             body=body,
         )
-        flash(request, "补正材料已提交，办理时限恢复计算。")
+        if view.accepted_at is None:
+            flash(request, "补正材料已提交，综合窗口将在5个工作日内作出受理决定。")
+        else:
+            flash(request, "补正材料已提交，办理时限恢复计算。")
     except ApiError as exc:
         flash(request, problem_text(exc), "error")
         keep_values(request, f"/status/{number}", "supplement", form)

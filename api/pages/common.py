@@ -42,7 +42,7 @@ TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 templates = Jinja2Templates(directory=TEMPLATES)
 
 
-def _when(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+def when(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     return value.strftime(fmt) if value else "—"
 
 
@@ -54,7 +54,7 @@ def _days_left(value: float | None) -> str:
     return f"{value:.1f} 个工作日"
 
 
-templates.env.filters["when"] = _when
+templates.env.filters["when"] = when
 templates.env.filters["days_left"] = _days_left
 templates.env.globals.update(
     SLA_NAMES=SLA_NAMES,

@@ -29,9 +29,11 @@ from api.pages.common import (
     render,
     routable_departments,
     submission_body,
+    when,
 )
 from api.routers.matters import guide
 from api.schemas import (
+    AcceptanceCorrectionIn,
     AcceptanceRefusalIn,
     AcceptIn,
     HandoverIn,
@@ -126,6 +128,16 @@ async def decide(
                 services=services, session=session, found=found, clerk=clerk, body=body
             )
             flash(request, f"{number} 不予受理，已告知申请人。")
+        elif form.get("decision") == "correct":
+            asked = {
+                "items": str(form.get("items", "")).splitlines(),
+                "reason": form.get("correction_reason", ""),
+            }
+            notice = form_model(AcceptanceCorrectionIn, asked)
+            await actions.ask_correction_before_acceptance(
+                services=services, session=session, found=found, clerk=clerk, body=notice
+            )
+            flash(request, f"{number} 已一次性告知申请人补正，补正齐全后重新计算受理期限。")
         else:
             app = await session.get(ApplicationRow, number)
             values = {k: v for k, v in form.items() if isinstance(v, str)}
@@ -165,10 +177,14 @@ async def supply(
     ]
     try:
         body = form_model(SupplyIn, {"items": items, "note": form.get("note", "")})
-        await actions.supply(
+        view = await actions.supply(
             services=services, session=session, found=found, actor=clerk.actor(), body=body
         )
-        flash(request, f"{number} 补正材料已收取，办理时限恢复计算。")
+        if view.accepted_at is None:
+            due = when(view.acceptance_due)
+            flash(request, f"{number} 补正材料已收取，请于{due}前作出受理决定。")
+        else:
+            flash(request, f"{number} 补正材料已收取，办理时限恢复计算。")
     except ApiError as exc:
         flash(request, problem_text(exc), "error")
         keep_values(request, f"/window/review/{number}", "supplement", form)

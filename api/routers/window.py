@@ -10,6 +10,7 @@ from api.errors import also_checked
 from api.openapi import answers
 from api.routers.applications import IdempotencyKey, receipt
 from api.schemas import (
+    AcceptanceCorrectionIn,
     AcceptanceRefusalIn,
     AcceptIn,
     ApplicationView,
@@ -159,6 +160,28 @@ async def supply_missing_at_window(
     """容缺材料补齐 brought to the window (paper, or files): recorded for the applicant."""
     return await actions.supply_missing(
         services=services, session=session, found=found, actor=clerk.actor(), body=body
+    )
+
+
+@router.post(
+    "/applications/{application_no}/correction-notice",
+    response_model=ApplicationView,
+    dependencies=[IDEMPOTENT],
+)
+@answers(409, 503)
+async def ask_correction(
+    clerk: Clerk,
+    found: StaffApplication,
+    body: AcceptanceCorrectionIn,
+    services: ServicesDep,
+    session: SessionDep,
+) -> ApplicationView:
+    """受理前补正告知 on an application submitted online that is incomplete or not in the
+    legal form: every item at once (一次性告知, 行政许可法 Art 32). No clock runs; once the
+    applicant answers, the window decides within a new period of five working days, and
+    the application is accepted by law from the answer if it does not."""
+    return await actions.ask_correction_before_acceptance(
+        services=services, session=session, found=found, clerk=clerk, body=body
     )
 
 

@@ -21,6 +21,7 @@ from api.container import Services
 from api.engine import A, UpdateMethod
 from api.errors import conflict, forbidden, invalid
 from api.schemas import (
+    AcceptanceCorrectionIn,
     AcceptanceRefusalIn,
     AcceptIn,
     ApplicationView,
@@ -48,6 +49,7 @@ from api.services.accounts import StaffUser
 from api.services.tasks import Task, reload_task
 from api.services.views import pinned, task_view
 from domain.actions import (
+    AcceptanceCorrectionInput,
     AcceptInput,
     ApproveInput,
     ClaimInput,
@@ -171,6 +173,23 @@ async def accept(
         tolerance = Tolerance(**body.tolerance.model_dump())
     action = AcceptInput(actor=clerk.actor(), tolerance=tolerance)
     return await _on_application(services, session, found, MatterWorkflow.accept, action)
+
+
+async def ask_correction_before_acceptance(
+    *,
+    services: Services,
+    session: AsyncSession,
+    found: lookup.Found,
+    clerk: StaffUser,
+    body: AcceptanceCorrectionIn,
+) -> ApplicationView:
+    """受理前补正告知: the application stays unaccepted until the applicant answers; then the
+    window decides within a new acceptance period."""
+    items = _correction_items(body.items, body.reason)
+    action = AcceptanceCorrectionInput(actor=clerk.actor(), items=items, reason=body.reason)
+    return await _on_application(
+        services, session, found, MatterWorkflow.correction_before_acceptance, action
+    )
 
 
 async def supply_missing(
@@ -339,17 +358,23 @@ async def decide(
             raise invalid({"reason": problem})
         rejection = RejectInput(step_code=code, actor=actor, reason=body.reason)
         return await _on_task(services, session, task, MatterWorkflow.reject, rejection)
-    items = [i.strip() for i in body.items if i.strip()]
+    items = _correction_items(body.items, body.reason)
+    request = SupplementRequestInput(step_code=code, actor=actor, items=items, reason=body.reason)
+    return await _on_task(services, session, task, MatterWorkflow.request_supplement, request)
+
+
+def _correction_items(items: list[str], reason: str) -> list[str]:
+    """The items a correction notice asks for; 422 naming what is wrong with them."""
+    given = [i.strip() for i in items if i.strip()]
     problems = {}
-    if not items:
+    if not given:
         problems["items"] = "请列明需要补正的材料或内容"
-    problem = reason_problem(body.reason, "补正告知必须说明理由")
+    problem = reason_problem(reason, "补正告知必须说明理由")
     if problem:
         problems["reason"] = problem
     if problems:
         raise invalid(problems)
-    request = SupplementRequestInput(step_code=code, actor=actor, items=items, reason=body.reason)
-    return await _on_task(services, session, task, MatterWorkflow.request_supplement, request)
+    return given
 
 
 async def request_extension(

@@ -189,9 +189,14 @@ def step_procedures(
 def next_action(status: ApplicationStatus, delivery: str, tz: ZoneInfo) -> NextAction:
     notice = status.correction
     if notice is not None:
+        after = (
+            "补正期间办理时限暂停计算。"
+            if status.accepted_at
+            else "补正齐全后，综合窗口将在5个工作日内作出受理决定。"
+        )
         return NextAction(
             code="supply_correction",
-            text=f"请一次性补正以下材料：{'、'.join(notice.items)}。补正期间办理时限暂停计算。",
+            text=f"请一次性补正以下材料：{'、'.join(notice.items)}。{after}",
         )
     owed = status.outstanding
     if owed is not None and owed.open and owed.missing:

@@ -24,9 +24,14 @@ from workflows.case.guards import closed
 ACCEPTANCE_LIMIT_DAYS = 5
 
 
+def acceptance_period_end(case: Case, now: datetime) -> datetime:
+    """When an application complete at `now` is accepted by law if not decided."""
+    return case.calendar.deadline(now, ACCEPTANCE_LIMIT_DAYS).at
+
+
 def receive(case: Case, now: datetime) -> None:
     """收件: submitted online; the window decides on acceptance, no clock runs yet."""
-    due = case.calendar.deadline(now, ACCEPTANCE_LIMIT_DAYS).at
+    due = acceptance_period_end(case, now)
     case.status.acceptance_due = due
     case.record(
         now,
@@ -85,11 +90,16 @@ def deem_accepted_if_due(case: Case, now: datetime) -> bool:
     due = case.status.acceptance_due
     if due is None or now < due:
         return False
-    start(case, now, SYSTEM, since=case.status.received_at, kind=EventKind.deemed_accepted)
+    # Accepted from the day the materials were received (Art 32): complete, that is, after
+    # the last correction asked before acceptance.
+    answered = [n.answered_at for n in case.status.corrections if n.answered_at]
+    since = max(answered, default=case.status.received_at)
+    start(case, now, SYSTEM, since=since, kind=EventKind.deemed_accepted)
     return True
 
 
-def _decision_problem(status: ApplicationStatus, actor: Actor) -> str | None:
+def decision_problem(status: ApplicationStatus, actor: Actor) -> str | None:
+    """Why `actor` may not decide on the acceptance of the application now."""
     problem = closed(status)
     if problem:
         return problem
@@ -101,7 +111,7 @@ def _decision_problem(status: ApplicationStatus, actor: Actor) -> str | None:
 
 
 def _accept_problem(case: Case, action: AcceptInput, _now: datetime) -> str | None:
-    problem = _decision_problem(case.status, action.actor)
+    problem = decision_problem(case.status, action.actor)
     if problem:
         return problem
     if action.tolerance and action.tolerance.missing and not case.pledges:
@@ -115,7 +125,7 @@ def _accept(case: Case, action: AcceptInput, now: datetime) -> None:
 
 
 def _refuse_problem(case: Case, action: RefuseAcceptanceInput, _now: datetime) -> str | None:
-    return _decision_problem(case.status, action.actor) or reason_problem(
+    return decision_problem(case.status, action.actor) or reason_problem(
         action.reason, "不予受理必须说明理由"
     )
 

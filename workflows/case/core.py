@@ -55,9 +55,11 @@ class Case:
         self.returned_to_routing = False
         # Engine generation 5 (see MatterWorkflow): an opinion-only step is deemed approved
         # when its own clock runs out, whatever card it already holds, and not while it
-        # awaits the applicant's correction; an application closed before acceptance shows
-        # no deadlines.
+        # awaits the applicant's correction.
         self.deems_on_own_clock = False
+        # Engine generation 5: the time before acceptance is known as such: an application
+        # closed then shows no deadline, and the window may ask for a correction then.
+        self.knows_before_acceptance = False
         self.status = ApplicationStatus(
             application_no=app.application_no,
             matter_code=self.matter.code,
@@ -221,8 +223,8 @@ class Case:
             return  # no clock runs before acceptance
         if self.status.state is ApplicationState.not_accepted:
             return  # refused at acceptance: no clock ever ran
-        if self.deems_on_own_clock and self.status.accepted_at is None:
-            return  # withdrawn before acceptance: likewise
+        if self.knows_before_acceptance and self.status.accepted_at is None:
+            return  # corrected, or withdrawn, before acceptance: likewise
         promised = self.promised.reading(self.calendar, now)
         legal = self.legal.reading(self.calendar, now)
         st = self.status

@@ -12,27 +12,31 @@ the applicant and to the departments. The deadline counts from the notice's last
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from domain.actions import SupplementRequestInput, SupplyInput
-from domain.application import CorrectionNotice, CorrectionRequest
+from domain.actions import AcceptanceCorrectionInput, SupplementRequestInput, SupplyInput
+from domain.actors import Actor
+from domain.application import BEFORE_ACCEPTANCE, CorrectionNotice, CorrectionRequest
 from domain.clock import Clock
-from domain.events import APPLICANT, EventKind, department
+from domain.events import APPLICANT, WINDOW, EventKind, department
 from domain.reason import reason_problem, remark_problem
 from domain.states import ApplicationState, StepState
+from workflows.case.acceptance import acceptance_period_end, decision_problem
 from workflows.case.core import Case, Transition
 from workflows.case.guards import APPLICANT_SIDE, closed, decidable
 
 
-def _request_problem(case: Case, action: SupplementRequestInput, _now: datetime) -> str | None:
-    problem = decidable(case.status, action)
-    if problem:
-        return problem
-    items = [i.strip() for i in action.items if i.strip()]
-    if not items:
+def _items_problem(items: list[str], reason: str) -> str | None:
+    given = [i.strip() for i in items if i.strip()]
+    if not given:
         return "补正告知必须列明需要补正的材料或内容"
-    if len(items) != len(set(items)):
+    if len(given) != len(set(given)):
         return "补正事项有重复"
-    return reason_problem(action.reason, "补正告知必须说明理由")
+    return reason_problem(reason, "补正告知必须说明理由")
+
+
+def _request_problem(case: Case, action: SupplementRequestInput, _now: datetime) -> str | None:
+    return decidable(case.status, action) or _items_problem(action.items, action.reason)
 
 
 def _request(case: Case, action: SupplementRequestInput, now: datetime) -> None:
@@ -40,11 +44,45 @@ def _request(case: Case, action: SupplementRequestInput, now: datetime) -> None:
     step.state = StepState.correction
     step.claimed_by = step.claimed_by or action.actor
     case.touch()
+    pauses = case.matter.supplement_pauses_clock
+    _ask(case, now, action.actor, step.code, action.items, action.reason, pauses=pauses)
+    if pauses and step.clock:
+        step.clock.pause(now, "correction")
+
+
+def _window_problem(case: Case, action: AcceptanceCorrectionInput, _now: datetime) -> str | None:
+    if not case.knows_before_acceptance:
+        return "该申请提交于受理前补正启用之前，请作出受理或不予受理的决定"
+    return decision_problem(case.status, action.actor) or _items_problem(
+        action.items, action.reason
+    )
+
+
+def _window(case: Case, action: AcceptanceCorrectionInput, now: datetime) -> None:
+    """受理前补正: no clock runs yet; the acceptance period stops until the answer, which
+    begins a new one (Art 32: the materials complete, the window decides within five
+    working days, or the application is accepted by law)."""
+    case.status.acceptance_due = None
+    _ask(case, now, action.actor, BEFORE_ACCEPTANCE, action.items, action.reason, pauses=False)
+
+
+def _ask(
+    case: Case,
+    now: datetime,
+    actor: Actor,
+    step_code: str,
+    items: list[str],
+    reason: str,
+    *,
+    pauses: bool,
+) -> None:
+    """The request joins the open notice (一次性告知), or opens one, and the applicant is told
+    everything the notice asks."""
     request = CorrectionRequest(
-        step_code=step.code,
-        items=[i.strip() for i in action.items if i.strip()],
-        reason=action.reason.strip(),
-        requested_by=action.actor,
+        step_code=step_code,
+        items=[i.strip() for i in items if i.strip()],
+        reason=reason.strip(),
+        requested_by=actor,
         requested_at=now,
     )
     notice = case.status.correction
@@ -54,7 +92,7 @@ def _request(case: Case, action: SupplementRequestInput, now: datetime) -> None:
         )
         case.status.corrections.append(notice)
         case.status.state = ApplicationState.correction
-        if case.matter.supplement_pauses_clock:
+        if pauses:
             case.promised.pause(now, "correction")
             case.legal.pause(now, "correction")
     notice.requests.append(request)
@@ -62,30 +100,22 @@ def _request(case: Case, action: SupplementRequestInput, now: datetime) -> None:
     if days and case.answer_deadlines:
         notice.answer_clock = Clock(started_at=now, limit_days=days)
         notice.answer_due = notice.answer_clock.reading(case.calendar, now).deadline
-    if case.matter.supplement_pauses_clock and step.clock:
-        step.clock.pause(now, "correction")
     case.record(
         now,
         EventKind.correction_requested,
-        action.actor,
-        step.code,
+        actor,
+        step_code or None,
         notice_no=notice.notice_no,
         items=request.items,
         reason=request.reason,
     )
-    items = "；".join(notice.items)
+    kind = "correction" if case.status.accepted_at else "acceptance_correction"
+    number, asked = str(notice.notice_no), "；".join(notice.items)
     if notice.answer_due:
         due = case.when(notice.answer_due)
-        case.notify(
-            now,
-            APPLICANT,
-            "correction_due",
-            notice_no=str(notice.notice_no),
-            items=items,
-            answer_due=due,
-        )
+        case.notify(now, APPLICANT, f"{kind}_due", notice_no=number, items=asked, answer_due=due)
     else:
-        case.notify(now, APPLICANT, "correction", notice_no=str(notice.notice_no), items=items)
+        case.notify(now, APPLICANT, kind, notice_no=number, items=asked)
 
 
 def _supply_problem(case: Case, action: SupplyInput, _now: datetime) -> str | None:
@@ -113,6 +143,19 @@ def _supply(case: Case, action: SupplyInput, now: datetime) -> None:
     assert notice is not None  # checked by _supply_problem
     notice.answered_at = now
     notice.supplied = list(action.items)
+    record: dict[str, Any] = {
+        "notice_no": notice.notice_no,
+        "items": [i.model_dump(mode="json") for i in action.items],
+        "note": action.note,
+    }
+    if case.status.accepted_at is None:
+        # Answered before acceptance: the window decides again, within a new period.
+        case.status.state = ApplicationState.received
+        due = acceptance_period_end(case, now)
+        case.status.acceptance_due = due
+        case.record(now, EventKind.correction_supplied, action.actor, **record)
+        case.notify(now, WINDOW, "acceptance_supplied", acceptance_due=case.when(due))
+        return
     case.status.state = ApplicationState.in_progress
     # A special procedure (Art 45) on another step keeps the matter's clocks stopped.
     if not any(s.state is StepState.special for s in case.status.steps):
@@ -124,14 +167,7 @@ def _supply(case: Case, action: SupplyInput, now: datetime) -> None:
             if step.clock:
                 step.clock.resume(now)
             case.notify(now, department(step.department), "supplied", step_name=step.name)
-    case.record(
-        now,
-        EventKind.correction_supplied,
-        action.actor,
-        notice_no=notice.notice_no,
-        items=[i.model_dump(mode="json") for i in action.items],
-        note=action.note,
-    )
+    case.record(now, EventKind.correction_supplied, action.actor, **record)
 
 
 def answer_due(case: Case) -> datetime | None:
@@ -157,4 +193,5 @@ def lapse_if_due(case: Case, now: datetime) -> bool:
 
 
 REQUEST = Transition(_request_problem, _request)
+BEFORE_ACCEPTANCE_REQUEST = Transition(_window_problem, _window)
 SUPPLY = Transition(_supply_problem, _supply)

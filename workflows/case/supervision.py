@@ -44,6 +44,8 @@ def supervise(case: Case, now: datetime) -> None:
         return
     if corrections.lapse_if_due(case, now):
         return
+    if case.status.accepted_at is None:
+        return  # a correction asked before acceptance: no clock runs yet
     if case.pledges and tolerance.lapse_if_due(case, now):
         return
     legal = case.legal.reading(case.calendar, now)
@@ -163,6 +165,8 @@ def next_wake(case: Case, now: datetime) -> datetime | None:
         return min((w for w in wakes if w is not None), default=None)
     if case.status.state is ApplicationState.received:
         return case.status.acceptance_due
+    if case.status.accepted_at is None:  # a correction asked before acceptance
+        return corrections.answer_due(case)
     policy = case.matter.warning
     clocks = [(case.promised, case.own_card)]
     clocks += [(s.clock, s.sla_level) for s in case.status.steps if s.clock and s.state.active]
