@@ -16,7 +16,6 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-import httpx
 from pydantic import BaseModel
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -114,7 +113,10 @@ class DepartmentActivities:
             )
             if answer.status_code >= 300:
                 raise RuntimeError(f"部门系统返回 {answer.status_code}")
-        except (httpx.HTTPError, RuntimeError) as exc:
+        # Any failure, not only the system's answer (a connector's URL httpx cannot parse is no
+        # HTTPError): the push is retried without end, and supervisors must see why.
+        # Cancellation (a BaseException) is not a failure of the push.
+        except Exception as exc:
             error = (str(exc) or type(exc).__name__)[:500]
             log.warning("push of %s/%s failed (attempt %d): %s", job.application_no,
                         job.step_code, attempt, error)  # fmt: skip

@@ -3,10 +3,11 @@ CloudEvents 1.0 in structured JSON, signed per Standard Webhooks, in feed order,
 once.
 
 One activity call delivers a batch in order and moves the subscriber's cursor after each
-event its receiver acknowledges; a refused or failed delivery stops the batch (the events
-after it wait, so each application's order holds) and raises, and Temporal retries with
-backoff for as long as the receiver is down. A retry starts from the cursor, so a receiver
-that deduplicates by `webhook-id` sees every event once.
+event its receiver acknowledges (and, once it has caught up, past the events its types leave
+out); a refused or failed delivery stops the batch (the events after it wait, so each
+application's order holds) and raises, and Temporal retries with backoff for as long as the
+receiver is down. A retry starts from the cursor, so a receiver that deduplicates by
+`webhook-id` sees every event once.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 
-import httpx
 from pydantic import BaseModel
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -63,38 +63,64 @@ class FeedActivities:
             if subscription is None or not subscription.active:
                 return FeedProgress(delivered=0, more=False, stopped=True)
             url, secret, cursor = subscription.url, subscription.secret, subscription.cursor
+            failing = subscription.failing_since is not None or subscription.last_error is not None
+            # Read before the scan: every event up to it has its position and is committed,
+            # and one committed later gets a higher position (sequence() holds the feed's lock
+            # while it gives them), so a scan that comes back short has seen all up to it.
+            end = await feed.end(session)
             events = await feed.after(session, cursor, batch.limit, subscription.types or None)
-        delivered = 0
-        client = self._http.client
         for event in events:
+            await self._deliver(batch.subscription_id, url, secret, event)
+            cursor = event.position
+            activity.heartbeat(cursor)
+        more = len(events) == batch.limit
+        if not more:
+            await self._caught_up(batch.subscription_id, cursor, end, failing)
+        return FeedProgress(delivered=len(events), more=more)
+
+    async def _deliver(
+        self, subscription_id: int, url: str, secret: str, event: feed.FeedEvent
+    ) -> None:
+        """Send one event, and move the cursor past it once the receiver acknowledged it."""
+        try:
             content_type, body = feed.structured(event, source=self._source)
-            try:
-                answer = await post_signed(
-                    client,
-                    url,
-                    secret=secret,
-                    message_id=f"{event.application_no}/{event.seq}",
-                    body=body.decode(),
-                    content_type=content_type,
-                )
-                if answer.status_code >= 300:
-                    raise RuntimeError(f"接收方返回 {answer.status_code}")
-            except (httpx.HTTPError, RuntimeError) as exc:
-                error = (str(exc) or type(exc).__name__)[:500]
-                await self._failing(batch.subscription_id, error)
-                log.warning("feed %d: delivery failed: %s", batch.subscription_id, error)
-                raise
-            delivered += 1
-            await self._record(
-                batch.subscription_id,
-                cursor=event.position,
-                delivered=SubscriptionRow.delivered + 1,
-                last_delivered_at=datetime.now(UTC),
-                failing_since=None,
-                last_error=None,
+            answer = await post_signed(
+                self._http.client,
+                url,
+                secret=secret,
+                message_id=f"{event.application_no}/{event.seq}",
+                body=body.decode(),
+                content_type=content_type,
             )
-            activity.heartbeat(event.position)
-        return FeedProgress(delivered=delivered, more=len(events) == batch.limit)
+            if answer.status_code >= 300:
+                raise RuntimeError(f"接收方返回 {answer.status_code}")
+        # Any failure, not only the receiver's (a URL httpx cannot parse is no HTTPError): the
+        # batch is retried without end, and supervisors must see why. Cancellation (a
+        # BaseException) is not a failure of the delivery.
+        except Exception as exc:
+            error = (str(exc) or type(exc).__name__)[:500]
+            await self._failing(subscription_id, error)
+            log.warning("feed %d: delivery failed: %s", subscription_id, error)
+            raise
+        await self._record(
+            subscription_id,
+            cursor=event.position,
+            delivered=SubscriptionRow.delivered + 1,
+            last_delivered_at=datetime.now(UTC),
+        )
+
+    async def _caught_up(self, subscription_id: int, cursor: int, end: int, failing: bool) -> None:
+        """A short batch went out in full: nothing up to `end` is owed any more.
+
+        The cursor moves to `end` past the events the subscriber's types leave out, so that
+        it does not scan them again and is not counted behind by them. Failing ends here, not
+        at the first event acknowledged: a receiver that takes one event in ten would
+        otherwise look healthy while it falls behind for good."""
+        values: dict[str, object] = {"cursor": end} if end > cursor else {}
+        if failing:
+            values |= {"failing_since": None, "last_error": None}
+        if values:
+            await self._record(subscription_id, **values)
 
     async def _failing(self, subscription_id: int, error: str) -> None:
         async with self._sessions() as session, session.begin():

@@ -17,7 +17,6 @@ import logging
 import time
 from datetime import UTC, datetime
 
-import httpx
 from pydantic import BaseModel
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -169,30 +168,11 @@ class MessageActivities:
             )
             if answer.status_code >= 300:
                 raise RuntimeError(f"短信网关返回 {answer.status_code}")
-        except (httpx.HTTPError, RuntimeError) as exc:
-            error = mask(str(exc) or type(exc).__name__)[:500]
-            last = attempt >= max_attempts
-            log.warning(
-                "sms %s to %s failed (attempt %d/%d): %s",
-                notification_id,
-                mask(phone),
-                attempt,
-                max_attempts,
-                error,
-            )
-            await self._note(
-                notification_id,
-                attempts=attempt,
-                last_error=error,
-                **(
-                    {"state": DeliveryState.failed.value, "failed_at": datetime.now(UTC)}
-                    if last
-                    else {}
-                ),
-            )
-            if last:
-                raise _NotSent(f"短信发送失败（{attempt}次）：{error}", last=True) from exc
-            raise _NotSent(error, last=False) from exc
+        # Any failure, not only the gateway's: the row is the one count of attempts (Temporal
+        # retries without a limit of its own), so an attempt not counted here would never
+        # end. Cancellation (a BaseException) is not an attempt's failure.
+        except Exception as exc:
+            raise await self._failed(notification_id, phone, attempt, max_attempts, exc) from exc
         await self._note(
             notification_id,
             attempts=attempt,
@@ -201,3 +181,31 @@ class MessageActivities:
             last_error=None,
         )
         log.info("sms %s sent to %s", notification_id, mask(phone))
+
+    async def _failed(
+        self, notification_id: str, phone: str, attempt: int, max_attempts: int, exc: Exception
+    ) -> _NotSent:
+        """Record the failed attempt on the message's row (failed, if it was the last)."""
+        error = mask(str(exc) or type(exc).__name__)[:500]
+        last = attempt >= max_attempts
+        log.warning(
+            "sms %s to %s failed (attempt %d/%d): %s",
+            notification_id,
+            mask(phone),
+            attempt,
+            max_attempts,
+            error,
+        )
+        await self._note(
+            notification_id,
+            attempts=attempt,
+            last_error=error,
+            **(
+                {"state": DeliveryState.failed.value, "failed_at": datetime.now(UTC)}
+                if last
+                else {}
+            ),
+        )
+        if last:
+            return _NotSent(f"短信发送失败（{attempt}次）：{error}", last=True)
+        return _NotSent(error, last=False)

@@ -4,6 +4,7 @@ never a traceback; and a short-lived command that used Temporal exits cleanly.""
 from __future__ import annotations
 
 import asyncio
+import base64
 import os
 import signal
 import socket
@@ -17,6 +18,8 @@ import pytest
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+from activities.webhooks import SECRET_PREFIX
+from api.services import subscriptions
 from bench.ports import spare_port
 from cli.subscriptions_cmd import event_kinds
 from cli.users_cmd import NO_TERMINAL
@@ -59,14 +62,29 @@ def test_unknown_department_is_named(configured: None) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["not-a-url"], "error: the URL must start with http:// or https://\n"),
+        (["not-a-url"], "error: the URL 'not-a-url' is not valid: it must start with http"),
+        (["ftp://x/hook"], "error: the URL 'ftp://x/hook' is not valid: it must start with"),
+        (["http:///hook"], "error: the URL 'http:///hook' is not valid: it names no host\n"),
+        (["http://[::1/hook"], "error: the URL 'http://[::1/hook' is not valid: Invalid port"),
         (["http://127.0.0.1:9/hook", "--secret", "bad"], "error: the secret is whsec_"),
+        (
+            ["http://127.0.0.1:9/hook", "--secret", "whsec_" + "A" * 20],  # 15 bytes
+            "error: the secret's key (the base64 after whsec_) is 15 bytes; Standard Webhooks "
+            "asks for 24 to 64",
+        ),
     ],
 )
 def test_subscription_mistakes(configured: None, args: list[str], message: str) -> None:
     code, out, err = tongban("subscriptions", "add", *args)
     assert code == 1 and out == ""
     assert one_error_line(err).startswith(message)
+
+
+@pytest.mark.parametrize(("size", "taken"), [(23, False), (24, True), (64, True), (65, False)])
+def test_a_secret_s_key_is_24_to_64_bytes(size: int, taken: bool) -> None:
+    secret = SECRET_PREFIX + base64.b64encode(bytes(size)).decode()
+    assert (subscriptions.key_problem(secret) is None) is taken
+    assert subscriptions.key_problem(secret.rstrip("=")) == subscriptions.key_problem(secret)
 
 
 def test_unknown_event_type_lists_the_kinds(configured: None) -> None:

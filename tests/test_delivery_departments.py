@@ -14,9 +14,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from standardwebhooks import Webhook
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
 
 from api.services.accounts import CLIENT, create_user
 from api.services.subscriptions import new_secret
+from domain.actions import WithdrawInput
 from domain.actors import Role
 from domain.matter import Connector
 from settings import Settings
@@ -31,7 +33,7 @@ from tests.api_helpers import (
     task_for,
 )
 from tests.engine import event_rows, running_worker, start
-from tests.factories import application
+from tests.factories import APPLICANT, application
 from tests.receivers import Receiver, running_receiver
 from tests.timeline import at, eventually, next_plain_monday, plain_calendar, skip_to
 from workflows.matter import MatterWorkflow
@@ -128,6 +130,67 @@ async def test_a_push_still_failing_after_its_alarm_time_raises_the_card(
         await eventually(delivered, timeout=30)
         push = (await handle.query(MatterWorkflow.state)).step("seal").push
         assert push is not None and push.label == "部门系统已接收"
+
+
+async def _seal_step(sessions: async_sessionmaker[AsyncSession], number: str) -> StepRow:
+    async with sessions() as s:
+        step = await s.scalar(
+            select(StepRow).where(StepRow.application_no == number, StepRow.code == "seal")
+        )
+    assert step is not None
+    return step
+
+
+async def test_a_push_abandoned_with_its_application_leaves_the_failing_list(
+    env: WorkflowEnvironment,
+    sessions: async_sessionmaker[AsyncSession],
+    worker: Worker,
+    system: Receiver,
+    api: httpx.AsyncClient,
+) -> None:
+    """Supervisors chase the failing pushes of open steps only, as the metric counts them:
+    the push of a step closed with its application stops, failing on its row."""
+    system.behaviour.down = True
+    app = application("company_setup", now=await env.get_current_time())
+    app = app.model_copy(update={"connectors": {"psb": Connector(url=f"{system.url}/tasks")}})
+    boss = await as_user(api, SUPERVISOR)
+
+    async def listed() -> bool:
+        report = (await api.get("/api/supervision/deliveries", headers=boss)).json()
+        return app.application_no in {p["application_no"] for p in report["pushes_failing"]}
+
+    async def failing_and_listed() -> None:
+        assert (await _seal_step(sessions, app.application_no)).push_state == "failing"
+        assert await listed()
+
+    async def closed() -> None:
+        assert (await _seal_step(sessions, app.application_no)).state == "cancelled"
+
+    handle = await start(env, worker.task_queue, app)
+    await eventually(failing_and_listed)
+    await handle.execute_update(MatterWorkflow.withdraw, WithdrawInput(actor=APPLICANT))
+    await eventually(closed)
+    assert (await _seal_step(sessions, app.application_no)).push_state == "failing"
+    assert not await listed()
+
+
+async def test_a_push_failing_in_any_way_is_recorded_on_its_step(
+    env: WorkflowEnvironment, sessions: async_sessionmaker[AsyncSession], task_queue: str
+) -> None:
+    """Not only HTTP errors: a connector's URL that httpx cannot parse (its pattern lets it
+    through) fails every attempt, and supervisors must see it and why."""
+    app = application("company_setup", now=await env.get_current_time())
+    app = app.model_copy(update={"connectors": {"psb": Connector(url="http://[::1/tasks")}})
+
+    async def failing() -> None:
+        step = await _seal_step(sessions, app.application_no)
+        assert step.push_state == "failing" and step.push_attempts >= 1
+        assert "port" in (step.push_error or ""), step.push_error
+
+    async with running_worker(env, sessions, task_queue, settings=Settings(database_url="unused")):
+        handle = await start(env, task_queue, app)
+        await eventually(failing)
+        await handle.execute_update(MatterWorkflow.withdraw, WithdrawInput(actor=APPLICANT))
 
 
 async def _client_token(

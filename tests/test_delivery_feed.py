@@ -6,22 +6,28 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager
 from datetime import timedelta
+from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from standardwebhooks import Webhook, WebhookVerificationError
 from temporalio.client import WorkflowExecutionStatus, WorkflowHandle
-from temporalio.testing import WorkflowEnvironment
+from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 from temporalio.worker import Worker
 
+from activities.feed import FeedActivities, FeedBatch, FeedProgress
 from api.services import subscriptions
 from domain.actions import ClaimInput, WithdrawInput
+from domain.application import ApplicationInput
+from store import feed
 from store.models import SubscriptionRow
 from tests.api_helpers import SUPERVISOR, as_user, submit
-from tests.engine import STARTED, start
+from tests.engine import STARTED, Handle, event_rows, start
 from tests.factories import APPLICANT, application, staff
 from tests.receivers import Receiver, running_receiver
 from tests.timeline import eventually
@@ -173,3 +179,131 @@ async def test_the_pull_feed_resumes_from_its_cursor(api: httpx.AsyncClient) -> 
     theirs = (await api.get("/api/events", headers=realty, params={"after": cursor})).json()
     assert number not in {e["subject"] for e in theirs["events"]}
     assert (await api.get("/api/events")).status_code == 401
+
+
+# --- one batch at a time, without the feed's workflow -------------------------------------
+
+
+@asynccontextmanager
+async def _subscriber(
+    sessions: async_sessionmaker[AsyncSession], url: str, **options: Any
+) -> AsyncIterator[SubscriptionRow]:
+    """A subscription no workflow delivers (the test calls the activity), removed after."""
+    async with sessions() as session:
+        row = await subscriptions.add(session, url=url, secret=None, **options)
+    try:
+        yield row
+    finally:
+        async with sessions() as session:
+            stored = await session.get(SubscriptionRow, row.id)
+            assert stored is not None
+            stored.active = False
+            await session.commit()
+
+
+async def _deliver(
+    sessions: async_sessionmaker[AsyncSession], subscription_id: int, limit: int = 100
+) -> FeedProgress:
+    activities = FeedActivities(sessions, source="urn:test")
+    batch = FeedBatch(subscription_id=subscription_id, limit=limit)
+    return await ActivityEnvironment().run(activities.deliver_feed, batch)
+
+
+async def _stored(
+    sessions: async_sessionmaker[AsyncSession], row: SubscriptionRow
+) -> tuple[SubscriptionRow, int]:
+    """The subscription as stored, and the feed's end."""
+    async with sessions() as session:
+        stored = await session.get(SubscriptionRow, row.id)
+        assert stored is not None
+        return stored, await feed.end(session)
+
+
+async def _set_url(
+    sessions: async_sessionmaker[AsyncSession], row: SubscriptionRow, url: str
+) -> None:
+    async with sessions() as session:
+        await session.execute(
+            update(SubscriptionRow).where(SubscriptionRow.id == row.id).values(url=url)
+        )
+        await session.commit()
+
+
+async def _property_transfer(env: WorkflowEnvironment) -> ApplicationInput:
+    return application("property_transfer", now=await env.get_current_time())
+
+
+async def _has_events(sessions: async_sessionmaker[AsyncSession], number: str, *kinds: str) -> None:
+    async def written() -> None:
+        assert set(kinds) <= {e.kind for e in await event_rows(sessions, number)}
+
+    await eventually(written)
+
+
+async def _withdraw(sessions: async_sessionmaker[AsyncSession], handle: Handle) -> None:
+    await handle.execute_update(MatterWorkflow.withdraw, WithdrawInput(actor=APPLICANT))
+    await _has_events(sessions, handle.id, "withdrawn")
+
+
+def _subjects(receiver: Receiver, numbers: Sequence[str]) -> list[str]:
+    return [s for s in (r.json()["subject"] for r in receiver.received) if s in numbers]
+
+
+async def test_a_subscriber_of_some_types_is_behind_only_by_the_events_it_is_owed(
+    env: WorkflowEnvironment,
+    sessions: async_sessionmaker[AsyncSession],
+    worker: Worker,
+    receiver: Receiver,
+    api: httpx.AsyncClient,
+) -> None:
+    """Its cursor moves past the events it does not take (they are not scanned again, and
+    do not count as behind), and not past one it takes committed later."""
+    boss = await as_user(api, SUPERVISOR)
+
+    async def behind(row: SubscriptionRow) -> int:
+        report = (await api.get("/api/supervision/deliveries", headers=boss)).json()
+        [mine] = [s for s in report["subscriptions"] if s["id"] == row.id]
+        return int(mine["behind"])
+
+    url = f"{receiver.url}/events"
+    async with _subscriber(sessions, url, types=["withdrawn"]) as row:
+        first = await start(env, worker.task_queue, await _property_transfer(env))
+        await _withdraw(sessions, first)
+        # The second's events (none withdrawn yet) come after the first's withdrawal.
+        second = await start(env, worker.task_queue, await _property_transfer(env))
+        await _has_events(sessions, second.id, "accepted", "step_opened")
+        assert (await _deliver(sessions, row.id)).delivered == 1
+        stored, end = await _stored(sessions, row)
+        assert stored.cursor == end and await behind(row) == 0
+        await _withdraw(sessions, second)
+        assert (await _deliver(sessions, row.id)).delivered == 1
+        stored, end = await _stored(sessions, row)
+        assert stored.cursor == end and await behind(row) == 0
+    assert _subjects(receiver, [first.id, second.id]) == [first.id, second.id]
+
+
+async def test_a_delivery_failing_in_any_way_is_shown_until_the_subscriber_catches_up(
+    env: WorkflowEnvironment,
+    sessions: async_sessionmaker[AsyncSession],
+    worker: Worker,
+    receiver: Receiver,
+) -> None:
+    """A failure that is no HTTPError (a URL httpx cannot parse, stored before URLs were
+    checked) marks the subscriber failing too; one event acknowledged does not clear it,
+    catching up does."""
+    async with _subscriber(sessions, f"{receiver.url}/events") as row:
+        handle = await start(env, worker.task_queue, await _property_transfer(env))
+        await _withdraw(sessions, handle)
+        await _set_url(sessions, row, "http://[::1/events")
+        with pytest.raises(httpx.InvalidURL):
+            await _deliver(sessions, row.id)
+        stored, _ = await _stored(sessions, row)
+        assert stored.failing_since is not None and stored.last_error
+        await _set_url(sessions, row, row.url)
+        assert (await _deliver(sessions, row.id, limit=1)).more  # one event, more owed
+        stored, _ = await _stored(sessions, row)
+        assert stored.failing_since is not None and stored.last_error
+        assert not (await _deliver(sessions, row.id)).more  # all that is owed
+        stored, end = await _stored(sessions, row)
+        assert stored.failing_since is None and stored.last_error is None
+        assert stored.cursor == end

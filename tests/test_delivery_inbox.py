@@ -3,6 +3,7 @@ day-before reminders (预警提醒) that reach them."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import httpx
@@ -12,7 +13,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from domain.actions import ClaimInput
-from tests.api_helpers import as_user, submit
+from tests.api_helpers import CLERK, as_user, submit
 from tests.conftest import client_of
 from tests.engine import notification_rows, start_on_a_plain_monday
 from tests.factories import staff
@@ -49,6 +50,26 @@ async def test_a_new_task_reaches_the_departments_inbox_and_is_read_there(
     assert marked.json() == {"marked": 0}  # read already, on the page
     assert (await api.post("/api/inbox/read", headers=amr, json={})).json()["marked"] >= 0
     assert (await api.get("/api/inbox", headers=amr)).json()["unread"] == 0
+
+
+async def test_marking_all_read_twice_at_once_marks_each_message_once(
+    api: httpx.AsyncClient,
+) -> None:
+    """A double submit, or two tabs: the requests overlap, and each message is marked read
+    by one of them, the others finding it read (no 500 on the read rows' key)."""
+    clerk = await as_user(api, CLERK)
+    for _ in range(3):
+        await submit(api)
+    inbox = (await api.get("/api/inbox", headers=clerk, params={"unread": "true"})).json()
+    ids = [m["id"] for m in inbox["messages"]]
+    assert len(ids) >= 3
+    answers = await asyncio.gather(
+        *(api.post("/api/inbox/read", json={"ids": ids}, headers=clerk) for _ in range(4))
+    )
+    assert [a.status_code for a in answers] == [200] * 4, [a.text[:200] for a in answers]
+    assert sum(a.json()["marked"] for a in answers) == len(ids)
+    inbox = (await api.get("/api/inbox", headers=clerk, params={"unread": "true"})).json()
+    assert not {m["id"] for m in inbox["messages"]} & set(ids)
 
 
 async def test_a_reminder_comes_one_working_day_before_the_deadline_once(

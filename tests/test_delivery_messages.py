@@ -41,7 +41,7 @@ def gateway() -> AsyncIterator[Receiver]:  # type: ignore[misc]
 
 
 def settings_for(gateway: Receiver, **options: Any) -> Settings:
-    return Settings(sms_url=f"{gateway.url}/sms", database_url="unused", **options)
+    return Settings(**{"sms_url": f"{gateway.url}/sms", "database_url": "unused"} | options)
 
 
 async def _sms(sessions: async_sessionmaker[AsyncSession], no: str) -> list[NotificationRow]:
@@ -113,6 +113,28 @@ async def test_an_sms_is_given_up_after_its_attempts_with_the_last_error(
     assert rows and {r.state for r in rows} == {"failed"}
     assert {r.attempts for r in rows} == {SMS_ATTEMPTS}
     assert all("503" in (r.last_error or "") for r in rows)
+    assert gateway.received == []
+
+
+@pytest.mark.parametrize(
+    "mistake",
+    [{"sms_url": "http://[::1/sms"}, {"sms_token": "网关令牌"}],
+    ids=["a URL httpx cannot parse", "a token that is not ASCII"],
+)
+async def test_an_sms_failing_in_any_way_is_counted_and_given_up_in_sight(
+    env: WorkflowEnvironment,
+    sessions: async_sessionmaker[AsyncSession],
+    task_queue: str,
+    gateway: Receiver,
+    mistake: dict[str, str],
+) -> None:
+    """Failures that are not the gateway's (no HTTPError) count on the message's row as
+    well: Temporal keeps no count of its own that could give up a message still pending."""
+    async with running_worker(env, sessions, task_queue, settings=settings_for(gateway, **mistake)):
+        number, _ = await _received_then_withdrawn(env, task_queue)
+    rows = await _sms(sessions, number)
+    assert rows and {(r.state, r.attempts) for r in rows} == {("failed", SMS_ATTEMPTS)}
+    assert all(r.last_error and r.failed_at for r in rows), [r.last_error for r in rows]
     assert gateway.received == []
 
 

@@ -66,10 +66,11 @@ AUTO_DECISION = "auto-decision"
 # scheduled once the workflow task that took the action is recorded (see `_act`).
 RECORDED_FIRST = "action-recorded-before-written"
 
+# No maximum_attempts: the message's row counts the attempts (SmsJob.max_attempts) and the
+# last one fails non-retryable. A count of Temporal's own would also spend attempts the row
+# never saw (a worker killed mid-send, the database down), and give up leaving it pending.
 _SMS_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=10),
-    maximum_interval=timedelta(minutes=30),
-    maximum_attempts=SMS_ATTEMPTS,
+    initial_interval=timedelta(seconds=10), maximum_interval=timedelta(minutes=30)
 )
 # A department's system may be down for a day: the push is retried until it answers.
 _PUSH_RETRY = RetryPolicy(

@@ -1,5 +1,5 @@
-"""What supervisors see of delivery: SMS sent, pending or given up; tasks whose push to a
-department's system keeps failing; the feed's subscribers and how far behind they are."""
+"""What supervisors see of delivery: SMS sent, pending or given up; open tasks whose push to
+a department's system keeps failing; the feed's subscribers and how far behind they are."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from api.schemas import (
 from api.services import settled
 from api.services.accounts import StaffUser
 from api.services.region_scope import level_of, of_visible
+from api.services.supervision import ACTIVE_STEPS
 from domain.notices import DeliveryState, NoticeChannel
 from domain.regions import RegionLevel
 from store import feed
@@ -69,9 +70,15 @@ async def report(*, services: Services, session: AsyncSession, user: StaffUser) 
         .order_by(NotificationRow.at.desc())
         .limit(50)
     )
+    # Open steps only, as the metric counts them: a push stops with its step (decided, or
+    # the application closed), and its last state, failing, stays on the row.
     pushes = await session.scalars(
         select(StepRow)
-        .where(StepRow.push_state == "failing", of_visible(StepRow.application_no, user))
+        .where(
+            StepRow.push_state == "failing",
+            StepRow.state.in_(ACTIVE_STEPS),
+            of_visible(StepRow.application_no, user),
+        )
         .order_by(StepRow.opened_at)
         .limit(50)
     )

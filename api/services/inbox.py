@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, exists, func, insert, or_, select
+from sqlalchemy import ColumnElement, and_, exists, func, literal, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.expression import Exists
 
@@ -83,15 +84,23 @@ async def unread_count(session: AsyncSession, user: StaffUser) -> int:
 async def mark_read(
     session: AsyncSession, user: StaffUser, ids: Sequence[str] | None, now: datetime
 ) -> int:
-    """Mark `ids` (or, with None, every message) read for `user`; returns how many."""
-    query = select(NotificationRow.id).where(_mine(user), ~_read_by(user))
+    """Mark `ids` (or, with None, every message) read for `user`; returns how many.
+
+    One INSERT … SELECT that skips rows there already: two requests at once (a double
+    submit, two tabs) would otherwise both find a message unread and both insert its row."""
+    reads = NotificationReadRow.__table__
+    unread = select(literal(user.id), NotificationRow.id, literal(now, reads.c.read_at.type))
+    unread = unread.where(_mine(user), ~_read_by(user))
     if ids is not None:
-        query = query.where(NotificationRow.id.in_(list(ids)))
-    unread = list(await session.scalars(query))
-    if unread:
-        await session.execute(
-            insert(NotificationReadRow),
-            [{"user_id": user.id, "notification_id": i, "read_at": now} for i in unread],
-        )
+        unread = unread.where(NotificationRow.id.in_(list(ids)))
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    marked = await session.execute(
+        dialect.insert(reads)
+        .from_select(["user_id", "notification_id", "read_at"], unread)
+        .on_conflict_do_nothing(index_elements=["user_id", "notification_id"])
+        # The rows this request wrote (a row count is not given alike by every driver).
+        .returning(reads.c.notification_id)
+    )
+    count = len(marked.all())
     await session.commit()
-    return len(unread)
+    return count
