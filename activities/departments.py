@@ -33,6 +33,14 @@ class PushJob(BaseModel):
     step_code: str
     department: str
     url: str
+    # The step's how-manieth push (改派 pushes it again, maybe to a department that had it
+    # before): a push of its own for a receiver that deduplicates by `webhook-id`.
+    push_no: int = 0
+
+    @property
+    def message_id(self) -> str:
+        first = f"{self.application_no}/{self.step_code}/task"
+        return f"{first}/{self.push_no}" if self.push_no else first
 
 
 class DepartmentActivities:
@@ -108,7 +116,7 @@ class DepartmentActivities:
                 self._http.client,
                 job.url,
                 secret=self._secrets.get(job.department),
-                message_id=f"{job.application_no}/{job.step_code}/task",
+                message_id=job.message_id,
                 body=body,
             )
             if answer.status_code >= 300:

@@ -5,8 +5,9 @@ the API with client credentials, scoped to their department and attributed to th
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
+from functools import partial
 
 import httpx
 import pytest
@@ -18,7 +19,7 @@ from temporalio.worker import Worker
 
 from api.services.accounts import CLIENT, create_user
 from api.services.subscriptions import new_secret
-from domain.actions import WithdrawInput
+from domain.actions import RerouteInput, ReturnStepInput, WithdrawInput
 from domain.actors import Role
 from domain.matter import Connector
 from settings import Settings
@@ -33,7 +34,8 @@ from tests.api_helpers import (
     task_for,
 )
 from tests.engine import event_rows, running_worker, start
-from tests.factories import APPLICANT, application
+from tests.factories import APPLICANT, application, staff
+from tests.factories import SUPERVISOR as SUPERVISING
 from tests.receivers import Receiver, running_receiver
 from tests.timeline import at, eventually, next_plain_monday, plain_calendar, skip_to
 from workflows.matter import MatterWorkflow
@@ -272,3 +274,51 @@ async def test_a_department_system_decides_its_task_with_client_credentials(
     )
     approved = next(e for e in timeline.json() if e["kind"] == "approved")
     assert approved["actor"] == "tax业务系统"
+
+
+async def test_a_step_rerouted_back_to_a_department_is_pushed_under_a_new_id(
+    env: WorkflowEnvironment,
+    sessions: async_sessionmaker[AsyncSession],
+    task_queue: str,
+    system: Receiver,
+) -> None:
+    """改派 A → B → A: the second push to A is a push of its own, not the first one again,
+    which a receiver deduplicating by `webhook-id` (as Standard Webhooks asks) would drop."""
+    settings = Settings(database_url="unused", connector_secrets={"psb": SECRET, "tax": SECRET})
+    app = application("company_setup", now=await env.get_current_time())
+    url = f"{system.url}/tasks"
+    connectors = {"psb": Connector(url=url), "tax": Connector(url=url)}
+    app = app.model_copy(update={"connectors": connectors})
+
+    def seal_pushes() -> list[tuple[str, str]]:
+        return [
+            (r.headers["webhook-id"], r.json()["task"]["department"])
+            for r in system.received
+            if r.json()["task"]["step"] == "seal"
+        ]
+
+    async with running_worker(env, sessions, task_queue, settings=settings):
+        handle = await start(env, task_queue, app)
+        for gives_back, to in (("psb", "tax"), ("tax", "psb")):
+            await eventually(partial(_pushed_to, seal_pushes, gives_back))
+            reason = "不属于本部门职责"
+            await handle.execute_update(
+                MatterWorkflow.return_step,
+                ReturnStepInput(step_code="seal", actor=staff(gives_back), reason=reason),
+            )
+            await handle.execute_update(
+                MatterWorkflow.reroute,
+                RerouteInput(step_code="seal", actor=SUPERVISING, department=to, reason="改派"),
+            )
+        await eventually(partial(_pushed_to, lambda: seal_pushes()[2:], "psb"))
+    number = app.application_no
+    assert seal_pushes() == [
+        (f"{number}/seal/task", "psb"),
+        (f"{number}/seal/task/1", "tax"),
+        (f"{number}/seal/task/2", "psb"),
+    ]
+
+
+async def _pushed_to(pushes: Callable[[], list[tuple[str, str]]], department: str) -> None:
+    seen = pushes()
+    assert seen and seen[-1][1] == department, seen

@@ -104,6 +104,8 @@ class MatterWorkflow(MatterActions):
         self._timer: asyncio.Task[None] | None = None  # the card timer, when one runs
         self._timer_at: datetime | None = None  # and when it fires
         self._deciding: set[asyncio.Task[None]] = set()  # 秒批 under way
+        # Pushes started per step (the history replays them in the same order).
+        self._pushed_before: dict[str, int] = {}
 
     @property
     def _status(self) -> ApplicationStatus:
@@ -328,7 +330,9 @@ class MatterWorkflow(MatterActions):
                 step_code=code,
                 department=step.department,
                 url=connector.url,
+                push_no=self._pushed_before.get(code, 0),
             )
+            self._pushed_before[code] = job.push_no + 1
             self._pushing[code] = job
             self._pushes[code] = asyncio.create_task(self._push(job))
 
