@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import timedelta
 from functools import partial
+from types import SimpleNamespace
 
 import httpx
 import pytest
@@ -18,7 +20,9 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from api.services.accounts import CLIENT, create_user
+from api.services.intake import connectors_of
 from api.services.subscriptions import new_secret
+from definitions.catalogue import default_catalogue
 from domain.actions import RerouteInput, ReturnStepInput, WithdrawInput
 from domain.actors import Role
 from domain.matter import Connector
@@ -322,3 +326,15 @@ async def test_a_step_rerouted_back_to_a_department_is_pushed_under_a_new_id(
 async def _pushed_to(pushes: Callable[[], list[tuple[str, str]]], department: str) -> None:
     seen = pushes()
     assert seen and seen[-1][1] == department, seen
+
+
+def test_every_department_s_connector_is_pinned_not_only_those_of_the_matter_s_steps() -> None:
+    """A step may be rerouted (改派) to a department that has no step in the matter: its
+    connector must be pinned too, or the step would never reach its system."""
+    catalogue = default_catalogue()
+    connector = Connector(url="https://ga.example.gov.cn/tongban/tasks")
+    departments = dict(catalogue.departments)
+    departments["water"] = departments["water"].model_copy(update={"connector": connector})
+    services = SimpleNamespace(catalogue=replace(catalogue, departments=departments))
+    assert "water" not in {s.department for s in catalogue.matter("company_setup").steps}
+    assert connectors_of(services) == {"water": connector}  # type: ignore[arg-type]

@@ -170,15 +170,12 @@ async def check_submission(
     return problems, materials
 
 
-def connectors_of(services: Services, matter: MatterDefinition) -> dict[str, Connector]:
-    """The connectors of the departments with steps in `matter`, pinned with the application
-    (the workflow pushes their tasks to them)."""
-    departments = services.catalogue.departments
-    return {
-        code: connector
-        for code in {s.department for s in matter.steps}
-        if code in departments and (connector := departments[code].connector) is not None
-    }
+def connectors_of(services: Services) -> dict[str, Connector]:
+    """The departments' connectors, pinned with the application (the workflow pushes their
+    tasks to them): every department's, not only those with steps in the matter, since a
+    step may be rerouted (改派) to any department."""
+    departments = services.catalogue.all_departments.items()
+    return {code: d.connector for code, d in departments if d.connector is not None}
 
 
 async def received_materials(
@@ -358,7 +355,7 @@ async def receive(
         refusal=refusal.strip() if refusal is not None else None,
         tolerance=tolerance if refusal is None and tolerance and tolerance.missing else None,
         commitment_signed=submission.commitment_signed and refusal is None,
-        connectors=connectors_of(services, matter),
+        connectors=connectors_of(services),
         query_code_digest=query_code_digest(services.secret, code),
     )
     try:
