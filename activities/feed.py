@@ -13,6 +13,7 @@ receiver is down. A retry starts from the cursor, so a receiver that deduplicate
 from __future__ import annotations
 
 import logging
+import time
 from datetime import UTC, datetime
 
 from pydantic import BaseModel
@@ -26,6 +27,11 @@ from store import feed
 from store.models import SubscriptionRow
 
 log = logging.getLogger("tongban.feed")
+
+
+# How long one batch may take: a receiver answering in 15 s (the most a request waits) still
+# fits a batch's last request within the activity's five minutes.
+BATCH_SECONDS = 120.0
 
 
 class FeedBatch(BaseModel):
@@ -69,10 +75,15 @@ class FeedActivities:
             # while it gives them), so a scan that comes back short has seen all up to it.
             end = await feed.end(session)
             events = await feed.after(session, cursor, batch.limit, subscription.types or None)
-        for event in events:
+        started = time.monotonic()
+        for delivered, event in enumerate(events, start=1):
             await self._deliver(batch.subscription_id, url, secret, event)
             cursor = event.position
             activity.heartbeat(cursor)
+            if delivered < len(events) and time.monotonic() - started > BATCH_SECONDS:
+                # A slow receiver: end the batch well within the activity's five minutes,
+                # rather than time out and go on after a failure's backoff.
+                return FeedProgress(delivered=delivered, more=True)
         more = len(events) == batch.limit
         if not more:
             await self._caught_up(batch.subscription_id, cursor, end, failing)

@@ -20,6 +20,7 @@ from temporalio.client import WorkflowExecutionStatus, WorkflowHandle
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 from temporalio.worker import Worker
 
+from activities import feed as feed_activities
 from activities.feed import FeedActivities, FeedBatch, FeedProgress
 from api.services import subscriptions
 from domain.actions import ClaimInput, WithdrawInput
@@ -307,3 +308,22 @@ async def test_a_delivery_failing_in_any_way_is_shown_until_the_subscriber_catch
         stored, end = await _stored(sessions, row)
         assert stored.failing_since is None and stored.last_error is None
         assert stored.cursor == end
+
+
+async def test_a_slow_receiver_s_batch_ends_in_time_and_the_rest_follows(
+    env: WorkflowEnvironment,
+    sessions: async_sessionmaker[AsyncSession],
+    worker: Worker,
+    receiver: Receiver,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A batch past its time (here at once) ends after the event it is sending, with more
+    owed, instead of running into the activity's timeout, a failure and its backoff."""
+    monkeypatch.setattr(feed_activities, "BATCH_SECONDS", 0.0)
+    async with _subscriber(sessions, f"{receiver.url}/events") as row:
+        handle = await start(env, worker.task_queue, await _property_transfer(env))
+        await _withdraw(sessions, handle)
+        progress = await _deliver(sessions, row.id)
+        assert progress.delivered == 1 and progress.more
+        stored, end = await _stored(sessions, row)
+        assert 0 < stored.cursor < end and stored.failing_since is None
