@@ -57,7 +57,9 @@ class DepartmentActivities:
         self._public_url = public_url.rstrip("/")
         self._http = Outbound(timeout_seconds)
 
-    async def _task_document(self, job: PushJob) -> tuple[int, dict[str, Any]]:
+    async def _task_document(self, job: PushJob) -> tuple[int, dict[str, Any]] | None:
+        """The task as the department's system receives it; None if the step is no longer
+        that department's (rerouted since: a retry of the old push must not send it)."""
         async with self._sessions() as session:
             step = await session.scalar(
                 select(StepRow).where(
@@ -66,6 +68,8 @@ class DepartmentActivities:
             )
             app = await session.get(ApplicationRow, job.application_no)
             assert step is not None and app is not None  # the projection wrote them first
+            if step.department != job.department:
+                return None
             materials = await session.scalars(
                 select(MaterialRow).where(MaterialRow.application_no == job.application_no)
             )
@@ -102,13 +106,24 @@ class DepartmentActivities:
             }
             return step.id, document
 
-    async def _note(self, step_id: int, **values: object) -> None:
+    async def _note(self, job: PushJob, step_id: int, **values: object) -> None:
+        """The push's state on its step, unless the step went to another department while
+        the push was under way (its new push's state is the one to show)."""
         async with self._sessions() as session, session.begin():
-            await session.execute(update(StepRow).where(StepRow.id == step_id).values(**values))
+            await session.execute(
+                update(StepRow)
+                .where(StepRow.id == step_id, StepRow.department == job.department)
+                .values(**values)
+            )
 
     @activity.defn(name="push_task")
     async def push_task(self, job: PushJob) -> None:
-        step_id, document = await self._task_document(job)
+        found = await self._task_document(job)
+        if found is None:
+            log.info("push of %s/%s to %s dropped: the step was rerouted", job.application_no,
+                     job.step_code, job.department)  # fmt: skip
+            return
+        step_id, document = found
         body = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
         attempt = activity.info().attempt
         try:
@@ -128,9 +143,12 @@ class DepartmentActivities:
             error = (str(exc) or type(exc).__name__)[:500]
             log.warning("push of %s/%s failed (attempt %d): %s", job.application_no,
                         job.step_code, attempt, error)  # fmt: skip
-            await self._note(step_id, push_state="failing", push_attempts=attempt, push_error=error)
+            await self._note(
+                job, step_id, push_state="failing", push_attempts=attempt, push_error=error
+            )
             raise
         await self._note(
+            job,
             step_id,
             push_state="acknowledged",
             push_attempts=attempt,

@@ -16,9 +16,10 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from standardwebhooks import Webhook
-from temporalio.testing import WorkflowEnvironment
+from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 from temporalio.worker import Worker
 
+from activities.departments import DepartmentActivities, PushJob
 from api.services.accounts import CLIENT, create_user
 from api.services.intake import connectors_of
 from api.services.subscriptions import new_secret
@@ -37,7 +38,7 @@ from tests.api_helpers import (
     submit,
     task_for,
 )
-from tests.engine import event_rows, running_worker, start
+from tests.engine import event_rows, kinds, running_worker, start
 from tests.factories import APPLICANT, application, staff
 from tests.factories import SUPERVISOR as SUPERVISING
 from tests.receivers import Receiver, running_receiver
@@ -338,3 +339,38 @@ def test_every_department_s_connector_is_pinned_not_only_those_of_the_matter_s_s
     services = SimpleNamespace(catalogue=replace(catalogue, departments=departments))
     assert "water" not in {s.department for s in catalogue.matter("company_setup").steps}
     assert connectors_of(services) == {"water": connector}  # type: ignore[arg-type]
+
+
+async def test_a_retry_of_a_push_to_the_department_a_step_left_sends_and_notes_nothing(
+    env: WorkflowEnvironment,
+    sessions: async_sessionmaker[AsyncSession],
+    task_queue: str,
+    system: Receiver,
+) -> None:
+    """A push still retrying when its step is rerouted (an attempt under way is not
+    cancelled) neither sends the task to the department that no longer has it nor writes
+    its state over the new department's push."""
+    settings = Settings(database_url="unused", connector_secrets={"psb": SECRET})
+    app = application("company_setup", now=await env.get_current_time())
+    app = app.model_copy(update={"connectors": {"psb": Connector(url=f"{system.url}/tasks")}})
+    async with running_worker(env, sessions, task_queue, settings=settings):
+        await start(env, task_queue, app)
+
+        async def pushed() -> None:
+            assert "step_pushed" in kinds(await event_rows(sessions, app.application_no))
+
+        await eventually(pushed)
+    sent = len(system.received)
+    stale = PushJob(
+        application_no=app.application_no, step_code="seal", department="tax", url=system.url
+    )
+    departments = DepartmentActivities(sessions, secrets={})
+    await ActivityEnvironment().run(departments.push_task, stale)
+    assert len(system.received) == sent
+    async with sessions() as s:
+        step = await s.scalar(
+            select(StepRow).where(
+                StepRow.application_no == app.application_no, StepRow.code == "seal"
+            )
+        )
+    assert step is not None and step.push_state == "acknowledged"
