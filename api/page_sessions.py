@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import MutableHeaders
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
@@ -42,6 +43,12 @@ COOKIE = "tongban_page"
 _RENEW = "tongban.page_session.renew"
 # secrets.token_urlsafe(32): 43 characters of the URL-safe alphabet.
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")
+# How often a write merges its changes again over those of requests that overlapped it.
+_MERGES = 3
+_ENDED_MEANWHILE = object()
+# Requests that never use the page session (the API's credentials are tokens): they neither
+# read nor write it, and a database outage answers them as their own routes would.
+_NO_SESSION = ("/api/", "/static/")
 
 
 def renew(request: Request) -> None:
@@ -84,7 +91,11 @@ class PageSessions:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         services: Services | None = getattr(scope["app"].state, "services", None)
-        if scope["type"] != "http" or services is None:  # None: the app is starting
+        if (
+            scope["type"] != "http"
+            or services is None  # the app is starting
+            or str(scope["path"]).startswith(_NO_SESSION)
+        ):
             scope["session"] = {}
             await self.app(scope, receive, send)
             return
@@ -114,32 +125,23 @@ class PageSessions:
     async def _settle(
         self, scope: Scope, services: Services, visit: _Visit, headers: MutableHeaders
     ) -> None:
-        """Write what the request left in the session, and tell the browser its token."""
+        """Write what the request changed in the session, and tell the browser its token."""
         data: dict[str, Any] = scope["session"]
+        renewing = bool(scope.get(_RENEW)) and visit.token is not None
+        if renewing:
+            data.pop("csrf", None)  # a new one with the new token
         text = _dump(data) if data else ""
         now = services.session_clock()
-        renewing = bool(scope.get(_RENEW)) and visit.token is not None
-        unchanged = text == visit.text and not renewing
-        if unchanged and (
-            not text
-            or visit.expires_at is None
-            or visit.expires_at - now < self.max_age - self.TOUCH_EVERY
-        ):
-            return  # nothing to write: no session, or one used within TOUCH_EVERY
-        expires_at = now + self.max_age
-        token = visit.token
+        if text == visit.text and not renewing:
+            used_lately = (
+                visit.expires_at is not None
+                and visit.expires_at - now > self.max_age - self.TOUCH_EVERY
+            )
+            if not text or used_lately:
+                return  # nothing to write: no session, or one used within TOUCH_EVERY
         try:
             async with services.sessions() as writer:
-                if token is not None and (not text or renewing):
-                    await stored.end(writer, _key(token))
-                    token = None
-                if token is not None and not await stored.keep(
-                    writer, _key(token), text, expires_at
-                ):
-                    token = None  # ended by a request of its own meanwhile: start anew
-                if token is None and text:
-                    token = secrets.token_urlsafe(32)
-                    await stored.create(writer, _key(token), text, expires_at)
+                token = await self._write(writer, visit, data, text, now, renewing)
                 if self._purged_at is None or now - self._purged_at >= self.PURGE_EVERY:
                     self._purged_at = now
                     await stored.purge(writer, now)
@@ -149,11 +151,64 @@ class PageSessions:
             # session would have carried to the next page (a message, a form's values).
             log.warning("page session not written: %s", exc)
             return
+        if token is not _ENDED_MEANWHILE:
+            self._tell(scope, headers, token)
+
+    async def _write(
+        self,
+        writer: AsyncSession,
+        visit: _Visit,
+        data: dict[str, Any],
+        text: str,
+        now: datetime,
+        renewing: bool,
+    ) -> str | object | None:
+        """The session's row written (or ended); the token the browser is to hold, None for
+        no session, `_ENDED_MEANWHILE` to tell it nothing (it may hold a newer one).
+
+        Requests of one browser overlap (two tabs, a page waiting on the engine while
+        another signs out): each writes only what it changed, over what the row holds by
+        then, and never brings back a session ended meanwhile."""
+        expires_at = now + self.max_age
+        if visit.token is None or renewing:
+            if visit.token is not None:
+                await stored.end(writer, _key(visit.token))
+            if not text:
+                return None
+            token = secrets.token_urlsafe(32)
+            await stored.create(writer, _key(token), text, expires_at)
+            return token
+        key = _key(visit.token)
+        if text == visit.text:  # used, not changed: its expiry moves on
+            await stored.touch(writer, key, expires_at)
+            return visit.token
+        before = json.loads(visit.text) if visit.text else {}
+        changed = {k: v for k, v in data.items() if k not in before or before[k] != v}
+        removed = before.keys() - data.keys()
+        held = visit.text
+        for _ in range(_MERGES):
+            if not text:
+                await stored.end(writer, key)
+                return None
+            if await stored.keep(writer, key, text, expires_at, held=held):
+                return visit.token
+            found = await stored.find(writer, key, now)
+            if found is None:
+                return _ENDED_MEANWHILE  # signed out meanwhile: not brought back
+            held = found[0]
+            current = json.loads(held)
+            merged = {k: v for k, v in current.items() if k not in removed} | changed
+            text = _dump(merged) if merged else ""
+        log.warning("page session not written: changed by other requests meanwhile")
+        return visit.token
+
+    def _tell(self, scope: Scope, headers: MutableHeaders, token: str | object | None) -> None:
         cookie = Response()
         secure = self.https_only or scope.get("scheme") == "https"
         if token is None:
             cookie.delete_cookie(COOKIE, httponly=True, samesite="lax", secure=secure)
         else:
+            assert isinstance(token, str)
             max_age = int(self.max_age.total_seconds())
             cookie.set_cookie(
                 COOKIE, token, max_age=max_age, httponly=True, samesite="lax", secure=secure

@@ -107,3 +107,4 @@ def sign_in(request: Request, identity: Identity) -> None:
 
 def sign_out(request: Request) -> None:
     request.session.pop(SESSION_KEY, None)
+    page_sessions.renew(request)  # the old token, wherever a copy of it is, ends here

@@ -33,15 +33,22 @@ async def create(reader: Reader, key: str, data: str, expires_at: datetime) -> N
     await reader.execute(insert(PageSessionRow).values(key=key, data=data, expires_at=expires_at))
 
 
-async def keep(reader: Reader, key: str, data: str, expires_at: datetime) -> bool:
-    """Write the session's new contents and expiry; False if its row is gone (ended, or
-    purged since it was read)."""
+async def keep(reader: Reader, key: str, data: str, expires_at: datetime, *, held: str) -> bool:
+    """Write the session's new contents and expiry if its row still holds `held`; False if
+    it does not (changed by another request meanwhile, or gone)."""
     done = await reader.execute(
         update(PageSessionRow)
-        .where(PageSessionRow.key == key)
+        .where(PageSessionRow.key == key, PageSessionRow.data == held)
         .values(data=data, expires_at=expires_at)
     )
     return bool(getattr(done, "rowcount", 0))
+
+
+async def touch(reader: Reader, key: str, expires_at: datetime) -> None:
+    """Move the session's expiry on (it was used), whatever it holds by now."""
+    await reader.execute(
+        update(PageSessionRow).where(PageSessionRow.key == key).values(expires_at=expires_at)
+    )
 
 
 async def end(reader: Reader, key: str) -> None:

@@ -4,12 +4,15 @@ copy of the cookie, and an expired session is never brought back."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
+import json
 from datetime import timedelta
 
 import httpx
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import PlainTextResponse
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -113,3 +116,91 @@ async def test_a_request_without_a_cookie_writes_no_session(
     async with engine.connect() as conn:
         after = (await conn.execute(select(func.count()).select_from(PageSessionRow))).scalar()
     assert after == before
+
+
+def _slow_route(app: FastAPI, key: str) -> tuple[asyncio.Event, asyncio.Event]:
+    """A page that has read the session, then waits (as one waiting on the engine does)
+    before it changes `key`: (entered, gate)."""
+    entered, gate = asyncio.Event(), asyncio.Event()
+
+    async def slow(request: Request) -> PlainTextResponse:
+        entered.set()
+        await gate.wait()
+        request.session[key] = "slow"
+        return PlainTextResponse("ok")
+
+    app.add_api_route(f"/_slow_{key}", slow, methods=["GET"])
+    return entered, gate
+
+
+async def test_a_request_under_way_at_the_sign_out_does_not_bring_the_session_back(
+    api: httpx.AsyncClient, api_app: FastAPI
+) -> None:
+    entered, gate = _slow_route(api_app, "late")
+    accepted = await submit(api)
+    number, code = accepted["application_no"], accepted["query_code"]
+    async with client_of(api_app) as browser:
+        await browser.get(f"/status/{number}", params={"code": code}, follow_redirects=True)
+        copied = browser.cookies[COOKIE]
+        pending = asyncio.create_task(browser.get("/_slow_late"))
+        await entered.wait()
+        token = await csrf(browser, f"/status/{number}")
+        assert (await browser.post("/my/logout", data={"csrf": token})).status_code == 303
+        assert COOKIE not in browser.cookies  # nothing left to keep
+        gate.set()
+        assert (await pending).status_code == 200
+        assert COOKIE not in browser.cookies  # and the late answer brought nothing back
+    async with client_of(api_app) as thief:
+        thief.cookies.set(COOKIE, copied)
+        page = await thief.get(f"/status/{number}", follow_redirects=True)
+        assert not _shows_status(page, number)
+
+
+async def test_overlapping_requests_keep_each_other_s_changes(
+    api: httpx.AsyncClient, api_app: FastAPI, engine: AsyncEngine
+) -> None:
+    """Two tabs: the slow one's change is written over the other's, not instead of it."""
+    entered, gate = _slow_route(api_app, "from_the_slow_tab")
+    accepted = await submit(api)
+    number, code = accepted["application_no"], accepted["query_code"]
+    async with client_of(api_app) as browser:
+        await browser.get(f"/status/{number}", params={"code": code}, follow_redirects=True)
+        pending = asyncio.create_task(browser.get("/_slow_from_the_slow_tab"))
+        await entered.wait()
+        other = await submit(api)
+        await browser.get(
+            f"/status/{other['application_no']}",
+            params={"code": other["query_code"]},
+            follow_redirects=True,
+        )
+        gate.set()
+        await pending
+        row = await _row(engine, browser.cookies[COOKIE])
+    assert row is not None
+    held = json.loads(row.data)
+    assert held["from_the_slow_tab"] == "slow"
+    assert {number, other["application_no"]} <= held["apps"].keys()
+
+
+async def test_a_session_in_use_lives_on_without_a_write_on_every_request(
+    api: httpx.AsyncClient, api_app: FastAPI, engine: AsyncEngine
+) -> None:
+    accepted = await submit(api)
+    number, code = accepted["application_no"], accepted["query_code"]
+    services = api_app.state.services
+    real = services.session_clock
+    async with client_of(api_app) as browser:
+        await browser.get(f"/status/{number}", params={"code": code}, follow_redirects=True)
+        token = browser.cookies[COOKIE]
+        first = await _row(engine, token)
+        assert first is not None
+        try:
+            for minutes, moved in ((2, False), (6, True)):
+                now = real() + timedelta(minutes=minutes)
+                services.session_clock = lambda now=now: now
+                await browser.get(f"/status/{number}", follow_redirects=True)
+                row = await _row(engine, token)
+                assert row is not None
+                assert (row.expires_at > first.expires_at) is moved, minutes
+        finally:
+            services.session_clock = real

@@ -69,6 +69,9 @@ templates.env.globals.update(
 )
 
 
+FLASHES_KEPT = 5
+
+
 def csrf_token(request: Request) -> str:
     token = request.session.get("csrf")
     if not token:
@@ -85,7 +88,9 @@ def check_csrf(request: Request, form: Any) -> None:
 
 
 def flash(request: Request, message: str, kind: str = "ok") -> None:
-    request.session.setdefault("flash", []).append({"kind": kind, "text": message})
+    # The last few: refused posts never followed by a page would pile them up otherwise.
+    shown = request.session.get("flash", [])[-(FLASHES_KEPT - 1) :]
+    request.session["flash"] = [*shown, {"kind": kind, "text": message}]
 
 
 # What was typed into a refused form comes back in it: the same `values` (by input name) that

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, Response
 
+from api import page_sessions
 from api.deps import (
     SESSION_COOKIE,
     PageUser,
@@ -59,6 +60,7 @@ async def login(request: Request, services: ServicesDep, session: SessionDep) ->
         session, user, kind="session", hours=hours, now=services.session_clock()
     )
     await session.commit()
+    page_sessions.renew(request)  # signed in: the page session gets a token of its own
     response = redirect(safe_path(form.get("next"), role_home(user)))
     response.set_cookie(
         SESSION_COOKIE, token, max_age=hours * 3600, **cookie_flags(request, services)
