@@ -350,6 +350,9 @@ class CorrectionView(ApiModel):
     items: list[str]
     reasons: list[CorrectionReason]
     answered_at: datetime | None = None
+    answer_due: datetime | None = Field(
+        default=None, description="补正期限: unanswered by then, the application is terminated"
+    )
 
 
 class NextAction(ApiModel):

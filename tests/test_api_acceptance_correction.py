@@ -7,7 +7,7 @@ from __future__ import annotations
 import httpx
 from fastapi import FastAPI
 
-from tests.api_helpers import CLERK, as_user, code_header, invalid_fields, submit
+from tests.api_helpers import CLERK, SUPERVISOR, as_user, code_header, invalid_fields, submit
 from tests.conftest import client_of
 from tests.page_helpers import flashes, post_form, sign_in
 
@@ -72,5 +72,37 @@ async def test_the_window_page_sends_the_notice_and_keeps_what_was_typed_when_re
         )
         assert "已一次性告知申请人补正" in flashes(done.text)[0]
         review = (await browser.get(page)).text
-        assert "待申请人补正后作出受理决定" in review
+        assert "待补正齐全后作出受理决定" in review
         assert "股东身份证明" in review
+
+
+async def test_pages_of_an_application_corrected_before_acceptance(
+    api: httpx.AsyncClient, api_app: FastAPI
+) -> None:
+    """Its receipt is the correction notice, not an acceptance notice; the supervisors'
+    page shows it as not yet accepted; the window may still refuse it."""
+    receipt = await submit(api, accept=False)
+    number, code = receipt["application_no"], receipt["query_code"]
+    clerk = await as_user(api, CLERK)
+    asked = await api.post(
+        f"/api/window/applications/{number}/correction-notice",
+        headers=clerk,
+        json={"items": ["公司章程签字页"], "reason": "章程缺少股东签字"},
+    )
+    assert asked.status_code == 200, asked.text
+    async with client_of(api_app) as applicant:
+        await applicant.get(f"/status/{number}", params={"code": code}, follow_redirects=True)
+        printed = (await applicant.get(f"/receipt/{number}")).text
+        assert "补正材料通知书" in printed and "受理通知书" not in printed
+        assert "公司章程签字页" in printed
+    async with client_of(api_app) as supervisor:
+        await sign_in(supervisor, SUPERVISOR)
+        page = await supervisor.get(f"/supervision/applications/{number}")
+        assert page.status_code == 200 and "尚未受理" in page.text
+    refused = await api.post(
+        f"/api/window/applications/{number}/refuse",
+        headers=clerk,
+        json={"reason": "申请人未按要求补正"},
+    )
+    assert refused.status_code == 200, refused.text
+    assert refused.json()["state"] == "not_accepted"

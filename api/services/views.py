@@ -133,6 +133,7 @@ def correction_view(notice: CorrectionNotice, tz: ZoneInfo) -> CorrectionView:
         items=notice.items,
         reasons=[CorrectionReason(step_code=r.step_code, reason=r.reason) for r in notice.requests],
         answered_at=local(notice.answered_at, tz),
+        answer_due=local(notice.answer_due, tz) if notice.open else None,
     )
 
 

@@ -21,17 +21,10 @@ from workflows.case import commitment, tolerance
 from workflows.case.core import Case, Transition
 from workflows.case.guards import closed
 
-ACCEPTANCE_LIMIT_DAYS = 5
-
-
-def acceptance_period_end(case: Case, now: datetime) -> datetime:
-    """When an application complete at `now` is accepted by law if not decided."""
-    return case.calendar.deadline(now, ACCEPTANCE_LIMIT_DAYS).at
-
 
 def receive(case: Case, now: datetime) -> None:
     """收件: submitted online; the window decides on acceptance, no clock runs yet."""
-    due = acceptance_period_end(case, now)
+    due = case.acceptance_period_end(now)
     case.status.acceptance_due = due
     case.record(
         now,
@@ -90,24 +83,27 @@ def deem_accepted_if_due(case: Case, now: datetime) -> bool:
     due = case.status.acceptance_due
     if due is None or now < due:
         return False
-    # Accepted from the day the materials were received (Art 32): complete, that is, after
-    # the last correction asked before acceptance.
-    answered = [n.answered_at for n in case.status.corrections if n.answered_at]
-    since = max(answered, default=case.status.received_at)
+    since = case.complete_since()
     start(case, now, SYSTEM, since=since, kind=EventKind.deemed_accepted)
     return True
 
 
-def decision_problem(status: ApplicationStatus, actor: Actor) -> str | None:
-    """Why `actor` may not decide on the acceptance of the application now."""
+def decision_problem(
+    status: ApplicationStatus, actor: Actor, *, awaiting_correction: bool = False
+) -> str | None:
+    """Why `actor` may not decide on the acceptance of the application now (also while the
+    applicant owes a correction asked before acceptance, if `awaiting_correction`)."""
     problem = closed(status)
     if problem:
         return problem
     if actor.role not in (Role.clerk, Role.admin):
         return "只有综合窗口工作人员可以作出受理决定"
-    if status.state is not ApplicationState.received:
-        return f"该申请当前为“{status.state.label}”，无需再作受理决定"
-    return None
+    waiting = awaiting_correction and status.accepted_at is None
+    if status.state is ApplicationState.received or (
+        waiting and status.state is ApplicationState.correction
+    ):
+        return None
+    return f"该申请当前为“{status.state.label}”，无需再作受理决定"
 
 
 def _accept_problem(case: Case, action: AcceptInput, _now: datetime) -> str | None:
@@ -125,7 +121,10 @@ def _accept(case: Case, action: AcceptInput, now: datetime) -> None:
 
 
 def _refuse_problem(case: Case, action: RefuseAcceptanceInput, _now: datetime) -> str | None:
-    return decision_problem(case.status, action.actor) or reason_problem(
+    # Also while a correction asked before acceptance is owed: the applicant may never
+    # answer, and a matter may give no deadline for the answer.
+    status, actor = case.status, action.actor
+    return decision_problem(status, actor, awaiting_correction=True) or reason_problem(
         action.reason, "不予受理必须说明理由"
     )
 

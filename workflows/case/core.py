@@ -25,6 +25,10 @@ from domain.states import ApplicationState, SlaLevel, StepState
 
 A = TypeVar("A", bound=BaseModel)
 
+# 行政许可法 Art 32: an application not refused nor sent back for correction within this
+# many working days of its receipt (complete) counts as accepted.
+ACCEPTANCE_LIMIT_DAYS = 5
+
 
 class Case:
     def __init__(self, app: ApplicationInput, now: datetime) -> None:
@@ -217,14 +221,33 @@ class Case:
         steps = [s.clock for s in self.status.steps if s.clock and s.state.active]
         return [self.promised, self.legal, *steps]
 
+    def acceptance_period_end(self, start: datetime) -> datetime:
+        """When an application complete at `start` is accepted by law if not decided."""
+        return self.calendar.deadline(start, ACCEPTANCE_LIMIT_DAYS).at
+
+    def complete_since(self) -> datetime | None:
+        """When the application's materials were received complete (Art 32): at receipt, or
+        with the answer to a correction asked before acceptance."""
+        answered = [n.answered_at for n in self.status.corrections if n.answered_at]
+        return max(answered, default=self.status.received_at)
+
+    def _refresh_answer_due(self, now: datetime) -> None:
+        notice = self.status.correction
+        if notice and notice.answer_clock:
+            notice.answer_due = notice.answer_clock.reading(self.calendar, now).deadline
+
     def refresh(self, now: datetime) -> None:
         """Recompute deadlines and the worst card from the ledgers."""
         if self.status.state is ApplicationState.received:
+            since = self.complete_since()
+            if self.knows_before_acceptance and since:  # a new calendar moves the period
+                self.status.acceptance_due = self.acceptance_period_end(since)
             return  # no clock runs before acceptance
         if self.status.state is ApplicationState.not_accepted:
             return  # refused at acceptance: no clock ever ran
         if self.knows_before_acceptance and self.status.accepted_at is None:
-            return  # corrected, or withdrawn, before acceptance: likewise
+            self._refresh_answer_due(now)  # a correction asked before acceptance has one
+            return  # corrected, or withdrawn, before acceptance: no clock ran
         promised = self.promised.reading(self.calendar, now)
         legal = self.legal.reading(self.calendar, now)
         st = self.status
@@ -236,9 +259,7 @@ class Case:
         st.deadline_provisional = promised.provisional
         st.working_days_left = round(promised.working_days_left, 2)
         st.extension_days = self.promised.extension_days
-        notice = st.correction
-        if notice and notice.answer_clock:
-            notice.answer_due = notice.answer_clock.reading(self.calendar, now).deadline
+        self._refresh_answer_due(now)
         for order in st.orders:
             if order.open:
                 order.due = order.clock.reading(self.calendar, now).deadline

@@ -21,7 +21,7 @@ from domain.clock import Clock
 from domain.events import APPLICANT, WINDOW, EventKind, department
 from domain.reason import reason_problem, remark_problem
 from domain.states import ApplicationState, StepState
-from workflows.case.acceptance import acceptance_period_end, decision_problem
+from workflows.case.acceptance import decision_problem
 from workflows.case.core import Case, Transition
 from workflows.case.guards import APPLICANT_SIDE, closed, decidable
 
@@ -53,9 +53,15 @@ def _request(case: Case, action: SupplementRequestInput, now: datetime) -> None:
 def _window_problem(case: Case, action: AcceptanceCorrectionInput, _now: datetime) -> str | None:
     if not case.knows_before_acceptance:
         return "该申请提交于受理前补正启用之前，请作出受理或不予受理的决定"
-    return decision_problem(case.status, action.actor) or _items_problem(
-        action.items, action.reason
-    )
+    problem = decision_problem(case.status, action.actor)
+    if problem:
+        return problem
+    asked = (r for n in case.status.corrections for r in n.requests)
+    if any(r.step_code == BEFORE_ACCEPTANCE for r in asked):
+        # 一次性告知: everything at once; a second notice would also stop the acceptance
+        # period again, and again, where the law gives the window five working days.
+        return "受理前补正已一次性告知过，请作出受理或不予受理的决定"
+    return _items_problem(action.items, action.reason)
 
 
 def _window(case: Case, action: AcceptanceCorrectionInput, now: datetime) -> None:
@@ -151,7 +157,7 @@ def _supply(case: Case, action: SupplyInput, now: datetime) -> None:
     if case.status.accepted_at is None:
         # Answered before acceptance: the window decides again, within a new period.
         case.status.state = ApplicationState.received
-        due = acceptance_period_end(case, now)
+        due = case.acceptance_period_end(now)
         case.status.acceptance_due = due
         case.record(now, EventKind.correction_supplied, action.actor, **record)
         case.notify(now, WINDOW, "acceptance_supplied", acceptance_due=case.when(due))
