@@ -53,7 +53,7 @@ def _case(matter: MatterDefinition, *, accept: bool = True) -> Case:
         matter.code, now=at(MONDAY, 10), calendar=plain_calendar(MONDAY), matter=matter
     )
     case = Case(app, at(MONDAY, 10))
-    case.deems_on_own_clock = case.knows_before_acceptance = True
+    case.deems_on_own_clock = case.knows_before_acceptance = case.orders_follow_steps = True
     if accept:
         acceptance.start(case, at(MONDAY, 10))
     return case

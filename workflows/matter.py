@@ -131,6 +131,7 @@ class MatterWorkflow(MatterActions):
             # correction then (corrections).
             self._case.deems_on_own_clock = app.engine >= 5
             self._case.knows_before_acceptance = app.engine >= 5
+            self._case.orders_follow_steps = app.engine >= 5
         else:
             # Histories recorded before messages were delivered sent none: replayed, they
             # still send none (patched() is False there).

@@ -64,6 +64,8 @@ class Case:
         # Engine generation 5: the time before acceptance is known as such: an application
         # closed then shows no deadline, and the window may ask for a correction then.
         self.knows_before_acceptance = False
+        # Engine generation 5: an open supervision order follows its step when rerouted.
+        self.orders_follow_steps = False
         self.status = ApplicationStatus(
             application_no=app.application_no,
             matter_code=self.matter.code,

@@ -100,7 +100,8 @@ def _reroute(case: Case, action: RerouteInput, now: datetime) -> None:
         now, department(step.department), "task_rerouted", step_name=step.name,
         deadline=case.when(deadline), department=before,
     )  # fmt: skip
-    orders.follow_step(case, now, step)
+    if case.orders_follow_steps:
+        orders.follow_step(case, now, step)
 
 
 RETURN = Transition(_return_problem, _return)
