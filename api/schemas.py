@@ -344,6 +344,16 @@ class CorrectionReason(ApiModel):
     reason: str
 
 
+class SuppliedView(ApiModel):
+    """One item of an answer to a correction notice: an upload (`ref`: `upload:…`, opened at
+    /files/… by staff who may see the application), paper at the window, or a note."""
+
+    item: str
+    source: str
+    ref: str
+    note: str
+
+
 class CorrectionView(ApiModel):
     notice_no: int
     opened_at: datetime
@@ -353,6 +363,7 @@ class CorrectionView(ApiModel):
     answer_due: datetime | None = Field(
         default=None, description="补正期限: unanswered by then, the application is terminated"
     )
+    supplied: list[SuppliedView] = Field(default_factory=list, description="the answer")
 
 
 class NextAction(ApiModel):

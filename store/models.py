@@ -218,6 +218,18 @@ class CorrectionRow(Base):
     revision: Mapped[int]
 
 
+class CorrectionFileRow(Base):
+    """A file uploaded in answer to a correction notice: what lets the staff who may see the
+    application open it (`api.services.files.may_open`), found by its reference."""
+
+    __tablename__ = "correction_files"
+
+    application_no: Mapped[str] = mapped_column(
+        AppNo, ForeignKey("applications.application_no", ondelete="CASCADE"), primary_key=True
+    )
+    ref: Mapped[str] = mapped_column(String(500), primary_key=True, index=True)
+
+
 class NotificationRow(Base):
     """Every message the engine left for someone, and its delivery."""
 

@@ -39,6 +39,7 @@ from domain.states import ApplicationState
 from domain.statistics import ACCEPTANCE_EVENTS, FIGURE_EVENTS, completed_early
 from store.models import (
     ApplicationRow,
+    CorrectionFileRow,
     CorrectionRow,
     EventRow,
     MaterialRow,
@@ -342,6 +343,14 @@ async def apply_projection(
             for notice in status.corrections
         ],
         ("application_no", "notice_no"),
+    )
+    # The files of the answers, for the staff who may see the application to open.
+    uploads = {i.ref for n in status.corrections for i in n.supplied if i.ref.startswith("upload:")}
+    await _insert_new(
+        session,
+        CorrectionFileRow.__table__,  # type: ignore[arg-type]
+        [{"application_no": no, "ref": ref} for ref in sorted(uploads)],
+        ("application_no", "ref"),
     )
 
 

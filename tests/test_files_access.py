@@ -4,11 +4,13 @@ file that does not exist)."""
 
 from __future__ import annotations
 
+import re
+
 import httpx
 from fastapi import FastAPI
 
 from api.services.files import upload_dir
-from tests.api_helpers import as_user, company_setup
+from tests.api_helpers import as_user, company_setup, submit, task_for
 from tests.conftest import client_of
 from tests.page_helpers import sign_in
 
@@ -38,3 +40,46 @@ async def test_an_uploaded_material_opens_only_for_those_who_see_its_application
     # A department with no step of it, another county's window and supervisor.
     others = ("water", "clerk-340522", "supervisor-340522")
     assert [await opens(who) for who in others] == [404, 404, 404]
+
+
+async def test_a_file_answering_a_correction_reaches_the_department_that_asked(
+    api: httpx.AsyncClient, api_app: FastAPI
+) -> None:
+    """The applicant uploads the corrected document on the status page: the asking
+    department sees it in the task's correction record, and may open it; a department with
+    no step of the application may not."""
+    receipt = await submit(api)
+    number, code = receipt["application_no"], receipt["query_code"]
+    task = await task_for(api, "amr", number)
+    ask = {"decision": "request_supplement", "items": ["公司章程签字页"], "reason": "章程缺少签字"}
+    asked = await api.post(
+        f"/api/tasks/{task['id']}/decision", headers=await as_user(api, "amr"), json=ask
+    )
+    assert asked.status_code == 200, asked.text
+    page = f"/status/{number}"
+    async with client_of(api_app) as applicant:
+        shown = await applicant.get(page, params={"code": code}, follow_redirects=True)
+        token = re.search(r'name="csrf" value="([^"]+)"', shown.text)
+        assert token is not None
+        signed = b"%PDF-1.4 articles, signed by every shareholder"
+        answer = await applicant.post(
+            f"{page}/supplement",
+            data={"csrf": token.group(1)},
+            files={"file_0": ("章程签字页.pdf", signed, "application/pdf")},
+        )
+        assert answer.status_code == 303, answer.text
+    detail = (await api.get(f"/api/tasks/{task['id']}", headers=await as_user(api, "amr"))).json()
+    [supplied] = detail["corrections"][0]["supplied"]
+    assert supplied["item"] == "公司章程签字页" and supplied["ref"].startswith("upload:")
+    name = supplied["ref"].removeprefix("upload:")
+
+    async def opens(who: str) -> int:
+        async with client_of(api_app) as browser:
+            await sign_in(browser, who)
+            if who == "amr":
+                task_page = (await browser.get(f"/workbench/tasks/{task['id']}")).text
+                assert f"/files/{name}" in task_page
+            return (await browser.get(f"/files/{name}")).status_code
+
+    assert [await opens(who) for who in ("amr", "clerk", "supervisor")] == [200, 200, 200]
+    assert await opens("water") == 404

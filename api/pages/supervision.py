@@ -28,7 +28,7 @@ from api.schemas import ExtensionIn, ExtensionRefusalIn, FollowUpIn, OrderIn, Re
 from api.services import actions, aftercare, supervision, tasks
 from api.services import status as lookup
 from api.services.deliveries import report as delivery_report
-from api.services.views import step_procedures
+from api.services.views import correction_view, step_procedures
 from domain.application import ApplicationStatus
 from domain.states import SlaLevel
 from store.models import ApplicationRow, StepRow
@@ -147,6 +147,7 @@ async def drill_down(
         active=[s for s in status.steps if s.state.active],
         step_names={s.code: s.name for s in status.steps},
         view=lookup.view(services, found),
+        corrections=[correction_view(n, services.tz) for n in status.corrections],
         # 特别程序 and 督办单 of each step; the departments a returned step may go to (改派).
         procedures={s.code: step_procedures(status, s.code, services.tz) for s in status.steps},
         departments=routable_departments(services, status),

@@ -46,7 +46,7 @@ from api.schemas import (
 from api.services import actions, aftercare, intake
 from api.services import status as lookup
 from api.services.accounts import StaffUser
-from api.services.views import pinned
+from api.services.views import correction_view, pinned
 from domain.application import Tolerance
 from domain.matter import Channel, MatterDefinition
 from domain.states import StepState
@@ -99,6 +99,7 @@ async def review(
         labels={f.code: f.label for f in definition.form},
         materials=list(materials),
         view=lookup.view(services, found),
+        corrections=[correction_view(n, services.tz) for n in found.status.corrections],
         # 退单待改派: the steps a department returned, for the window to re-route (改派).
         returned_steps=[s for s in found.status.steps if s.state is StepState.returned],
         departments=routable_departments(services, found.status),

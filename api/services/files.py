@@ -20,7 +20,7 @@ from api.errors import invalid
 from api.services.accounts import StaffUser
 from api.services.region_scope import visible
 from domain.actors import Role
-from store.models import ApplicationRow, MaterialRow, StepRow
+from store.models import ApplicationRow, CorrectionFileRow, MaterialRow, StepRow
 
 MAX_BYTES = 10 * 1024 * 1024
 ALLOWED = {"pdf": b"%PDF", "png": b"\x89PNG", "jpg": b"\xff\xd8\xff", "jpeg": b"\xff\xd8\xff"}
@@ -66,10 +66,15 @@ def stored_path(data_dir: Path, ref: str) -> Path | None:
 
 
 async def may_open(session: AsyncSession, user: StaffUser, ref: str) -> bool:
-    """Whether `user` may open the uploaded file `ref`: a material of an application he
-    sees, and for a department's staff one with a step of his department's. A file's name
-    is its content's digest, hard to guess; this holds also when a link is passed on."""
-    owners = select(MaterialRow.application_no).where(MaterialRow.ref == ref)
+    """Whether `user` may open the uploaded file `ref`: a material, or an answer to a
+    correction, of an application he sees, and for a department's staff one with a step of
+    his department's. A file's name is its content's digest, hard to guess; this holds also
+    when a link is passed on."""
+    owners = (
+        select(MaterialRow.application_no)
+        .where(MaterialRow.ref == ref)
+        .union(select(CorrectionFileRow.application_no).where(CorrectionFileRow.ref == ref))
+    )
     query = select(ApplicationRow.application_no).where(
         ApplicationRow.application_no.in_(owners), visible(user)
     )

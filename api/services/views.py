@@ -23,6 +23,7 @@ from api.schemas import (
     SpecialProcedureView,
     StageView,
     StepView,
+    SuppliedView,
     TaskView,
     VerificationView,
 )
@@ -134,6 +135,10 @@ def correction_view(notice: CorrectionNotice, tz: ZoneInfo) -> CorrectionView:
         reasons=[CorrectionReason(step_code=r.step_code, reason=r.reason) for r in notice.requests],
         answered_at=local(notice.answered_at, tz),
         answer_due=local(notice.answer_due, tz) if notice.open else None,
+        supplied=[
+            SuppliedView(item=i.item, source=i.source.value, ref=i.ref, note=i.note)
+            for i in notice.supplied
+        ],
     )
 
 
