@@ -1,8 +1,8 @@
 """The page session, kept in the database: the browser holds only a random token.
 
-What a browser's visit keeps between pages (the CSRF token, flash messages, a refused form's
-values, an applicant's unified-identity claims and the applications whose query code they
-verified) is `request.session`, as with Starlette's signed-cookie sessions. Here it lives in
+What a browser's visit keeps between pages (flash messages, a refused form's values, an
+applicant's unified-identity claims and the applications whose query code they verified)
+is `request.session`, as with Starlette's signed-cookie sessions. Here it lives in
 `page_sessions` (`store.page_sessions`), so that:
 - no ID number, name, mobile or query code travels in a cookie, readable by whoever holds it;
 - signing out ends the session on the server: a copy of the cookie taken before no longer
@@ -10,15 +10,21 @@ verified) is `request.session`, as with Starlette's signed-cookie sessions. Here
 - a refused form's long text is kept, not dropped to fit a cookie's 4 KB;
 - every API process, on every host, sees the same session.
 
+The browser's token is also what its forms' CSRF token is made from (`csrf_token`: an HMAC
+under the deployment's secret), so a visit that only reads pages has a token and no row: a
+row is written once the session holds something. A token is given anew (`renew`) whenever
+the session comes to hold what must not be readable with a token planted or seen before:
+a sign-in, a query code verified, a refused form's values.
+
 A session lasts `max_age` after its last change or use. An unchanged session's expiry is
 moved on at most every `TOUCH_EVERY`, so that reading pages does not write on each request.
-A request that sends no cookie and leaves the session empty (every API call, every status
-poll) never reaches the table.
+API calls and static files neither read nor write it.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import logging
 import re
@@ -41,6 +47,7 @@ log = logging.getLogger(__name__)
 
 COOKIE = "tongban_page"
 _RENEW = "tongban.page_session.renew"
+_VISIT = "tongban.page_session.visit"
 # secrets.token_urlsafe(32): 43 characters of the URL-safe alphabet.
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")
 # How often a write merges its changes again over those of requests that overlapped it.
@@ -51,10 +58,30 @@ _ENDED_MEANWHILE = object()
 _NO_SESSION = ("/api/", "/static/")
 
 
+@dataclass
+class _Visit:
+    token: str | None = None  # the browser's, or one given in this request
+    stored: bool = False  # the token has a live row
+    given: bool = False  # the token was made in this request: the browser is to hold it
+    text: str = ""  # the row's JSON when read
+    expires_at: datetime | None = None
+
+
 def renew(request: Request) -> None:
     """Give this visit a new token when its response is sent (and end the old one): on
-    signing in, so a token planted or seen before the sign-in is not the signed-in one."""
+    signing in or out, or when the session comes to hold a query code or a form's values,
+    so that a token planted or seen before is not the one that reads them."""
     request.scope[_RENEW] = True
+
+
+def csrf_token(request: Request) -> str:
+    """The CSRF token of the visit's forms, made from its token (one is given if it has
+    none yet): stored nowhere, and new with every new token."""
+    visit: _Visit = request.scope[_VISIT]
+    if visit.token is None:
+        visit.token, visit.given = secrets.token_urlsafe(32), True
+    secret = request.app.state.services.secret
+    return hmac.new(secret, b"csrf\x1f" + visit.token.encode(), hashlib.sha256).hexdigest()[:32]
 
 
 def _key(token: str) -> str:
@@ -63,13 +90,6 @@ def _key(token: str) -> str:
 
 def _dump(data: dict[str, Any]) -> str:
     return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-
-
-@dataclass
-class _Visit:
-    token: str | None = None  # the live session's, None if there was none
-    text: str = ""  # its JSON when read
-    expires_at: datetime | None = None
 
 
 class PageSessions:
@@ -91,6 +111,7 @@ class PageSessions:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         services: Services | None = getattr(scope["app"].state, "services", None)
+        visit = scope[_VISIT] = _Visit()
         if (
             scope["type"] != "http"
             or services is None  # the app is starting
@@ -99,9 +120,9 @@ class PageSessions:
             scope["session"] = {}
             await self.app(scope, receive, send)
             return
-        visit = _Visit()
         token = HTTPConnection(scope).cookies.get(COOKIE)
         if token and _TOKEN.fullmatch(token):
+            visit.token = token
             try:
                 async with services.reads() as reader:
                     found = await stored.find(reader, _key(token), services.session_clock())
@@ -112,7 +133,8 @@ class PageSessions:
                 await errors.answer(Request(scope), err, self.html)(scope, receive, send)
                 return
             if found is not None:
-                visit = _Visit(token, *found)
+                visit.stored = True
+                visit.text, visit.expires_at = found
         scope["session"] = json.loads(visit.text) if visit.text else {}
 
         async def settled(message: Message) -> None:
@@ -127,17 +149,17 @@ class PageSessions:
     ) -> None:
         """Write what the request changed in the session, and tell the browser its token."""
         data: dict[str, Any] = scope["session"]
-        renewing = bool(scope.get(_RENEW)) and visit.token is not None
-        if renewing:
-            data.pop("csrf", None)  # a new one with the new token
         text = _dump(data) if data else ""
         now = services.session_clock()
-        if text == visit.text and not renewing:
+        renewing = bool(scope.get(_RENEW))
+        if not renewing and text == visit.text:
             used_lately = (
                 visit.expires_at is not None
                 and visit.expires_at - now > self.max_age - self.TOUCH_EVERY
             )
-            if not text or used_lately:
+            if not visit.stored or used_lately:
+                if visit.given and visit.token:  # a token for the forms just rendered
+                    self._tell(scope, headers, visit.token)
                 return  # nothing to write: no session, or one used within TOUCH_EVERY
         try:
             async with services.sessions() as writer:
@@ -162,34 +184,45 @@ class PageSessions:
         text: str,
         now: datetime,
         renewing: bool,
-    ) -> str | object | None:
-        """The session's row written (or ended); the token the browser is to hold, None for
-        no session, `_ENDED_MEANWHILE` to tell it nothing (it may hold a newer one).
+    ) -> str | object:
+        """The session's row written (or ended); the token the browser is to hold, or
+        `_ENDED_MEANWHILE` to tell it nothing (it may hold a newer one).
 
         Requests of one browser overlap (two tabs, a page waiting on the engine while
         another signs out): each writes only what it changed, over what the row holds by
         then, and never brings back a session ended meanwhile."""
         expires_at = now + self.max_age
-        if visit.token is None or renewing:
-            if visit.token is not None:
-                await stored.end(writer, _key(visit.token))
-            if not text:
-                return None
-            token = secrets.token_urlsafe(32)
-            await stored.create(writer, _key(token), text, expires_at)
+        if not visit.stored:
+            # A new session: under the token the browser holds (its forms' CSRF tokens are
+            # made from it), or a new one if it is to be renewed.
+            token = secrets.token_urlsafe(32) if renewing or visit.token is None else visit.token
+            if text:
+                await stored.create(writer, _key(token), text, expires_at)
             return token
+        assert visit.token is not None
         key = _key(visit.token)
-        if text == visit.text:  # used, not changed: its expiry moves on
+        if not renewing and text == visit.text:  # used, not changed: its expiry moves on
             await stored.touch(writer, key, expires_at)
             return visit.token
         before = json.loads(visit.text) if visit.text else {}
         changed = {k: v for k, v in data.items() if k not in before or before[k] != v}
         removed = before.keys() - data.keys()
+        if renewing:
+            # Over what the row holds by now; ended meanwhile (signed out in another tab),
+            # only what this request itself put in.
+            found = await stored.find(writer, key, now)
+            current = json.loads(found[0]) if found else {}
+            merged = {k: v for k, v in current.items() if k not in removed} | changed
+            await stored.end(writer, key)
+            token = secrets.token_urlsafe(32)
+            if merged:
+                await stored.create(writer, _key(token), _dump(merged), expires_at)
+            return token
         held = visit.text
         for _ in range(_MERGES):
-            if not text:
+            if not text:  # emptied (a message shown): no row, the token and its forms stay
                 await stored.end(writer, key)
-                return None
+                return visit.token
             if await stored.keep(writer, key, text, expires_at, held=held):
                 return visit.token
             found = await stored.find(writer, key, now)
@@ -202,16 +235,13 @@ class PageSessions:
         log.warning("page session not written: changed by other requests meanwhile")
         return visit.token
 
-    def _tell(self, scope: Scope, headers: MutableHeaders, token: str | object | None) -> None:
+    def _tell(self, scope: Scope, headers: MutableHeaders, token: str | object) -> None:
+        assert isinstance(token, str)
         cookie = Response()
         secure = self.https_only or scope.get("scheme") == "https"
-        if token is None:
-            cookie.delete_cookie(COOKIE, httponly=True, samesite="lax", secure=secure)
-        else:
-            assert isinstance(token, str)
-            max_age = int(self.max_age.total_seconds())
-            cookie.set_cookie(
-                COOKIE, token, max_age=max_age, httponly=True, samesite="lax", secure=secure
-            )
+        max_age = int(self.max_age.total_seconds())
+        cookie.set_cookie(
+            COOKIE, token, max_age=max_age, httponly=True, samesite="lax", secure=secure
+        )
         for value in cookie.headers.getlist("set-cookie"):
             headers.append("set-cookie", value)

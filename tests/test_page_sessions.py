@@ -146,10 +146,11 @@ async def test_a_request_under_way_at_the_sign_out_does_not_bring_the_session_ba
         await entered.wait()
         token = await csrf(browser, f"/status/{number}")
         assert (await browser.post("/my/logout", data={"csrf": token})).status_code == 303
-        assert COOKIE not in browser.cookies  # nothing left to keep
+        signed_out = browser.cookies[COOKIE]
+        assert signed_out != copied  # a new token, holding nothing
         gate.set()
         assert (await pending).status_code == 200
-        assert COOKIE not in browser.cookies  # and the late answer brought nothing back
+        assert browser.cookies[COOKIE] == signed_out  # the late answer left it alone
     async with client_of(api_app) as thief:
         thief.cookies.set(COOKIE, copied)
         page = await thief.get(f"/status/{number}", follow_redirects=True)
@@ -161,25 +162,26 @@ async def test_overlapping_requests_keep_each_other_s_changes(
 ) -> None:
     """Two tabs: the slow one's change is written over the other's, not instead of it."""
     entered, gate = _slow_route(api_app, "from_the_slow_tab")
+
+    async def quick(request: Request) -> PlainTextResponse:
+        request.session["from_the_quick_tab"] = "quick"
+        return PlainTextResponse("ok")
+
+    api_app.add_api_route("/_quick", quick, methods=["GET"])
     accepted = await submit(api)
     number, code = accepted["application_no"], accepted["query_code"]
     async with client_of(api_app) as browser:
         await browser.get(f"/status/{number}", params={"code": code}, follow_redirects=True)
         pending = asyncio.create_task(browser.get("/_slow_from_the_slow_tab"))
         await entered.wait()
-        other = await submit(api)
-        await browser.get(
-            f"/status/{other['application_no']}",
-            params={"code": other["query_code"]},
-            follow_redirects=True,
-        )
+        await browser.get("/_quick")
         gate.set()
         await pending
         row = await _row(engine, browser.cookies[COOKIE])
     assert row is not None
     held = json.loads(row.data)
-    assert held["from_the_slow_tab"] == "slow"
-    assert {number, other["application_no"]} <= held["apps"].keys()
+    assert held["from_the_slow_tab"] == "slow" and held["from_the_quick_tab"] == "quick"
+    assert number in held["apps"]
 
 
 async def test_a_session_in_use_lives_on_without_a_write_on_every_request(
@@ -204,3 +206,26 @@ async def test_a_session_in_use_lives_on_without_a_write_on_every_request(
                 assert (row.expires_at > first.expires_at) is moved, minutes
         finally:
             services.session_clock = real
+
+
+async def test_reading_pages_writes_no_session_and_forms_still_post(
+    api_app: FastAPI, engine: AsyncEngine
+) -> None:
+    """A visitor who only reads pages gets a token (its forms' CSRF tokens are made from it)
+    and no row; a form posted with it is accepted, and one with another's CSRF is not."""
+
+    async def rows() -> int:
+        async with engine.connect() as conn:
+            count = select(func.count()).select_from(PageSessionRow)
+            return int((await conn.execute(count)).scalar_one())
+
+    before = await rows()
+    async with client_of(api_app) as reader, client_of(api_app) as other:
+        for page in ("/", "/status", "/matters/company_setup", "/apply/company_setup"):
+            assert (await reader.get(page)).status_code == 200
+        assert await rows() == before
+        token = reader.cookies[COOKIE]
+        mine, theirs = await csrf(reader, "/status"), await csrf(other, "/status")
+        assert mine != theirs and reader.cookies[COOKIE] == token
+        assert (await reader.post("/my/logout", data={"csrf": theirs})).status_code == 403
+        assert (await reader.post("/my/logout", data={"csrf": mine})).status_code == 303

@@ -19,9 +19,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, ValidationError
 
+from api import page_sessions
 from api.container import Services
 from api.deps import PageUser, SessionDep, services_of
 from api.errors import ApiError, field_name, invalid, reason_of
+from api.page_sessions import csrf_token
 from api.pages.events import (
     CHANNEL_NAMES,
     EVENT_NAMES,
@@ -72,18 +74,9 @@ templates.env.globals.update(
 FLASHES_KEPT = 5
 
 
-def csrf_token(request: Request) -> str:
-    token = request.session.get("csrf")
-    if not token:
-        token = secrets.token_urlsafe(24)
-        request.session["csrf"] = token
-    return str(token)
-
-
 def check_csrf(request: Request, form: Any) -> None:
     sent = str(form.get("csrf", ""))
-    expected = request.session.get("csrf")
-    if not expected or not secrets.compare_digest(sent, str(expected)):
+    if not secrets.compare_digest(sent, csrf_token(request)):
         raise ApiError(403, "csrf", "页面已过期，请刷新后重新提交")
 
 
@@ -110,6 +103,7 @@ def keep_values(request: Request, page: str, form_name: str, form: Mapping[str, 
     if sum(len(k) + len(v) for k, v in values.items()) <= KEPT_MAX:
         kept = {"page": urlsplit(page).path, "form": form_name, "values": values}
         request.session["kept"] = kept
+        page_sessions.renew(request)  # what was typed may be personal: a token of its own
 
 
 def _kept(request: Request) -> dict[str, dict[str, str]]:
@@ -385,6 +379,8 @@ def form_problems(
 def remember_access(request: Request, number: str, code: str) -> None:
     """An applicant's verified (number, code), kept in the page session (on the server)."""
     apps = dict(request.session.get("apps", {}))
+    if apps.get(number) != code:  # a code newly verified: a token of its own to read it
+        page_sessions.renew(request)
     apps[number] = code
     request.session["apps"] = dict(list(apps.items())[-20:])  # a few recent ones are enough
 
@@ -404,6 +400,7 @@ def hand_receipt(request: Request, number: str, code: str) -> None:
     """For staff: the code is shown once, on the receipt printed now, and not kept in the
     staff member's browser (it is the applicant's, not theirs)."""
     request.session["receipt"] = {"number": number, "code": code}
+    page_sessions.renew(request)
 
 
 def take_receipt(request: Request, number: str) -> str | None:
