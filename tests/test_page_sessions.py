@@ -36,6 +36,14 @@ def _shows_status(page: httpx.Response, number: str) -> bool:
     return page.status_code == 200 and 'name="code"' not in page.text and number in page.text
 
 
+async def _looked_up(api: httpx.AsyncClient, browser: httpx.AsyncClient) -> tuple[str, str]:
+    """An application submitted, and looked up in `browser` by its number and code."""
+    accepted = await submit(api)
+    number, code = accepted["application_no"], accepted["query_code"]
+    await browser.get(f"/status/{number}", params={"code": code}, follow_redirects=True)
+    return number, code
+
+
 async def test_the_cookie_is_a_token_and_holds_nothing_of_the_session(
     api: httpx.AsyncClient, api_app: FastAPI, engine: AsyncEngine
 ) -> None:
@@ -62,10 +70,8 @@ async def test_the_cookie_is_a_token_and_holds_nothing_of_the_session(
 async def test_signing_out_ends_the_session_for_a_copy_of_its_cookie(
     api: httpx.AsyncClient, api_app: FastAPI, engine: AsyncEngine
 ) -> None:
-    accepted = await submit(api)
-    number, code = accepted["application_no"], accepted["query_code"]
     async with client_of(api_app) as browser:
-        await browser.get(f"/status/{number}", params={"code": code}, follow_redirects=True)
+        number, _code = await _looked_up(api, browser)
         copied = browser.cookies[COOKIE]
         token = await csrf(browser, f"/status/{number}")
         out = await browser.post("/my/logout", data={"csrf": token})
@@ -81,12 +87,10 @@ async def test_signing_out_ends_the_session_for_a_copy_of_its_cookie(
 async def test_an_expired_session_is_not_brought_back_and_is_purged(
     api: httpx.AsyncClient, api_app: FastAPI, engine: AsyncEngine
 ) -> None:
-    accepted = await submit(api)
-    number, code = accepted["application_no"], accepted["query_code"]
     services = api_app.state.services
     real = services.session_clock
     async with client_of(api_app) as browser:
-        await browser.get(f"/status/{number}", params={"code": code}, follow_redirects=True)
+        number, code = await _looked_up(api, browser)
         old = browser.cookies[COOKIE]
         later = real() + timedelta(hours=4, minutes=1)
         services.session_clock = lambda: later
@@ -137,10 +141,8 @@ async def test_a_request_under_way_at_the_sign_out_does_not_bring_the_session_ba
     api: httpx.AsyncClient, api_app: FastAPI
 ) -> None:
     entered, gate = _slow_route(api_app, "late")
-    accepted = await submit(api)
-    number, code = accepted["application_no"], accepted["query_code"]
     async with client_of(api_app) as browser:
-        await browser.get(f"/status/{number}", params={"code": code}, follow_redirects=True)
+        number, _code = await _looked_up(api, browser)
         copied = browser.cookies[COOKIE]
         pending = asyncio.create_task(browser.get("/_slow_late"))
         await entered.wait()
@@ -168,10 +170,8 @@ async def test_overlapping_requests_keep_each_other_s_changes(
         return PlainTextResponse("ok")
 
     api_app.add_api_route("/_quick", quick, methods=["GET"])
-    accepted = await submit(api)
-    number, code = accepted["application_no"], accepted["query_code"]
     async with client_of(api_app) as browser:
-        await browser.get(f"/status/{number}", params={"code": code}, follow_redirects=True)
+        number, _code = await _looked_up(api, browser)
         pending = asyncio.create_task(browser.get("/_slow_from_the_slow_tab"))
         await entered.wait()
         await browser.get("/_quick")
@@ -187,12 +187,10 @@ async def test_overlapping_requests_keep_each_other_s_changes(
 async def test_a_session_in_use_lives_on_without_a_write_on_every_request(
     api: httpx.AsyncClient, api_app: FastAPI, engine: AsyncEngine
 ) -> None:
-    accepted = await submit(api)
-    number, code = accepted["application_no"], accepted["query_code"]
     services = api_app.state.services
     real = services.session_clock
     async with client_of(api_app) as browser:
-        await browser.get(f"/status/{number}", params={"code": code}, follow_redirects=True)
+        number, _code = await _looked_up(api, browser)
         token = browser.cookies[COOKIE]
         first = await _row(engine, token)
         assert first is not None

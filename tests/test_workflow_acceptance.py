@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from temporalio.client import WorkflowUpdateFailedError
+from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -20,7 +20,7 @@ from domain.actions import (
     SupplyInput,
 )
 from domain.actors import Actor, Role
-from domain.application import SuppliedItem
+from domain.application import ApplicationInput, SuppliedItem
 from domain.states import ApplicationState, StepState
 from tests.engine import application_row, event_rows, kinds, notification_rows, start, step_rows
 from tests.factories import APPLICANT, CLERK, application, staff
@@ -30,19 +30,26 @@ from workflows.matter import MatterWorkflow
 ONLINE: dict[str, Any] = {"needs_acceptance": True, "accepted_by": APPLICANT}
 
 
-async def test_the_clock_starts_when_the_window_accepts(
-    env: WorkflowEnvironment, worker: Worker, sessions: async_sessionmaker[AsyncSession]
-) -> None:
+async def _submitted_on_a_monday(
+    env: WorkflowEnvironment, worker: Worker
+) -> tuple[date, ApplicationInput, WorkflowHandle[Any, Any]]:
+    """A company setup submitted online at 10:00 on the next Monday of a plain calendar."""
     monday = next_plain_monday(await env.get_current_time())
-
-    def day(n: int) -> date:
-        return monday + timedelta(days=n)
-
     await skip_to(env, at(monday, 10))
     app = application(
         "company_setup", now=at(monday, 10), calendar=plain_calendar(monday), **ONLINE
     )
-    handle = await start(env, worker.task_queue, app)
+    return monday, app, await start(env, worker.task_queue, app)
+
+
+async def test_the_clock_starts_when_the_window_accepts(
+    env: WorkflowEnvironment, worker: Worker, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    monday, app, handle = await _submitted_on_a_monday(env, worker)
+
+    def day(n: int) -> date:
+        return monday + timedelta(days=n)
+
     status = await handle.query(MatterWorkflow.state)
     assert status.state is ApplicationState.received
     assert status.promised_deadline is None and status.accepted_at is None
@@ -144,16 +151,11 @@ async def test_the_window_asks_for_a_correction_before_acceptance(
     """受理前补正 (Art 32): no clock runs and the acceptance period stops while the applicant
     corrects; the answer begins a new period of five working days, and an application not
     decided in it is accepted by law from the answer, not from the first receipt."""
-    monday = next_plain_monday(await env.get_current_time())
+    monday, app, handle = await _submitted_on_a_monday(env, worker)
 
     def day(n: int) -> date:
         return monday + timedelta(days=n)
 
-    await skip_to(env, at(monday, 10))
-    app = application(
-        "company_setup", now=at(monday, 10), calendar=plain_calendar(monday), **ONLINE
-    )
-    handle = await start(env, worker.task_queue, app)
     await skip_to(env, at(day(1), 10))
     ask = AcceptanceCorrectionInput(
         actor=CLERK, items=["股东身份证明复印件", "公司章程签字页"], reason="材料不齐全"
