@@ -143,7 +143,13 @@ class ApplicationInput(BaseModel):
     )
     connectors: dict[str, Connector] = Field(
         default_factory=dict,
-        description="the connectors of the departments with steps, as they were on submission",
+        description="the departments' connectors, as they were on submission",
+    )
+    local_region: str | None = Field(
+        default=None,
+        max_length=12,
+        description="the township's or village's region whose agent (代办员) accepted it; its "
+        "statistics count it there (None: accepted, or applied for, at a centre)",
     )
     refusal: str | None = Field(
         default=None,

@@ -82,6 +82,9 @@ class ApplicationRow(Base):
     region_code: Mapped[str | None] = mapped_column(
         String(12), default=None, comment="the region that numbered it: its first six digits"
     )
+    local_region: Mapped[str | None] = mapped_column(
+        String(12), default=None, comment="the township or village whose agent accepted it"
+    )
     received_on: Mapped[date | None] = mapped_column(
         default=None, index=True, comment="the day it was received, at the centre"
     )

@@ -175,6 +175,7 @@ def _application_values(status: ApplicationStatus, app: ApplicationInput | None)
         received = status.received_at or status.accepted_at
         values |= {
             "region_code": region_of_number(status.application_no),
+            "local_region": app.local_region,
             "received_on": received.astimezone(ZoneInfo(app.calendar.timezone)).date()
             if received
             else None,

@@ -159,8 +159,10 @@ def _counted(where: Sequence[Any], keys: Sequence[Any]) -> Any:
     )
 
 
-def _region(column: Any) -> Any:
-    return func.coalesce(column, "")
+def _region() -> Any:
+    """The region an application is counted in: the township's or village's whose agent
+    (代办员) accepted it, else the region that numbered it ("" for numbers without one)."""
+    return func.coalesce(ApplicationRow.local_region, ApplicationRow.region_code, "")
 
 
 def _counts(row: Sequence[Any]) -> Counts:
@@ -176,8 +178,8 @@ async def live_counts(
     a = ApplicationRow
     where: list[Any] = [a.received_on.in_(days)]
     if region_codes is not None:
-        where.append(a.region_code.in_(region_codes))
-    key = a.received_on if by == "day" else _region(a.region_code)
+        where.append(_region().in_(region_codes))
+    key = a.received_on if by == "day" else _region()
     rows = await session.execute(_counted(where, [key]))
     return {row[0]: _counts(row[1:]) for row in rows}
 
@@ -276,9 +278,7 @@ def refresh_days(conn: Connection, days: Sequence[date], now: datetime) -> int:
     )
     conn.execute(delete(Daily).where(Daily.c.day.in_(days)))
     a = ApplicationRow
-    counted = _counted(
-        [a.received_on.in_(days)], [a.received_on, _region(a.region_code), a.matter_code]
-    )
+    counted = _counted([a.received_on.in_(days)], [a.received_on, _region(), a.matter_code])
     columns = ["day", "region_code", "matter_code", *COUNT_NAMES]
     result = conn.execute(Daily.insert().from_select(columns, counted))
     return int(result.rowcount or 0)

@@ -1,9 +1,11 @@
-"""The migrations build exactly the schema the models describe (on the suite's database)."""
+"""The migrations build exactly the schema the models describe (on the suite's database),
+and bring the data of earlier ones along."""
 
 from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Mapping
 from pathlib import Path
 
 from alembic.autogenerate import compare_metadata
@@ -46,3 +48,29 @@ def test_files_of_earlier_answers_to_corrections_are_brought_in(tmp_path: Path) 
     with sqlite3.connect(tmp_path / "before.db") as db:
         rows = db.execute("SELECT application_no, ref FROM correction_files").fetchall()
     assert rows == [("A1", "upload:abc.pdf")]
+
+
+def test_applications_an_agent_accepted_before_are_placed_in_his_region(tmp_path: Path) -> None:
+    """0021 finds, for the applications accepted before it, the township or village of the
+    agent who accepted them (by his account), within their county."""
+    url = f"sqlite:///{tmp_path / 'before.db'}"
+    upgrade(url, "0020")
+    with sqlite3.connect(tmp_path / "before.db") as db:  # foreign keys are not enforced
+        agent = {"id": 7, "username": "agent", "role": "clerk", "region_code": "340521100201"}
+        _insert(db, "users", agent)
+        for number, county in (("A1", "340521"), ("A2", "340522")):
+            row = {"application_no": number, "region_code": county, "accepted_by_id": "user:7"}
+            _insert(db, "applications", row)
+    upgrade(url)
+    with sqlite3.connect(tmp_path / "before.db") as db:
+        rows = db.execute("SELECT application_no, local_region FROM applications ORDER BY 1")
+        # A2's county is not the agent's: left where its number puts it.
+        assert rows.fetchall() == [("A1", "340521100201"), ("A2", None)]
+
+
+def _insert(db: sqlite3.Connection, table: str, values: Mapping[str, object]) -> None:
+    """A row with `values`, and a placeholder in every other column that takes no NULL."""
+    required = [row[1] for row in db.execute(f"PRAGMA table_info({table})") if row[3]]
+    row: dict[str, object] = {**dict.fromkeys(required, "0"), **values}
+    marks = ", ".join("?" * len(row))
+    db.execute(f"INSERT INTO {table} ({', '.join(row)}) VALUES ({marks})", list(row.values()))

@@ -17,6 +17,7 @@ from domain.routing import branch_code, handling_region, localised
 from tests.api_helpers import (
     CLERK,
     COMPANY_SETUP_DEPARTMENTS,
+    SUPERVISOR,
     as_user,
     company_setup,
     error_body,
@@ -269,3 +270,26 @@ async def test_a_countys_returned_step_is_rerouted_only_within_the_county(
     amr = await inbox(api, await as_user(api, branch_code("amr", COUNTY)))
     [task] = [t for t in amr if t["id"] == invoice["id"]]
     assert task["state"] == "open" and task["department"] == branch_code("amr", COUNTY)
+
+
+async def test_an_application_an_agent_accepted_counts_in_his_township_s_statistics(
+    api: httpx.AsyncClient,
+) -> None:
+    """Numbered by the county, it counts in the village whose agent accepted it, and so in
+    its township and its county; not at the county's own level (本级)."""
+    boss = await as_user(api, SUPERVISOR)
+    scopes = [{"region": r} for r in (VILLAGE, TOWNSHIP, COUNTY)]
+    scopes.append({"region": COUNTY, "level": "county"})
+
+    async def applications() -> list[int]:
+        counted = []
+        for params in scopes:
+            got = await api.get("/api/supervision/statistics", params=params, headers=boss)
+            assert got.status_code == 200, got.text
+            counted.append(int(got.json()["applications"]))
+        return counted
+
+    before = await applications()
+    response = await accept_at(api, f"agent-{VILLAGE}", company_setup())
+    assert response.status_code == 201, response.text
+    assert [a - b for a, b in zip(await applications(), before, strict=True)] == [1, 1, 1, 0]

@@ -357,6 +357,8 @@ async def receive(
         commitment_signed=submission.commitment_signed and refusal is None,
         connectors=connectors_of(services),
         query_code_digest=query_code_digest(services.secret, code),
+        # A township's or village's code is longer than the six digits of its county.
+        local_region=accepting if len(accepting) > len(prefix) else None,
     )
     try:
         status = await services.engine.submit(app)
