@@ -10,11 +10,12 @@ is `request.session`, as with Starlette's signed-cookie sessions. Here it lives 
 - a refused form's long text is kept, not dropped to fit a cookie's 4 KB;
 - every API process, on every host, sees the same session.
 
-The browser's token is also what its forms' CSRF token is made from (`csrf_token`: an HMAC
-under the deployment's secret), so a visit that only reads pages has a token and no row: a
-row is written once the session holds something. A token is given anew (`renew`) whenever
-the session comes to hold what must not be readable with a token planted or seen before:
-a sign-in, a query code verified, a refused form's values.
+A session's token is made by the server when the session first holds something, never
+taken from the browser (a token planted in a browser names no session), and made anew on
+signing in and out (`renew`). The forms' CSRF tokens come from a second cookie, a random
+seed of the browser's (`csrf_token`: an HMAC of it under the deployment's secret), so they
+hold across the session's new tokens, in every tab, and a visitor who only reads pages
+writes nothing.
 
 A session lasts `max_age` after its last change or use. An unchanged session's expiry is
 moved on at most every `TOUCH_EVERY`, so that reading pages does not write on each request.
@@ -46,13 +47,13 @@ from store import page_sessions as stored
 log = logging.getLogger(__name__)
 
 COOKIE = "tongban_page"
+CSRF_COOKIE = "tongban_csrf"
 _RENEW = "tongban.page_session.renew"
 _VISIT = "tongban.page_session.visit"
-# secrets.token_urlsafe(32): 43 characters of the URL-safe alphabet.
+# secrets.token_urlsafe(32): 43 characters of the URL-safe alphabet (tokens and seeds).
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")
 # How often a write merges its changes again over those of requests that overlapped it.
 _MERGES = 3
-_ENDED_MEANWHILE = object()
 # Requests that never use the page session (the API's credentials are tokens): they neither
 # read nor write it, and a database outage answers them as their own routes would.
 _NO_SESSION = ("/api/", "/static/")
@@ -60,28 +61,33 @@ _NO_SESSION = ("/api/", "/static/")
 
 @dataclass
 class _Visit:
-    token: str | None = None  # the browser's, or one given in this request
-    stored: bool = False  # the token has a live row
-    given: bool = False  # the token was made in this request: the browser is to hold it
-    text: str = ""  # the row's JSON when read
+    token: str | None = None  # the live session's (one the browser sent whose row exists)
+    text: str = ""  # its JSON when read
     expires_at: datetime | None = None
+    seed: str | None = None  # the CSRF seed the browser sent, or one made in this request
+    seed_given: bool = False  # made in this request: the browser is to hold it
+
+
+def _well_formed(value: str | None) -> str | None:
+    return value if value and _TOKEN.fullmatch(value) else None
 
 
 def renew(request: Request) -> None:
-    """Give this visit a new token when its response is sent (and end the old one): on
-    signing in or out, or when the session comes to hold a query code or a form's values,
-    so that a token planted or seen before is not the one that reads them."""
+    """On signing in or out: the session gets a new token when the response is sent (the
+    old one ends), and the forms a new CSRF seed from now on."""
     request.scope[_RENEW] = True
+    visit: _Visit = request.scope[_VISIT]
+    visit.seed, visit.seed_given = secrets.token_urlsafe(32), True
 
 
 def csrf_token(request: Request) -> str:
-    """The CSRF token of the visit's forms, made from its token (one is given if it has
-    none yet): stored nowhere, and new with every new token."""
+    """The CSRF token of the browser's forms: an HMAC of its seed (made now if it has none),
+    stored nowhere."""
     visit: _Visit = request.scope[_VISIT]
-    if visit.token is None:
-        visit.token, visit.given = secrets.token_urlsafe(32), True
+    if visit.seed is None:
+        visit.seed, visit.seed_given = secrets.token_urlsafe(32), True
     secret = request.app.state.services.secret
-    return hmac.new(secret, b"csrf\x1f" + visit.token.encode(), hashlib.sha256).hexdigest()[:32]
+    return hmac.new(secret, b"csrf\x1f" + visit.seed.encode(), hashlib.sha256).hexdigest()[:32]
 
 
 def _key(token: str) -> str:
@@ -120,9 +126,10 @@ class PageSessions:
             scope["session"] = {}
             await self.app(scope, receive, send)
             return
-        token = HTTPConnection(scope).cookies.get(COOKIE)
-        if token and _TOKEN.fullmatch(token):
-            visit.token = token
+        cookies = HTTPConnection(scope).cookies
+        visit.seed = _well_formed(cookies.get(CSRF_COOKIE))
+        token = _well_formed(cookies.get(COOKIE))
+        if token:
             try:
                 async with services.reads() as reader:
                     found = await stored.find(reader, _key(token), services.session_clock())
@@ -133,13 +140,17 @@ class PageSessions:
                 await errors.answer(Request(scope), err, self.html)(scope, receive, send)
                 return
             if found is not None:
-                visit.stored = True
+                visit.token = token
                 visit.text, visit.expires_at = found
         scope["session"] = json.loads(visit.text) if visit.text else {}
 
         async def settled(message: Message) -> None:
             if message["type"] == "http.response.start":
-                await self._settle(scope, services, visit, MutableHeaders(scope=message))
+                headers = MutableHeaders(scope=message)
+                await self._settle(scope, services, visit, headers)
+                if visit.seed_given and visit.seed:
+                    # For as long as the browser runs: a form left open keeps working.
+                    self._tell(scope, headers, CSRF_COOKIE, visit.seed, max_age=None)
             await send(message)
 
         await self.app(scope, receive, settled)
@@ -152,14 +163,12 @@ class PageSessions:
         text = _dump(data) if data else ""
         now = services.session_clock()
         renewing = bool(scope.get(_RENEW))
-        if not renewing and text == visit.text:
+        if text == visit.text and not renewing:
             used_lately = (
                 visit.expires_at is not None
                 and visit.expires_at - now > self.max_age - self.TOUCH_EVERY
             )
-            if not visit.stored or used_lately:
-                if visit.given and visit.token:  # a token for the forms just rendered
-                    self._tell(scope, headers, visit.token)
+            if not text or used_lately:
                 return  # nothing to write: no session, or one used within TOUCH_EVERY
         try:
             async with services.sessions() as writer:
@@ -173,8 +182,8 @@ class PageSessions:
             # session would have carried to the next page (a message, a form's values).
             log.warning("page session not written: %s", exc)
             return
-        if token is not _ENDED_MEANWHILE:
-            self._tell(scope, headers, token)
+        if token is not None:
+            self._tell(scope, headers, COOKIE, token, int(self.max_age.total_seconds()))
 
     async def _write(
         self,
@@ -184,64 +193,55 @@ class PageSessions:
         text: str,
         now: datetime,
         renewing: bool,
-    ) -> str | object:
-        """The session's row written (or ended); the token the browser is to hold, or
-        `_ENDED_MEANWHILE` to tell it nothing (it may hold a newer one).
+    ) -> str | None:
+        """The session's row written (or ended); the token the browser is to hold, or None
+        to tell it nothing (a session ended holds no row: its token names nothing).
 
         Requests of one browser overlap (two tabs, a page waiting on the engine while
         another signs out): each writes only what it changed, over what the row holds by
         then, and never brings back a session ended meanwhile."""
         expires_at = now + self.max_age
-        if not visit.stored:
-            # A new session: under the token the browser holds (its forms' CSRF tokens are
-            # made from it), or a new one if it is to be renewed.
-            token = secrets.token_urlsafe(32) if renewing or visit.token is None else visit.token
-            if text:
-                await stored.create(writer, _key(token), text, expires_at)
+        if visit.token is None:  # a new session, under a token of the server's making
+            if not text:
+                return None
+            token = secrets.token_urlsafe(32)
+            await stored.create(writer, _key(token), text, expires_at)
             return token
-        assert visit.token is not None
         key = _key(visit.token)
-        if not renewing and text == visit.text:  # used, not changed: its expiry moves on
-            await stored.touch(writer, key, expires_at)
-            return visit.token
+        if text == visit.text and not renewing:  # used, not changed: its expiry moves on
+            return visit.token if await stored.touch(writer, key, expires_at) else None
         before = json.loads(visit.text) if visit.text else {}
         changed = {k: v for k, v in data.items() if k not in before or before[k] != v}
         removed = before.keys() - data.keys()
-        if renewing:
-            # Over what the row holds by now; ended meanwhile (signed out in another tab),
-            # only what this request itself put in.
-            found = await stored.find(writer, key, now)
-            current = json.loads(found[0]) if found else {}
-            merged = {k: v for k, v in current.items() if k not in removed} | changed
-            await stored.end(writer, key)
-            token = secrets.token_urlsafe(32)
-            if merged:
-                await stored.create(writer, _key(token), _dump(merged), expires_at)
-            return token
         held = visit.text
         for _ in range(_MERGES):
-            if not text:  # emptied (a message shown): no row, the token and its forms stay
-                await stored.end(writer, key)
-                return visit.token
-            if await stored.keep(writer, key, text, expires_at, held=held):
+            if renewing or not text:
+                # Ended only as this request left it: a change made meanwhile is merged in.
+                if await stored.end(writer, key, held=held):
+                    if not text:
+                        return None
+                    token = secrets.token_urlsafe(32)
+                    await stored.create(writer, _key(token), text, expires_at)
+                    return token
+            elif await stored.keep(writer, key, text, expires_at, held=held):
                 return visit.token
             found = await stored.find(writer, key, now)
             if found is None:
-                return _ENDED_MEANWHILE  # signed out meanwhile: not brought back
+                return None  # ended meanwhile (signed out): not brought back
             held = found[0]
             current = json.loads(held)
             merged = {k: v for k, v in current.items() if k not in removed} | changed
             text = _dump(merged) if merged else ""
         log.warning("page session not written: changed by other requests meanwhile")
-        return visit.token
+        return None
 
-    def _tell(self, scope: Scope, headers: MutableHeaders, token: str | object) -> None:
-        assert isinstance(token, str)
+    def _tell(
+        self, scope: Scope, headers: MutableHeaders, name: str, value: str, max_age: int | None
+    ) -> None:
         cookie = Response()
         secure = self.https_only or scope.get("scheme") == "https"
-        max_age = int(self.max_age.total_seconds())
         cookie.set_cookie(
-            COOKIE, token, max_age=max_age, httponly=True, samesite="lax", secure=secure
+            name, value, max_age=max_age, httponly=True, samesite="lax", secure=secure
         )
-        for value in cookie.headers.getlist("set-cookie"):
-            headers.append("set-cookie", value)
+        for header in cookie.headers.getlist("set-cookie"):
+            headers.append("set-cookie", header)

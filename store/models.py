@@ -433,8 +433,8 @@ class ThrottleFailureRow(Base):
 
 
 class PageSessionRow(Base):
-    """A browser's page session (`api.page_sessions`): its CSRF token, flash messages, a
-    refused form's values, an applicant's signed-in identity and verified applications. The
+    """A browser's page session (`api.page_sessions`): flash messages, a refused form's
+    values, an applicant's signed-in identity and verified applications. The
     browser holds only a random token; the row is found by its SHA-256, so the table alone
     does not let anyone present a session."""
 

@@ -44,15 +44,22 @@ async def keep(reader: Reader, key: str, data: str, expires_at: datetime, *, hel
     return bool(getattr(done, "rowcount", 0))
 
 
-async def touch(reader: Reader, key: str, expires_at: datetime) -> None:
-    """Move the session's expiry on (it was used), whatever it holds by now."""
-    await reader.execute(
+async def touch(reader: Reader, key: str, expires_at: datetime) -> bool:
+    """Move the session's expiry on (it was used), whatever it holds by now; False if its
+    row is gone."""
+    done = await reader.execute(
         update(PageSessionRow).where(PageSessionRow.key == key).values(expires_at=expires_at)
     )
+    return bool(getattr(done, "rowcount", 0))
 
 
-async def end(reader: Reader, key: str) -> None:
-    await reader.execute(delete(PageSessionRow).where(PageSessionRow.key == key))
+async def end(reader: Reader, key: str, *, held: str | None = None) -> bool:
+    """End the session (only if its row still holds `held`, when given); False if not."""
+    ended = delete(PageSessionRow).where(PageSessionRow.key == key)
+    if held is not None:
+        ended = ended.where(PageSessionRow.data == held)
+    done = await reader.execute(ended)
+    return bool(getattr(done, "rowcount", 0))
 
 
 async def purge(reader: Reader, now: datetime) -> None:

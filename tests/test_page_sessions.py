@@ -16,7 +16,7 @@ from fastapi.responses import PlainTextResponse
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from api.page_sessions import COOKIE
+from api.page_sessions import COOKIE, CSRF_COOKIE
 from store.models import PageSessionRow
 from tests.api_helpers import submit
 from tests.conftest import client_of
@@ -138,7 +138,7 @@ def _slow_route(app: FastAPI, key: str) -> tuple[asyncio.Event, asyncio.Event]:
 
 
 async def test_a_request_under_way_at_the_sign_out_does_not_bring_the_session_back(
-    api: httpx.AsyncClient, api_app: FastAPI
+    api: httpx.AsyncClient, api_app: FastAPI, engine: AsyncEngine
 ) -> None:
     entered, gate = _slow_route(api_app, "late")
     async with client_of(api_app) as browser:
@@ -148,11 +148,11 @@ async def test_a_request_under_way_at_the_sign_out_does_not_bring_the_session_ba
         await entered.wait()
         token = await csrf(browser, f"/status/{number}")
         assert (await browser.post("/my/logout", data={"csrf": token})).status_code == 303
-        signed_out = browser.cookies[COOKIE]
-        assert signed_out != copied  # a new token, holding nothing
+        assert await _row(engine, copied) is None  # ended: nothing left to keep
         gate.set()
         assert (await pending).status_code == 200
-        assert browser.cookies[COOKIE] == signed_out  # the late answer left it alone
+        assert browser.cookies[COOKIE] == copied  # the late answer gave it no session back
+        assert await _row(engine, copied) is None
     async with client_of(api_app) as thief:
         thief.cookies.set(COOKIE, copied)
         page = await thief.get(f"/status/{number}", follow_redirects=True)
@@ -209,8 +209,8 @@ async def test_a_session_in_use_lives_on_without_a_write_on_every_request(
 async def test_reading_pages_writes_no_session_and_forms_still_post(
     api_app: FastAPI, engine: AsyncEngine
 ) -> None:
-    """A visitor who only reads pages gets a token (its forms' CSRF tokens are made from it)
-    and no row; a form posted with it is accepted, and one with another's CSRF is not."""
+    """A visitor who only reads pages gets a CSRF seed and no session; a form posted with
+    it is accepted, one with another's CSRF token is not."""
 
     async def rows() -> int:
         async with engine.connect() as conn:
@@ -221,9 +221,68 @@ async def test_reading_pages_writes_no_session_and_forms_still_post(
     async with client_of(api_app) as reader, client_of(api_app) as other:
         for page in ("/", "/status", "/matters/company_setup", "/apply/company_setup"):
             assert (await reader.get(page)).status_code == 200
-        assert await rows() == before
-        token = reader.cookies[COOKIE]
+        assert await rows() == before and COOKIE not in reader.cookies
+        seed = reader.cookies[CSRF_COOKIE]
         mine, theirs = await csrf(reader, "/status"), await csrf(other, "/status")
-        assert mine != theirs and reader.cookies[COOKIE] == token
+        assert mine != theirs and reader.cookies[CSRF_COOKIE] == seed
         assert (await reader.post("/my/logout", data={"csrf": theirs})).status_code == 403
         assert (await reader.post("/my/logout", data={"csrf": mine})).status_code == 303
+
+
+async def test_a_form_open_in_another_tab_still_posts(
+    api: httpx.AsyncClient, api_app: FastAPI
+) -> None:
+    """Looking up another application, or a refused form, in one tab changes the session;
+    the forms already open in the other tabs still post."""
+    async with client_of(api_app) as browser:
+        number, _code = await _looked_up(api, browser)
+        open_form = await csrf(browser, f"/status/{number}")
+        await _looked_up(api, browser)  # the second tab
+        refused = await browser.post(
+            f"/status/{number}/withdraw", data={"csrf": open_form, "reason": "<"}
+        )
+        assert refused.status_code == 303 and "/status/" in refused.headers["location"]
+        assert (await browser.post("/my/logout", data={"csrf": open_form})).status_code == 303
+
+
+async def test_a_token_the_browser_brings_names_no_session(
+    api: httpx.AsyncClient, api_app: FastAPI, engine: AsyncEngine
+) -> None:
+    """A token planted in a browser (well formed, no session of that name) is not taken: the
+    session is written under a token of the server's making."""
+    planted = "p" * 43
+    async with client_of(api_app) as browser:
+        browser.cookies.set(COOKIE, planted, domain="tongban.test")
+        await _looked_up(api, browser)
+        assert browser.cookies[COOKIE] != planted
+    assert await _row(engine, planted) is None
+
+
+async def test_a_request_that_empties_the_session_keeps_what_another_wrote_meanwhile(
+    api: httpx.AsyncClient, api_app: FastAPI, engine: AsyncEngine
+) -> None:
+    """A page shows the last message (the session is then empty) while another request
+    writes: the session is not ended over the other's write."""
+    entered, gate = asyncio.Event(), asyncio.Event()
+
+    async def shows_the_message(request: Request) -> PlainTextResponse:
+        entered.set()
+        await gate.wait()
+        request.session.clear()
+        return PlainTextResponse("ok")
+
+    async def writes(request: Request) -> PlainTextResponse:
+        request.session["meanwhile"] = "kept"
+        return PlainTextResponse("ok")
+
+    api_app.add_api_route("/_shows", shows_the_message, methods=["GET"])
+    api_app.add_api_route("/_writes", writes, methods=["GET"])
+    async with client_of(api_app) as browser:
+        await _looked_up(api, browser)
+        pending = asyncio.create_task(browser.get("/_shows"))
+        await entered.wait()
+        await browser.get("/_writes")
+        gate.set()
+        await pending
+        row = await _row(engine, browser.cookies[COOKIE])
+    assert row is not None and json.loads(row.data) == {"meanwhile": "kept"}

@@ -19,7 +19,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, ValidationError
 
-from api import page_sessions
 from api.container import Services
 from api.deps import PageUser, SessionDep, services_of
 from api.errors import ApiError, field_name, invalid, reason_of
@@ -76,7 +75,7 @@ FLASHES_KEPT = 5
 
 def check_csrf(request: Request, form: Any) -> None:
     sent = str(form.get("csrf", ""))
-    if not secrets.compare_digest(sent, csrf_token(request)):
+    if not secrets.compare_digest(sent.encode(), csrf_token(request).encode()):
         raise ApiError(403, "csrf", "页面已过期，请刷新后重新提交")
 
 
@@ -103,7 +102,6 @@ def keep_values(request: Request, page: str, form_name: str, form: Mapping[str, 
     if sum(len(k) + len(v) for k, v in values.items()) <= KEPT_MAX:
         kept = {"page": urlsplit(page).path, "form": form_name, "values": values}
         request.session["kept"] = kept
-        page_sessions.renew(request)  # what was typed may be personal: a token of its own
 
 
 def _kept(request: Request) -> dict[str, dict[str, str]]:
@@ -379,8 +377,6 @@ def form_problems(
 def remember_access(request: Request, number: str, code: str) -> None:
     """An applicant's verified (number, code), kept in the page session (on the server)."""
     apps = dict(request.session.get("apps", {}))
-    if apps.get(number) != code:  # a code newly verified: a token of its own to read it
-        page_sessions.renew(request)
     apps[number] = code
     request.session["apps"] = dict(list(apps.items())[-20:])  # a few recent ones are enough
 
@@ -400,7 +396,6 @@ def hand_receipt(request: Request, number: str, code: str) -> None:
     """For staff: the code is shown once, on the receipt printed now, and not kept in the
     staff member's browser (it is the applicant's, not theirs)."""
     request.session["receipt"] = {"number": number, "code": code}
-    page_sessions.renew(request)
 
 
 def take_receipt(request: Request, number: str) -> str | None:

@@ -96,6 +96,7 @@ async def logout(
             )
         await session.commit()
     request.session.clear()  # nothing of this visit stays in the browser
+    page_sessions.renew(request)  # nor its forms' CSRF seed
     response = redirect("/login")
     response.delete_cookie(SESSION_COOKIE, **cookie_flags(request, services))
     return response

@@ -47,22 +47,23 @@ def upgrade() -> None:
         for id_, region in bind.execute(sa.select(users.c.id, users.c.region_code))
         if region and len(region) > 6
     }
-    if agents:
-        accepted = sa.select(
-            applications.c.application_no,
-            applications.c.region_code,
-            applications.c.accepted_by_id,
-        ).where(applications.c.accepted_by_id.in_(list(agents)))
-        for number, county, accepted_by in bind.execute(accepted).all():
-            region = agents[accepted_by]
-            if county and region.startswith(county):
-                bind.execute(
-                    applications.update()
-                    .where(applications.c.application_no == number)
-                    .values(local_region=region)
-                )
+    for account, region in agents.items():  # one statement per agent, of his county
+        bind.execute(
+            applications.update()
+            .where(
+                applications.c.accepted_by_id == account,
+                applications.c.region_code == region[:6],
+            )
+            .values(local_region=region)
+        )
+    _recount(bind)
+
+
+def _recount(bind: sa.Connection) -> None:
+    """The daily aggregates are keyed by region: counted again, by the new key or the old."""
     bind.execute(sa.text("UPDATE statistics_days SET stale = :stale"), {"stale": True})
 
 
 def downgrade() -> None:
     op.drop_column("applications", "local_region")
+    _recount(op.get_bind())
