@@ -286,3 +286,10 @@ async def test_a_request_that_empties_the_session_keeps_what_another_wrote_meanw
         await pending
         row = await _row(engine, browser.cookies[COOKIE])
     assert row is not None and json.loads(row.data) == {"meanwhile": "kept"}
+
+
+async def test_a_csrf_value_not_in_ascii_is_refused_not_an_error(api_app: FastAPI) -> None:
+    async with client_of(api_app) as browser:
+        await csrf(browser, "/status")
+        refused = await browser.post("/my/logout", data={"csrf": "页面令牌"})
+        assert refused.status_code == 403
