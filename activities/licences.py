@@ -162,6 +162,7 @@ class LicenceActivities:
                     row = await library.revoke(
                         session, type=licence.type, number=licence.number,
                         actor_name=job.actor_name, reason=job.reason, at=job.at,
+                        application_no=job.application_no,  # not another's of that number
                     )  # fmt: skip
                 except library.AlreadyRevoked:
                     pass

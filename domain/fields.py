@@ -19,7 +19,8 @@ from pydantic import Field, StrictFloat, StrictInt, StrictStr
 from domain.identifiers import credit_code_problem, id_number_problem
 from domain.matter import FieldSpec, FieldType
 
-_PHONE = re.compile(r"^1\d{10}$|^0\d{2,3}-?\d{7,8}$")
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_PHONE = re.compile(r"^1\d{10}$|^0\d{2,3}-?\d{7,8}$", re.ASCII)  # not fullwidth digits
 MAX_TEXT = 2000
 
 # What a client may send for one field (booleans, lists and objects are not field values).
@@ -62,7 +63,11 @@ def field_problem(spec: FieldSpec, value: Any, *, today: date | None = None) -> 
         return "应为文字"
     match spec.type:
         case FieldType.date:
+            # Only YYYY-MM-DD: fromisoformat also takes 20260201 and 2026-W05-1, which
+            # would be stored as typed and compared as text by 秒批's rules.
             try:
+                if not _DATE.fullmatch(text):
+                    raise ValueError(text)
                 date.fromisoformat(text)
             except ValueError:
                 return "应为日期（YYYY-MM-DD）"

@@ -6,6 +6,7 @@ can act on, so that the API and the pages can name the field and say what is wro
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from operator import mul
 
@@ -13,6 +14,7 @@ CREDIT_CODE_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _CREDIT_CODE_VALUES = {c: i for i, c in enumerate(CREDIT_CODE_ALPHABET)}
 _CREDIT_CODE_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 
+_ID_SHAPE = re.compile(r"[0-9]{17}[0-9X]")
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
 
@@ -61,7 +63,9 @@ def id_number_problem(value: str, *, today: date | None = None) -> str | None:
     number = value.strip().upper()
     if len(number) != 18:
         return f"身份证号码应为18位，实际为{len(number)}位"
-    if not number[:17].isdigit() or not (number[17].isdigit() or number[17] == "X"):
+    # ASCII digits only: str.isdigit() also takes fullwidth and superscript digits, which
+    # no look-up by the number would then find (or int() refuses).
+    if not _ID_SHAPE.fullmatch(number):
         return "身份证号码前17位应为数字，最后一位为数字或X"
     try:
         born = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))

@@ -123,9 +123,14 @@ async def issue(
             continue
         row = await _get(session, type=record.type, number=record.number)
         assert row is not None, "a conflicting insert leaves the row it conflicted with"
-        same = row.digest == digest or (
-            record.application_no is not None and row.application_no == record.application_no
-        )
+        # Already issued: by this application (an attempt retried), or, for a record of no
+        # application (an import), the same licence whoever issued it. Another
+        # application's licence is not this one's, even with the same content: undoing this
+        # application's decision would revoke it, and it may be revoked already.
+        if record.application_no is not None:
+            same = row.application_no == record.application_no
+        else:
+            same = row.digest == digest
         outcomes.append(
             IssueOutcome(
                 type=record.type,
@@ -159,15 +164,25 @@ async def held_by(
 
 
 async def revoke(
-    session: AsyncSession, *, type: str, number: str, actor_name: str, reason: str, at: datetime
+    session: AsyncSession,
+    *,
+    type: str,
+    number: str,
+    actor_name: str,
+    reason: str,
+    at: datetime,
+    application_no: str | None = None,
 ) -> LicenceRow:
-    """Revoke a licence; `LookupError` if there is none, `AlreadyRevoked` if it was."""
+    """Revoke a licence (only one `application_no` issued, when given); `LookupError` if
+    there is none, `AlreadyRevoked` if it was."""
+    mine = [LicenceRow.application_no == application_no] if application_no else []
     revoked = await session.scalar(
         update(LicenceRow)
         .where(
             LicenceRow.type == type,
             LicenceRow.number == number,
             LicenceRow.revoked_at.is_(None),
+            *mine,
         )
         .values(revoked_at=at, revoked_by=actor_name, revoke_reason=reason)
         .returning(LicenceRow)
@@ -177,7 +192,7 @@ async def revoke(
         row: LicenceRow = revoked
         return row
     existing = await _get(session, type=type, number=number)
-    if existing is None:
+    if existing is None or (application_no and existing.application_no != application_no):
         raise LookupError(f"no licence {type} {number}")
     raise AlreadyRevoked(existing)
 

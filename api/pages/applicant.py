@@ -60,7 +60,7 @@ from store.models import ApplicationRow, LicenceRow
 router = APIRouter(include_in_schema=False, dependencies=[PAGE_IDEMPOTENT])
 
 CATALOGUE_PAGE_SIZE = 20
-REGION_CODE = re.compile(r"\d{6}(\d{3}){0,2}")
+REGION_CODE = re.compile(r"\d{6}(\d{3}){0,2}", re.ASCII)
 
 
 async def _matter(services: ServicesDep, code: str) -> MatterDefinition:

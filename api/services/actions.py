@@ -43,7 +43,7 @@ from api.schemas import (
     VerificationIn,
     WithdrawIn,
 )
-from api.services import aftercare
+from api.services import aftercare, materials
 from api.services import status as lookup
 from api.services.accounts import StaffUser
 from api.services.tasks import Task, reload_task
@@ -75,9 +75,16 @@ from domain.actions import (
     WithdrawInput,
 )
 from domain.actors import Actor, Role
-from domain.application import ApplicationStatus, MaterialReceipt, Tolerance
+from domain.application import (
+    Applicant,
+    ApplicationStatus,
+    MaterialReceipt,
+    MaterialSource,
+    Tolerance,
+)
 from domain.fields import clean_fields, fields_problems
 from domain.reason import reason_problem
+from store.models import ApplicationRow
 from workflows.matter import MatterWorkflow
 
 # The request's Idempotency-Key: set for the JSON routes' actions by `api.deps.IDEMPOTENT`,
@@ -206,18 +213,52 @@ async def supply_missing(
     if (owed is None or not owed.open) and not _maybe_a_retry():
         raise conflict("该办件没有待补齐的容缺材料")
     problems = {}
+    receipts = [MaterialReceipt(**m.model_dump()) for m in body.materials]
     for i, m in enumerate(body.materials):
-        if m.source.value == "paper" and actor.role is Role.applicant:
+        if m.source is MaterialSource.paper and actor.role is Role.applicant:
             problems[f"materials[{i}].source"] = "纸质材料只能在窗口提交，网上补交请上传"
-        elif m.source.value != "paper" and not m.ref.strip():
+        elif m.source is MaterialSource.sharing:
+            problems[f"materials[{i}].source"] = "容缺材料须上传、以电子证照或在窗口提交"
+        elif m.source is not MaterialSource.paper and not m.ref.strip():
             problems[f"materials[{i}].ref"] = "请先上传文件，并填写文件编号"
+        elif m.source is MaterialSource.licence:
+            receipt, problem = await _licence_handed_in(services, session, found, m.code, m.ref)
+            if problem:
+                problems[f"materials[{i}].ref"] = problem
+            elif receipt is not None:
+                receipts[i] = receipt  # pinned: its number and digest, verified
     if problems:
         raise invalid(problems)
-    action = MissingMaterialsInput(
-        actor=actor, materials=[MaterialReceipt(**m.model_dump()) for m in body.materials]
-    )
+    action = MissingMaterialsInput(actor=actor, materials=receipts)
     await _send(services, session, found.application_no, MatterWorkflow.supply_missing, action)
     return lookup.view(services, await lookup.reload(session, found))
+
+
+async def _licence_handed_in(
+    services: Services, session: AsyncSession, found: lookup.Found, code: str, ref: str
+) -> tuple[MaterialReceipt | None, str | None]:
+    """A licence named for an owed material, checked as at submission (None, None: not a
+    material of the matter that a licence may stand for; the workflow says what is owed)."""
+    app = await session.get(ApplicationRow, found.application_no)
+    spec = next((m for m in pinned(app).materials if m.code == code), None) if app else None
+    if app is None or spec is None or not spec.licence_type:
+        return None, None if spec is None else f"“{spec.name}”不能以电子证照代替"
+    person = app.applicant_kind == "person"
+    applicant = Applicant.model_construct(
+        name=app.applicant_name,
+        id_number=app.applicant_id if person else None,
+        credit_code=None if person else app.applicant_id,
+        phone=app.applicant_phone,
+    )
+    return await materials.licence_in_hand(
+        session,
+        spec=spec,
+        ref=ref,
+        applicant=applicant,
+        form=app.form,
+        today=await services.today(),
+        licence_names={c: t.name for c, t in services.catalogue.licence_types.items()},
+    )
 
 
 async def refuse_acceptance(

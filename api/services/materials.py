@@ -95,6 +95,29 @@ async def receive_materials(
     return list(received.values()), problems
 
 
+async def licence_in_hand(
+    session: AsyncSession,
+    *,
+    spec: MaterialSpec,
+    ref: str,
+    applicant: Applicant,
+    form: Mapping[str, Any],
+    today: date,
+    licence_names: Mapping[str, str],
+) -> tuple[MaterialReceipt | None, str | None]:
+    """The licence numbered `ref`, handed in for the material `spec` after acceptance (容缺):
+    its receipt, pinned by number and digest, or why it cannot stand for it. The checks of
+    a submission: in the library, valid, the holder's, in the applicant's name."""
+    holder = _holder(spec, applicant, form)
+    row, problem = await _licence(session, spec, ref, holder, today, licence_names)
+    if problem or row is None:
+        return None, problem or f"电子证照库中没有编号为 {ref} 的证照"
+    mismatch = _name_problem(spec, row, applicant, licence_names)
+    if mismatch:
+        return None, next(iter(mismatch.values()))
+    return _receipt(spec, row), None
+
+
 def _holder(spec: MaterialSpec, applicant: Applicant, form: Mapping[str, Any]) -> str:
     value = resolve(spec.holder, applicant=applicant_values(applicant), form=form, results={})
     return str(value or "").strip().upper()
