@@ -74,7 +74,12 @@ class _Handler(BaseHTTPRequestHandler):
     server: Receiver
 
     def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers.get("content-length") or 0))
+        length = int(self.headers.get("content-length") or 0)
+        body = self.rfile.read(length)
+        if len(body) < length:
+            # The sender went away mid-request (a worker killed while sending): nothing was
+            # delivered, as a real server would not take a truncated request either.
+            return
         status, delay = self.server.decide()
         if delay:
             time.sleep(delay)  # a receiver that hangs: the client gives up first
