@@ -164,6 +164,10 @@ def holder_problem(kind: HolderKind, holder_id: str) -> str | None:
     return credit_code_problem(holder_id)
 
 
+# The field that, where a licence type has it, is its holder's own identifier.
+_HOLDER_FIELD = {HolderKind.person: "id_number", HolderKind.organisation: "credit_code"}
+
+
 def record_problems(
     record_fields: Mapping[str, Any], licence_type: LicenceType, *, today: date | None
 ) -> dict[str, str]:
@@ -194,6 +198,12 @@ def record_problems(
     else:
         for code, problem in fields_problems(licence_type.fields, values, today=today).items():
             problems[f"fields.{code}"] = problem
+        # The holder's own identifier among the fields (an ID card's number, a business
+        # licence's credit code) is the holder's: a licence that says otherwise is not one.
+        own = _HOLDER_FIELD[licence_type.holder]
+        value = values.get(own)
+        if isinstance(holder_id, str) and value and str(value).strip().upper() != holder_id:
+            problems[f"fields.{own}"] = "与持证人证件号码不一致"
     return problems
 
 

@@ -211,3 +211,19 @@ def test_identifier_fields_are_checked_too() -> None:
     assert set(record_problems(record, licence_type, today=TODAY)) == {"fields.credit_code"}
     wrong_type = record | {"type": "seal_record"}
     assert "type" in record_problems(wrong_type, licence_type, today=TODAY)
+
+
+def test_the_holder_s_own_identifier_among_the_fields_is_the_holder_s() -> None:
+    """An ID card whose number is not its holder's is no ID card (an import took it)."""
+    licence_type = default_catalogue().licence_type("resident_id_card")
+    holder, other = id_number(), id_number(serial="456")
+    record = {
+        "type": "resident_id_card",
+        "holder_id": holder,
+        "issued_on": date(2020, 1, 1),
+        "valid_until": date(2040, 1, 1),
+        "fields": {"name": "张三", "id_number": other, "address": "马鞍山市花山区示例路1号"},
+    }
+    assert set(record_problems(record, licence_type, today=TODAY)) == {"fields.id_number"}
+    same = record | {"fields": record["fields"] | {"id_number": holder.lower()}}  # type: ignore[operator]
+    assert record_problems(same, licence_type, today=TODAY) == {}

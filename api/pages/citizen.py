@@ -6,6 +6,7 @@ Signing in is optional: applying with an application number and query code works
 from __future__ import annotations
 
 import logging
+from urllib.parse import quote
 
 from authlib.integrations.base_client import OAuthError
 from fastapi import APIRouter, Request
@@ -86,7 +87,10 @@ async def my_licences(request: Request, services: ServicesDep, session: SessionD
         return redirect("/my/login?next=/my/licences")
     held = await licences.wallet(services=services, session=session, holder_id=identity.id)
     base = (services.settings.public_url or str(request.base_url)).rstrip("/")
-    codes = {h.number: qr_svg(f"{base}/licences/{h.number}?type={h.type}") for h in held}
+    codes = {
+        h.number: qr_svg(f"{base}/licences/{quote(h.number, safe='')}?type={quote(h.type)}")
+        for h in held
+    }
     return render(request, "my_licences.html", identity=identity, licences=held, qr=codes)
 
 
