@@ -12,12 +12,11 @@ from collections.abc import Iterable, Sequence
 from typing import Any, cast
 
 from sqlalchemy import Connection, Table, case, delete, func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.catalogue_entries import CatalogueEntry
 from domain.search_text import SEPARATOR, in_letters, pinyin_of, search_text, search_words
-from store.db import create_sync_engine
+from store.db import create_sync_engine, insert_into
 from store.models import CatalogueEntryRow
 
 Entries = cast(Table, CatalogueEntryRow.__table__)
@@ -55,7 +54,7 @@ def entry_values(entry: CatalogueEntry) -> dict[str, Any]:
 
 
 def _upsert(dialect: str, rows: list[dict[str, Any]]) -> Any:
-    stmt = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(Entries).values(rows)
+    stmt = insert_into(dialect, Entries).values(rows)
     return stmt.on_conflict_do_update(
         index_elements=["code"], set_={c: stmt.excluded[c] for c in rows[0] if c != "code"}
     )

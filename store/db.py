@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import Engine, Executable, event
+from sqlalchemy import Engine, Executable, FromClause, TableClause, event
 from sqlalchemy import create_engine as create_blocking_engine
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
@@ -112,3 +113,10 @@ def read_by_key(statement: S) -> S:
     loop's own thread, with no trip to the connection's (store/sqlite_driver.py); never mark a
     write or a read that scans."""
     return statement.execution_options(**{sqlite_driver.IN_LOOP: True})
+
+
+def insert_into(dialect: str, table: FromClause) -> Any:
+    """The INSERT of `dialect` (its name: "postgresql" or "sqlite"), which takes ON CONFLICT
+    (upserts, inserts that skip a row there already): the same on both databases."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert(cast(TableClause, table))  # a mapped class's __table__ is typed FromClause

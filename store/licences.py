@@ -14,10 +14,10 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Table, TableClause, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.licences import HolderKind, LicenceRecord, LicenceStatus, status_on
+from store.db import insert_into
 from store.models import LicenceRow
 
 LICENCES: Table = LicenceRow.__table__  # type: ignore[assignment]
@@ -49,8 +49,7 @@ class AlreadyRevoked(Exception):
 
 def insert_licences(dialect: str, target: TableClause = LICENCES) -> Any:
     """INSERT that skips a (type, number) already present, for either database."""
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return insert(target).on_conflict_do_nothing(index_elements=["type", "number"])
+    return insert_into(dialect, target).on_conflict_do_nothing(index_elements=["type", "number"])
 
 
 def licence_values(

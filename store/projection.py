@@ -26,7 +26,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Table, bindparam, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from definitions.notice_templates import Templates
@@ -37,6 +36,7 @@ from domain.notices import DeliveryState, NoticeChannel, channel_for
 from domain.regions import region_of_number
 from domain.states import ApplicationState
 from domain.statistics import ACCEPTANCE_EVENTS, FIGURE_EVENTS, completed_early
+from store.db import insert_into
 from store.models import (
     ApplicationRow,
     CorrectionFileRow,
@@ -65,10 +65,6 @@ def _dialect(session: AsyncSession) -> str:
     return session.get_bind().dialect.name
 
 
-def _insert(dialect: str, table: Table) -> Any:
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
-
-
 # The statements are built once per table and set of columns, and run with each write's
 # values as parameters: built afresh for every write, their `excluded` alias and the
 # statement's cache key took a tenth of the worker's Python time (docs/performance.md).
@@ -83,7 +79,7 @@ def _upsert_statement(
 ) -> Any:
     """INSERT … ON CONFLICT (key) DO UPDATE of the columns but the key's and `keep`'s;
     `newer_only` updates only a row whose revision is not newer than the one written."""
-    stmt = _insert(dialect, table)
+    stmt = insert_into(dialect, table)
     return stmt.on_conflict_do_update(
         index_elements=list(key),
         set_={c: stmt.excluded[c] for c in columns if c not in key and c not in keep},
@@ -93,7 +89,7 @@ def _upsert_statement(
 
 @functools.cache
 def _insert_new_statement(dialect: str, table: Table, key: tuple[str, ...]) -> Any:
-    return _insert(dialect, table).on_conflict_do_nothing(index_elements=list(key))
+    return insert_into(dialect, table).on_conflict_do_nothing(index_elements=list(key))
 
 
 async def _upsert(

@@ -27,7 +27,6 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.ratings import RatingLevel
@@ -43,6 +42,7 @@ from domain.statistics import (
     CatalogueCounts,
     Counts,
 )
+from store.db import insert_into
 from store.models import (
     ApplicationRow,
     CatalogueEntryRow,
@@ -267,8 +267,7 @@ def refresh_days(conn: Connection, days: Sequence[date], now: datetime) -> int:
     counted: a change committed meanwhile either is counted or marks its day stale again."""
     if not days:
         return 0
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    marked = dialect.insert(Days).values(
+    marked = insert_into(conn.dialect.name, Days).values(
         [{"day": day, "refreshed_at": now, "stale": False} for day in days]
     )
     conn.execute(

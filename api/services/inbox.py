@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, and_, exists, func, literal, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.expression import Exists
 
@@ -15,6 +14,7 @@ from api.services.accounts import StaffUser
 from api.services.region_scope import of_visible
 from domain.actors import Role
 from domain.events import SUPERVISORS, WINDOW, department, department_head, leader
+from store.db import insert_into
 from store.models import NotificationReadRow, NotificationRow
 
 
@@ -93,9 +93,8 @@ async def mark_read(
     unread = unread.where(_mine(user), ~_read_by(user))
     if ids is not None:
         unread = unread.where(NotificationRow.id.in_(list(ids)))
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     marked = await session.execute(
-        dialect.insert(reads)
+        insert_into(session.get_bind().dialect.name, reads)
         .from_select(["user_id", "notification_id", "read_at"], unread)
         .on_conflict_do_nothing(index_elements=["user_id", "notification_id"])
         # The rows this request wrote (a row count is not given alike by every driver).

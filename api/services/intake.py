@@ -13,7 +13,6 @@ from typing import Any
 
 from fastapi import Request
 from sqlalchemy import delete, insert, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -41,6 +40,7 @@ from domain.reason import reason_problem
 from domain.regions import RegionLevel
 from domain.routing import handling_region, localised
 from domain.states import ApplicationState
+from store.db import insert_into
 from store.models import ApplicationRow, IdempotencyRow, NumberSequenceRow
 from workflows.case import commitment as pledged_commitment
 from workflows.case import tolerance as pledged_tolerance
@@ -201,9 +201,8 @@ async def allocate_number(session: AsyncSession, *, region: str, now: datetime) 
     """`{region}{yyyymmdd}{nnnnnn}`: digits only, easy to read out and type on a phone."""
     day = now.strftime("%Y%m%d")
     table = NumberSequenceRow.__table__
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     stmt = (
-        dialect.insert(table)
+        insert_into(session.get_bind().dialect.name, table)
         .values(day=day, last=1)
         .on_conflict_do_update(index_elements=["day"], set_={"last": table.c.last + 1})
         .returning(table.c.last)
