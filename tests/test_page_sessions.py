@@ -13,6 +13,7 @@ from datetime import timedelta
 import httpx
 from fastapi import FastAPI, Request
 from fastapi.responses import PlainTextResponse
+from pytest import MonkeyPatch
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -85,25 +86,21 @@ async def test_signing_out_ends_the_session_for_a_copy_of_its_cookie(
 
 
 async def test_an_expired_session_is_not_brought_back_and_is_purged(
-    api: httpx.AsyncClient, api_app: FastAPI, engine: AsyncEngine
+    api: httpx.AsyncClient, api_app: FastAPI, engine: AsyncEngine, monkeypatch: MonkeyPatch
 ) -> None:
     services = api_app.state.services
-    real = services.session_clock
     async with client_of(api_app) as browser:
         number, code = await _looked_up(api, browser)
         old = browser.cookies[COOKIE]
-        later = real() + timedelta(hours=4, minutes=1)
-        services.session_clock = lambda: later
-        try:
-            # Idle past its four hours: forgotten; the code typed again begins a new session
-            # (a new token), and that write purges the old one.
-            page = await browser.get(f"/status/{number}", follow_redirects=True)
-            assert not _shows_status(page, number)
-            await browser.get(f"/status/{number}", params={"code": code}, follow_redirects=True)
-            assert browser.cookies[COOKIE] != old
-            assert await _row(engine, old) is None
-        finally:
-            services.session_clock = real
+        later = services.session_clock() + timedelta(hours=4, minutes=1)
+        monkeypatch.setattr(services, "session_clock", lambda: later)
+        # Idle past its four hours: forgotten; the code typed again begins a new session
+        # (a new token), and that write purges the old one.
+        page = await browser.get(f"/status/{number}", follow_redirects=True)
+        assert not _shows_status(page, number)
+        await browser.get(f"/status/{number}", params={"code": code}, follow_redirects=True)
+        assert browser.cookies[COOKIE] != old
+        assert await _row(engine, old) is None
     async with engine.connect() as conn:
         stale = select(func.count()).where(PageSessionRow.expires_at <= later)
         assert (await conn.execute(stale)).scalar() == 0
@@ -185,7 +182,7 @@ async def test_overlapping_requests_keep_each_other_s_changes(
 
 
 async def test_a_session_in_use_lives_on_without_a_write_on_every_request(
-    api: httpx.AsyncClient, api_app: FastAPI, engine: AsyncEngine
+    api: httpx.AsyncClient, api_app: FastAPI, engine: AsyncEngine, monkeypatch: MonkeyPatch
 ) -> None:
     services = api_app.state.services
     real = services.session_clock
@@ -194,16 +191,13 @@ async def test_a_session_in_use_lives_on_without_a_write_on_every_request(
         token = browser.cookies[COOKIE]
         first = await _row(engine, token)
         assert first is not None
-        try:
-            for minutes, moved in ((2, False), (6, True)):
-                now = real() + timedelta(minutes=minutes)
-                services.session_clock = lambda now=now: now
-                await browser.get(f"/status/{number}", follow_redirects=True)
-                row = await _row(engine, token)
-                assert row is not None
-                assert (row.expires_at > first.expires_at) is moved, minutes
-        finally:
-            services.session_clock = real
+        for minutes, moved in ((2, False), (6, True)):
+            now = real() + timedelta(minutes=minutes)
+            monkeypatch.setattr(services, "session_clock", lambda now=now: now)
+            await browser.get(f"/status/{number}", follow_redirects=True)
+            row = await _row(engine, token)
+            assert row is not None
+            assert (row.expires_at > first.expires_at) is moved, minutes
 
 
 async def test_reading_pages_writes_no_session_and_forms_still_post(
