@@ -3,6 +3,7 @@ something the application will hold, and every licence it issues must be complet
 
 - a material's `holder` is `applicant.id` or a form field holding an ID number or credit code;
 - a form field's `prefill` is `identity.<claim>` or `licence.<type>.<field>` of a known type;
+- a form field that is `applicants_own` holds an identifier (ID number or credit code);
 - an `issues` entry names a known licence type, takes its number and holder from the form or
   a step's results, and fills every required field of the licence type.
 """
@@ -64,6 +65,8 @@ def check_refs(
                 "the holder is applicant.id or a form field of type id_number or credit_code",
             )
     for i, spec in enumerate(matter.form):
+        if spec.applicants_own and spec.type not in _IDENTIFIERS:
+            add(("form", i, "applicants_own"), "only a field of type id_number or credit_code")
         if spec.prefill:
             add(("form", i, "prefill"), _prefill_problem(spec.prefill, licence_types))
     for i, issue in enumerate(matter.issues):

@@ -128,6 +128,11 @@ class FieldSpec(Strict):
         description="秒填: for a signed-in applicant, the value is taken from identity.<claim> "
         "or licence.<licence type>.<field>",
     )
+    applicants_own: bool = Field(
+        default=False,
+        description="an id_number or credit_code field that names the applicant itself (the "
+        "taxpayer of a tax clearance): refused unless it is the applicant's own identifier",
+    )
 
 
 class MaterialSpec(Strict):

@@ -102,6 +102,29 @@ def tax_commitment() -> dict[str, Any]:
     }
 
 
+async def test_a_clearance_at_once_is_only_for_the_applicants_own_credit_code(
+    api: httpx.AsyncClient,
+) -> None:
+    """Issued at once, without a person looking, a certificate for the credit code typed in
+    the form would be another company's (and would block that company's own clearance)."""
+    body = tax_commitment()
+    other = credit_code(f"9134050{uuid.uuid4().int % 10**10:010d}")
+    body["form"]["taxpayer_credit_code"] = other
+    refused = await api.post("/api/applications", json=body)
+    assert (
+        invalid_fields(refused)["form.taxpayer_credit_code"] == "须为申请人本人的统一社会信用代码"
+    )
+    body["form"]["taxpayer_credit_code"] = other[:-1] + ("0" if other[-1] != "0" else "1")
+    wrong_digit = invalid_fields(await api.post("/api/applications", json=body))
+    assert "校验位错误" in wrong_digit["form.taxpayer_credit_code"]  # the first problem stays
+
+    body["form"]["taxpayer_credit_code"] = body["applicant"]["credit_code"].lower()
+    receipt = await submit(api, body)
+    granted = await status(api, receipt["application_no"], receipt["query_code"])
+    [licence] = granted["licences"]
+    assert licence["issued"] and licence["number"] == body["applicant"]["credit_code"]
+
+
 async def test_a_commitment_is_granted_at_once_then_fails_its_verification_and_is_revoked(
     api: httpx.AsyncClient, engine: AsyncEngine
 ) -> None:

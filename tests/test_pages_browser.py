@@ -299,10 +299,11 @@ async def test_a_walk_in_receipt_leaves_no_code_behind_at_the_window(
     await expect(clerk.locator(".matter-list")).not_to_contain_text("企业开办")
     await clerk.click(".matter-list a:has-text('受理')")
     await clerk.fill("#applicant_name", "马鞍山示例有限公司")
-    await clerk.fill("#identifier", credit_code())
+    taxpayer = credit_code()
+    await clerk.fill("#identifier", taxpayer)
     await clerk.fill("#phone", "0555-2345678")
     await clerk.fill("#form_taxpayer_name", "马鞍山示例有限公司")
-    await clerk.fill("#form_taxpayer_credit_code", credit_code())
+    await clerk.fill("#form_taxpayer_credit_code", taxpayer)
     await clerk.select_option("#form_reason", "解散")
     for code in ("deregistration_form", "agent_id", "business_licence"):
         await clerk.check(f"input[name=paper_{code}]")

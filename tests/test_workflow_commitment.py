@@ -22,7 +22,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from domain.actions import VerificationInput
-from domain.application import ApplicationInput
+from domain.application import Applicant, ApplicationInput
 from domain.matter import Channel, MatterDefinition
 from domain.states import ApplicationState, SlaLevel, StepState
 from store import licences as library
@@ -52,6 +52,7 @@ async def _accepted(env: WorkflowEnvironment) -> tuple[ApplicationInput, timedel
     app = application(
         matter=commitment_matter(), now=now, calendar=calendar, channel=Channel.window,
         form=form, commitment_signed=True,
+        applicant=Applicant(name=form["taxpayer_name"], credit_code=code, phone="0555-2345678"),
     )  # fmt: skip
     return app, shift
 

@@ -27,6 +27,7 @@ from definitions.catalogue import Catalogue
 from domain.actors import Actor
 from domain.application import (
     ENGINE,
+    Applicant,
     ApplicationInput,
     ApplicationStatus,
     MaterialReceipt,
@@ -35,7 +36,7 @@ from domain.application import (
 )
 from domain.fields import clean_fields, fields_problems
 from domain.identifiers import id_number_problem
-from domain.matter import Channel, Connector, MatterDefinition, MatterStatus
+from domain.matter import Channel, Connector, FieldType, MatterDefinition, MatterStatus
 from domain.reason import reason_problem
 from domain.regions import RegionLevel
 from domain.routing import handling_region, localised
@@ -108,6 +109,24 @@ def form_field_problems(
     return {f"form.{code}": reason for code, reason in problems.items()}
 
 
+def not_applicants_own(
+    matter: MatterDefinition, form: Mapping[str, Any], applicant: Applicant
+) -> dict[str, str]:
+    """The fields that name the applicant itself (`applicants_own`) but hold another's
+    identifier. A clearance certificate issued at once to the credit code typed in the form
+    would otherwise be another company's, and would block that company's own."""
+    problems = {}
+    for spec in matter.form:
+        value = str(form.get(spec.code) or "").strip().upper()
+        if not spec.applicants_own or not value:
+            continue
+        own = applicant.id_number if spec.type is FieldType.id_number else applicant.credit_code
+        if value != (own or "").upper():
+            which = "身份证号码" if spec.type is FieldType.id_number else "统一社会信用代码"
+            problems[f"form.{spec.code}"] = f"须为申请人本人的{which}"
+    return problems
+
+
 async def unchecked_form_problems(request: Request, body: Any) -> dict[str, str]:
     """For a submission its model refused (`api.errors.also_checked`): the problems of its
     matter's form fields, which only `check_submission` would have found. Nothing for a
@@ -153,6 +172,8 @@ async def check_submission(
     if applicant.id_number and id_number_problem(applicant.id_number, today=today.date()):
         problems["applicant.id_number"] = "出生日期不能晚于今天"
     problems |= form_field_problems(matter, submission.form, today.date())
+    for key, reason in not_applicants_own(matter, submission.form, applicant).items():
+        problems.setdefault(key, reason)  # a check digit's problem says more
     materials, material_problems = await received_materials(
         session, services, matter, submission, today=today.date()
     )
