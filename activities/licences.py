@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
@@ -24,6 +24,7 @@ from domain.issuing import (
     IssueOutcome,
     IssueResult,
     LicenceDraft,
+    LicenceRef,
     RevokeInput,
     RevokeResult,
 )
@@ -31,7 +32,7 @@ from domain.licences import LicenceRecord, LicenceType, clean_record, record_pro
 from domain.routing import branch_code
 from store import licences as library
 from store.audit_trail import record_audit
-from store.models import StepRow
+from store.models import LicenceRow, StepRow
 
 
 def valid_until(issued_on: date, years: int | None) -> date | None:
@@ -116,32 +117,69 @@ class LicenceActivities:
             answers.append(None)
             records.append(record)
             kinds[record.type] = spec.holder
+        replacing = {d.number: d.supersedes for d in job.drafts if d.supersedes is not None}
+        issued = []
         async with self._sessions() as session, session.begin():
             outcomes = iter(
                 await library.issue(
                     session, records=records, holder_kinds=kinds, now=datetime.now(UTC)
                 )
             )
-        issued = []
-        written = iter(records)
-        for answer in answers:
-            if answer is not None:
+            written = iter(records)
+            for answer in answers:
+                if answer is None:
+                    record, outcome = next(written), next(outcomes)
+                    old = replacing.get(record.number)
+                    answer = self._issued(record, outcome)
+                    if old is not None and answer.outcome is not IssueOutcome.refused:
+                        answer = await self._supersede(session, answer, old, outcome, job)
                 issued.append(answer)
-                continue
-            record, outcome = next(written), next(outcomes)
-            spec = self._catalogue.licence_types[record.type]
-            conflict = outcome.result is library.IssueResult.conflict
-            issued.append(
-                IssuedLicence(
-                    type=record.type,
-                    type_name=spec.name,
-                    number=record.number,
-                    digest=outcome.digest,
-                    outcome=IssueOutcome.refused if conflict else IssueOutcome(outcome.result),
-                    problem=f"编号 {record.number} 已被另一份{spec.name}使用" if conflict else None,
-                )
-            )
         return IssueResult(licences=issued)
+
+    def _issued(self, record: LicenceRecord, outcome: library.IssueOutcome) -> IssuedLicence:
+        spec = self._catalogue.licence_types[record.type]
+        conflict = outcome.result is library.IssueResult.conflict
+        return IssuedLicence(
+            type=record.type,
+            type_name=spec.name,
+            number=record.number,
+            digest=outcome.digest,
+            outcome=IssueOutcome.refused if conflict else IssueOutcome(outcome.result),
+            problem=f"编号 {record.number} 已被另一份{spec.name}使用" if conflict else None,
+        )
+
+    async def _supersede(
+        self,
+        session: AsyncSession,
+        answer: IssuedLicence,
+        old: LicenceRef,
+        outcome: library.IssueOutcome,
+        job: IssueInput,
+    ) -> IssuedLicence:
+        """换发: the licence the new one replaces, revoked in the issue's transaction. One
+        that cannot be (another transfer replaced it first) leaves the new licence
+        unissued, for supervisors to resolve, rather than two valid certificates of one
+        property."""
+        at = datetime.now(UTC)
+        reason = f"已换发{answer.type_name} {answer.number}（申请 {job.application_no}）"
+        done = await library.supersede(
+            session, type=old.type, number=old.number, by=job.application_no, reason=reason,
+            at=at,
+        )  # fmt: skip
+        if done.problem is not None:
+            if outcome.result is library.IssueResult.issued:  # written by this transaction
+                await session.execute(delete(LicenceRow).where(LicenceRow.id == outcome.licence_id))
+            return answer.model_copy(
+                update={"outcome": IssueOutcome.refused, "problem": done.problem, "digest": ""}
+            )
+        if done.holder_id is not None:  # now, not by an earlier attempt
+            await record_audit(
+                session, actor_id=SYSTEM.id, actor_name=SYSTEM.name,
+                actor_role=SYSTEM.role.value, action="licence.supersede", subject=done.holder_id,
+                application_no=job.application_no,
+                detail={"type": old.type, "number": old.number, "reason": reason}, at=at,
+            )  # fmt: skip
+        return answer.model_copy(update={"superseded": old})
 
     @activity.defn(name="revoke_licences")
     async def revoke_licences(self, job: RevokeInput) -> RevokeResult:
@@ -186,4 +224,20 @@ class LicenceActivities:
                         at=job.at,
                     )
                 revoked.append(licence)
-        return RevokeResult(revoked=revoked)
+            restored = []
+            for licence in job.restore:
+                done = await library.restore(
+                    session, type=licence.type, number=licence.number, by=job.application_no
+                )
+                if done.problem is None:
+                    restored.append(licence)
+                if done.holder_id is not None:  # now, not by an earlier attempt
+                    await record_audit(
+                        session, actor_id=SYSTEM.id, actor_name=SYSTEM.name,
+                        actor_role=SYSTEM.role.value, action="licence.restore",
+                        subject=done.holder_id, application_no=job.application_no,
+                        detail={"type": licence.type, "number": licence.number,
+                                "reason": job.reason, "decided_by": job.actor_name},
+                        at=job.at,
+                    )  # fmt: skip
+        return RevokeResult(revoked=revoked, restored=restored)

@@ -442,6 +442,11 @@ class LicenceIssued(ApiModel):
         description="revoked in the library because the decision was undone (撤销, or 终止 "
         "after the grant): its verify page shows it 已注销",
     )
+    replaced: str | None = Field(
+        default=None,
+        description="换发: the number of the licence this one replaced, revoked with its issue "
+        "(valid again if the decision is undone)",
+    )
 
 
 class OwedMaterialView(ApiModel):

@@ -5,7 +5,8 @@ something the application will hold, and every licence it issues must be complet
 - a form field's `prefill` is `identity.<claim>` or `licence.<type>.<field>` of a known type;
 - a form field that is `applicants_own` holds an identifier (ID number or credit code);
 - an `issues` entry names a known licence type, takes its number and holder from the form or
-  a step's results, and fills every required field of the licence type.
+  a step's results, and fills every required field of the licence type; what it
+  `supersedes` is a material a licence replaces.
 """
 
 from __future__ import annotations
@@ -75,6 +76,10 @@ def check_refs(
             add((*loc, key), value_problem(matter, getattr(issue, key)))
         for field_code, ref in issue.fields.items():
             add((*loc, "fields", field_code), value_problem(matter, ref))
+        if issue.supersedes is not None:
+            cited = next((m for m in matter.materials if m.code == issue.supersedes), None)
+            if cited is None or cited.licence_type is None:
+                add((*loc, "supersedes"), "not a material of this matter with a licence_type")
         if licence_types is None:
             continue
         licence = licence_types.get(issue.licence_type)

@@ -64,6 +64,8 @@ class EventKind(StrEnum):
     verification_failed = "verification_failed"
     revoked = "revoked"
     licence_revoked = "licence_revoked"
+    licence_superseded = "licence_superseded"
+    licence_restored = "licence_restored"
     rated = "rated"
     review_followed_up = "review_followed_up"
 
@@ -119,6 +121,8 @@ _EVENT_LABELS = {
     EventKind.verification_failed: "承诺核查不符",
     EventKind.revoked: "撤销审批决定",
     EventKind.licence_revoked: "电子证照注销",
+    EventKind.licence_superseded: "原证照注销（换发）",
+    EventKind.licence_restored: "原证照恢复有效",
     EventKind.rated: "好差评",
     EventKind.review_followed_up: "差评整改回访",
 }

@@ -305,6 +305,12 @@ class LicenceIssue(Strict):
     fields: dict[Code, ValueRef] = Field(
         default_factory=dict, description="licence field -> where its value comes from"
     )
+    supersedes: Code | None = Field(
+        default=None,
+        description="换发: a material of this matter whose licence, cited from the library, "
+        "this one replaces (the seller's certificate at a transfer): revoked when this one "
+        "is issued, in the same transaction, and restored if the decision is undone",
+    )
 
 
 class LevelImplementation(Strict):

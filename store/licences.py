@@ -39,6 +39,9 @@ class IssueOutcome:
     application_no: str | None  # the application the stored licence came from
 
 
+SUPERSEDED_BY = "系统（换发）"  # who revoked a licence replaced by a new one
+
+
 class AlreadyRevoked(Exception):
     """The licence was revoked before (possibly a moment ago, by someone else)."""
 
@@ -71,6 +74,7 @@ def licence_values(
         "application_no": record.application_no,
         "digest": digest,
         "created_at": now,
+        "superseded_by": None,
     }
 
 
@@ -194,6 +198,55 @@ async def revoke(
     if existing is None or (application_no and existing.application_no != application_no):
         raise LookupError(f"no licence {type} {number}")
     raise AlreadyRevoked(existing)
+
+
+@dataclass(frozen=True)
+class Replaced:
+    """What `supersede` or `restore` did to a licence: `holder_id` when it did it now,
+    `problem` when it cannot, neither when an earlier attempt did it (a retry)."""
+
+    holder_id: str | None = None
+    problem: str | None = None
+
+
+async def supersede(
+    session: AsyncSession, *, type: str, number: str, by: str, reason: str, at: datetime
+) -> Replaced:
+    """Revoke a licence replaced by application `by`'s new one (换发)."""
+    holder = await session.scalar(
+        update(LicenceRow)
+        .where(LicenceRow.type == type, LicenceRow.number == number)
+        .where(LicenceRow.revoked_at.is_(None))
+        .values(revoked_at=at, revoked_by=SUPERSEDED_BY, revoke_reason=reason, superseded_by=by)
+        .returning(LicenceRow.holder_id)
+    )
+    if holder is not None:
+        return Replaced(holder_id=holder)
+    row = await _get(session, type=type, number=number)
+    if row is None:
+        return Replaced(problem=f"所换发的原证照 {number} 不在证照库中")
+    if row.superseded_by == by:
+        return Replaced()
+    return Replaced(
+        problem=f"所换发的原证照 {number} 已于{row.revoked_at:%Y-%m-%d}注销：{row.revoke_reason}"
+    )
+
+
+async def restore(session: AsyncSession, *, type: str, number: str, by: str) -> Replaced:
+    """Make a licence replaced by application `by` valid again (that decision undone)."""
+    holder = await session.scalar(
+        update(LicenceRow)
+        .where(LicenceRow.type == type, LicenceRow.number == number)
+        .where(LicenceRow.superseded_by == by)
+        .values(revoked_at=None, revoked_by=None, revoke_reason=None, superseded_by=None)
+        .returning(LicenceRow.holder_id)
+    )
+    if holder is not None:
+        return Replaced(holder_id=holder)
+    row = await _get(session, type=type, number=number)
+    if row is not None and row.revoked_at is None:
+        return Replaced()
+    return Replaced(problem=f"原证照 {number} 不是本申请换发注销的")
 
 
 def status(row: LicenceRow, today: date) -> LicenceStatus:

@@ -399,6 +399,9 @@ class LicenceRow(Base):
     application_no: Mapped[str | None] = mapped_column(AppNo, index=True)
     digest: Mapped[str] = mapped_column(String(64), comment="sha256 of the content, as pinned")
     created_at: Mapped[datetime]
+    superseded_by: Mapped[str | None] = mapped_column(
+        AppNo, comment="the application whose new licence replaced (换发) this revoked one"
+    )
 
 
 class AuditRow(Base):

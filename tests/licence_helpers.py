@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from definitions.catalogue import default_catalogue
 from domain.licences import LicenceRecord
 from store import licences as library
+from tests.api_helpers import property_transfer
 from tests.factories import credit_code, id_number
 
 APPLICANT_ID = id_number()  # the person of tests/api_helpers.person()
@@ -52,16 +53,7 @@ def test_applicants_licences() -> list[LicenceRecord]:
             address="马鞍山市花山区示例路1号",
             valid_until=date(2040, 1, 2),
         ),
-        record(
-            "realty_certificate",
-            SELLER_ID,
-            "王五",
-            number="皖(2020)马鞍山市不动产权第1号",
-            certificate_no="皖(2020)马鞍山市不动产权第1号",
-            property_address="马鞍山市花山区示例小区1栋101室",
-            unit_no="340503001001GB00001F00010001",
-            floor_area=89.5,
-        ),
+        title_certificate("皖(2020)马鞍山市不动产权第1号"),
         record(
             "business_licence",
             COMPANY_ID,
@@ -84,6 +76,37 @@ def test_applicants_licences() -> list[LicenceRecord]:
             project_address="马鞍山市经开区示例路2号",
         ),
     ]
+
+
+def title_certificate(number: str | None = None) -> LicenceRecord:
+    """The seller's certificate of api_helpers.property_transfer(), under a number of its
+    own: a transfer granted revokes the certificate it cites (换发)."""
+    number = number or f"皖(2026)马鞍山市不动产权第{uuid.uuid4().int % 10**9:09d}号"
+    return record(
+        "realty_certificate",
+        SELLER_ID,
+        "王五",
+        number=number,
+        certificate_no=number,
+        property_address="马鞍山市花山区示例小区1栋101室",
+        unit_no="340503001001GB00001F00010001",
+        floor_area=89.5,
+    )
+
+
+async def transfer_of_own_title(
+    sessions: async_sessionmaker[AsyncSession],
+) -> tuple[dict[str, Any], str]:
+    """A property transfer citing a seller's certificate issued for it alone, and its
+    number: one that is granted leaves the shared certificate of the other tests valid."""
+    title = title_certificate()
+    await issue_licences(sessions, [title])
+    body = property_transfer()
+    body["materials"] = [
+        m | {"ref": title.number} if m["code"] == "title_certificate" else m
+        for m in body["materials"]
+    ]
+    return body, title.number
 
 
 async def issue_licences(

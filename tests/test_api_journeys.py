@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -33,6 +34,7 @@ from tests.api_helpers import (
 )
 from tests.engine import start, start_on_a_plain_monday
 from tests.factories import application
+from tests.licence_helpers import transfer_of_own_title
 from tests.timeline import at, eventually, next_plain_monday, plain_calendar, skip_to
 
 
@@ -471,9 +473,9 @@ async def test_one_reasoned_rejection_refuses_the_application(api: httpx.AsyncCl
 
 
 async def test_property_registration_opens_only_after_housing_and_tax_approve(
-    api: httpx.AsyncClient,
+    api: httpx.AsyncClient, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    receipt = await submit(api, property_transfer())
+    receipt = await submit(api, (await transfer_of_own_title(sessions))[0])
     number, code = receipt["application_no"], receipt["query_code"]
     realty = await as_user(api, "realty")
 

@@ -20,20 +20,29 @@ from store.models import AuditRow, MaterialRow
 from tests.api_helpers import (
     CLERK,
     SUPERVISOR,
+    approval,
     as_user,
     company,
     company_setup,
+    decide,
     error_body,
     invalid_fields,
     person,
     property_transfer,
+    status,
     submit,
     task_for,
     utility_connection,
 )
 from tests.conftest import client_of
 from tests.factories import id_number
-from tests.licence_helpers import APPLICANT_ID, issue_licences, record
+from tests.licence_helpers import (
+    APPLICANT_ID,
+    SELLER_ID,
+    issue_licences,
+    record,
+    transfer_of_own_title,
+)
 from tests.page_helpers import sign_in
 
 Json = dict[str, Any]
@@ -228,6 +237,45 @@ async def test_a_department_looks_up_only_the_applicants_of_its_own_applications
     assert "ID-340503" in {x["number"] for x in found.json()}
     entries = [e for e in await _audit(engine, APPLICANT_ID) if e.application_no == number]
     assert [e.actor_role for e in entries] == ["staff"]
+
+
+async def _grant_transfer(api: httpx.AsyncClient, receipt: Json) -> Json:
+    """Approved by the three departments, the new certificate numbered by the application;
+    the applicant's status after."""
+    number = receipt["application_no"]
+    for department in ("housing", "tax"):
+        assert (await decide(api, department, number)).status_code == 200
+    task = await task_for(api, "realty", number)
+    new = {"certificate_no": f"皖(2026)马鞍山市不动产权第{number}号"}
+    decided = await decide(api, "realty", number, approval(task) | {"result": new})
+    assert decided.status_code == 200, decided.text
+    return await status(api, number, receipt["query_code"])
+
+
+async def test_a_transfer_replaces_the_sellers_certificate_which_cannot_be_sold_again(
+    api: httpx.AsyncClient, sessions: async_sessionmaker[AsyncSession], engine: AsyncEngine
+) -> None:
+    """换发: the buyer's certificate issued revokes the seller's in the same transaction; a
+    second transfer citing it is refused, and one accepted before the first was granted
+    gets no certificate (supervisors are told) rather than a second valid one."""
+    body, title = await transfer_of_own_title(sessions)
+    twice = await submit(api, body)  # accepted while the seller's is still valid
+    granted = await _grant_transfer(api, await submit(api, body))
+    [buyers] = granted["licences"]
+    assert buyers["issued"] and buyers["number"].endswith(f"{granted['application_no']}号")
+    assert buyers["replaced"] == title
+    sellers = (await api.get(f"/api/licences/{title}/verify")).json()
+    assert sellers["status"] == "revoked"
+    [entry] = [e for e in await _audit(engine, SELLER_ID) if e.action == "licence.supersede"]
+    assert entry.application_no == granted["application_no"] and entry.detail["number"] == title
+
+    again = await api.post("/api/applications", json=body)
+    assert "已注销" in invalid_fields(again)["materials.title_certificate"]
+
+    [none] = (await _grant_transfer(api, twice))["licences"]
+    assert not none["issued"] and "已于" in none["problem"] and none["replaced"] is None
+    left = f"皖(2026)马鞍山市不动产权第{twice['application_no']}号"
+    assert (await api.get(f"/api/licences/{left}/verify")).status_code == 404  # not left behind
 
 
 async def test_only_supervisors_revoke_and_a_revocation_is_recorded_once(

@@ -237,3 +237,67 @@ async def test_an_audit_entry_commits_or_rolls_back_with_its_action(sessions: Se
         NOW,
     )
     assert entry.detail == {"type": "realty_certificate"}
+
+
+async def test_a_licence_replaced_is_revoked_once_and_restored_only_by_its_replacer(
+    sessions: Sessions,
+) -> None:
+    """换发 through the activities, each run twice as Temporal retries them: the seller's
+    certificate is revoked once with the buyer's issue (one audit entry), made valid again
+    when that decision is undone, and not by another application."""
+    from zoneinfo import ZoneInfo
+
+    from temporalio.testing import ActivityEnvironment
+
+    from activities.licences import LicenceActivities
+    from domain.issuing import IssueInput, IssueOutcome, LicenceDraft, LicenceRef, RevokeInput
+
+    seller, buyer = unique_person(), unique_person()
+    old = realty(seller)
+    async with sessions() as session, session.begin():
+        await issue(session, records=[old], holder_kinds=HOLDER_KINDS, now=NOW)
+    cited = LicenceRef(type=old.type, type_name="不动产权证书", number=old.number)
+    new = realty(buyer)
+    number = f"T{uuid.uuid4().hex[:12].upper()}"
+    draft = LicenceDraft(
+        type=new.type, number=new.number, holder_id=buyer, holder_name="李四",
+        fields=new.fields, application_no=number, issued_at=NOW, supersedes=cited,
+    )  # fmt: skip
+    acts = LicenceActivities(sessions, default_catalogue(), ZoneInfo("Asia/Shanghai"))
+    env = ActivityEnvironment()
+    job = IssueInput(application_no=number, drafts=[draft])
+    for outcome in (IssueOutcome.issued, IssueOutcome.already):
+        [answer] = (await env.run(acts.issue_licences, job)).licences
+        assert (answer.outcome, answer.superseded) == (outcome, cited)
+
+    async def row() -> LicenceRow:
+        async with sessions() as session:
+            [found] = await find(session, number=old.number)
+            return found
+
+    async def audited(action: str) -> list[AuditRow]:
+        async with sessions() as session:
+            entries = await session.scalars(
+                select(AuditRow).where(AuditRow.application_no == number, AuditRow.action == action)
+            )
+            return list(entries)
+
+    replaced = await row()
+    assert replaced.revoked_at is not None and replaced.superseded_by == number
+    assert new.number in (replaced.revoke_reason or "")
+    assert len(await audited("licence.supersede")) == 1
+
+    issued = LicenceRef(type=new.type, type_name="不动产权证书", number=new.number)
+    undo = RevokeInput(
+        application_no=number, licences=[issued], reason="撤销登记", actor_name="核查员",
+        at=NOW, restore=[cited],
+    )  # fmt: skip
+    other = undo.model_copy(update={"application_no": "T-OTHER", "licences": []})
+    assert (await env.run(acts.revoke_licences, other)).restored == []
+    assert (await row()).revoked_at is not None
+    for _ in range(2):
+        result = await env.run(acts.revoke_licences, undo)
+        assert result.restored == [cited] and len(result.revoked) == 1
+    restored = await row()
+    assert restored.revoked_at is None and restored.superseded_by is None
+    assert len(await audited("licence.restore")) == 1

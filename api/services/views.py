@@ -292,6 +292,7 @@ def licences_view(
                 else None
             ),
             revoked=revoked and x.outcome is not IssueOutcome.refused,
+            replaced=x.superseded.number if x.superseded else None,
         )
         for x in licences
     ]

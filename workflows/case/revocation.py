@@ -65,6 +65,11 @@ def pending(case: Case) -> RevokeInput | None:
         reason=revocation.reason,
         actor_name=revocation.by.name,
         at=revocation.at,
+        restore=[
+            licence.superseded
+            for licence in case.status.licences
+            if licence.superseded is not None and licence.outcome is not IssueOutcome.refused
+        ],
     )
 
 
@@ -78,3 +83,5 @@ def record(case: Case, result: RevokeResult, now: datetime) -> None:
             now, APPLICANT, "licence_revoked", licence_name=licence.type_name,
             number=licence.number, reason=revocation.reason,
         )  # fmt: skip
+    for licence in result.restored:
+        case.record(now, EventKind.licence_restored, type=licence.type, number=licence.number)
