@@ -91,6 +91,11 @@ class Catalogue:
     def licence_type(self, code: str) -> LicenceType:
         return self.licence_types[code]
 
+    @property
+    def licence_names(self) -> dict[str, str]:
+        """Each licence type's name, by code."""
+        return {code: t.name for code, t in self.licence_types.items()}
+
     def department_name(self, code: str) -> str:
         dept = self.department(code)
         return dept.name if dept else code

@@ -278,6 +278,28 @@ async def test_a_transfer_replaces_the_sellers_certificate_which_cannot_be_sold_
     assert (await api.get(f"/api/licences/{left}/verify")).status_code == 404  # not left behind
 
 
+async def test_the_window_does_not_accept_on_a_licence_revoked_since_submission(
+    api: httpx.AsyncClient, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """The licences an application pinned are checked again when the window accepts it:
+    days may pass between, and the seller's certificate may be revoked meanwhile."""
+    body, title = await transfer_of_own_title(sessions)
+    receipt = await submit(api, body, accept=False)
+    number = receipt["application_no"]
+    boss = await as_user(api, SUPERVISOR)
+    revoked = await api.post(
+        f"/api/licences/realty_certificate/{title}/revoke", headers=boss,
+        json={"reason": "查封登记，予以注销"},
+    )  # fmt: skip
+    assert revoked.status_code == 200, revoked.text
+    clerk = await as_user(api, CLERK)
+    refused = await api.post(f"/api/window/applications/{number}/accept", headers=clerk, json={})
+    message = error_body(refused, 409)["message"]
+    assert f"不动产权证书 {title} 已注销（查封登记，予以注销）" in message
+    assert "受理前补正" in message
+    assert (await status(api, number, receipt["query_code"]))["state"] == "received"
+
+
 async def test_only_supervisors_revoke_and_a_revocation_is_recorded_once(
     api: httpx.AsyncClient, sessions: async_sessionmaker[AsyncSession]
 ) -> None:

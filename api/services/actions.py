@@ -84,6 +84,7 @@ from domain.application import (
 )
 from domain.fields import clean_fields, fields_problems
 from domain.reason import reason_problem
+from domain.states import ApplicationState
 from store.models import ApplicationRow
 from workflows.matter import MatterWorkflow
 
@@ -178,6 +179,20 @@ async def accept(
     tolerance = None
     if body is not None and body.tolerance is not None:
         tolerance = Tolerance(**body.tolerance.model_dump())
+    app = await session.get(ApplicationRow, found.application_no)
+    if app is not None and found.status.state is ApplicationState.received:
+        problems = await materials.pinned_licence_problems(
+            session,
+            matter=pinned(app),
+            application_no=found.application_no,
+            today=await services.today(),
+            licence_names=services.catalogue.licence_names,
+        )
+        if problems:
+            raise conflict(
+                "；".join(problems.values())
+                + "。不能据此受理：请一次性告知申请人补正（受理前补正），或不予受理"
+            )
     action = AcceptInput(actor=clerk.actor(), tolerance=tolerance)
     return await _on_application(services, session, found, MatterWorkflow.accept, action)
 
@@ -257,7 +272,7 @@ async def _licence_handed_in(
         applicant=applicant,
         form=app.form,
         today=await services.today(),
-        licence_names={c: t.name for c, t in services.catalogue.licence_types.items()},
+        licence_names=services.catalogue.licence_names,
     )
 
 

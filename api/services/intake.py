@@ -214,7 +214,7 @@ async def received_materials(
         form=clean_fields(matter.form, submission.form),
         given=[MaterialReceipt(**m.model_dump()) for m in submission.materials],
         today=today,
-        licence_names={c: t.name for c, t in services.catalogue.licence_types.items()},
+        licence_names=services.catalogue.licence_names,
     )
 
 

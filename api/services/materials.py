@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.services.licences import usable
@@ -25,7 +26,7 @@ from domain.licences import LicenceStatus
 from domain.matter import MaterialSpec, MatterDefinition
 from domain.references import applicant_values, resolve
 from store import licences as library
-from store.models import LicenceRow
+from store.models import LicenceRow, MaterialRow
 
 SHARED_REF = "共享交换平台"
 # The field a licence found in another name is refused on (and throttled by: intake.receive).
@@ -116,6 +117,48 @@ async def licence_in_hand(
     if mismatch:
         return None, next(iter(mismatch.values()))
     return _receipt(spec, row), None
+
+
+async def pinned_licence_problems(
+    session: AsyncSession,
+    *,
+    matter: MatterDefinition,
+    application_no: str,
+    today: date,
+    licence_names: Mapping[str, str],
+) -> dict[str, str]:
+    """The licences an application pinned at submission that no longer stand as they were
+    pinned (revoked, expired, or not the content pinned), by `materials.<code>`. Checked
+    again when the window accepts (受理): days may have passed, and a certificate replaced
+    by another's transfer meanwhile would otherwise be accepted as valid."""
+    rows = await session.scalars(
+        select(MaterialRow).where(
+            MaterialRow.application_no == application_no,
+            MaterialRow.source == MaterialSource.licence.value,
+        )
+    )
+    specs = {m.code: m for m in matter.materials}
+    problems = {}
+    for pinned in rows:
+        spec = specs.get(pinned.code)
+        if spec is None or spec.licence_type is None:
+            continue
+        kind = licence_names.get(spec.licence_type, spec.licence_type)
+        found = await library.find(session, number=pinned.ref, type=spec.licence_type)
+        row = found[0] if found else None
+        status = library.status(row, today) if row is not None else None
+        if row is None:
+            problem = "已不在电子证照库中"
+        elif status is LicenceStatus.revoked:
+            problem = f"已注销（{row.revoke_reason or '无注销原因'}）"
+        elif status is LicenceStatus.expired:
+            problem = f"已过期（有效期至 {row.valid_until}）"
+        elif pinned.digest and row.digest != pinned.digest:
+            problem = "内容与申请时调取的不一致"
+        else:
+            continue
+        problems[f"materials.{spec.code}"] = f"{kind} {pinned.ref} {problem}"
+    return problems
 
 
 def _holder(spec: MaterialSpec, applicant: Applicant, form: Mapping[str, Any]) -> str:
