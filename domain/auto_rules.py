@@ -66,6 +66,11 @@ class Facts(BaseModel):
         )
 
 
+def _cited(found: LicenceFact) -> dict[str, Any]:
+    """A licence as the record cites it: whose, which, and the content it had."""
+    return {"holder": found.holder, "number": found.number, "digest": found.digest}
+
+
 def _value(facts: Facts, condition: Condition, holder: str) -> tuple[Any, Any]:
     """The fact's value (or _MISSING) and how the record shows it."""
     parts = condition.fact.split(".")
@@ -75,8 +80,7 @@ def _value(facts: Facts, condition: Condition, holder: str) -> tuple[Any, Any]:
         if found is None:
             return _MISSING, None
         if len(parts) == 2:
-            shown = {"holder": holder, "number": found.number, "digest": found.digest}
-            return found.number, shown
+            return found.number, _cited(found)
         value = found.fields.get(parts[2], _MISSING)
     elif head == "form":
         value = facts.form.get(parts[1], _MISSING)
@@ -135,9 +139,21 @@ def condition_text(condition: Condition) -> str:
     return f"{condition.fact} {condition.op.value} {condition.value}"
 
 
-def evaluate(auto: AutoDecision, facts: Facts, holders: Mapping[int, list[str]]) -> AutoVerdict:
+def evaluate(
+    auto: AutoDecision,
+    facts: Facts,
+    holders: Mapping[int, list[str]],
+    *,
+    strict_licences: bool = True,
+) -> AutoVerdict:
     """The verdict of `auto`'s rules on `facts`. `holders[i]` holds the holder (resolved)
-    of each condition of rule i (only licence facts use it)."""
+    of each condition of rule i (only licence facts use it).
+
+    `strict_licences` (engine generation 6; earlier histories replay without it): a licence
+    fact whose holder the application leaves empty is missing, not absent (`absent` would
+    otherwise hold for nobody's licence), and a rule reading a licence's field cites the
+    licence too (`licence.<type>`: its holder, number and digest), so the record says which
+    licence the value came from."""
     why_not: list[str] = []
     for i, rule in enumerate(auto.rules):
         label = f"规则{i + 1}（{rule.name}）"
@@ -145,12 +161,21 @@ def evaluate(auto: AutoDecision, facts: Facts, holders: Mapping[int, list[str]])
         failed: str | None = None
         missing: list[str] = []
         for j, condition in enumerate(rule.when):
-            value, shown = _value(facts, condition, holders[i][j])
+            holder = holders[i][j]
+            parts = condition.fact.split(".")
+            of_licence = parts[0] == "licence"
+            if strict_licences and of_licence and not holder:
+                missing.append(condition.fact)  # whose licence is not known: no verdict on it
+                continue
+            value, shown = _value(facts, condition, holder)
             needs_value = condition.op not in (RuleOp.present, RuleOp.absent)
             if value is _MISSING and needs_value:
                 missing.append(condition.fact)
                 continue
             used[condition.fact] = shown
+            cited = facts.licence(parts[1], holder) if of_licence and len(parts) == 3 else None
+            if strict_licences and cited is not None:
+                used.setdefault(f"licence.{parts[1]}", _cited(cited))
             if not _holds(condition.op, value, condition.value):
                 failed = (
                     f"{label}：条件 {condition_text(condition)} 不成立（实际：{shown or '无'}）"

@@ -76,3 +76,34 @@ def test_a_missing_fact_stops_the_rules() -> None:
     verdict = evaluate(auto, Facts(applicant={"id": "X"}), _holders(auto))
     assert not verdict.decided
     assert verdict.why_not == ["规则1（需核对）：缺少事实 form.amount，规则无法判断，转人工办理"]
+
+
+def test_a_rule_on_a_licences_field_cites_the_licence_it_read() -> None:
+    auto = _auto(_rule("用途", Condition(fact="licence.permit.usage", op=RuleOp.eq, value="住宅")))
+    licence = LicenceFact(
+        type="permit", holder="H1", number="P-1", digest="d1", fields={"usage": "住宅"}
+    )
+    facts = Facts(licences=[licence])
+    verdict = evaluate(auto, facts, _holders(auto))
+    assert verdict.facts == {
+        "licence.permit.usage": "住宅",
+        "licence.permit": {"holder": "H1", "number": "P-1", "digest": "d1"},
+    }
+    # Generation 5 and before recorded the value alone; replayed, they still do.
+    older = evaluate(auto, facts, _holders(auto), strict_licences=False)
+    assert older.facts == {"licence.permit.usage": "住宅"}
+
+
+def test_a_licence_of_nobody_is_not_absent() -> None:
+    """A rule asking that a holder hold no such licence (无欠税记录) cannot be told when the
+    application leaves its holder empty: it goes to people, and stops the rules."""
+    auto = _auto(
+        _rule("无欠税", Condition(fact="licence.tax_debt", op=RuleOp.absent)),
+        _rule("兜底", Condition(fact="applicant.id", op=RuleOp.present)),
+    )
+    nobody = evaluate(auto, Facts(applicant={"id": "X"}), _holders(auto, ""))
+    assert not nobody.decided
+    assert "缺少事实 licence.tax_debt" in nobody.why_not[0]
+    assert evaluate(auto, Facts(applicant={"id": "X"}), _holders(auto)).rule_no == 1
+    older = evaluate(auto, Facts(applicant={"id": "X"}), _holders(auto, ""), strict_licences=False)
+    assert older.rule_no == 1

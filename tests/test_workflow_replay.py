@@ -252,7 +252,7 @@ async def record_signoff_and_auto(env: WorkflowEnvironment, worker: Worker) -> W
 
 
 RECORDERS = {
-    "utility_connection_signoff_auto_v1": record_signoff_and_auto,
+    "utility_connection_signoff_auto_v2": record_signoff_and_auto,  # engine 6
     "company_setup_licences_delivery_v4": record_licences_and_delivery,
     "walk_in_refusal_v4": record_walk_in_refusal,
     "company_setup_extension_requests_v3": record_extension_requests,

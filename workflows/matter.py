@@ -132,6 +132,7 @@ class MatterWorkflow(MatterActions):
             self._case.deems_on_own_clock = app.engine >= 5
             self._case.knows_before_acceptance = app.engine >= 5
             self._case.orders_follow_steps = app.engine >= 5
+            self._case.strict_licences = app.engine >= 6
         else:
             # Histories recorded before messages were delivered sent none: replayed, they
             # still send none (patched() is False there).

@@ -103,7 +103,7 @@ def decide(case: Case, code: str, licences: list[LicenceFact] | None, now: datet
         verdict = AutoVerdict(decided=False, why_not=[FACTS_LOOKUP_FAILED])
     else:
         facts = _facts(case, licences)
-        verdict = evaluate(auto, facts, _holders(case, auto))
+        verdict = evaluate(auto, facts, _holders(case, auto), strict_licences=case.strict_licences)
     step.auto = verdict
     if not verdict.decided:
         case.record(now, EventKind.auto_undecided, AUTO, code, why_not=verdict.why_not)

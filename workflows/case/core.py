@@ -66,6 +66,9 @@ class Case:
         self.knows_before_acceptance = False
         # Engine generation 5: an open supervision order follows its step when rerouted.
         self.orders_follow_steps = False
+        # Engine generation 6: 秒批's rules cite the licence a field came from, and read no
+        # licence of an empty holder (domain.auto_rules.evaluate).
+        self.strict_licences = False
         self.status = ApplicationStatus(
             application_no=app.application_no,
             matter_code=self.matter.code,
