@@ -2,7 +2,8 @@
 
 Idempotent on (type, number): a licence already present is left as it is, so a file can be
 loaded again after an interruption and only what is missing is added. A bad line is reported
-with its number and skipped; the rest of the file still loads.
+with its number and skipped; the rest of the file still loads. So is a line whose (type,
+number) the library holds with other content: it is not the licence present.
 
 Built for millions of lines. Checking a line costs more than writing it, so worker processes
 check chunks of lines and turn them into rows in the driver's own form, while this process
@@ -24,7 +25,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import column, table
+from sqlalchemy import Connection, column, select, table
 
 from domain.fields import clean_fields
 from domain.licences import (
@@ -60,8 +61,8 @@ WORKERS_FROM_BYTES = 16 * 2**20
 class ImportSummary:
     read: int = 0  # lines that were not blank
     loaded: int = 0
-    already: int = 0  # (type, number) present before, or earlier in the file
-    bad: int = 0
+    already: int = 0  # the same licence present before, or earlier in the file
+    bad: int = 0  # lines refused, with those whose (type, number) is held by other content
 
     def __str__(self) -> str:
         return (
@@ -76,6 +77,7 @@ class Chunk:
 
     read: int = 0
     rows: list[tuple[Any, ...]] = field(default_factory=list)  # values in COLUMNS order
+    lines: list[int] = field(default_factory=list)  # each row's line number
     bad: list[tuple[int, str]] = field(default_factory=list)  # (line number, reason)
 
 
@@ -114,6 +116,7 @@ class LineReader:
             out.read += 1
             try:
                 out.rows.append(self.row(text))
+                out.lines.append(number)
             except BadLine as exc:
                 out.bad.append((number, str(exc)))
         return out
@@ -218,6 +221,27 @@ def _joined(problems: Mapping[str, str]) -> str:
     return "; ".join(f"{key}: {problem}" for key, problem in problems.items())
 
 
+_TYPE, _NUMBER, _DIGEST = COLUMNS.index("type"), COLUMNS.index("number"), COLUMNS.index("digest")
+
+
+def _held_otherwise(conn: Connection, chunk: Chunk) -> list[tuple[int, str]]:
+    """The chunk's lines whose (type, number) the library holds with other content: not
+    loaded, and not the same licence present already (a second licence of one number, or a
+    licence changed at its source, needs a person, not a silent skip)."""
+    numbers = {row[_NUMBER] for row in chunk.rows}
+    stored = conn.execute(
+        select(LICENCES.c.type, LICENCES.c.number, LICENCES.c.digest).where(
+            LICENCES.c.number.in_(numbers)
+        )
+    )
+    digests = {(t, n): d for t, n, d in stored}
+    return [
+        (line, f"number: 编号 {row[_NUMBER]} 的{row[_TYPE]}已在证照库中，内容不同，未导入")
+        for line, row in zip(chunk.lines, chunk.rows, strict=True)
+        if digests.get((row[_TYPE], row[_NUMBER]), row[_DIGEST]) != row[_DIGEST]
+    ]
+
+
 def _chunks(path: Path, size: int) -> Iterator[tuple[int, list[bytes]]]:
     with path.open("rb") as lines:
         first, chunk = 1, []
@@ -290,14 +314,17 @@ def import_licences(
 
     def write(chunk: Chunk) -> None:
         summary.read += chunk.read
-        summary.bad += len(chunk.bad)
-        for number, reason in chunk.bad:
-            on_bad_line(number, reason)
+        held: list[tuple[int, str]] = []
         if chunk.rows:
             with engine.begin() as conn:
                 added = conn.exec_driver_sql(statement, parameters(chunk.rows)).rowcount
+                held = _held_otherwise(conn, chunk) if added < len(chunk.rows) else []
             summary.loaded += added
-            summary.already += len(chunk.rows) - added
+            summary.already += len(chunk.rows) - added - len(held)
+        refused = sorted([*chunk.bad, *held])  # in file order
+        summary.bad += len(refused)
+        for number, reason in refused:
+            on_bad_line(number, reason)
 
     try:
         if workers == 0:

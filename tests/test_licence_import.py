@@ -104,7 +104,8 @@ LINES: list[tuple[str, str | None]] = [
     ),
     (dumps(realty("皖（2024）马鞍山市不动产权第0000003号", colour="红")), "fields.colour"),
     (dumps(id_card() | {"application_no": "A1"}), "application_no: 未定义的键"),
-    (dumps(id_card(holder_name="李四")), None),  # the same card again: already present
+    (dumps(id_card(holder_name="李四")), "已在证照库中，内容不同"),  # not the card loaded
+    (dumps(id_card()), None),  # the same card again: already present
 ]
 GOOD = 3
 
