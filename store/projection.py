@@ -34,7 +34,7 @@ from domain.calendar import CalendarSnapshot, WorkCalendar
 from domain.events import EventKind, Notification
 from domain.notices import DeliveryState, NoticeChannel, channel_for
 from domain.regions import region_of_number
-from domain.states import ApplicationState
+from domain.states import ApplicationState, StepState
 from domain.statistics import ACCEPTANCE_EVENTS, FIGURE_EVENTS, completed_early
 from store.db import insert_into
 from store.models import (
@@ -193,6 +193,10 @@ def _application_values(status: ApplicationStatus, app: ApplicationInput | None)
 
 
 def _step_values(status: ApplicationStatus) -> list[dict[str, Any]]:
+    # A step decided on a commitment (告知承诺) is owed its verification: its row carries the
+    # verification's card, as its deadline is the verification's, so that inboxes and the
+    # supervisors' figures see one overdue.
+    owed = {v.step_code: v.sla_level for v in status.verifications if v.open}
     return [
         {
             "application_no": status.application_no,
@@ -200,7 +204,9 @@ def _step_values(status: ApplicationStatus) -> list[dict[str, Any]]:
             "name": s.name,
             "department": s.department,
             "state": s.state.value,
-            "sla_level": s.sla_level.value,
+            "sla_level": (
+                owed.get(s.code, s.sla_level) if s.state is StepState.verifying else s.sla_level
+            ).value,
             "opened_at": s.opened_at,
             "deadline": s.deadline,
             "deadline_provisional": s.deadline_provisional,

@@ -5,15 +5,18 @@ matter without 告知承诺 refuses the choice; verification answers 409 where n
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Any
 
 import httpx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio.testing import WorkflowEnvironment
 
 from store.models import AuditRow
 from tests.api_helpers import (
     CLERK,
+    SUPERVISOR,
     as_user,
     code_header,
     company,
@@ -22,9 +25,10 @@ from tests.api_helpers import (
     status,
     submit,
     task_for,
+    task_of,
 )
 from tests.factories import credit_code
-from tests.timeline import eventually
+from tests.timeline import eventually, skip_to
 
 
 def _without_premises(**overrides: object) -> dict[str, Any]:
@@ -123,6 +127,35 @@ async def test_a_clearance_at_once_is_only_for_the_applicants_own_credit_code(
     granted = await status(api, receipt["application_no"], receipt["query_code"])
     [licence] = granted["licences"]
     assert licence["issued"] and licence["number"] == body["applicant"]["credit_code"]
+
+
+async def test_an_overdue_verification_is_overdue_work_in_the_inbox_and_the_figures(
+    api: httpx.AsyncClient, env: WorkflowEnvironment
+) -> None:
+    """A step decided on a commitment is owed its verification (核查): once that is past its
+    deadline the department's inbox shows it red, and the overview counts it overdue."""
+    boss = await as_user(api, SUPERVISOR)
+
+    async def tax_figures() -> dict[str, Any]:
+        overview = (await api.get("/api/supervision/overview", headers=boss)).json()
+        [tax] = [d for d in overview["departments"] if d["department"] == "tax"]
+        return dict(tax)
+
+    receipt = await submit(api, tax_commitment())
+    number = receipt["application_no"]
+    before = await tax_figures()
+    # Six weeks: past the ten working days of any calendar.
+    await skip_to(env, await env.get_current_time() + timedelta(weeks=6))
+    tax = await as_user(api, "tax")
+
+    async def red() -> None:
+        task = await task_of(api, tax, number, sla_level="red")
+        assert task["state"] == "verifying"
+
+    await eventually(red)
+    after = await tax_figures()
+    assert after["overdue"] == before["overdue"] + 1
+    assert after["open_by_card"]["red"] == before["open_by_card"].get("red", 0) + 1
 
 
 async def test_a_commitment_is_granted_at_once_then_fails_its_verification_and_is_revoked(

@@ -37,6 +37,9 @@ Q = TypeVar("Q", bound=Select[*tuple[Any, ...]])
 
 OPEN_STATES = [s.value for s in ApplicationState if not s.final]
 ACTIVE_STEPS = [s.value for s in StepState if s.active]
+# The steps a department still owes work on: the active ones, and those decided on a
+# commitment whose verification (核查) it owes, with their own deadline and card.
+OWED_STEPS = [*ACTIVE_STEPS, StepState.verifying.value]
 OVERDUE = [SlaLevel.red.value, SlaLevel.serious.value]
 # Steps a department decided itself: approvals and refusals (not deemed, not cancelled).
 DECIDED = [StepState.approved.value, StepState.rejected.value]
@@ -134,7 +137,7 @@ async def applications(
         late = await session.execute(
             select(StepRow.application_no, StepRow.code, StepRow.name).where(
                 StepRow.application_no.in_([r.application_no for r in rows]),
-                StepRow.state.in_(ACTIVE_STEPS),
+                StepRow.state.in_(OWED_STEPS),
                 StepRow.sla_level.in_(OVERDUE),
             )
         )
@@ -458,10 +461,11 @@ def catalogue_figures(catalogue: Catalogue) -> CatalogueFigures:
 
 
 def _active_steps(user: StaffUser) -> Select[str, str, str, int]:
-    """Open steps counted by state, department and card. Grouped in ix_steps_active's
-    order, so that SQLite reads that index and only the open steps' part of it."""
+    """Open steps (and verifications owed) counted by state, department and card. Grouped
+    in ix_steps_active's order, so that SQLite reads that index and only the open steps'
+    part of it."""
     return (
         select(StepRow.state, StepRow.department, StepRow.sla_level, func.count())
-        .where(StepRow.state.in_(ACTIVE_STEPS), of_visible(StepRow.application_no, user))
+        .where(StepRow.state.in_(OWED_STEPS), of_visible(StepRow.application_no, user))
         .group_by(StepRow.state, StepRow.department, StepRow.sla_level)
     )
