@@ -117,7 +117,7 @@ class LicenceActivities:
             answers.append(None)
             records.append(record)
             kinds[record.type] = spec.holder
-        replacing = {d.number: d.supersedes for d in job.drafts if d.supersedes is not None}
+        replacing = {(d.type, d.number): d.supersedes for d in job.drafts if d.supersedes}
         issued = []
         async with self._sessions() as session, session.begin():
             outcomes = iter(
@@ -129,7 +129,7 @@ class LicenceActivities:
             for answer in answers:
                 if answer is None:
                     record, outcome = next(written), next(outcomes)
-                    old = replacing.get(record.number)
+                    old = replacing.get((record.type, record.number))
                     answer = self._issued(record, outcome)
                     if old is not None and answer.outcome is not IssueOutcome.refused:
                         answer = await self._supersede(session, answer, old, outcome, job)
@@ -224,8 +224,12 @@ class LicenceActivities:
                         at=job.at,
                     )
                 revoked.append(licence)
-            restored = []
-            for licence in job.restore:
+            restored: list[LicenceRef] = []
+            # A licence of this application replaced in turn (another transfer since) leaves
+            # the one it replaced revoked: restoring it would make two valid certificates of
+            # one property. That needs a person.
+            moved_on = await library.superseded(session, job.licences)
+            for licence in [] if moved_on else job.restore:
                 done = await library.restore(
                     session, type=licence.type, number=licence.number, by=job.application_no
                 )
@@ -240,4 +244,5 @@ class LicenceActivities:
                                 "reason": job.reason, "decided_by": job.actor_name},
                         at=job.at,
                     )  # fmt: skip
-        return RevokeResult(revoked=revoked, restored=restored)
+        unrestored = job.restore if moved_on else []
+        return RevokeResult(revoked=revoked, restored=restored, unrestored=unrestored)

@@ -6,7 +6,8 @@ something the application will hold, and every licence it issues must be complet
 - a form field that is `applicants_own` holds an identifier (ID number or credit code);
 - an `issues` entry names a known licence type, takes its number and holder from the form or
   a step's results, and fills every required field of the licence type; what it
-  `supersedes` is a material a licence replaces.
+  `supersedes` is a material a licence replaces, found by its `matches` and never owed;
+- a material's `matches` compare fields of its licence type with the form or the applicant.
 """
 
 from __future__ import annotations
@@ -56,6 +57,17 @@ def check_refs(
             errors.append(src.error(loc, problem))
 
     for i, material in enumerate(matter.materials):
+        for field_code, ref in material.matches.items():
+            loc_ = ("materials", i, "matches", field_code)
+            if ref.partition(".")[0] not in ("form", "applicant"):
+                add(loc_, f"{ref!r}: a material is matched at submission: form or applicant")
+            else:
+                add(loc_, value_problem(matter, ref))
+            of = licence_types.get(material.licence_type or "") if licence_types else None
+            if licence_types is not None and of is None:
+                add(("materials", i, "matches"), "only a material with a known licence_type")
+            elif of is not None and not any(f.code == field_code for f in of.fields):
+                add(loc_, f"{of.name} has no field {field_code!r}")
         head, _, rest = material.holder.partition(".")
         field = form.get(rest)
         if material.holder != "applicant.id" and not (
@@ -77,9 +89,7 @@ def check_refs(
         for field_code, ref in issue.fields.items():
             add((*loc, "fields", field_code), value_problem(matter, ref))
         if issue.supersedes is not None:
-            cited = next((m for m in matter.materials if m.code == issue.supersedes), None)
-            if cited is None or cited.licence_type is None:
-                add((*loc, "supersedes"), "not a material of this matter with a licence_type")
+            add((*loc, "supersedes"), _supersedes_problem(matter, issue.supersedes))
         if licence_types is None:
             continue
         licence = licence_types.get(issue.licence_type)
@@ -94,6 +104,19 @@ def check_refs(
         if missing:
             add((*loc, "fields"), f"required fields of {licence.name} not filled: {missing}")
     return errors
+
+
+def _supersedes_problem(matter: MatterDefinition, code: str) -> str | None:
+    """A licence replaced (换发) must be found by what the application is about, not only by
+    whose it is, and be in hand when the grant replaces it."""
+    cited = next((m for m in matter.materials if m.code == code), None)
+    if cited is None or cited.licence_type is None:
+        return "not a material of this matter with a licence_type"
+    if not cited.matches:
+        return f"material {code!r} needs `matches` (which of the holder's licences it is)"
+    if matter.tolerated_missing and code in matter.tolerated_missing.materials:
+        return f"material {code!r} may be accepted missing (容缺): nothing to replace at the grant"
+    return None
 
 
 def _prefill_problem(ref: str, licence_types: Mapping[str, LicenceType] | None) -> str | None:

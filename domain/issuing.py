@@ -79,3 +79,7 @@ class RevokeResult(BaseModel):
     restored: list[LicenceRef] = Field(
         default_factory=list, description="valid again, now or by an earlier attempt"
     )
+    unrestored: list[LicenceRef] = Field(
+        default_factory=list,
+        description="left revoked: a licence of the application replaced them in turn",
+    )

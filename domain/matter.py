@@ -150,6 +150,12 @@ class MaterialSpec(Strict):
         description="whose licence replaces the material: the applicant, or a form field "
         "holding an ID number or credit code (an agent's, a legal representative's)",
     )
+    matches: dict[Code, ValueRef] = Field(
+        default_factory=dict,
+        description="licence field -> the application's value it must equal (a title "
+        "certificate's unit_no: form.unit_no): the licence cited or found must be the one "
+        "of what the application is about, not only the holder's",
+    )
 
 
 class WarningPolicy(Strict):

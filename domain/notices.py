@@ -94,6 +94,7 @@ NOTICE_VARIABLES: dict[str, frozenset[str]] = {
     "delivery_yellow": frozenset(),
     "delivery_red": frozenset(),
     "licence_not_issued": frozenset({"licence_name", "problem"}),
+    "licence_not_restored": frozenset({"licence_name", "number"}),
     "push_failing": frozenset({"step_name"}),
     "missing_lapsed": frozenset(),
     "verification_opened": frozenset({"step_name", "deadline"}),

@@ -224,19 +224,23 @@ def _joined(problems: Mapping[str, str]) -> str:
 _TYPE, _NUMBER, _DIGEST = COLUMNS.index("type"), COLUMNS.index("number"), COLUMNS.index("digest")
 
 
-def _held_otherwise(conn: Connection, chunk: Chunk) -> list[tuple[int, str]]:
+def _held_otherwise(
+    conn: Connection, chunk: Chunk, names: Mapping[str, str]
+) -> list[tuple[int, str]]:
     """The chunk's lines whose (type, number) the library holds with other content: not
     loaded, and not the same licence present already (a second licence of one number, or a
     licence changed at its source, needs a person, not a silent skip)."""
-    numbers = {row[_NUMBER] for row in chunk.rows}
-    stored = conn.execute(
-        select(LICENCES.c.type, LICENCES.c.number, LICENCES.c.digest).where(
-            LICENCES.c.number.in_(numbers)
+    numbers = sorted({row[_NUMBER] for row in chunk.rows})
+    digests = {}
+    for first in range(0, len(numbers), 5000):  # within every driver's parameter limit
+        stored = conn.execute(
+            select(LICENCES.c.type, LICENCES.c.number, LICENCES.c.digest).where(
+                LICENCES.c.number.in_(numbers[first : first + 5000])
+            )
         )
-    )
-    digests = {(t, n): d for t, n, d in stored}
+        digests.update({(t, n): d for t, n, d in stored})
     return [
-        (line, f"number: 编号 {row[_NUMBER]} 的{row[_TYPE]}已在证照库中，内容不同，未导入")
+        (line, f"number: 编号 {row[_NUMBER]} 的{names[row[_TYPE]]}已在证照库中，内容不同，未导入")
         for line, row in zip(chunk.lines, chunk.rows, strict=True)
         if digests.get((row[_TYPE], row[_NUMBER]), row[_DIGEST]) != row[_DIGEST]
     ]
@@ -311,6 +315,7 @@ def import_licences(
     else:
         parameters = lambda rows: [dict(zip(COLUMNS, row, strict=True)) for row in rows]  # noqa: E731
     summary = ImportSummary()
+    names = {code: t.name for code, t in licence_types.items()}
 
     def write(chunk: Chunk) -> None:
         summary.read += chunk.read
@@ -318,7 +323,8 @@ def import_licences(
         if chunk.rows:
             with engine.begin() as conn:
                 added = conn.exec_driver_sql(statement, parameters(chunk.rows)).rowcount
-                held = _held_otherwise(conn, chunk) if added < len(chunk.rows) else []
+                if added < len(chunk.rows):
+                    held = _held_otherwise(conn, chunk, names)
             summary.loaded += added
             summary.already += len(chunk.rows) - added - len(held)
         refused = sorted([*chunk.bad, *held])  # in file order

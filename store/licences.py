@@ -232,6 +232,15 @@ async def supersede(
     )
 
 
+async def superseded(session: AsyncSession, licences: Sequence[Any]) -> bool:
+    """Whether any of `licences` (with a type and number) was replaced by a later one."""
+    for licence in licences:
+        row = await _get(session, type=licence.type, number=licence.number)
+        if row is not None and row.superseded_by is not None:
+            return True
+    return False
+
+
 async def restore(session: AsyncSession, *, type: str, number: str, by: str) -> Replaced:
     """Make a licence replaced by application `by` valid again (that decision undone)."""
     holder = await session.scalar(

@@ -78,18 +78,27 @@ def test_applicants_licences() -> list[LicenceRecord]:
     ]
 
 
-def title_certificate(number: str | None = None) -> LicenceRecord:
-    """The seller's certificate of api_helpers.property_transfer(), under a number of its
-    own: a transfer granted revokes the certificate it cites (换发)."""
+UNIT_NO = "340503001001GB00001F00010001"  # the unit of api_helpers.property_transfer()
+
+
+def title_certificate(
+    number: str | None = None,
+    unit_no: str = UNIT_NO,
+    issued_on: date = date(2020, 1, 2),
+    holder_id: str = SELLER_ID,
+) -> LicenceRecord:
+    """The seller's certificate of api_helpers.property_transfer() (or of another unit of
+    his), under a number of its own: a transfer granted revokes the one it cites (换发)."""
     number = number or f"皖(2026)马鞍山市不动产权第{uuid.uuid4().int % 10**9:09d}号"
     return record(
         "realty_certificate",
-        SELLER_ID,
+        holder_id,
         "王五",
         number=number,
+        issued_on=issued_on,
         certificate_no=number,
         property_address="马鞍山市花山区示例小区1栋101室",
-        unit_no="340503001001GB00001F00010001",
+        unit_no=unit_no,
         floor_area=89.5,
     )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import logging
+import uuid
 from datetime import date
 from typing import Any
 
@@ -41,6 +42,7 @@ from tests.licence_helpers import (
     SELLER_ID,
     issue_licences,
     record,
+    title_certificate,
     transfer_of_own_title,
 )
 from tests.page_helpers import sign_in
@@ -282,6 +284,34 @@ async def test_a_transfer_replaces_the_sellers_certificate_which_cannot_be_sold_
     assert (await api.get(f"/api/licences/{left}/verify")).status_code == 404  # not left behind
 
 
+async def test_the_sellers_certificate_is_the_one_of_the_unit_transferred(
+    api: httpx.AsyncClient, sessions: async_sessionmaker[AsyncSession], engine: AsyncEngine
+) -> None:
+    """`matches`: of the seller's certificates, the one whose 不动产单元号 is the form's. One
+    of another unit is refused; left out, or handed in as a copy, the right one is pinned
+    (not his newest), so the grant replaces the certificate of the unit sold."""
+    body, _ = await transfer_of_own_title(sessions)
+    seller = id_number("19560505", "565")  # a seller of his own: his newest is known
+    unit = f"340503001001GB00001F{uuid.uuid4().int % 10**8:08d}"
+    sold = title_certificate(unit_no=unit, issued_on=date(2015, 3, 2), holder_id=seller)
+    other = unit[:-1] + "X"
+    newer = title_certificate(unit_no=other, issued_on=date(2022, 3, 2), holder_id=seller)
+    await issue_licences(sessions, [sold, newer])
+    body["form"] |= {"seller_id": seller, "unit_no": unit}
+
+    def citing(source: str, ref: str = "") -> Json:
+        title = {"code": "title_certificate", "source": source, "ref": ref}
+        return body | {"materials": [*without(body, "title_certificate")["materials"], title]}
+
+    refused = await api.post("/api/applications", json=citing("licence", newer.number))
+    problem = invalid_fields(refused)["materials.title_certificate"]
+    assert f"登记的不是申请表所填的 {unit}" in problem
+    for given in (without(body, "title_certificate"), citing("upload", "file-13")):
+        number = (await submit(api, given, accept=False))["application_no"]
+        title = (await _materials(engine, number))["title_certificate"]
+        assert (title.source, title.ref, title.verified) == ("licence", sold.number, True)
+
+
 async def test_the_window_does_not_accept_on_a_licence_revoked_since_submission(
     api: httpx.AsyncClient, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
@@ -300,7 +330,7 @@ async def test_the_window_does_not_accept_on_a_licence_revoked_since_submission(
     refused = await api.post(f"/api/window/applications/{number}/accept", headers=clerk, json={})
     message = error_body(refused, 409)["message"]
     assert f"不动产权证书 {title} 已注销（查封登记，予以注销）" in message
-    assert "受理前补正" in message
+    assert "不予受理" in message  # a correction cannot pin another licence
     assert (await status(api, number, receipt["query_code"]))["state"] == "received"
 
 

@@ -301,3 +301,45 @@ async def test_a_licence_replaced_is_revoked_once_and_restored_only_by_its_repla
     restored = await row()
     assert restored.revoked_at is None and restored.superseded_by is None
     assert len(await audited("licence.restore")) == 1
+
+
+async def test_a_licence_replaced_in_turn_leaves_the_first_revoked_when_undone(
+    sessions: Sessions,
+) -> None:
+    """B replaced X with Y, then C replaced Y with Z. Undoing B's decision must not make X
+    valid again beside Z: X stays revoked, and the supervisors are told (unrestored)."""
+    from zoneinfo import ZoneInfo
+
+    from temporalio.testing import ActivityEnvironment
+
+    from activities.licences import LicenceActivities
+    from domain.issuing import IssueInput, LicenceDraft, LicenceRef, RevokeInput
+
+    acts = LicenceActivities(sessions, default_catalogue(), ZoneInfo("Asia/Shanghai"))
+    env = ActivityEnvironment()
+    x = realty(unique_person())
+    async with sessions() as session, session.begin():
+        await issue(session, records=[x], holder_kinds=HOLDER_KINDS, now=NOW)
+    previous, numbers = x, []
+    for _ in range(2):  # B, then C
+        number = f"T{uuid.uuid4().hex[:12].upper()}"
+        new = realty(unique_person())
+        draft = LicenceDraft(
+            type=new.type, number=new.number, holder_id=new.holder_id, holder_name="李四",
+            fields=new.fields, application_no=number, issued_at=NOW,
+            supersedes=LicenceRef(type=x.type, type_name="不动产权证书", number=previous.number),
+        )  # fmt: skip
+        await env.run(acts.issue_licences, IssueInput(application_no=number, drafts=[draft]))
+        previous = new
+        numbers.append((number, new))
+    (b, y), _ = numbers
+    undo = RevokeInput(
+        application_no=b, reason="撤销登记", actor_name="核查员", at=NOW,
+        licences=[LicenceRef(type=y.type, type_name="不动产权证书", number=y.number)],
+        restore=[LicenceRef(type=x.type, type_name="不动产权证书", number=x.number)],
+    )  # fmt: skip
+    result = await env.run(acts.revoke_licences, undo)
+    assert result.restored == [] and result.unrestored == undo.restore
+    async with sessions() as session:
+        [first] = await find(session, number=x.number)
+    assert first.revoked_at is not None

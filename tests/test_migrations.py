@@ -56,16 +56,24 @@ def test_applications_an_agent_accepted_before_are_placed_in_his_region(tmp_path
     url = f"sqlite:///{tmp_path / 'before.db'}"
     upgrade(url, "0020")
     with sqlite3.connect(tmp_path / "before.db") as db:  # foreign keys are not enforced
-        agent = {"id": 7, "username": "agent", "role": "clerk", "region_code": "340521100201"}
-        _insert(db, "users", agent)
-        for number, county in (("A1", "340521"), ("A2", "340522")):
-            row = {"application_no": number, "region_code": county, "accepted_by_id": "user:7"}
+        for id_, region in ((7, "340521100201"), (8, "340522100"), (9, "340521")):
+            user = {"id": id_, "username": f"u{id_}", "role": "clerk", "region_code": region}
+            _insert(db, "users", user)
+        for number, county, by in (
+            ("A1", "340521", "user:7"),
+            ("A2", "340522", "user:7"),
+            ("A3", "340522", "user:8"),
+            ("A4", "340521", "user:9"),  # the county's own clerk
+        ):
+            row = {"application_no": number, "region_code": county, "accepted_by_id": by}
             _insert(db, "applications", row)
     upgrade(url)
     with sqlite3.connect(tmp_path / "before.db") as db:
         rows = db.execute("SELECT application_no, local_region FROM applications ORDER BY 1")
         # A2's county is not the agent's: left where its number puts it.
-        assert rows.fetchall() == [("A1", "340521100201"), ("A2", None)]
+        assert rows.fetchall() == [
+            ("A1", "340521100201"), ("A2", None), ("A3", "340522100"), ("A4", None),
+        ]  # fmt: skip
 
 
 def _insert(db: sqlite3.Connection, table: str, values: Mapping[str, object]) -> None:

@@ -191,7 +191,7 @@ async def accept(
         if problems:
             raise conflict(
                 "；".join(problems.values())
-                + "。不能据此受理：请一次性告知申请人补正（受理前补正），或不予受理"
+                + "。不能据此受理：请不予受理并告知原因，申请人可凭有效证照重新申请"
             )
     action = AcceptInput(actor=clerk.actor(), tolerance=tolerance)
     return await _on_application(services, session, found, MatterWorkflow.accept, action)

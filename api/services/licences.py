@@ -7,6 +7,7 @@ look-up by staff is recorded with who looked, at whose licences, and why.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
@@ -202,13 +203,28 @@ async def wallet(
 
 
 async def usable(
-    session: AsyncSession, *, holder_id: str, type: str, today: date
+    session: AsyncSession,
+    *,
+    holder_id: str,
+    type: str,
+    today: date,
+    matching: Mapping[str, str] | None = None,
 ) -> LicenceRow | None:
-    """The newest valid licence of `type` held by `holder_id`, if there is one."""
+    """The newest valid licence of `type` held by `holder_id` whose fields hold `matching`'s
+    values, if there is one."""
     for row in await library.held_by(session, holder_id=holder_id, type=type):
-        if library.status(row, today) is LicenceStatus.valid:
+        if library.status(row, today) is LicenceStatus.valid and not mismatched(row, matching):
             return row
     return None
+
+
+def mismatched(row: LicenceRow, matching: Mapping[str, str] | None) -> list[str]:
+    """The fields of `matching` whose value the licence does not hold (compared as text)."""
+    return [
+        field
+        for field, value in (matching or {}).items()
+        if str(row.fields.get(field, "")).strip() != value
+    ]
 
 
 async def revoke(

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.services.licences import usable
+from api.services.licences import mismatched, usable
 from domain.application import Applicant, MaterialReceipt, MaterialSource
 from domain.licences import LicenceStatus
 from domain.matter import MaterialSpec, MatterDefinition
@@ -45,6 +45,7 @@ async def receive_materials(
 ) -> tuple[list[MaterialReceipt], dict[str, str]]:
     """The materials as received, and every problem by field."""
     specs = {m.code: m for m in matter.materials}
+    replaced = {issue.supersedes for issue in matter.issues if issue.supersedes}
     problems: dict[str, str] = {}
     received: dict[str, MaterialReceipt] = {}
     for i, m in enumerate(given):
@@ -61,13 +62,22 @@ async def receive_materials(
         elif m.source is MaterialSource.upload and not m.ref:
             problems[field] = f"“{spec.name}”缺少文件（ref）"
         elif m.source is MaterialSource.licence:
-            holder = _holder(spec, applicant, form)
-            row, problem = await _licence(session, spec, m.ref, holder, today, licence_names)
+            holder, wanted = _holder(spec, applicant, form), _wanted(spec, applicant, form)
+            row, problem = await _licence(
+                session, spec, m.ref, holder, today, licence_names, wanted
+            )
             if problem:
                 problems[f"materials.{spec.code}"] = problem
             elif row:
                 received[m.code] = _receipt(spec, row)
                 problems |= _name_problem(spec, row, applicant, licence_names)
+        elif m.code in replaced and spec.licence_type:
+            # A licence the grant replaces (换发) is the library's, whatever was handed in: a
+            # paper or uploaded copy would leave the one in the library valid, to be cited
+            # again. One the library does not hold is taken as handed in.
+            holder, wanted = _holder(spec, applicant, form), _wanted(spec, applicant, form)
+            row, _ = await _licence(session, spec, "", holder, today, licence_names, wanted)
+            received[m.code] = _receipt(spec, row) if row else m
         else:
             received[m.code] = m.model_copy(update={"verified": m.source is MaterialSource.sharing})
     for spec in matter.materials:
@@ -80,8 +90,8 @@ async def receive_materials(
             )
             continue
         if spec.licence_type:
-            holder = _holder(spec, applicant, form)
-            row, _ = await _licence(session, spec, "", holder, today, licence_names)
+            holder, wanted = _holder(spec, applicant, form), _wanted(spec, applicant, form)
+            row, _ = await _licence(session, spec, "", holder, today, licence_names, wanted)
             mismatch = _name_problem(spec, row, applicant, licence_names) if row else {}
             if row and not mismatch:
                 received[spec.code] = _receipt(spec, row)
@@ -109,8 +119,8 @@ async def licence_in_hand(
     """The licence numbered `ref`, handed in for the material `spec` after acceptance (容缺):
     its receipt, pinned by number and digest, or why it cannot stand for it. The checks of
     a submission: in the library, valid, the holder's, in the applicant's name."""
-    holder = _holder(spec, applicant, form)
-    row, problem = await _licence(session, spec, ref, holder, today, licence_names)
+    holder, wanted = _holder(spec, applicant, form), _wanted(spec, applicant, form)
+    row, problem = await _licence(session, spec, ref, holder, today, licence_names, wanted)
     if problem or row is None:
         return None, problem or f"电子证照库中没有编号为 {ref} 的证照"
     mismatch = _name_problem(spec, row, applicant, licence_names)
@@ -166,6 +176,15 @@ def _holder(spec: MaterialSpec, applicant: Applicant, form: Mapping[str, Any]) -
     return str(value or "").strip().upper()
 
 
+def _wanted(spec: MaterialSpec, applicant: Applicant, form: Mapping[str, Any]) -> dict[str, str]:
+    """The licence fields the material's licence must hold (`matches`), with their values."""
+    values = applicant_values(applicant)
+    return {
+        field: str(resolve(ref, applicant=values, form=form, results={}) or "").strip()
+        for field, ref in spec.matches.items()
+    }
+
+
 async def _licence(
     session: AsyncSession,
     spec: MaterialSpec,
@@ -173,9 +192,10 @@ async def _licence(
     holder: str,
     today: date,
     licence_names: Mapping[str, str],
+    wanted: Mapping[str, str],
 ) -> tuple[LicenceRow | None, str | None]:
-    """The licence that satisfies `spec` (the one named by `ref`, or the holder's), or why
-    the named one cannot."""
+    """The licence that satisfies `spec` (the one named by `ref`, or the holder's holding
+    `wanted`'s values: `MaterialSpec.matches`), or why the named one cannot."""
     assert spec.licence_type is not None
     kind = licence_names.get(spec.licence_type, spec.licence_type)
     if ref:
@@ -190,8 +210,13 @@ async def _licence(
             return None, f"{kind} {ref} 已过期（有效期至 {row.valid_until}）"
         if not holder or row.holder_id != holder:
             return None, f"{kind} {ref} 的持有人不是本申请的{_whose(spec)}"
+        differing = mismatched(row, wanted)
+        if differing:
+            return None, f"{kind} {ref} 登记的不是申请表所填的 {wanted[differing[0]]}"
     else:
-        found = await usable(session, holder_id=holder, type=spec.licence_type, today=today)
+        found = await usable(
+            session, holder_id=holder, type=spec.licence_type, today=today, matching=wanted
+        )
         if found is None:
             return None, None
         row = found

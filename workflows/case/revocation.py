@@ -85,3 +85,8 @@ def record(case: Case, result: RevokeResult, now: datetime) -> None:
         )  # fmt: skip
     for licence in result.restored:
         case.record(now, EventKind.licence_restored, type=licence.type, number=licence.number)
+    for licence in result.unrestored:
+        case.notify(
+            now, SUPERVISORS, "licence_not_restored", licence_name=licence.type_name,
+            number=licence.number,
+        )  # fmt: skip

@@ -47,14 +47,28 @@ def upgrade() -> None:
         for id_, region in bind.execute(sa.select(users.c.id, users.c.region_code))
         if region and len(region) > 6
     }
-    for account, region in agents.items():  # one statement per agent, of his county
+    # One pass over the table for up to 200 agents (accepted_by_id has no index: a statement
+    # per agent read the whole table once for each).
+    accounts = list(agents.items())
+    for first in range(0, len(accounts), 200):
+        some = dict(accounts[first : first + 200])
+        region_of = sa.case(
+            *(
+                (
+                    sa.and_(
+                        applications.c.accepted_by_id == account,
+                        applications.c.region_code == region[:6],  # of his county
+                    ),
+                    region,
+                )
+                for account, region in some.items()
+            ),
+            else_=applications.c.local_region,
+        )
         bind.execute(
             applications.update()
-            .where(
-                applications.c.accepted_by_id == account,
-                applications.c.region_code == region[:6],
-            )
-            .values(local_region=region)
+            .where(applications.c.accepted_by_id.in_(list(some)))
+            .values(local_region=region_of)
         )
     _recount(bind)
 

@@ -24,7 +24,14 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     with op.batch_alter_table("licences") as batch:
-        batch.add_column(sa.Column("superseded_by", sa.String(length=40), nullable=True))
+        batch.add_column(
+            sa.Column(
+                "superseded_by",
+                sa.String(length=40),
+                nullable=True,
+                comment="the application whose new licence replaced (换发) this revoked one",
+            )
+        )
 
 
 def downgrade() -> None:
