@@ -111,7 +111,8 @@ class Tolerance(BaseModel):
 # 1 every change before it on without patched(); 2 an action written once the server has
 # recorded it; 3 an SMS sent by the write that records it; 4 a returned step's cards to
 # those who reroute it; 5 an opinion-only step deemed approved on its own clock; 6 秒批's
-# licence facts cited by number and digest, and none read for an empty holder.
+# licence facts cited by number and digest, and none read for an empty holder; every
+# department action on a staged step its current stage's.
 ENGINE = 6
 
 

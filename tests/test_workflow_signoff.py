@@ -21,12 +21,16 @@ from temporalio.worker import Worker
 from domain.actions import (
     ApproveInput,
     ClaimInput,
+    ExtensionRequestInput,
     RerouteInput,
     ReturnStepInput,
+    SpecialProcedureInput,
     StagePassInput,
     StageSendBackInput,
+    SupplementRequestInput,
 )
 from domain.actors import SignoffRole
+from domain.matter import SpecialProcedureKind
 from domain.states import SlaLevel, StepState
 from tests.engine import cards, event_rows, notification_rows, start_on_a_plain_monday, valid_result
 from tests.factories import SUPERVISOR, application, signer, staff
@@ -192,3 +196,29 @@ def test_a_rerouted_staged_step_starts_again_at_the_first_level() -> None:
     road = case.status.step(STEP)
     assert (road.department, road.stage, road.state) == ("amr", "handle", StepState.open)
     assert [s.stage for s in road.signoffs] == ["handle"]
+
+
+async def test_only_the_level_a_step_waits_at_may_stop_it_or_send_it_away(
+    env: WorkflowEnvironment, worker: Worker
+) -> None:
+    """Past 承办, the handler may no longer ask for a correction, return the step, start a
+    special procedure or ask for more time: each would stop or move a step that waits for
+    its 审核 (engine generation 6). The reviewer may."""
+    handle, _, _ = await start_on_a_plain_monday(env, worker.task_queue, "utility_connection")
+    await handle.execute_update(MatterWorkflow.pass_stage, _pass(HANDLER, "拟同意"))
+    asks = [
+        (MatterWorkflow.request_supplement, SupplementRequestInput(
+            step_code=STEP, actor=HANDLER, items=["开挖方案"], reason="方案不全需补正")),
+        (MatterWorkflow.return_step, ReturnStepInput(
+            step_code=STEP, actor=HANDLER, reason="不属于本部门职责范围")),
+        (MatterWorkflow.start_special, SpecialProcedureInput(
+            step_code=STEP, actor=HANDLER, kind=SpecialProcedureKind.hearing, working_days=5,
+            reason="需组织听证")),
+        (MatterWorkflow.request_extension, ExtensionRequestInput(
+            step_code=STEP, actor=HANDLER, working_days=1, reason="现场复勘")),
+    ]  # fmt: skip
+    for update, action in asks:
+        assert "需由具有审核权限的人员办理" in await _refused(handle, update, action)
+    reviewer = asks[0][1].model_copy(update={"actor": REVIEWER})
+    status = await handle.execute_update(MatterWorkflow.request_supplement, reviewer)
+    assert status.step(STEP).state is StepState.correction

@@ -133,6 +133,7 @@ class MatterWorkflow(MatterActions):
             self._case.knows_before_acceptance = app.engine >= 5
             self._case.orders_follow_steps = app.engine >= 5
             self._case.strict_licences = app.engine >= 6
+            self._case.stages_bind_all = app.engine >= 6
         else:
             # Histories recorded before messages were delivered sent none: replayed, they
             # still send none (patched() is False there).

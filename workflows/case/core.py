@@ -69,6 +69,9 @@ class Case:
         # Engine generation 6: 秒批's rules cite the licence a field came from, and read no
         # licence of an empty holder (domain.auto_rules.evaluate).
         self.strict_licences = False
+        # Engine generation 6: every department action on a staged step is its current
+        # stage's (signoff.holder_problem).
+        self.stages_bind_all = False
         self.status = ApplicationStatus(
             application_no=app.application_no,
             matter_code=self.matter.code,

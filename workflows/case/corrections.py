@@ -21,6 +21,7 @@ from domain.clock import Clock
 from domain.events import APPLICANT, WINDOW, EventKind, department
 from domain.reason import reason_problem, remark_problem
 from domain.states import ApplicationState, StepState
+from workflows.case import signoff
 from workflows.case.acceptance import decision_problem
 from workflows.case.core import Case, Transition
 from workflows.case.guards import APPLICANT_SIDE, closed, decidable
@@ -36,7 +37,11 @@ def _items_problem(items: list[str], reason: str) -> str | None:
 
 
 def _request_problem(case: Case, action: SupplementRequestInput, _now: datetime) -> str | None:
-    return decidable(case.status, action) or _items_problem(action.items, action.reason)
+    return (
+        decidable(case.status, action)
+        or signoff.holder_problem(case, action)
+        or _items_problem(action.items, action.reason)
+    )
 
 
 def _request(case: Case, action: SupplementRequestInput, now: datetime) -> None:

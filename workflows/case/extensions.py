@@ -14,6 +14,7 @@ from domain.application import ExtensionRequest, StepStatus
 from domain.events import APPLICANT, SUPERVISORS, EventKind, department
 from domain.reason import reason_problem
 from domain.states import SlaLevel, StepState
+from workflows.case import signoff
 from workflows.case.core import Case, Transition
 from workflows.case.guards import step_problem, supervising_step
 
@@ -53,6 +54,9 @@ def _request_problem(case: Case, action: ExtensionRequestInput, now: datetime) -
         return "该环节已有待审批的延期申请"
     if step.state is StepState.returned:
         return "该环节已退单，待改派后由承办部门申请延期"
+    problem = signoff.holder_problem(case, action)
+    if problem:
+        return problem
     return _extension_problem(case, step, action.working_days, action.reason, now)
 
 

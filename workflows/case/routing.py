@@ -40,6 +40,9 @@ def _return_problem(case: Case, action: ReturnStepInput, _now: datetime) -> str 
         return f"该环节已由{step.claimed_by.name}签收，只有签收人可以退单"
     if step.extension_request is not None:
         return "该环节有待审批的延期申请，不能退单"
+    problem = signoff.holder_problem(case, action)
+    if problem:
+        return problem
     return reason_problem(action.reason, "退单必须说明理由（为何不属于本部门）")
 
 

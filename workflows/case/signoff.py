@@ -71,6 +71,14 @@ def stage_problem(case: Case, action: StepAction) -> str | None:
     return None
 
 
+def holder_problem(case: Case, action: StepAction) -> str | None:
+    """The department's other actions on a staged step (a correction, 退单, a special
+    procedure, a request for more time) are for whoever holds its current stage, as its
+    claim and decision are (engine generation 6: before, any level of the department took
+    them, and a 承办 could still stop a step that waited for its 审核)."""
+    return stage_problem(case, action) if case.stages_bind_all else None
+
+
 def decision_problem(case: Case, action: StepAction) -> str | None:
     """Approving or rejecting a staged step: only at its last stage, by that stage's level."""
     step = case.status.step(action.step_code)

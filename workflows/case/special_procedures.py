@@ -20,7 +20,7 @@ from domain.clock import Clock
 from domain.events import APPLICANT, SUPERVISORS, EventKind, department
 from domain.reason import reason_problem
 from domain.states import SlaLevel, StepState
-from workflows.case import cards
+from workflows.case import cards, signoff
 from workflows.case.core import Case, Transition
 from workflows.case.guards import decidable, step_problem
 
@@ -37,7 +37,7 @@ def _running(case: Case, step_code: str) -> SpecialProcedure | None:
 
 
 def _start_problem(case: Case, action: SpecialProcedureInput, _now: datetime) -> str | None:
-    problem = decidable(case.status, action)
+    problem = decidable(case.status, action) or signoff.holder_problem(case, action)
     if problem:
         return problem
     allowed = case.matter.step(action.step_code).special_procedures
@@ -91,6 +91,9 @@ def _end_problem(case: Case, action: SpecialProcedureEndInput, _now: datetime) -
     step = case.status.step(action.step_code)
     if step.claimed_by and step.claimed_by.id != action.actor.id:
         return f"该环节由{step.claimed_by.name}签收办理"
+    problem = signoff.holder_problem(case, action)
+    if problem:
+        return problem
     return reason_problem(action.outcome, "结束特别程序必须写明结果")
 
 
