@@ -72,3 +72,18 @@ def test_each_invalid_regions_file_gives_its_error(path: Path) -> None:
     assert error.file.endswith(path.name)
     assert error.line == line, str(error)
     assert message in f"{error.path}: {error.message}", str(error)
+
+
+def test_an_account_of_a_region_no_longer_in_the_tree_fails_closed() -> None:
+    """Recoded since the account was set, its region sees what it accepted itself, never
+    the whole city."""
+    from api.services.accounts import StaffUser
+    from api.services.region_scope import level_of, may_see
+    from domain.actors import Role
+    from domain.regions import RegionLevel
+
+    lost = StaffUser(7, "agent-old", "代办员", Role.clerk, None, "340599999999")
+    assert level_of(lost) is RegionLevel.village
+    assert may_see(lost, "340521", "user:7") and not may_see(lost, "340521", "user:8")
+    city = StaffUser(8, "supervisor", "电子监察员", Role.supervisor, None, None)
+    assert level_of(city) is RegionLevel.city

@@ -282,3 +282,31 @@ async def test_another_countys_licences_are_not_revoked_or_cited(api: httpx.Asyn
     there = await api.post(url, headers=await as_user(api, f"supervisor-{THERE}"), json=body)
     assert there.status_code == 200, there.text
     assert there.json()["issuer"] == "含山县市场监管局"  # the county's branch issued it
+
+
+async def test_below_the_city_a_licence_look_up_needs_an_application_and_its_holder(
+    api: httpx.AsyncClient,
+) -> None:
+    """A county's (or a village's) staff read licences only of the people of an application
+    they see; with a reason alone, only the city's may read anyone's (minimum necessary)."""
+    number, _ = await accepted_there(api)
+    applicant = company_setup()["applicant"]["id_number"]
+    stranger = "34050319850612001X"  # the demo applicant 张三, of no application here
+    ask = {"reason": "核查"}
+    for who in (f"clerk-{THERE}", f"supervisor-{THERE}", f"agent-{HERE}100201"):
+        headers = await as_user(api, who)
+        alone = await api.get(
+            "/api/licences", headers=headers, params=ask | {"holder_id": applicant}
+        )
+        assert "application_no" in {d["field"] for d in error_body(alone, 422)["details"]}
+    headers = await as_user(api, f"supervisor-{THERE}")
+    theirs = {"holder_id": applicant, "application_no": number}
+    assert (await api.get("/api/licences", headers=headers, params=theirs)).status_code == 200
+    other = await api.get("/api/licences", headers=headers, params=theirs | {"holder_id": stranger})
+    error_body(other, 403)
+    city = await api.get(
+        "/api/licences",
+        headers=await as_user(api, SUPERVISOR),
+        params=ask | {"holder_id": stranger},
+    )
+    assert city.status_code == 200

@@ -219,6 +219,8 @@ async def test_only_the_level_a_step_waits_at_may_stop_it_or_send_it_away(
     ]  # fmt: skip
     for update, action in asks:
         assert "需由具有审核权限的人员办理" in await _refused(handle, update, action)
-    reviewer = asks[0][1].model_copy(update={"actor": REVIEWER})
+    reviewer = SupplementRequestInput(
+        step_code=STEP, actor=REVIEWER, items=["开挖方案"], reason="方案不全需补正"
+    )
     status = await handle.execute_update(MatterWorkflow.request_supplement, reviewer)
     assert status.step(STEP).state is StepState.correction

@@ -83,12 +83,21 @@ async def verify(
 async def _may_look_up(
     session: AsyncSession, user: StaffUser, holder_id: str, application_no: str | None
 ) -> None:
-    """The window and supervisors may look up anyone's licences, with a reason (an
-    application they see, or words); a department only those of an applicant whose
-    application is in its hands."""
+    """The city's window and supervisors may look up anyone's licences, with a reason (an
+    application they see, or words); below the city, only those of the applicant (and the
+    people its form names) of an application they see; a department only those of an
+    applicant whose application is in its hands."""
     if user.role is not Role.staff:
-        if application_no and not await _sees(session, user, application_no):
+        city = level_of(user) is RegionLevel.city
+        if not application_no:
+            if not city:
+                raise invalid({"application_no": "区县及以下查询电子证照须说明用于哪个办件"})
+            return
+        app = await session.get(ApplicationRow, application_no)
+        if app is None or not await _sees(session, user, application_no):
             raise invalid({"application_no": f"没有办件 {application_no}"})
+        if not city and holder_id not in _holders_of(app):
+            raise forbidden("只能查询该办件申请人（及申请表所列人员）的电子证照")
         return
     if not application_no:
         raise invalid({"application_no": "部门查询电子证照须说明用于哪个办件"})

@@ -23,10 +23,13 @@ from store.models import ApplicationRow
 
 
 def level_of(user: StaffUser) -> RegionLevel:
-    """The level the account works at: the city's when it has no region (or an unknown one,
-    which `tongban users` and the demo accounts never give)."""
-    region = default_regions().get(user.region) if user.region else None
-    return region.level if region is not None else RegionLevel.city
+    """The level the account works at: the city's when it has no region. A region the tree
+    no longer holds (recoded since the account was set) is a village's, which sees only
+    what the account accepted itself: an account fails closed, never open to the city."""
+    if not user.region:
+        return RegionLevel.city
+    region = default_regions().get(user.region)
+    return region.level if region is not None else RegionLevel.village
 
 
 def visible(user: StaffUser) -> ColumnElement[bool]:
