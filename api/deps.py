@@ -107,7 +107,7 @@ async def api_user(
         return None
     try:
         return await user_for_token(
-            session, token, now=services.session_clock(), idle=services.idle_limit
+            session, token, now=services.session_clock(), idle=services.idle_limit, kind="bearer"
         )
     except SessionIdle:
         raise ApiError(
@@ -123,7 +123,7 @@ async def page_user(
         return None
     try:
         return await user_for_token(
-            session, token, now=services.session_clock(), idle=services.idle_limit
+            session, token, now=services.session_clock(), idle=services.idle_limit, kind="session"
         )
     except SessionIdle:
         # Shown on the login page the visitor is sent to (a flash message, as pages show).
@@ -133,8 +133,10 @@ async def page_user(
         return None
 
 
-@answers(401)
-async def current_user(user: Annotated[StaffUser | None, Depends(api_user)]) -> StaffUser:
+@answers(401, 403)
+async def current_user(
+    request: Request, user: Annotated[StaffUser | None, Depends(api_user)]
+) -> StaffUser:
     if user is None:
         raise ApiError(
             401,
@@ -142,6 +144,10 @@ async def current_user(user: Annotated[StaffUser | None, Depends(api_user)]) -> 
             "请先登录（缺少或无效的访问令牌）",
             headers={"WWW-Authenticate": "Bearer"},
         )
+    # A system given the supervisors' role reads (the feed, the figures); acting as a
+    # supervisor (extending, rerouting, revoking) is a person's, on the audit trail by name.
+    if user.client and user.role is not Role.staff and request.method not in ("GET", "HEAD"):
+        raise forbidden("监察类系统接入账号只能读取数据，不能办理")
     return user
 
 

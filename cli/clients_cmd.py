@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from api.services.accounts import CLIENT, create_user, sync_departments
+from api.services.accounts import CLIENT, create_user, end_sessions, sync_departments
 from definitions.catalogue import default_catalogue
 from domain.actors import Role
 from settings import get_settings
@@ -42,8 +42,9 @@ async def _run(args: argparse.Namespace) -> int:
                     print(f"no client {args.client_id}")
                     return 1
                 row.active = False
+                ended = await end_sessions(session, row.id)  # enabling it revives none
                 await session.commit()
-                print(f"{args.client_id} disabled")
+                print(f"{args.client_id} disabled; {ended} token(s) ended")
                 return 0
             catalogue = default_catalogue()
             role = Role(args.role)

@@ -17,7 +17,13 @@ from typing import Any
 from sqlalchemy import select
 
 from api.password_policy import WeakPassword
-from api.services.accounts import create_user, end_sessions, set_password, sync_departments
+from api.services.accounts import (
+    PERSON,
+    create_user,
+    end_sessions,
+    set_password,
+    sync_departments,
+)
 from cli.errors import CliError
 from definitions.catalogue import default_catalogue
 from definitions.regions import default_regions
@@ -117,7 +123,8 @@ async def _run(args: argparse.Namespace) -> str:
                     signoff_role=level,
                 )
                 message = f"added {args.username} ({role.value})"
-            elif user is None:
+            elif user is None or user.kind != PERSON:
+                # A system's account is `tongban clients`'s (its secret, its scope).
                 raise UserError(f"no user {args.username}")
             elif args.command == "signoff":
                 level = _level(args.level, Role(user.role))

@@ -130,3 +130,17 @@ def test_signoff_levels(configured: None, demo_accounts: None) -> None:
     assert code == 0 and "none" in out
     code, _, err = tongban("users", "signoff", "supervisor", "reviewer")
     assert code == 1 and "only department staff" in err
+
+
+def test_a_systems_account_is_the_clients_command_s_and_disabling_it_ends_its_tokens(
+    configured: None, demo_accounts: None
+) -> None:
+    """`users enable` would revive a client disabled by `clients disable` (and its tokens
+    still in their hours); a client is managed as a client only."""
+    code, out, _ = tongban("clients", "add", "--role", "supervisor", "--name", "省平台")
+    assert code == 0, out
+    client_id = out.split("client_id:")[1].split()[0]
+    code, out, _ = tongban("clients", "disable", client_id)
+    assert code == 0 and "token(s) ended" in out
+    code, _, err = tongban("users", "enable", client_id)
+    assert code == 1 and f"no user {client_id}" in err

@@ -13,6 +13,7 @@ from types import SimpleNamespace
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from standardwebhooks import Webhook
@@ -20,6 +21,7 @@ from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.departments import DepartmentActivities, PushJob
+from api.deps import SESSION_COOKIE
 from api.services.accounts import CLIENT, create_user
 from api.services.intake import connectors_of
 from api.services.subscriptions import new_secret
@@ -38,6 +40,7 @@ from tests.api_helpers import (
     submit,
     task_for,
 )
+from tests.conftest import client_of
 from tests.engine import event_rows, kinds, running_worker, start
 from tests.factories import APPLICANT, application, staff
 from tests.factories import SUPERVISOR as SUPERVISING
@@ -201,9 +204,12 @@ async def test_a_push_failing_in_any_way_is_recorded_on_its_step(
 
 
 async def _client_token(
-    api: httpx.AsyncClient, sessions: async_sessionmaker[AsyncSession], department: str
+    api: httpx.AsyncClient,
+    sessions: async_sessionmaker[AsyncSession],
+    department: str | None,
+    role: Role = Role.staff,
 ) -> dict[str, str]:
-    client_id = f"{department}-system"
+    client_id = f"{department or role.value}-system"
     async with sessions() as session:
         from store.models import UserRow
 
@@ -211,8 +217,8 @@ async def _client_token(
             await create_user(
                 session,
                 username=client_id,
-                display_name=f"{department}业务系统",
-                role=Role.staff,
+                display_name=f"{department or role.value}业务系统",
+                role=role,
                 department=department,
                 password="s3cret-of-the-system",
                 kind=CLIENT,
@@ -279,6 +285,30 @@ async def test_a_department_system_decides_its_task_with_client_credentials(
     )
     approved = next(e for e in timeline.json() if e["kind"] == "approved")
     assert approved["actor"] == "tax业务系统"
+
+
+async def test_a_supervising_system_reads_and_acts_on_nothing_and_has_no_pages(
+    api: httpx.AsyncClient, api_app: FastAPI, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """A system given the supervisors' role (the provincial platform reading the figures)
+    reads, but extends, reroutes or revokes nothing: a supervisor's acts are a person's. Its
+    token opens no page either: an API token is no page session."""
+    number = (await submit(api))["application_no"]
+    platform = await _client_token(api, sessions, None, Role.supervisor)
+    overview = await api.get("/api/supervision/overview", headers=platform)
+    assert overview.status_code == 200, overview.text
+    seal = await task_for(api, "psb", number)
+    extended = await api.post(
+        f"/api/supervision/tasks/{seal['id']}/extension",
+        headers=platform,
+        json={"working_days": 1, "reason": "需实地核查"},
+    )
+    assert "只能读取" in error_body(extended, 403)["message"]
+    token = platform["Authorization"].removeprefix("Bearer ")
+    async with client_of(api_app) as browser:
+        browser.cookies.set(SESSION_COOKIE, token)
+        page = await browser.get("/supervision", follow_redirects=False)
+    assert page.status_code == 303 and "/login" in page.headers["location"]
 
 
 async def test_a_step_rerouted_back_to_a_department_is_pushed_under_a_new_id(

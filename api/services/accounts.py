@@ -32,6 +32,7 @@ class StaffUser:
     department: str | None
     region: str | None = None  # None: the city (api.services.region_scope)
     signoff_role: SignoffRole | None = None  # staff: their level (承办, 审核, 批准)
+    client: bool = False  # a system using the API (`tongban clients`), not a person
 
     def actor(self) -> Actor:
         return Actor(
@@ -44,7 +45,7 @@ class StaffUser:
         level = SignoffRole(row.signoff_role) if row.signoff_role else None
         return cls(
             row.id, row.username, row.display_name, Role(row.role), row.department,
-            row.region_code, level,
+            row.region_code, level, row.kind == CLIENT,
         )  # fmt: skip
 
 
@@ -100,9 +101,10 @@ async def issue_token(
 
 
 async def user_for_token(
-    session: AsyncSession, token: str, *, now: datetime, idle: timedelta
+    session: AsyncSession, token: str, *, now: datetime, idle: timedelta, kind: str
 ) -> StaffUser | None:
-    """Who `token` belongs to, if it is still valid (SessionIdle if unused for `idle`).
+    """Who `token` of `kind` belongs to (`bearer` for the API, `session` for the pages),
+    if it is still valid (SessionIdle if unused for `idle`).
 
     A use is recorded (and committed) only when the last one on record is older than a
     minute."""
@@ -111,7 +113,11 @@ async def user_for_token(
             read_by_key(
                 select(UserRow, TokenRow)
                 .join(TokenRow, TokenRow.user_id == UserRow.id)
-                .where(TokenRow.digest == token_digest(token), TokenRow.expires_at > now)
+                .where(
+                    TokenRow.digest == token_digest(token),
+                    TokenRow.kind == kind,  # an API token is no page session, nor the reverse
+                    TokenRow.expires_at > now,
+                )
             )
         )
     ).one_or_none()
