@@ -7,8 +7,9 @@ reads the application (`failures_of`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ScalarSelect, bindparam, delete, func, insert, select
 
@@ -29,7 +30,12 @@ def failures_of(key_param: str) -> ScalarSelect[int]:
     )
 
 
-_COUNT = read_by_key(select(failures_of("narrow"), failures_of("broad")))
+def _count(n: int) -> Any:
+    """The failures of `n` keys bound as k0, k1, ...: one statement, an index probe each."""
+    return read_by_key(select(*(failures_of(f"k{i}") for i in range(n))))
+
+
+_COUNTS = {n: _count(n) for n in (2, 3)}
 # When a key is over its limit: the expiry after which it is back under it (the failures
 # beyond the limit go first: several processes may have recorded some at once).
 _FREED_AT = read_by_key(
@@ -45,10 +51,11 @@ _FREED_AT = read_by_key(
 # read by key on SQLite does not (store/sqlite_driver.py).
 
 
-async def counts(reader: Reader, narrow: str, broad: str, now: datetime) -> tuple[int, int]:
-    params = {"narrow": narrow, "broad": broad, NOW.key: now}
-    row = await reader.run_sync(lambda sync: sync.execute(_COUNT, params).one())
-    return int(row[0]), int(row[1])
+async def counts(reader: Reader, keys: Sequence[str], now: datetime) -> tuple[int, ...]:
+    statement = _COUNTS[len(keys)] if len(keys) in _COUNTS else _count(len(keys))
+    params: dict[str, Any] = {f"k{i}": key for i, key in enumerate(keys)} | {NOW.key: now}
+    row = await reader.run_sync(lambda sync: sync.execute(statement, params).one())
+    return tuple(int(n) for n in row)
 
 
 async def freed_at(reader: Reader, key: str, beyond: int, now: datetime) -> datetime | None:
@@ -61,6 +68,15 @@ async def freed_at(reader: Reader, key: str, beyond: int, now: datetime) -> date
 async def record(reader: Reader, keys: Iterable[str], expires_at: datetime) -> None:
     rows = [{"key": key, "expires_at": expires_at} for key in keys]
     await reader.execute(insert(ThrottleFailureRow), rows)
+
+
+async def forget(reader: Reader, keys: Iterable[str], expires_at: datetime) -> None:
+    """Take back one failure of each key recorded to expire at `expires_at` (an attempt
+    counted before its check, which then passed)."""
+    t = ThrottleFailureRow
+    for key in keys:
+        one = select(t.id).where(t.key == key, t.expires_at == expires_at).limit(1)
+        await reader.execute(delete(t).where(t.id.in_(one.scalar_subquery())))
 
 
 async def purge(reader: Reader, now: datetime) -> None:

@@ -3,13 +3,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from store.models import AuditRow
-from tests.api_helpers import second_app
+from tests.api_helpers import other_client, second_app
 from tests.page_helpers import csrf
 
 Row = dict[str, Any]
@@ -114,3 +115,44 @@ async def test_throttled_attempts_are_refused_without_filling_the_trail(
         ]
     assert statuses == [401, 401, 429, 429]
     assert [e["action"] for e in await trail(sessions, client)] == ["login_failed"] * 2
+
+
+async def test_wrong_passwords_sent_at_once_are_checked_no_more_than_allowed(
+    engine: AsyncEngine, demo_accounts: None
+) -> None:
+    """Each attempt is counted before its password is checked: sent together, they see
+    one another, and only as many as allowed reach the password."""
+    async with second_app(
+        engine, client_host="10.7.0.4", lookup_failures_allowed=3, lookup_window_seconds=60
+    ) as (_, api):
+
+        async def guess() -> int:
+            data = {"username": "housing", "password": "guess"}
+            return (await api.post("/api/auth/token", data=data)).status_code
+
+        statuses = await asyncio.gather(*(guess() for _ in range(12)))
+    assert sorted(statuses) == [401] * 3 + [429] * 9
+
+
+async def test_an_account_guessed_from_many_addresses_is_held_too(
+    engine: AsyncEngine, demo_accounts: None
+) -> None:
+    """Three times the limit of one address, from any addresses together, holds the
+    account (登录失败处理). A right password is counted while it is checked, then not."""
+    async with second_app(
+        engine, client_host="10.7.1.1", lookup_failures_allowed=2, lookup_window_seconds=60
+    ) as (app, first):
+        for _ in range(3):  # more than the two failures allowed
+            signed_in = await first.post(
+                "/api/auth/token", data={"username": "realty", "password": "demo"}
+            )
+            assert signed_in.status_code == 200
+        for n in range(3):
+            async with await other_client(app, f"10.7.1.{n + 2}") as guesser:
+                for _ in range(2):
+                    data = {"username": "realty", "password": "guess"}
+                    assert (await guesser.post("/api/auth/token", data=data)).status_code == 401
+        async with await other_client(app, "10.7.1.9") as owner:
+            data = {"username": "realty", "password": "demo"}
+            held = await owner.post("/api/auth/token", data=data)
+        assert held.status_code == 429 and int(held.headers["Retry-After"]) > 0

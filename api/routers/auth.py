@@ -33,8 +33,11 @@ async def sign_in(
     `login_failed`); the caller commits a success with the token it issues. Attempts refused
     by the throttle never reach the password and are not written: a flood of them cannot
     fill the trail."""
-    attempt = services.logins.attempt(username.strip().lower(), client, services.session_clock())
+    name, now = username.strip().lower(), services.session_clock()
+    attempt = services.logins.attempt(name, client, now, per_account=True)
     wait = await services.logins.retry_after(session, attempt)
+    if wait is None:
+        wait = await services.logins.reserve(session, attempt)
     if wait is not None:
         raise too_many("登录失败次数过多，请稍后再试", wait)
     user = await accounts.authenticate(session, username, password, kind=kind)
@@ -48,11 +51,11 @@ async def sign_in(
         at=services.session_clock(),
     )
     if user is None:
-        await services.logins.fail(session, attempt)
-        await session.commit()
+        await session.commit()  # the failure was counted by `reserve`
         raise ApiError(
             401, "unauthorized", "用户名或密码不正确", headers={"WWW-Authenticate": "Bearer"}
         )
+    await services.logins.forgive(session, attempt)
     return user
 
 

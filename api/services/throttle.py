@@ -20,18 +20,25 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from store import throttle as failures
 from store.db import Reader
 
 
 @dataclass
 class Attempt:
-    """One attempt's two keys at one moment, and their failures once counted."""
+    """One attempt's keys at one moment, and their failures once counted."""
 
     narrow: str  # the subject from the client
     broad: str  # anything from the client
     now: datetime
-    counts: tuple[int, int] | None = None
+    counts: tuple[int, ...] | None = None
+    account: str | None = None  # the subject from anywhere (an account's own limit)
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        return (self.narrow, self.broad) + ((self.account,) if self.account else ())
 
     def params(self) -> dict[str, Any]:
         """The parameters of `store.throttle.failures_of("narrow")` and `("broad")`."""
@@ -40,6 +47,9 @@ class Attempt:
 
 class Throttle:
     BROAD_FACTOR = 10
+    # An account's failures from every address together (登录失败处理): guessing one
+    # password from many addresses is stopped too, at a limit a person's typos never reach.
+    ACCOUNT_FACTOR = 3
     # Expired failures are deleted by the next failure recorded at least this long after
     # the last deletion (by this process): nothing else has to run for it.
     PURGE_EVERY = timedelta(minutes=1)
@@ -63,25 +73,32 @@ class Throttle:
         message = "\x1f".join((self.kind, *parts)).encode()
         return hmac.new(self._secret, message, hashlib.sha256).hexdigest()
 
-    def attempt(self, subject: str, client: str, now: datetime) -> Attempt:
-        """`subject` guessed from `client` at `now` (the real time, as sessions count it)."""
+    def attempt(
+        self, subject: str, client: str, now: datetime, *, per_account: bool = False
+    ) -> Attempt:
+        """`subject` guessed from `client` at `now` (the real time, as sessions count it);
+        `per_account`: also counted for the subject from any address."""
         narrow, broad = self._key("subject", subject, client), self._key("client", client)
-        return Attempt(narrow, broad, now)
+        account = self._key("account", subject) if per_account else None
+        return Attempt(narrow, broad, now, account=account)
 
-    async def retry_after(self, reader: Reader, attempt: Attempt) -> int | None:
-        """Seconds to wait if either key of `attempt` is over its limit, else None."""
+    async def retry_after(
+        self, reader: Reader, attempt: Attempt, *, reserved: bool = False
+    ) -> int | None:
+        """Seconds to wait if a key of `attempt` is over its limit, else None. `reserved`:
+        the attempt itself is among the failures counted (`reserve`)."""
         if attempt.counts is None:
-            attempt.counts = await failures.counts(
-                reader, attempt.narrow, attempt.broad, attempt.now
-            )
-        narrow, broad = attempt.counts
+            attempt.counts = await failures.counts(reader, attempt.keys, attempt.now)
+        limits = (
+            self.allowed,
+            self.allowed * self.BROAD_FACTOR,
+            self.allowed * self.ACCOUNT_FACTOR,
+        )
+        own = 1 if reserved else 0
         over = [
-            (key, count - limit)
-            for key, count, limit in (
-                (attempt.narrow, narrow, self.allowed),
-                (attempt.broad, broad, self.allowed * self.BROAD_FACTOR),
-            )
-            if count >= limit
+            (key, count - own - limit)
+            for key, count, limit in zip(attempt.keys, attempt.counts, limits, strict=False)
+            if count - own >= limit
         ]
         if not over:
             return None
@@ -94,7 +111,21 @@ class Throttle:
 
     async def fail(self, reader: Reader, attempt: Attempt) -> None:
         """Record a failed attempt; the caller commits it."""
-        await failures.record(reader, (attempt.narrow, attempt.broad), attempt.now + self.window)
+        await failures.record(reader, attempt.keys, attempt.now + self.window)
         if self._purged_at is None or attempt.now - self._purged_at >= self.PURGE_EVERY:
             self._purged_at = attempt.now
             await failures.purge(reader, attempt.now)
+
+    async def reserve(self, session: AsyncSession, attempt: Attempt) -> int | None:
+        """Count `attempt` as failed before it is checked, and commit: guesses sent at once
+        then each see the others, where counting only once checked let every one of them
+        through on the same count. Seconds to wait if it is one too many; `forgive` takes
+        it back once it passes."""
+        await self.fail(session, attempt)
+        await session.commit()
+        attempt.counts = None
+        return await self.retry_after(session, attempt, reserved=True)
+
+    async def forgive(self, reader: Reader, attempt: Attempt) -> None:
+        """The reserved attempt passed: its failure no longer counts (the caller commits)."""
+        await failures.forget(reader, attempt.keys, attempt.now + self.window)
