@@ -61,7 +61,7 @@ def password_problems(password: str, username: str) -> list[str]:
         problems.append(f"不能超过{MAX_LENGTH}个字符")
     if not any(c.isascii() and c.isalpha() for c in password):
         problems.append("须包含字母")
-    if not any(c.isdigit() for c in password):
+    if not any(c in "0123456789" for c in password):  # not a fullwidth or superscript one
         problems.append("须包含数字")
     name = username.strip().lower()
     if name and name in password.lower():

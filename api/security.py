@@ -45,6 +45,19 @@ def new_query_code() -> str:
     return "".join(secrets.choice(QUERY_CODE_ALPHABET) for _ in range(QUERY_CODE_LENGTH))
 
 
+def keyed_query_code(secret: bytes, *parts: str) -> str:
+    """The query code of a submission sent with an Idempotency-Key, derived from the key and
+    the request under the deployment's secret: a retry is answered with the same code, and
+    the database keeps no code to be read back from a copy of it."""
+    message = "\x1f".join(("idempotent-submission", *parts)).encode()
+    n = int.from_bytes(hmac.new(secret, message, hashlib.sha256).digest(), "big")
+    code = []
+    for _ in range(QUERY_CODE_LENGTH):
+        n, i = divmod(n, len(QUERY_CODE_ALPHABET))
+        code.append(QUERY_CODE_ALPHABET[i])
+    return "".join(code)
+
+
 def query_code_digest(secret: bytes, code: str) -> str:
     """Keyed digest: a copy of the database (or of Temporal's history) reveals no codes."""
     return hmac.new(secret, code.strip().upper().encode(), hashlib.sha256).hexdigest()

@@ -769,6 +769,9 @@ async def test_retrying_with_the_same_key_returns_the_same_application(
     )
     assert await application_numbers(engine) - before == {first["application_no"]}
     assert (await status(api, first["application_no"], second["query_code"]))["state"] == "accepted"
+    # The code is derived again, not kept: a copy of the database holds none.
+    row = await idempotency_row(engine, key)
+    assert row is not None and first["query_code"] not in str(tuple(row))
 
     other = await api.post(
         "/api/applications",

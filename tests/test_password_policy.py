@@ -18,6 +18,7 @@ from api.password_policy import WeakPassword, check_password, password_problems
         ("Password1234", ["是常见的弱密码，容易被猜中"]),
         ("1qaz2wsx3edc", ["是常见的弱密码，容易被猜中"]),
         ("abc", ["至少12个字符（现为3个）", "须包含数字"]),
+        ("long-enough-password-２０２６", ["须包含数字"]),  # fullwidth digits are not digits
     ],
 )
 def test_each_broken_rule_is_named(password: str, problems: list[str]) -> None:

@@ -192,3 +192,19 @@ async def test_pages_name_their_icon_so_browsers_do_not_ask_for_a_missing_one(
     assert '<link rel="icon" href="/static/favicon.svg"' in (await api.get("/")).text
     icon = await api.get("/static/favicon.svg")
     assert icon.status_code == 200 and icon.headers["content-type"].startswith("image/svg+xml")
+
+
+@pytest.mark.parametrize(
+    ("target", "kept"),
+    [
+        ("/workbench?x=1", True),
+        ("//evil.example", False),
+        ("/\\evil.example", False),  # browsers read it as //evil.example
+        ("/ok\r\nSet-Cookie: x=1", False),
+        ("https://evil.example/", False),
+    ],
+)
+def test_a_return_path_stays_on_this_site(target: str, kept: bool) -> None:
+    from api.pages.common import safe_path
+
+    assert safe_path(target, "/") == (target if kept else "/")

@@ -227,9 +227,11 @@ def pager(request: Request, total: int, *, param: str = "page", size: int | None
 
 
 def safe_path(target: object, default: str) -> str:
-    """A path on this site from a form or query (never `//elsewhere` or a full URL)."""
+    """A path on this site from a form or query (never `//elsewhere`, `/\\elsewhere` that
+    browsers read as `//elsewhere`, or a full URL)."""
     text = str(target or "")
-    return text if text.startswith("/") and not text.startswith("//") else default
+    unsafe = "\\" in text or any(ord(c) < 0x20 or ord(c) == 0x7F for c in text)
+    return text if text.startswith("/") and not text.startswith("//") and not unsafe else default
 
 
 def redirect(url: str) -> RedirectResponse:

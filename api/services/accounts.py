@@ -148,15 +148,22 @@ async def record_access(
     at: datetime,
 ) -> None:
     """A sign-in (`login`), a refused one (`login_failed`) or a sign-out (`logout`) on the
-    audit trail: whose account (the username as typed, for a refusal), from which address,
-    through the API or the pages. Added to the caller's transaction."""
+    audit trail: whose account (for a refusal, the username as typed if there is such an
+    account; a name of no account is masked, as it may be a password typed in the wrong
+    field), from which address, through the API or the pages. Added to the caller's
+    transaction."""
+    subject = user.username if user else username.strip()
+    if user is None:
+        known = await session.scalar(select(UserRow.id).where(UserRow.username == subject))
+        if known is None:
+            subject = f"（未知账号）{subject[:1]}***"
     await record_audit(
         session,
         actor_id=f"user:{user.id}" if user else "anonymous",
         actor_name=user.display_name if user else "未登录",
         actor_role=user.role.value if user else "anonymous",
         action=action,
-        subject=(user.username if user else username.strip())[:64],
+        subject=subject[:64],
         detail={"client": client, "via": via},
         at=at,
     )

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.container import Services
 from api.errors import ApiError, EngineUnreachable, conflict, invalid, not_found, too_many
 from api.schemas import SubmissionIn
-from api.security import new_query_code, query_code_digest
+from api.security import keyed_query_code, new_query_code, query_code_digest
 from api.services.accounts import StaffUser
 from api.services.materials import NAME_MISMATCH, receive_materials
 from api.services.region_scope import visible
@@ -238,17 +238,19 @@ def _request_digest(submission: SubmissionIn) -> str:
 
 
 async def _claim_key(
-    session: AsyncSession, prefix: str, key: str, digest: str, now: datetime
+    session: AsyncSession, secret: bytes, prefix: str, key: str, digest: str, now: datetime
 ) -> tuple[str, str, bool]:
-    """(number, query code, whether this call created them) for an Idempotency-Key."""
+    """(number, query code, whether this call created them) for an Idempotency-Key. The
+    code is derived from the key and the request (`keyed_query_code`), not stored: rows
+    written before kept theirs, and answer with it until purged."""
+    code = keyed_query_code(secret, key, digest)
     for _ in range(2):
         row = await session.get(IdempotencyRow, key)
         if row is not None:
             if row.request_digest != digest:
                 raise invalid({"Idempotency-Key": "该幂等键已用于另一份不同的申请"})
-            return row.application_no, row.query_code, False
+            return row.application_no, row.query_code or code, False
         number = await allocate_number(session, region=prefix, now=now)
-        code = new_query_code()
         try:
             await session.execute(
                 delete(IdempotencyRow).where(IdempotencyRow.created_at < now - IDEMPOTENCY_TTL)
@@ -258,7 +260,7 @@ async def _claim_key(
                     key=key,
                     request_digest=digest,
                     application_no=number,
-                    query_code=code,
+                    query_code="",  # derived again on a retry: no code in the database
                     created_at=now,
                 )
             )
@@ -270,6 +272,7 @@ async def _claim_key(
 
 
 async def _claim(
+    secret: bytes,
     prefix: str,
     session: AsyncSession,
     submission: SubmissionIn,
@@ -281,7 +284,8 @@ async def _claim(
     if idempotency_key:
         if len(idempotency_key) > 200:
             raise invalid({"Idempotency-Key": "幂等键不能超过200个字符"})
-        return await _claim_key(session, prefix, idempotency_key, _request_digest(submission), now)
+        digest = _request_digest(submission)
+        return await _claim_key(session, secret, prefix, idempotency_key, digest, now)
     number = await allocate_number(session, region=prefix, now=now)
     return number, new_query_code(), True
 
@@ -357,7 +361,9 @@ async def receive(
             session, services, matter, submission, today=local_now.date()
         )
     prefix = accepting[:6]
-    number, code, created = await _claim(prefix, session, submission, idempotency_key, local_now)
+    number, code, created = await _claim(
+        services.secret, prefix, session, submission, idempotency_key, local_now
+    )
     app = ApplicationInput(
         engine=ENGINE,
         application_no=number,
