@@ -72,12 +72,14 @@ def _well_formed(value: str | None) -> str | None:
     return value if value and _TOKEN.fullmatch(value) else None
 
 
-def renew(request: Request) -> None:
+def renew(request: Request, *, seed: bool = True) -> None:
     """On signing in or out: the session gets a new token when the response is sent (the
-    old one ends), and the forms a new CSRF seed from now on."""
+    old one ends), and the forms a new CSRF seed from now on (unless `seed` is False: a
+    session that gains access, where the forms of other tabs are to keep working)."""
     request.scope[_RENEW] = True
-    visit: _Visit = request.scope[_VISIT]
-    visit.seed, visit.seed_given = secrets.token_urlsafe(32), True
+    if seed:
+        visit: _Visit = request.scope[_VISIT]
+        visit.seed, visit.seed_given = secrets.token_urlsafe(32), True
 
 
 def csrf_token(request: Request) -> str:

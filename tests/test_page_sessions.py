@@ -287,3 +287,22 @@ async def test_a_csrf_value_not_in_ascii_is_refused_not_an_error(api_app: FastAP
         await csrf(browser, "/status")
         refused = await browser.post("/my/logout", data={"csrf": "页面令牌"})
         assert refused.status_code == 403
+
+
+async def test_a_session_planted_by_someone_else_gains_nothing_from_the_victim(
+    api: httpx.AsyncClient, api_app: FastAPI
+) -> None:
+    """Session fixation: a live token of the attacker's own, planted in the victim's
+    browser, is replaced when the victim's code is remembered, so the attacker's copy never
+    opens the victim's application."""
+    async with client_of(api_app) as attacker:
+        await _looked_up(api, attacker)
+        planted = attacker.cookies[COOKIE]
+        async with client_of(api_app) as victim:
+            victim.cookies.set(COOKIE, planted, domain="tongban.test")
+            number, _ = await _looked_up(api, victim)
+            assert victim.cookies[COOKIE] != planted
+            assert _shows_status(await victim.get(f"/status/{number}"), number)
+        assert not _shows_status(
+            await attacker.get(f"/status/{number}", follow_redirects=True), number
+        )

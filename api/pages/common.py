@@ -19,6 +19,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, ValidationError
 
+from api import page_sessions
 from api.container import Services
 from api.deps import PageUser, SessionDep, services_of
 from api.errors import ApiError, field_name, invalid, reason_of
@@ -377,8 +378,12 @@ def form_problems(
 
 
 def remember_access(request: Request, number: str, code: str) -> None:
-    """An applicant's verified (number, code), kept in the page session (on the server)."""
+    """An applicant's verified (number, code), kept in the page session (on the server).
+    The session gets a new token when it gains one: a token planted in the browser by
+    someone else (session fixation) would otherwise hold the access too."""
     apps = dict(request.session.get("apps", {}))
+    if apps.get(number) != code:
+        page_sessions.renew(request, seed=False)
     apps[number] = code
     request.session["apps"] = dict(list(apps.items())[-20:])  # a few recent ones are enough
 
