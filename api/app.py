@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from fastapi import Depends, FastAPI
@@ -44,7 +45,7 @@ from api.routers import (
     tasks,
     window,
 )
-from api.services import catalogue_entries
+from api.services import catalogue_entries, files
 from api.services.accounts import real_now, sync_departments
 from api.services.throttle import Throttle
 from api.unified_login import oauth_client
@@ -80,6 +81,19 @@ deadlines. Applicants use their application number and query code (header `X-Que
 staff use a bearer token from `POST /api/auth/token`. Errors are
 `{"error", "message", "details"}`.
 """
+
+
+async def _sweep_uploads(services: Services) -> None:
+    """Every hour, the uploads no application refers to a day on (`files.sweep`)."""
+    while True:
+        try:
+            async with services.sessions() as session:
+                gone = await files.sweep(session, services.settings.data_dir, now=datetime.now(UTC))
+            if gone:
+                log.info("uploads: %d file(s) no application refers to deleted", gone)
+        except Exception as exc:  # the database away, a disk error: next hour
+            log.warning("uploads not swept: %s", exc)
+        await asyncio.sleep(3600)
 
 
 def create_app(
@@ -143,7 +157,9 @@ def create_app(
             log.warning("database unavailable at start, serving 503 until it is back: %s", exc)
         app.state.services = services
         app.state.oauth = oauth_client(settings)
+        sweeper = asyncio.create_task(_sweep_uploads(services))
         yield
+        sweeper.cancel()
         if db_engine is None:
             await engine.dispose()
         if tracing and own_tracing:

@@ -4,12 +4,14 @@ file that does not exist)."""
 
 from __future__ import annotations
 
+import os
 import re
+from datetime import UTC, datetime, timedelta
 
 import httpx
 from fastapi import FastAPI
 
-from api.services.files import upload_dir
+from api.services.files import sweep, upload_dir
 from tests.api_helpers import as_user, company_setup, submit, task_for
 from tests.conftest import client_of
 from tests.page_helpers import sign_in
@@ -83,3 +85,27 @@ async def test_a_file_answering_a_correction_reaches_the_department_that_asked(
 
     assert [await opens(who) for who in ("amr", "clerk", "supervisor")] == [200, 200, 200]
     assert await opens("water") == 404
+
+
+async def test_uploads_no_application_refers_to_are_swept_a_day_on(
+    api: httpx.AsyncClient, api_app: FastAPI
+) -> None:
+    """A refused submission's files, sent by anyone, would otherwise fill the disk; those
+    of an application, and any younger than a day, stay."""
+    services = api_app.state.services
+    folder = upload_dir(services.settings.data_dir)
+    kept, orphan, fresh = "1" * 40 + ".pdf", "2" * 40 + ".pdf", "3" * 40 + ".png"
+    for name in (kept, orphan, fresh, "4" * 40 + ".pdf.part"):
+        (folder / name).write_bytes(b"%PDF-1.4")
+    body = company_setup()
+    body["materials"] = [
+        m | {"ref": f"upload:{kept}"} if m["code"] == "articles" else m for m in body["materials"]
+    ]
+    await submit(api, body, accept=False)
+    now = datetime.now(UTC)
+    day_old = (now - timedelta(hours=25)).timestamp()
+    for name in (kept, orphan, "4" * 40 + ".pdf.part"):
+        os.utime(folder / name, (day_old, day_old))
+    async with services.sessions() as session:
+        assert await sweep(session, services.settings.data_dir, now=now) == 2
+    assert sorted(p.name for p in folder.iterdir() if p.name[0] in "1234") == [kept, fresh]

@@ -9,6 +9,7 @@ checked here, so a bad file is refused before anything else.
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from anyio import to_thread
@@ -63,6 +64,46 @@ def stored_path(data_dir: Path, ref: str) -> Path | None:
         return None
     path = upload_dir(data_dir) / name
     return path if path.is_file() else None
+
+
+# An upload no application refers to a day later is gone: a page uploads its files and
+# submits them in the same request, so one left over was refused, or sent by no one.
+ORPHANED_AFTER = timedelta(hours=24)
+
+
+async def sweep(session: AsyncSession, data_dir: Path, *, now: datetime) -> int:
+    """Delete the uploads older than ORPHANED_AFTER that no material or correction answer
+    refers to (an anonymous visitor's files of a refused submission would otherwise fill
+    the disk); returns how many. Several API processes may sweep at once: a file already
+    gone is skipped."""
+    cutoff = (now - ORPHANED_AFTER).timestamp()
+
+    def old_files() -> list[Path]:
+        return [
+            p for p in upload_dir(data_dir).iterdir() if p.is_file() and p.stat().st_mtime < cutoff
+        ]
+
+    candidates = await to_thread.run_sync(old_files)
+    refs = {f"upload:{p.name}": p for p in candidates if not p.name.endswith(".part")}
+    used: set[str] = set()
+    names = sorted(refs)
+    for first in range(0, len(names), 500):
+        some = names[first : first + 500]
+        used.update(await session.scalars(select(MaterialRow.ref).where(MaterialRow.ref.in_(some))))
+        used.update(
+            await session.scalars(
+                select(CorrectionFileRow.ref).where(CorrectionFileRow.ref.in_(some))
+            )
+        )
+    gone = [p for p in candidates if p.name.endswith(".part")]  # a write that never ended
+    gone += [path for ref, path in refs.items() if ref not in used]
+
+    def delete_all() -> None:
+        for path in gone:
+            path.unlink(missing_ok=True)
+
+    await to_thread.run_sync(delete_all)
+    return len(gone)
 
 
 async def may_open(session: AsyncSession, user: StaffUser, ref: str) -> bool:
