@@ -133,10 +133,8 @@ async def page_user(
         return None
 
 
-@answers(401, 403)
-async def current_user(
-    request: Request, user: Annotated[StaffUser | None, Depends(api_user)]
-) -> StaffUser:
+@answers(401)
+async def current_user(user: Annotated[StaffUser | None, Depends(api_user)]) -> StaffUser:
     if user is None:
         raise ApiError(
             401,
@@ -144,10 +142,6 @@ async def current_user(
             "请先登录（缺少或无效的访问令牌）",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    # A system given the supervisors' role reads (the feed, the figures); acting as a
-    # supervisor (extending, rerouting, revoking) is a person's, on the audit trail by name.
-    if user.client and user.role is not Role.staff and request.method not in ("GET", "HEAD"):
-        raise forbidden("监察类系统接入账号只能读取数据，不能办理")
     return user
 
 
@@ -155,13 +149,17 @@ CurrentUser = Annotated[StaffUser, Depends(current_user)]
 PageUser = Annotated[StaffUser | None, Depends(page_user)]
 
 
-def require(*roles: Role) -> Callable[[StaffUser], Awaitable[StaffUser]]:
+def require(*roles: Role) -> Callable[..., Awaitable[StaffUser]]:
     """A dependency admitting only `roles` (403 for any other signed-in user)."""
 
     @answers(403)
-    async def check(user: CurrentUser) -> StaffUser:
+    async def check(request: Request, user: CurrentUser) -> StaffUser:
         if user.role not in roles:
             raise forbidden("您的角色无权访问此功能")
+        # A system given the supervisors' role reads (the feed, the figures); acting as a
+        # supervisor (extending, rerouting, revoking) is a person's, on the trail by name.
+        if user.client and user.role is not Role.staff and request.method not in ("GET", "HEAD"):
+            raise forbidden("监察类系统接入账号只能读取数据，不能办理")
         return user
 
     return check

@@ -24,12 +24,12 @@ from domain.actions import (
     SpecialProcedureInput,
     WithdrawInput,
 )
-from domain.actors import SYSTEM
+from domain.actors import SYSTEM, SignoffRole
 from domain.calendar import WorkCalendar
 from domain.matter import SpecialProcedureKind
 from domain.states import SlaLevel, StepState
 from tests.engine import cards, event_rows, notification_rows, start
-from tests.factories import APPLICANT, application, staff
+from tests.factories import APPLICANT, application, signer, staff
 from tests.timeline import at, eventually, next_plain_monday, plain_calendar, skip_to, utc
 from workflows.matter import MatterWorkflow
 
@@ -40,9 +40,14 @@ async def _refused(handle, update, action) -> str:  # type: ignore[no-untyped-de
     return str(refused.value.cause)
 
 
+# The road opening is signed at three levels: its 承办 holds it when the procedure starts.
+HANDLER = signer("urban", SignoffRole.handler)
+
+
 def _start(step: str, kind: SpecialProcedureKind, who: str = "urban") -> SpecialProcedureInput:
+    actor = HANDLER if who == "urban" else staff(who)
     return SpecialProcedureInput(
-        step_code=step, actor=staff(who), kind=kind, working_days=2, reason="开挖方案需专家论证"
+        step_code=step, actor=actor, kind=kind, working_days=2, reason="开挖方案需专家论证"
     )
 
 
@@ -83,9 +88,9 @@ async def test_a_special_procedure_stops_the_clocks_for_exactly_its_time(
     [told] = [n for n in await notification_rows(sessions, no) if n.kind == "special_started"]
     assert told.recipient == "applicant"
     assert f"专家评审，所需时间2个工作日（预计{day(4):%Y-%m-%d} 17:30前完成）" in told.body
-    end = SpecialProcedureEndInput(step_code="road_opening", actor=staff("urban"), outcome="")
+    end = SpecialProcedureEndInput(step_code="road_opening", actor=HANDLER, outcome="")
     assert "必须写明结果" in await _refused(handle, MatterWorkflow.end_special, end)
-    approval = ApproveInput(step_code="road_opening", actor=staff("urban"))
+    approval = ApproveInput(step_code="road_opening", actor=HANDLER)
     assert "特别程序中" in await _refused(handle, MatterWorkflow.approve, approval)
 
     async def special_cards() -> list[tuple[str, datetime]]:
