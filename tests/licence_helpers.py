@@ -106,11 +106,13 @@ def title_certificate(
 async def transfer_of_own_title(
     sessions: async_sessionmaker[AsyncSession],
 ) -> tuple[dict[str, Any], str]:
-    """A property transfer citing a seller's certificate issued for it alone, and its
-    number: one that is granted leaves the shared certificate of the other tests valid."""
-    title = title_certificate()
+    """A property transfer of a unit of its own, citing the seller's certificate of it, and
+    its number: one that is granted leaves the shared certificate of the other tests valid."""
+    unit = f"340503001001GB00001F{uuid.uuid4().int % 10**8:08d}"
+    title = title_certificate(unit_no=unit)
     await issue_licences(sessions, [title])
     body = property_transfer()
+    body["form"] = body["form"] | {"unit_no": unit}
     body["materials"] = [
         m | {"ref": title.number} if m["code"] == "title_certificate" else m
         for m in body["materials"]

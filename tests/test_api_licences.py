@@ -277,6 +277,12 @@ async def test_a_transfer_replaces_the_sellers_certificate_which_cannot_be_sold_
 
     again = await api.post("/api/applications", json=body)
     assert "已注销" in invalid_fields(again)["materials.title_certificate"]
+    # Nor as a copy, nor left out: the library says the unit's certificate was replaced.
+    copy = {"code": "title_certificate", "source": "upload", "ref": "file-14"}
+    copied = body | {"materials": [*without(body, "title_certificate")["materials"], copy]}
+    for refused in (copied, without(body, "title_certificate")):
+        problem = invalid_fields(await api.post("/api/applications", json=refused))
+        assert f"{title} 已注销：已换发" in problem["materials.title_certificate"]
 
     [none] = (await _grant_transfer(api, twice))["licences"]
     assert not none["issued"] and "已于" in none["problem"] and none["replaced"] is None

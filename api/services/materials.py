@@ -77,7 +77,11 @@ async def receive_materials(
             # again. One the library does not hold is taken as handed in.
             holder, wanted = _holder(spec, applicant, form), _wanted(spec, applicant, form)
             row, _ = await _licence(session, spec, "", holder, today, licence_names, wanted)
-            received[m.code] = _receipt(spec, row) if row else m
+            ended = None if row else await _ended(session, spec, holder, wanted, today)
+            if ended:  # a copy of a certificate the library revoked (sold already)
+                problems[f"materials.{spec.code}"] = _ended_text(ended, today, licence_names)
+            else:
+                received[m.code] = _receipt(spec, row) if row else m
         else:
             received[m.code] = m.model_copy(update={"verified": m.source is MaterialSource.sharing})
     for spec in matter.materials:
@@ -102,6 +106,11 @@ async def receive_materials(
         if spec.required:
             kind = licence_names.get(spec.licence_type or "", "")
             hint = f"（电子证照库中没有可用的{kind}，请上传）" if kind else ""
+            if spec.matches:  # say why the one the applicant has in mind is not usable
+                holder, wanted = _holder(spec, applicant, form), _wanted(spec, applicant, form)
+                ended = await _ended(session, spec, holder, wanted, today)
+                if ended is not None:
+                    hint = f"（{_ended_text(ended, today, licence_names)}）"
             problems[f"materials.{spec.code}"] = f"缺少必需材料：{spec.name}{hint}"
     return list(received.values()), problems
 
@@ -169,6 +178,26 @@ async def pinned_licence_problems(
             continue
         problems[f"materials.{spec.code}"] = f"{kind} {pinned.ref} {problem}"
     return problems
+
+
+async def _ended(
+    session: AsyncSession, spec: MaterialSpec, holder: str, wanted: Mapping[str, str], today: date
+) -> LicenceRow | None:
+    """The holder's newest licence of what the application is about (`matches`) that is no
+    longer valid: a certificate revoked when the unit was sold, say."""
+    if not spec.matches or not holder or spec.licence_type is None:
+        return None
+    for row in await library.held_by(session, holder_id=holder, type=spec.licence_type):
+        if not mismatched(row, wanted) and library.status(row, today) is not LicenceStatus.valid:
+            return row
+    return None
+
+
+def _ended_text(row: LicenceRow, today: date, licence_names: Mapping[str, str]) -> str:
+    kind = licence_names.get(row.type, row.type)
+    if library.status(row, today) is LicenceStatus.revoked:
+        return f"{kind} {row.number} 已注销：{row.revoke_reason or '无注销原因'}"
+    return f"{kind} {row.number} 已过期（有效期至 {row.valid_until}）"
 
 
 def _holder(spec: MaterialSpec, applicant: Applicant, form: Mapping[str, Any]) -> str:
