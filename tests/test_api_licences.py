@@ -335,7 +335,7 @@ async def test_the_window_does_not_accept_on_a_licence_revoked_since_submission(
     clerk = await as_user(api, CLERK)
     refused = await api.post(f"/api/window/applications/{number}/accept", headers=clerk, json={})
     message = error_body(refused, 409)["message"]
-    assert f"不动产权证书 {title} 已注销（查封登记，予以注销）" in message
+    assert f"不动产权证书 {title} 已注销：查封登记，予以注销" in message
     assert "不予受理" in message  # a correction cannot pin another licence
     assert (await status(api, number, receipt["query_code"]))["state"] == "received"
 

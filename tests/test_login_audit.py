@@ -122,7 +122,8 @@ async def test_wrong_passwords_sent_at_once_are_checked_no_more_than_allowed(
     engine: AsyncEngine, demo_accounts: None
 ) -> None:
     """Each attempt is counted before its password is checked: sent together, they see
-    one another, and only as many as allowed reach the password."""
+    one another, and no more than allowed reach the password (on PostgreSQL all may be
+    counted before any is checked, and none reaches it)."""
     async with second_app(
         engine, client_host="10.7.0.4", lookup_failures_allowed=3, lookup_window_seconds=60
     ) as (_, api):
@@ -132,7 +133,7 @@ async def test_wrong_passwords_sent_at_once_are_checked_no_more_than_allowed(
             return (await api.post("/api/auth/token", data=data)).status_code
 
         statuses = await asyncio.gather(*(guess() for _ in range(12)))
-    assert sorted(statuses) == [401] * 3 + [429] * 9
+    assert set(statuses) <= {401, 429} and statuses.count(401) <= 3
 
 
 async def test_an_account_guessed_from_many_addresses_is_held_too(

@@ -79,7 +79,7 @@ async def receive_materials(
             row, _ = await _licence(session, spec, "", holder, today, licence_names, wanted)
             ended = None if row else await _ended(session, spec, holder, wanted, today)
             if ended:  # a copy of a certificate the library revoked (sold already)
-                problems[f"materials.{spec.code}"] = _ended_text(ended, today, licence_names)
+                problems[f"materials.{spec.code}"] = _not_valid(ended, today, licence_names)
             else:
                 received[m.code] = _receipt(spec, row) if row else m
         else:
@@ -110,7 +110,7 @@ async def receive_materials(
                 holder, wanted = _holder(spec, applicant, form), _wanted(spec, applicant, form)
                 ended = await _ended(session, spec, holder, wanted, today)
                 if ended is not None:
-                    hint = f"（{_ended_text(ended, today, licence_names)}）"
+                    hint = f"（{_not_valid(ended, today, licence_names)}）"
             problems[f"materials.{spec.code}"] = f"缺少必需材料：{spec.name}{hint}"
     return list(received.values()), problems
 
@@ -165,18 +165,15 @@ async def pinned_licence_problems(
         kind = licence_names.get(spec.licence_type, spec.licence_type)
         found = await library.find(session, number=pinned.ref, type=spec.licence_type)
         row = found[0] if found else None
-        status = library.status(row, today) if row is not None else None
         if row is None:
-            problem = "已不在电子证照库中"
-        elif status is LicenceStatus.revoked:
-            problem = f"已注销（{row.revoke_reason or '无注销原因'}）"
-        elif status is LicenceStatus.expired:
-            problem = f"已过期（有效期至 {row.valid_until}）"
+            problem = f"{kind} {pinned.ref} 已不在电子证照库中"
+        elif library.status(row, today) is not LicenceStatus.valid:
+            problem = _not_valid(row, today, licence_names)
         elif pinned.digest and row.digest != pinned.digest:
-            problem = "内容与申请时调取的不一致"
+            problem = f"{kind} {pinned.ref} 内容与申请时调取的不一致"
         else:
             continue
-        problems[f"materials.{spec.code}"] = f"{kind} {pinned.ref} {problem}"
+        problems[f"materials.{spec.code}"] = problem
     return problems
 
 
@@ -193,7 +190,8 @@ async def _ended(
     return None
 
 
-def _ended_text(row: LicenceRow, today: date, licence_names: Mapping[str, str]) -> str:
+def _not_valid(row: LicenceRow, today: date, licence_names: Mapping[str, str]) -> str:
+    """Why a licence no longer stands: revoked (and why), or expired (and when)."""
     kind = licence_names.get(row.type, row.type)
     if library.status(row, today) is LicenceStatus.revoked:
         return f"{kind} {row.number} 已注销：{row.revoke_reason or '无注销原因'}"
@@ -232,11 +230,8 @@ async def _licence(
         if not rows:
             return None, f"电子证照库中没有编号为 {ref} 的{kind}"
         row = rows[0]
-        status = library.status(row, today)
-        if status is LicenceStatus.revoked:
-            return None, f"{kind} {ref} 已注销"
-        if status is LicenceStatus.expired:
-            return None, f"{kind} {ref} 已过期（有效期至 {row.valid_until}）"
+        if library.status(row, today) is not LicenceStatus.valid:
+            return None, _not_valid(row, today, licence_names)
         if not holder or row.holder_id != holder:
             return None, f"{kind} {ref} 的持有人不是本申请的{_whose(spec)}"
         differing = mismatched(row, wanted)
