@@ -306,3 +306,28 @@ async def test_a_session_planted_by_someone_else_gains_nothing_from_the_victim(
         assert not _shows_status(
             await attacker.get(f"/status/{number}", follow_redirects=True), number
         )
+
+
+async def test_a_staff_sign_in_on_a_shared_browser_takes_nothing_over(
+    api: httpx.AsyncClient, api_app: FastAPI
+) -> None:
+    """At a counter's browser: the applicant's remembered code does not pass to the member
+    of staff who signs in next, and a second sign-in ends the first one's session."""
+    from api.deps import SESSION_COOKIE
+    from tests.page_helpers import sign_in
+
+    async with client_of(api_app) as browser:
+        number, _ = await _looked_up(api, browser)
+        await sign_in(browser, "clerk")
+        assert not _shows_status(
+            await browser.get(f"/status/{number}", follow_redirects=True), number
+        )
+        clerks = browser.cookies[SESSION_COOKIE]
+        # /login sends a signed-in visitor home; the form posts from any page all the same.
+        token = await csrf(browser, "/window")  # its forms carry the token
+        second = {"username": "psb", "password": "demo", "csrf": token}
+        assert (await browser.post("/login", data=second)).status_code == 303
+    async with client_of(api_app) as copy:
+        copy.cookies.set(SESSION_COOKIE, clerks)
+        page = await copy.get("/window", follow_redirects=False)
+    assert page.status_code == 303 and "/login" in page.headers["location"]

@@ -21,6 +21,7 @@ from api.pages.common import check_csrf, redirect, render, role_home, safe_path,
 from api.routers.auth import sign_in
 from api.services import accounts
 from api.services.files import may_open, stored_path
+from api.unified_login import sign_out
 
 router = APIRouter(include_in_schema=False)
 
@@ -56,6 +57,13 @@ async def login(request: Request, services: ServicesDep, session: SessionDep) ->
             status_code=exc.status,
         )
     hours = services.settings.token_hours
+    # A browser shared at the counter: whoever was signed in before is signed out, and an
+    # applicant's identity and remembered codes do not pass to the member of staff.
+    earlier = session_token(request)
+    if earlier:
+        await accounts.revoke(session, earlier)
+    sign_out(request)
+    request.session.pop("apps", None)
     token = await accounts.issue_token(
         session, user, kind="session", hours=hours, now=services.session_clock()
     )
