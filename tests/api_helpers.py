@@ -197,6 +197,8 @@ async def inbox(api: httpx.AsyncClient, headers: dict[str, str], **params: Any) 
 async def task_of(
     api: httpx.AsyncClient, headers: dict[str, str], number: str, **params: Any
 ) -> dict[str, Any]:
+    # Asked by number: the session's database holds every test's tasks, more than a page.
+    params.setdefault("application_no", number)
     [task] = [t for t in await inbox(api, headers, **params) if t["application_no"] == number]
     return dict(task)
 
