@@ -62,9 +62,8 @@ async def receive_materials(
         elif m.source is MaterialSource.upload and not m.ref:
             problems[field] = f"“{spec.name}”缺少文件（ref）"
         elif m.source is MaterialSource.licence:
-            holder, wanted = _holder(spec, applicant, form), _wanted(spec, applicant, form)
             row, problem = await _licence(
-                session, spec, m.ref, holder, today, licence_names, wanted
+                session, spec, m.ref, applicant, form, today, licence_names
             )
             if problem:
                 problems[f"materials.{spec.code}"] = problem
@@ -75,9 +74,8 @@ async def receive_materials(
             # A licence the grant replaces (换发) is the library's, whatever was handed in: a
             # paper or uploaded copy would leave the one in the library valid, to be cited
             # again. One the library does not hold is taken as handed in.
-            holder, wanted = _holder(spec, applicant, form), _wanted(spec, applicant, form)
-            row, _ = await _licence(session, spec, "", holder, today, licence_names, wanted)
-            ended = None if row else await _ended(session, spec, holder, wanted, today)
+            row, _ = await _licence(session, spec, "", applicant, form, today, licence_names)
+            ended = None if row else await _ended(session, spec, applicant, form, today)
             if ended:  # a copy of a certificate the library revoked (sold already)
                 problems[f"materials.{spec.code}"] = _not_valid(ended, today, licence_names)
             else:
@@ -94,8 +92,7 @@ async def receive_materials(
             )
             continue
         if spec.licence_type:
-            holder, wanted = _holder(spec, applicant, form), _wanted(spec, applicant, form)
-            row, _ = await _licence(session, spec, "", holder, today, licence_names, wanted)
+            row, _ = await _licence(session, spec, "", applicant, form, today, licence_names)
             mismatch = _name_problem(spec, row, applicant, licence_names) if row else {}
             if row and not mismatch:
                 received[spec.code] = _receipt(spec, row)
@@ -106,11 +103,10 @@ async def receive_materials(
         if spec.required:
             kind = licence_names.get(spec.licence_type or "", "")
             hint = f"（电子证照库中没有可用的{kind}，请上传）" if kind else ""
-            if spec.matches:  # say why the one the applicant has in mind is not usable
-                holder, wanted = _holder(spec, applicant, form), _wanted(spec, applicant, form)
-                ended = await _ended(session, spec, holder, wanted, today)
-                if ended is not None:
-                    hint = f"（{_not_valid(ended, today, licence_names)}）"
+            # Say why the one the applicant has in mind (`matches`) is not usable.
+            ended = await _ended(session, spec, applicant, form, today)
+            if ended is not None:
+                hint = f"（{_not_valid(ended, today, licence_names)}）"
             problems[f"materials.{spec.code}"] = f"缺少必需材料：{spec.name}{hint}"
     return list(received.values()), problems
 
@@ -128,8 +124,7 @@ async def licence_in_hand(
     """The licence numbered `ref`, handed in for the material `spec` after acceptance (容缺):
     its receipt, pinned by number and digest, or why it cannot stand for it. The checks of
     a submission: in the library, valid, the holder's, in the applicant's name."""
-    holder, wanted = _holder(spec, applicant, form), _wanted(spec, applicant, form)
-    row, problem = await _licence(session, spec, ref, holder, today, licence_names, wanted)
+    row, problem = await _licence(session, spec, ref, applicant, form, today, licence_names)
     if problem or row is None:
         return None, problem or f"电子证照库中没有编号为 {ref} 的证照"
     mismatch = _name_problem(spec, row, applicant, licence_names)
@@ -178,11 +173,18 @@ async def pinned_licence_problems(
 
 
 async def _ended(
-    session: AsyncSession, spec: MaterialSpec, holder: str, wanted: Mapping[str, str], today: date
+    session: AsyncSession,
+    spec: MaterialSpec,
+    applicant: Applicant,
+    form: Mapping[str, Any],
+    today: date,
 ) -> LicenceRow | None:
     """The holder's newest licence of what the application is about (`matches`) that is no
     longer valid: a certificate revoked when the unit was sold, say."""
-    if not spec.matches or not holder or spec.licence_type is None:
+    if not spec.matches or spec.licence_type is None:
+        return None
+    holder, wanted = _holder(spec, applicant, form), _wanted(spec, applicant, form)
+    if not holder:
         return None
     for row in await library.held_by(session, holder_id=holder, type=spec.licence_type):
         if not mismatched(row, wanted) and library.status(row, today) is not LicenceStatus.valid:
@@ -216,14 +218,15 @@ async def _licence(
     session: AsyncSession,
     spec: MaterialSpec,
     ref: str,
-    holder: str,
+    applicant: Applicant,
+    form: Mapping[str, Any],
     today: date,
     licence_names: Mapping[str, str],
-    wanted: Mapping[str, str],
 ) -> tuple[LicenceRow | None, str | None]:
-    """The licence that satisfies `spec` (the one named by `ref`, or the holder's holding
-    `wanted`'s values: `MaterialSpec.matches`), or why the named one cannot."""
+    """The licence that satisfies `spec` (the one named by `ref`, or the holder's that holds
+    the application's values of `MaterialSpec.matches`), or why the named one cannot."""
     assert spec.licence_type is not None
+    holder, wanted = _holder(spec, applicant, form), _wanted(spec, applicant, form)
     kind = licence_names.get(spec.licence_type, spec.licence_type)
     if ref:
         rows = await library.find(session, number=ref.strip(), type=spec.licence_type)
