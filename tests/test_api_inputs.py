@@ -702,7 +702,11 @@ async def test_extending_a_step_still_waiting(api: httpx.AsyncClient) -> None:
     waiting = await api.get(
         "/api/tasks",
         headers=supervisor,
-        params={"state": "waiting", "department": "realty", "limit": 500},
+        params={
+            "state": "waiting",
+            "department": "realty",
+            "application_no": receipt["application_no"],
+        },
     )
     [task] = [t for t in waiting.json() if t["application_no"] == receipt["application_no"]]
     response = await api.post(
