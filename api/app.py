@@ -217,6 +217,7 @@ def create_app(
     app.add_middleware(
         PageSessions,
         max_age=timedelta(hours=4),
+        lifetime=timedelta(hours=settings.token_hours),
         https_only=settings.served_over_https,
         html=pages_common.error_page,
     )

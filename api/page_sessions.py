@@ -17,8 +17,11 @@ seed of the browser's (`csrf_token`: an HMAC of it under the deployment's secret
 hold across the session's new tokens, in every tab, and a visitor who only reads pages
 writes nothing.
 
-A session lasts `max_age` after its last change or use. An unchanged session's expiry is
-moved on at most every `TOUCH_EVERY`, so that reading pages does not write on each request.
+A session lasts `max_age` after its last change or use, and never beyond `lifetime` from
+when it began (signing in or out begins a new one; gaining access by a query code does not):
+an applicant's identity, once signed in, is not kept alive for ever by a tab left polling.
+An unchanged session's expiry is moved on at most every `TOUCH_EVERY`, so that reading
+pages does not write on each request.
 API calls and static files neither read nor write it.
 """
 
@@ -64,6 +67,7 @@ class _Visit:
     token: str | None = None  # the live session's (one the browser sent whose row exists)
     text: str = ""  # its JSON when read
     expires_at: datetime | None = None
+    ends_at: datetime | None = None  # its absolute end, however much it is used
     seed: str | None = None  # the CSRF seed the browser sent, or one made in this request
     seed_given: bool = False  # made in this request: the browser is to hold it
 
@@ -74,9 +78,10 @@ def _well_formed(value: str | None) -> str | None:
 
 def renew(request: Request, *, seed: bool = True) -> None:
     """On signing in or out: the session gets a new token when the response is sent (the
-    old one ends), and the forms a new CSRF seed from now on (unless `seed` is False: a
-    session that gains access, where the forms of other tabs are to keep working)."""
-    request.scope[_RENEW] = True
+    old one ends), a new lifetime, and the forms a new CSRF seed from now on (unless `seed`
+    is False: a session that gains access, where the forms of other tabs are to keep
+    working, and the session its lifetime)."""
+    request.scope[_RENEW] = "anew" if seed else "same"
     if seed:
         visit: _Visit = request.scope[_VISIT]
         visit.seed, visit.seed_given = secrets.token_urlsafe(32), True
@@ -111,10 +116,12 @@ class PageSessions:
         app: ASGIApp,
         *,
         max_age: timedelta,
+        lifetime: timedelta,
         https_only: bool,
         html: errors.HtmlRenderer,
     ) -> None:
         self.app, self.max_age, self.https_only, self.html = app, max_age, https_only, html
+        self.lifetime = lifetime
         self._purged_at: datetime | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -143,7 +150,7 @@ class PageSessions:
                 return
             if found is not None:
                 visit.token = token
-                visit.text, visit.expires_at = found
+                visit.text, visit.expires_at, visit.ends_at = found
         scope["session"] = json.loads(visit.text) if visit.text else {}
 
         async def settled(message: Message) -> None:
@@ -164,11 +171,11 @@ class PageSessions:
         data: dict[str, Any] = scope["session"]
         text = _dump(data) if data else ""
         now = services.session_clock()
-        renewing = bool(scope.get(_RENEW))
+        renewing = scope.get(_RENEW)
         if text == visit.text and not renewing:
-            used_lately = (
-                visit.expires_at is not None
-                and visit.expires_at - now > self.max_age - self.TOUCH_EVERY
+            used_lately = visit.expires_at is not None and (
+                visit.expires_at - now > self.max_age - self.TOUCH_EVERY
+                or visit.expires_at == visit.ends_at  # it cannot be moved on
             )
             if not text or used_lately:
                 return  # nothing to write: no session, or one used within TOUCH_EVERY
@@ -194,7 +201,7 @@ class PageSessions:
         data: dict[str, Any],
         text: str,
         now: datetime,
-        renewing: bool,
+        renewing: str | None,
     ) -> str | None:
         """The session's row written (or ended); the token the browser is to hold, or None
         to tell it nothing (a session ended holds no row: its token names nothing).
@@ -202,12 +209,16 @@ class PageSessions:
         Requests of one browser overlap (two tabs, a page waiting on the engine while
         another signs out): each writes only what it changed, over what the row holds by
         then, and never brings back a session ended meanwhile."""
-        expires_at = now + self.max_age
+        if visit.token is None or visit.ends_at is None or renewing == "anew":
+            ends_at = now + self.lifetime
+        else:
+            ends_at = visit.ends_at
+        expires_at = min(now + self.max_age, ends_at)
         if visit.token is None:  # a new session, under a token of the server's making
             if not text:
                 return None
             token = secrets.token_urlsafe(32)
-            await stored.create(writer, _key(token), text, expires_at)
+            await stored.create(writer, _key(token), text, expires_at, ends_at)
             return token
         key = _key(visit.token)
         if text == visit.text and not renewing:  # used, not changed: its expiry moves on
@@ -223,7 +234,7 @@ class PageSessions:
                     if not text:
                         return None
                     token = secrets.token_urlsafe(32)
-                    await stored.create(writer, _key(token), text, expires_at)
+                    await stored.create(writer, _key(token), text, expires_at, ends_at)
                     return token
             elif await stored.keep(writer, key, text, expires_at, held=held):
                 return visit.token

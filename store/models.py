@@ -446,6 +446,9 @@ class PageSessionRow(Base):
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     data: Mapped[str] = mapped_column(Text, comment="the session as JSON")
     expires_at: Mapped[datetime] = mapped_column(index=True)
+    ends_at: Mapped[datetime] = mapped_column(
+        comment="absolute end: expires_at moves on with use, never past this"
+    )
 
 
 class NotificationReadRow(Base):

@@ -16,21 +16,25 @@ from store.types import UTCDateTime
 
 _S = PageSessionRow.__table__.c
 _FIND = read_by_key(
-    select(_S.data, _S.expires_at).where(
+    select(_S.data, _S.expires_at, _S.ends_at).where(
         _S.key == bindparam("key"), _S.expires_at > bindparam("now", type_=UTCDateTime())
     )
 )
 
 
-async def find(reader: Reader, key: str, now: datetime) -> tuple[str, datetime] | None:
-    """The session's JSON and expiry, if it is still live at `now`."""
+async def find(reader: Reader, key: str, now: datetime) -> tuple[str, datetime, datetime] | None:
+    """The session's JSON, expiry and absolute end, if it is still live at `now`."""
     params = {"key": key, "now": now}
     row = await reader.run_sync(lambda sync: sync.execute(_FIND, params).one_or_none())
-    return None if row is None else (str(row.data), row.expires_at)
+    return None if row is None else (str(row.data), row.expires_at, row.ends_at)
 
 
-async def create(reader: Reader, key: str, data: str, expires_at: datetime) -> None:
-    await reader.execute(insert(PageSessionRow).values(key=key, data=data, expires_at=expires_at))
+async def create(
+    reader: Reader, key: str, data: str, expires_at: datetime, ends_at: datetime
+) -> None:
+    await reader.execute(
+        insert(PageSessionRow).values(key=key, data=data, expires_at=expires_at, ends_at=ends_at)
+    )
 
 
 async def keep(reader: Reader, key: str, data: str, expires_at: datetime, *, held: str) -> bool:

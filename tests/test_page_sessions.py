@@ -106,6 +106,40 @@ async def test_an_expired_session_is_not_brought_back_and_is_purged(
         assert (await conn.execute(stale)).scalar() == 0
 
 
+async def test_a_session_in_use_still_ends_its_lifetime_after_it_began(
+    api: httpx.AsyncClient, api_app: FastAPI, engine: AsyncEngine, monkeypatch: MonkeyPatch
+) -> None:
+    """Used every three hours, a session would slide on for ever: it ends `token_hours`
+    (12) after it began, and gaining access to another application does not begin it anew."""
+    services = api_app.state.services
+    began = services.session_clock()
+    second = await submit(api)
+    async with client_of(api_app) as browser:
+        number, _code = await _looked_up(api, browser)
+        first = await _row(engine, browser.cookies[COOKIE])
+        assert first is not None
+        for hours in (3, 6, 9, 11.9):
+            now = began + timedelta(hours=hours)
+            monkeypatch.setattr(services, "session_clock", lambda now=now: now)
+            assert _shows_status(await browser.get(f"/status/{number}"), number), hours
+            if hours == 6:  # a second code verified: a new token, the same end
+                token = browser.cookies[COOKIE]
+                await browser.get(
+                    f"/status/{second['application_no']}",
+                    params={"code": second["query_code"]},
+                    follow_redirects=True,
+                )
+                assert browser.cookies[COOKIE] != token
+            row = await _row(engine, browser.cookies[COOKIE])
+            assert row is not None and row.ends_at == first.ends_at, hours
+            assert row.expires_at <= row.ends_at
+        after = began + timedelta(hours=12, minutes=1)
+        monkeypatch.setattr(services, "session_clock", lambda: after)
+        page = await browser.get(f"/status/{number}", follow_redirects=True)
+        assert not _shows_status(page, number)
+        assert 'name="code"' in page.text
+
+
 async def test_a_request_without_a_cookie_writes_no_session(
     api: httpx.AsyncClient, api_app: FastAPI, engine: AsyncEngine
 ) -> None:
