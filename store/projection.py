@@ -34,7 +34,7 @@ from domain.calendar import CalendarSnapshot, WorkCalendar
 from domain.events import EventKind, Notification
 from domain.notices import DeliveryState, NoticeChannel, channel_for
 from domain.regions import region_of_number
-from domain.states import ApplicationState, StepState
+from domain.states import ApplicationState, SlaLevel, StepState
 from domain.statistics import ACCEPTANCE_EVENTS, FIGURE_EVENTS, completed_early
 from store.db import insert_into
 from store.models import (
@@ -138,7 +138,11 @@ def _application_values(status: ApplicationStatus, app: ApplicationInput | None)
         "matter_name": status.matter_name,
         "matter_version": status.matter_version,
         "state": status.state.value,
-        "sla_level": status.sla_level.value,
+        # Granted on a commitment, an application is owed its verifications: until they are
+        # recorded its card is theirs too, so that the supervisors' lists find one overdue.
+        "sla_level": SlaLevel.highest(
+            [status.sla_level, *(v.sla_level for v in status.verifications if v.open)]
+        ).value,
         "received_at": status.received_at or status.accepted_at,
         "accepted_at": status.accepted_at,
         "acceptance_due": status.acceptance_due,

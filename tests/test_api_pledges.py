@@ -156,6 +156,14 @@ async def test_an_overdue_verification_is_overdue_work_in_the_inbox_and_the_figu
     after = await tax_figures()
     assert after["overdue"] == before["overdue"] + 1
     assert after["open_by_card"]["red"] == before["open_by_card"].get("red", 0) + 1
+    # The figure's drill-down lists it, granted as it is (no state asked: the work owed).
+    listed = await api.get(
+        "/api/supervision/applications",
+        headers=boss,
+        params={"department": "tax", "sla_level": "red", "limit": 500},
+    )
+    [row] = [a for a in listed.json() if a["application_no"] == number]
+    assert row["state"] == "granted" and row["sla_level"] == "red"
 
 
 async def test_a_commitment_is_granted_at_once_then_fails_its_verification_and_is_revoked(

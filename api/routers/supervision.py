@@ -40,7 +40,10 @@ async def applications(
     sla_level: Annotated[list[SlaLevel] | None, Query(max_length=len(SlaLevel))] = None,
     state: Annotated[
         list[ApplicationState] | None,
-        Query(max_length=len(ApplicationState), description="open states unless given"),
+        Query(
+            max_length=len(ApplicationState),
+            description="unless given: the open states, and those still being verified",
+        ),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,

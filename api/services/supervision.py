@@ -73,7 +73,14 @@ def _supervised(
         )
     if sla_level:
         query = query.where(ApplicationRow.sla_level.in_(sla_level))
-    return query.where(ApplicationRow.state.in_(state or OPEN_STATES))
+    if state:
+        return query.where(ApplicationRow.state.in_(state))
+    # Unless asked for states: the open ones, and those granted on a commitment whose
+    # verification is still owed (its card is the application's, and the overview counts it).
+    verifying = select(StepRow.application_no).where(StepRow.state == StepState.verifying.value)
+    return query.where(
+        or_(ApplicationRow.state.in_(OPEN_STATES), ApplicationRow.application_no.in_(verifying))
+    )
 
 
 async def count_applications(
