@@ -25,9 +25,10 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.workflow import UpdateMethodMultiParam
 
 from api.errors import ENGINE_DOWN, EngineUnreachable, conflict, unavailable
+from domain.actions import AftercareInput
 from domain.application import ApplicationInput, ApplicationStatus
 from workflows.matter import MatterWorkflow
-from workflows.matter_actions import REFUSED
+from workflows.matter_actions import NOT_WATCHING, REFUSED
 
 log = logging.getLogger("tongban.api.engine")
 T = TypeVar("T")
@@ -120,6 +121,30 @@ class EngineGateway:
             if exc.status is RPCStatusCode.NOT_FOUND:
                 raise conflict("该办件已办结，不能再办理") from exc
             raise
+
+    async def note_aftercare(
+        self, application_no: str, action: AftercareInput, *, update_id: str
+    ) -> bool:
+        """Record a rating or its follow-up in the workflow, if it still watches the decision
+        (it then numbers the event); False if it has closed, or is closing: the caller writes
+        the event itself, after the workflow's last."""
+
+        async def call(client: Client) -> bool:
+            handle = client.get_workflow_handle_for(MatterWorkflow.run, application_no)
+            try:
+                await handle.execute_update(MatterWorkflow.note_aftercare, action, id=update_id)
+            except WorkflowUpdateFailedError as exc:
+                cause = exc.cause
+                if isinstance(cause, ApplicationError) and cause.type == NOT_WATCHING:
+                    return False
+                raise
+            except RPCError as exc:
+                if exc.status is RPCStatusCode.NOT_FOUND:  # closed: no update reaches it
+                    return False
+                raise
+            return True
+
+        return await self._call(call)
 
     async def submit(self, app: ApplicationInput) -> ApplicationStatus:
         return await self._call(lambda c: submit(c, app, task_queue=self.task_queue))

@@ -166,6 +166,15 @@ class AcceptanceCorrectionInput(BaseModel):
     reason: str
 
 
+class AftercareInput(BaseModel):
+    """An event of the aftercare (好差评 and its 整改回访) recorded by a workflow that still
+    watches the decision, so that the workflow numbers it among its own."""
+
+    actor: Actor
+    kind: Literal["rated", "review_followed_up"]
+    payload: dict[str, str | None]
+
+
 class RefuseAcceptanceInput(BaseModel):
     """不予受理, with the reason the applicant is told."""
 

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.testing import WorkflowEnvironment
 
-from store.models import AuditRow
+from store.models import AuditRow, EventRow, RatingRow
 from tests.api_helpers import (
     CLERK,
     SUPERVISOR,
@@ -21,6 +21,7 @@ from tests.api_helpers import (
     code_header,
     company,
     company_setup,
+    hand_over,
     invalid_fields,
     status,
     submit,
@@ -231,3 +232,60 @@ async def test_a_commitment_is_granted_at_once_then_fails_its_verification_and_i
     assert entry.detail["number"] == licence["number"]
     assert entry.detail["reason"] == done["revocation"]["reason"]
     assert entry.detail["decided_by"] == done["revocation"]["by"] != "系统"
+
+
+async def test_a_rating_while_the_commitment_is_verified_keeps_its_place_on_the_trail(
+    api: httpx.AsyncClient, engine: AsyncEngine
+) -> None:
+    """The workflow watches a decision on a commitment until it is verified, numbering its
+    own events. A rating and its follow-up written beside it took the number the workflow
+    gave its next event, which the projection then wrote over them: they are recorded by the
+    workflow while it watches, each once, and their rows say what the trail says."""
+    receipt = await submit(api, tax_commitment())
+    number, code = receipt["application_no"], receipt["query_code"]
+    await hand_over(api, number)
+    rating = {"level": "dissatisfied", "reason": "材料要求没有一次说清"}
+    rated = await api.post(
+        f"/api/applications/{number}/rating", headers=code_header(code), json=rating
+    )
+    assert rated.status_code == 200, rated.text
+    again = await api.post(
+        f"/api/applications/{number}/rating", headers=code_header(code), json=rating
+    )
+    assert again.status_code == 409
+    boss = await as_user(api, SUPERVISOR)
+    followed = await api.post(
+        f"/api/supervision/reviews/{number}/follow-up", headers=boss, json={"note": "已电话回访"}
+    )
+    assert followed.status_code == 204, followed.text
+
+    task = await task_for(api, "tax", number)
+    verdict = {"passed": True, "findings": "已结清"}
+    answer = await api.post(
+        f"/api/tasks/{task['id']}/verification", headers=await as_user(api, "tax"), json=verdict
+    )
+    assert answer.status_code == 200, answer.text
+
+    async with engine.connect() as conn:
+        trail = (
+            await conn.execute(
+                select(EventRow.seq, EventRow.kind, EventRow.payload)
+                .where(EventRow.application_no == number)
+                .order_by(EventRow.seq)
+            )
+        ).all()
+        row = (
+            await conn.execute(select(RatingRow).where(RatingRow.application_no == number))
+        ).one()
+    kinds = [kind for _, kind, _ in trail]
+    assert [s for s, _, _ in trail] == list(range(1, len(trail) + 1))
+    for kind in ("rated", "review_followed_up", "verification_passed"):
+        assert kinds.count(kind) == 1, kinds
+    assert (
+        kinds.index("rated")
+        < kinds.index("review_followed_up")
+        < kinds.index("verification_passed")
+    )
+    [payload] = [p for _, kind, p in trail if kind == "rated"]
+    assert payload["reason"] == row.reason == rating["reason"]
+    assert row.follow_up_note == "已电话回访"

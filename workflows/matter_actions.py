@@ -19,6 +19,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.actions import (
         AcceptanceCorrectionInput,
         AcceptInput,
+        AftercareInput,
         ApproveInput,
         CalendarChangedInput,
         ClaimInput,
@@ -46,6 +47,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.application import ApplicationStatus
     from workflows.case import (
         acceptance,
+        aftercare,
         calendar_change,
         commitment,
         corrections,
@@ -62,6 +64,9 @@ with workflow.unsafe.imports_passed_through():
     from workflows.case.core import Case, Transition
 
 REFUSED = "ActionRefused"  # the error type of an action refused, by a validator or `_act`
+# The error type of an aftercare event sent once nothing watches the decision any more: the
+# workflow is about to close, its numbering done, and the API writes the event itself.
+NOT_WATCHING = "NotWatching"
 A = TypeVar("A", bound=BaseModel)
 
 
@@ -263,6 +268,18 @@ class MatterActions:
     @hand_over.validator
     def _hand_over_allowed(self, action: HandOverInput) -> None:
         self._check(delivery.HAND_OVER, action)
+
+    # --- after the decision: 好差评 and its 整改回访, while the workflow still watches it ---
+
+    @workflow.update
+    async def note_aftercare(self, action: AftercareInput) -> ApplicationStatus:
+        return await self._act(aftercare.NOTE, action)
+
+    @note_aftercare.validator
+    def _note_aftercare_allowed(self, action: AftercareInput) -> None:
+        if self._case.status.state.final and not calendar_change.watched(self._case.status):
+            raise ApplicationError("办理流程已结束", type=NOT_WATCHING, non_retryable=True)
+        self._check(aftercare.NOTE, action)
 
     # --- 容缺受理 and 告知承诺制 -----------------------------------------------------------
 

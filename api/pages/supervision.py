@@ -253,11 +253,7 @@ async def follow_up(
     try:
         body = form_model(FollowUpIn, {"note": form.get("note", "")})
         await aftercare.follow_up(
-            session=session,
-            application_no=number,
-            note=body.note,
-            user=boss,
-            now=await services.clock(),
+            services=services, session=session, application_no=number, note=body.note, user=boss
         )
         flash(request, "已记录整改回访。")
     except ApiError as exc:

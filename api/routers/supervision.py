@@ -116,11 +116,11 @@ async def follow_up(
     session: SessionDep,
 ) -> None:
     await aftercare.follow_up(
+        services=services,
         session=session,
         application_no=application_no,
         note=body.note,
         user=user,
-        now=await services.clock(),
     )
 
 

@@ -1,11 +1,16 @@
 """After the decision: the applicant's rating (好差评) with the follow-up of every bad one,
-and the hand-over of results granted before the workflow watched their delivery. The
-workflow has closed by then, so these are written here, with their events continuing the
-application's audit trail."""
+and the hand-over of results granted before the workflow watched their delivery.
+
+Their rows are written here. Their events continue the application's audit trail: written
+here too once the workflow has closed, but recorded by the workflow while it still watches
+the decision (a commitment being verified, materials accepted missing still owed), since it
+numbers its own events then (`workflows/case/aftercare.py`)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -18,14 +23,59 @@ from api.services.accounts import StaffUser
 from api.services.region_scope import visible
 from api.services.status import Found, load
 from api.services.views import local
+from domain.actions import AftercareInput
 from domain.actors import Actor
+from domain.application import ApplicationStatus
 from domain.events import EventKind
 from domain.ratings import BAD_RATINGS, RatingLevel
 from domain.reason import reason_problem
 from domain.states import ApplicationState
 from store.audit import append_event
-from store.models import ApplicationRow, RatingRow
+from store.models import ApplicationRow, EventRow, RatingRow
 from store.statistics import mark_stale, recount_visits
+from workflows.case.calendar_change import watched
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """An aftercare event as the audit trail holds it."""
+
+    payload: dict[str, Any]
+    at: datetime
+    by: str
+
+
+async def _recorded(
+    services: Services,
+    session: AsyncSession,
+    status: ApplicationStatus,
+    kind: EventKind,
+    actor: Actor,
+    payload: dict[str, str | None],
+) -> Recorded | None:
+    """The event of `kind` (there is one of each per application) as the audit trail holds
+    it, recorded now by the workflow if it still watches the decision; None when the caller
+    is to write it, the workflow having closed. One recorded by an earlier attempt whose
+    row was not written (the database away) is found, not recorded again."""
+    number = status.application_no
+    found = await _event(session, number, kind)
+    if found is None and watched(status):
+        await session.commit()  # only reads so far: the connection goes back while it waits
+        action = AftercareInput(actor=actor, kind=kind.value, payload=payload)
+        if await services.engine.note_aftercare(number, action, update_id=f"aftercare-{kind}"):
+            found = await _event(session, number, kind)
+    return found
+
+
+async def _event(session: AsyncSession, application_no: str, kind: EventKind) -> Recorded | None:
+    row = (
+        await session.execute(
+            select(EventRow.payload, EventRow.at, EventRow.actor_name).where(
+                EventRow.application_no == application_no, EventRow.kind == kind
+            )
+        )
+    ).first()
+    return None if row is None else Recorded(dict(row.payload), row.at, row.actor_name)
 
 
 async def rate(
@@ -38,19 +88,27 @@ async def rate(
     delivery = found.status.delivery
     if delivery is not None and not delivery.done:
         raise conflict("办理结果送达后才能评价")
-    bad = rating.level.bad
-    if bad and reason_problem(rating.reason, "missing"):
+    if rating.level.bad and reason_problem(rating.reason, "missing"):
         raise invalid({"reason": "选择“不满意”或“非常不满意”时，请说明原因，我们将逐一整改回访"})
+    payload: dict[str, Any] = {
+        "level": rating.level.value,
+        "label": rating.level.label,
+        "reason": rating.reason,
+    }
     now = await services.clock()
+    recorded = await _recorded(services, session, found.status, EventKind.rated, actor, payload)
+    if recorded is not None:  # the row says what the trail says (of two sent at once, one)
+        payload, now = recorded.payload, recorded.at
+    level = RatingLevel(payload["level"])
     due = None
-    if bad:
+    if level.bad:
         calendar = services.calendars.calendar_around(services.settings.centre, now)
         due = calendar.deadline(now, services.settings.bad_review_follow_up_days).at
     session.add(
         RatingRow(
             application_no=found.application_no,
-            level=rating.level,
-            reason=rating.reason,
+            level=level,
+            reason=payload["reason"],
             rated_at=now,
             follow_up_due=due,
         )
@@ -60,18 +118,15 @@ async def rate(
     except IntegrityError as exc:  # the same rating sent twice at once
         await session.rollback()
         raise conflict("该办件已评价，每件只能评价一次") from exc
-    await append_event(
-        session,
-        application_no=found.application_no,
-        kind=EventKind.rated,
-        actor=actor,
-        at=now,
-        payload={
-            "level": rating.level.value,
-            "label": rating.level.label,
-            "reason": rating.reason,
-        },
-    )
+    if recorded is None:
+        await append_event(
+            session,
+            application_no=found.application_no,
+            kind=EventKind.rated,
+            actor=actor,
+            at=now,
+            payload=payload,
+        )
     await session.execute(mark_stale(found.application_no))  # the 好差评 figure moves
     await session.commit()
 
@@ -180,12 +235,29 @@ async def bad_reviews(
 
 
 async def follow_up(
-    *, session: AsyncSession, application_no: str, note: str, user: StaffUser, now: datetime
+    *,
+    services: Services,
+    session: AsyncSession,
+    application_no: str,
+    note: str,
+    user: StaffUser,
 ) -> None:
     """整改回访 of a bad review, by a supervisor who sees the application (404 for one of
     another region, as if there were none: its reviews are not his to know or answer)."""
-    await load(session, application_no, user)
+    found = await load(session, application_no, user)
     actor = user.actor()
+    rating = await session.get(RatingRow, application_no)
+    if rating is None or not RatingLevel(rating.level).bad:
+        raise not_found(f"办件 {application_no} 没有差评")
+    if rating.followed_up_at is not None:
+        raise conflict("该差评已整改回访")
+    now = await services.clock()
+    recorded = await _recorded(
+        services, session, found.status, EventKind.review_followed_up, actor, {"note": note}
+    )
+    by = actor.name
+    if recorded is not None:
+        note, now, by = str(recorded.payload["note"]), recorded.at, recorded.by
     # One conditional write: of two follow-ups at once, exactly one is recorded.
     won = await session.execute(
         update(RatingRow)
@@ -194,7 +266,7 @@ async def follow_up(
             RatingRow.level.in_(BAD_RATINGS),
             RatingRow.followed_up_at.is_(None),
         )
-        .values(followed_up_at=now, followed_up_by=actor.name, follow_up_note=note)
+        .values(followed_up_at=now, followed_up_by=by, follow_up_note=note)
     )
     if won.rowcount != 1:  # type: ignore[attr-defined]
         await session.rollback()
@@ -202,12 +274,13 @@ async def follow_up(
         if rating is None or not RatingLevel(rating.level).bad:
             raise not_found(f"办件 {application_no} 没有差评")
         raise conflict("该差评已整改回访")
-    await append_event(
-        session,
-        application_no=application_no,
-        kind=EventKind.review_followed_up,
-        actor=actor,
-        at=now,
-        payload={"note": note},
-    )
+    if recorded is None:
+        await append_event(
+            session,
+            application_no=application_no,
+            kind=EventKind.review_followed_up,
+            actor=actor,
+            at=now,
+            payload={"note": note},
+        )
     await session.commit()
