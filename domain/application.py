@@ -112,8 +112,9 @@ class Tolerance(BaseModel):
 # recorded it; 3 an SMS sent by the write that records it; 4 a returned step's cards to
 # those who reroute it; 5 an opinion-only step deemed approved on its own clock; 6 秒批's
 # licence facts cited by number and digest, and none read for an empty holder; every
-# department action on a staged step its current stage's.
-ENGINE = 6
+# department action on a staged step its current stage's; 7 a reminder written when it falls
+# due, not with the next event.
+ENGINE = 7
 
 
 class ApplicationInput(BaseModel):

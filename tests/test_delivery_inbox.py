@@ -15,7 +15,7 @@ from temporalio.worker import Worker
 from domain.actions import ClaimInput
 from tests.api_helpers import CLERK, as_user, submit
 from tests.conftest import client_of
-from tests.engine import notification_rows, start_on_a_plain_monday
+from tests.engine import event_rows, kinds, notification_rows, start_on_a_plain_monday
 from tests.factories import staff
 from tests.page_helpers import flashes, post_form, sign_in
 from tests.timeline import at, eventually, skip_to
@@ -98,3 +98,22 @@ async def test_a_reminder_comes_one_working_day_before_the_deadline_once(
     assert sum(1 for n in notes if n.kind == "reminder") == 4  # once each
     reminder = next(n for n in notes if n.kind == "reminder" and "企业设立登记" in n.subject)
     assert "17:30" in reminder.subject and reminder.state == "sent"  # in the inbox
+
+
+async def test_a_reminder_due_before_any_card_is_written_when_it_falls_due(
+    env: WorkflowEnvironment, worker: Worker, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """A reminder records no event of its own: it waited for the next one to be written
+    with, which for a one-day step is its yellow card the next afternoon (engine 7)."""
+    _, app, monday = await start_on_a_plain_monday(env, worker.task_queue, "property_transfer")
+    # Housing and tax, one working day each from Monday 10:00: due Tuesday 17:30, reminded
+    # on Monday at 17:30; their yellow cards come on Tuesday afternoon.
+    await skip_to(env, at(monday, 17, 31))
+
+    async def reminded() -> None:
+        notes = await notification_rows(sessions, app.application_no)
+        got = {n.recipient for n in notes if n.kind == "reminder"}
+        assert got == {"dept:housing", "dept:tax"}, got
+
+    await eventually(reminded)
+    assert "card_raised" not in kinds(await event_rows(sessions, app.application_no))

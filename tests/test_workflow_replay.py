@@ -256,7 +256,7 @@ RECORDERS = {
     "company_setup_licences_delivery_v4": record_licences_and_delivery,
     "walk_in_refusal_v4": record_walk_in_refusal,
     "company_setup_extension_requests_v3": record_extension_requests,
-    "property_transfer_v7": record_property_transfer,
+    "property_transfer_v8": record_property_transfer,  # engine 7
     "company_setup_online_v2": record_online_company_setup,
     "company_setup_returned_v1": record_returned_and_rerouted,
 }

@@ -101,6 +101,7 @@ class MatterWorkflow(MatterActions):
         self._lean = False  # decided by run(), before its first commit
         self._recorded_first = False  # likewise
         self._sms_in_write = False  # likewise: the write gives its SMS their first try
+        self._reminds_when_due = False  # likewise: a reminder written when it falls due
         self._timer: asyncio.Task[None] | None = None  # the card timer, when one runs
         self._timer_at: datetime | None = None  # and when it fires
         self._deciding: set[asyncio.Task[None]] = set()  # 秒批 under way
@@ -134,6 +135,9 @@ class MatterWorkflow(MatterActions):
             self._case.orders_follow_steps = app.engine >= 5
             self._case.strict_licences = app.engine >= 6
             self._case.stages_bind_all = app.engine >= 6
+            # Engine 7 writes a reminder (and a push's alarm) when it falls due, not with
+            # the next event, which could be the red card a day later (`_supervise`).
+            self._reminds_when_due = app.engine >= 7
         else:
             # Histories recorded before messages were delivered sent none: replayed, they
             # still send none (patched() is False there).
@@ -187,7 +191,7 @@ class MatterWorkflow(MatterActions):
             await self._sleep_until(supervision.next_wake(self._case, workflow.now()))
             async with self._lock:
                 supervision.supervise(self._case, workflow.now())
-                if self._case.events:
+                if self._case.events or (self._reminds_when_due and self._case.notifications):
                     await self._commit()
                     await self._revoke_licences()
 
