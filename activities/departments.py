@@ -23,6 +23,7 @@ from temporalio import activity
 
 from activities.outbound import Outbound
 from activities.webhooks import post_signed
+from domain.states import StepState
 from store.models import ApplicationRow, MaterialRow, StepRow
 
 log = logging.getLogger("tongban.push")
@@ -108,11 +109,16 @@ class DepartmentActivities:
 
     async def _note(self, job: PushJob, step_id: int, **values: object) -> None:
         """The push's state on its step, unless the step went to another department while
-        the push was under way (its new push's state is the one to show)."""
+        the push was under way (its new push's state is the one to show), or was returned
+        (its push was cancelled: nothing is being pushed)."""
         async with self._sessions() as session, session.begin():
             await session.execute(
                 update(StepRow)
-                .where(StepRow.id == step_id, StepRow.department == job.department)
+                .where(
+                    StepRow.id == step_id,
+                    StepRow.department == job.department,
+                    StepRow.state != StepState.returned.value,
+                )
                 .values(**values)
             )
 
@@ -128,7 +134,7 @@ class DepartmentActivities:
         attempt = activity.info().attempt
         try:
             answer = await post_signed(
-                self._http.client,
+                self._http,
                 job.url,
                 secret=self._secrets.get(job.department),
                 message_id=job.message_id,

@@ -17,7 +17,7 @@ import time
 from datetime import UTC, datetime
 
 from pydantic import BaseModel
-from sqlalchemy import update
+from sqlalchemy import case, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
@@ -96,7 +96,7 @@ class FeedActivities:
         try:
             content_type, body = feed.structured(event, source=self._source)
             answer = await post_signed(
-                self._http.client,
+                self._http,
                 url,
                 secret=secret,
                 message_id=f"{event.application_no}/{event.seq}",
@@ -115,7 +115,12 @@ class FeedActivities:
             raise
         await self._record(
             subscription_id,
-            cursor=event.position,
+            # Never back: an attempt Temporal gave up on may still be finishing beside the
+            # retry that has gone further.
+            cursor=case(
+                (SubscriptionRow.cursor < event.position, event.position),
+                else_=SubscriptionRow.cursor,
+            ),
             delivered=SubscriptionRow.delivered + 1,
             last_delivered_at=datetime.now(UTC),
         )

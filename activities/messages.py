@@ -158,13 +158,13 @@ class MessageActivities:
             )
             raise _NotSent(error, last=True)
         try:
-            answer = await self._http.client.post(
+            answer = await self._http.post(
                 self._gateway.url,
                 json={"id": notification_id, "to": phone, "text": text},
                 headers={"Authorization": f"Bearer {self._gateway.token}"}
                 if self._gateway.token
                 else {},
-                timeout=wait_seconds,
+                seconds=wait_seconds,
             )
             if answer.status_code >= 300:
                 raise RuntimeError(f"短信网关返回 {answer.status_code}")

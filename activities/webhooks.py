@@ -9,6 +9,8 @@ from datetime import UTC, datetime
 import httpx
 from standardwebhooks import Webhook
 
+from activities.outbound import Outbound
+
 SECRET_PREFIX = "whsec_"
 
 
@@ -34,7 +36,7 @@ def signed_headers(
 
 
 async def post_signed(
-    client: httpx.AsyncClient,
+    outbound: Outbound,
     url: str,
     *,
     secret: str | None,
@@ -43,4 +45,4 @@ async def post_signed(
     content_type: str = "application/json",
 ) -> httpx.Response:
     headers = signed_headers(secret, message_id, body) | {"content-type": content_type}
-    return await client.post(url, content=body.encode(), headers=headers)
+    return await outbound.post(url, content=body.encode(), headers=headers)

@@ -284,6 +284,19 @@ async def apply_projection(
         if moved.rowcount == 0 and await session.get(ApplicationRow, no) is None:  # type: ignore[attr-defined]
             raise LookupError(f"application {no} has no row: its first projection is missing")
     await _upsert(session, StepRow.__table__, _step_values(status), ("application_no", "code"))  # type: ignore[arg-type]
+    returned = [e.step_code for e in projection.events if e.kind is EventKind.step_returned]
+    if returned:
+        # Its push was cancelled with the return: the state its last attempt left (failing)
+        # would keep it on the supervisors' list of failing pushes while nothing is pushed.
+        await session.execute(
+            update(StepRow)
+            .where(
+                StepRow.application_no == no,
+                StepRow.code.in_(returned),
+                StepRow.revision == status.revision,
+            )
+            .values(push_state=None, push_error=None)
+        )
     if app is not None:
         names = {m.code: m for m in app.matter.materials}
         await _insert_new(

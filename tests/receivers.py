@@ -32,6 +32,11 @@ class Behaviour:
     down: bool = False  # refuse everything (503) until set back
     hang_next: int = 0  # hold these many requests past the client's timeout
     hang_seconds: float = 20.0
+    # Answer these many requests a byte at a time, every `trickle_every` seconds: each read
+    # comes within any read timeout, the whole answer takes `trickle_bytes` of them.
+    trickle_next: int = 0
+    trickle_every: float = 0.1
+    trickle_bytes: int = 100
 
 
 class Receiver(ThreadingHTTPServer):
@@ -64,6 +69,9 @@ class Receiver(ThreadingHTTPServer):
             if b.hang_next > 0:
                 b.hang_next -= 1
                 return 200, b.hang_seconds
+            if b.trickle_next > 0:
+                b.trickle_next -= 1
+                return 200, -b.trickle_every
             if b.fail_next > 0:
                 b.fail_next -= 1
                 return b.failure_status, 0.0
@@ -81,6 +89,9 @@ class _Handler(BaseHTTPRequestHandler):
             # delivered, as a real server would not take a truncated request either.
             return
         status, delay = self.server.decide()
+        if delay < 0:
+            self._trickle(-delay)
+            return
         if delay:
             time.sleep(delay)  # a receiver that hangs: the client gives up first
         if status == 200 and not delay:
@@ -93,6 +104,17 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("content-length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)
+
+    def _trickle(self, every: float) -> None:
+        size = self.server.behaviour.trickle_bytes
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            self.send_response(200)
+            self.send_header("content-length", str(size))
+            self.end_headers()
+            for _ in range(size):
+                self.wfile.write(b" ")
+                self.wfile.flush()
+                time.sleep(every)
 
     def log_message(self, format: str, *args: Any) -> None:
         pass

@@ -184,6 +184,45 @@ async def test_a_push_abandoned_with_its_application_leaves_the_failing_list(
     assert not await listed()
 
 
+async def test_a_push_cancelled_with_its_step_returned_leaves_the_failing_list(
+    env: WorkflowEnvironment,
+    sessions: async_sessionmaker[AsyncSession],
+    worker: Worker,
+    system: Receiver,
+    api: httpx.AsyncClient,
+) -> None:
+    """Returned (退单), the step's task left the department: its push stops, and so does
+    its place on the failing list, also once rerouted to a department with no system."""
+    system.behaviour.down = True
+    app = application("company_setup", now=await env.get_current_time())
+    app = app.model_copy(update={"connectors": {"psb": Connector(url=f"{system.url}/tasks")}})
+    boss = await as_user(api, SUPERVISOR)
+
+    async def listed() -> bool:
+        report = (await api.get("/api/supervision/deliveries", headers=boss)).json()
+        return app.application_no in {p["application_no"] for p in report["pushes_failing"]}
+
+    async def failing_and_listed() -> None:
+        assert (await _seal_step(sessions, app.application_no)).push_state == "failing"
+        assert await listed()
+
+    handle = await start(env, worker.task_queue, app)
+    await eventually(failing_and_listed)
+    await handle.execute_update(
+        MatterWorkflow.return_step,
+        ReturnStepInput(step_code="seal", actor=staff("psb"), reason="不属于本部门职责"),
+    )
+    step = await _seal_step(sessions, app.application_no)
+    assert (step.state, step.push_state) == ("returned", None)
+    assert not await listed()
+    await handle.execute_update(
+        MatterWorkflow.reroute,
+        RerouteInput(step_code="seal", actor=SUPERVISING, department="amr", reason="改派"),
+    )
+    assert (await _seal_step(sessions, app.application_no)).push_state is None
+    assert not await listed()
+
+
 async def test_a_push_failing_in_any_way_is_recorded_on_its_step(
     env: WorkflowEnvironment, sessions: async_sessionmaker[AsyncSession], task_queue: str
 ) -> None:
