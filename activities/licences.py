@@ -138,14 +138,19 @@ class LicenceActivities:
 
     def _issued(self, record: LicenceRecord, outcome: library.IssueOutcome) -> IssuedLicence:
         spec = self._catalogue.licence_types[record.type]
-        conflict = outcome.result is library.IssueResult.conflict
+        problems = {
+            library.IssueResult.conflict: f"编号 {record.number} 已被另一份{spec.name}使用",
+            # Issued by an attempt that did not live to report it, then revoked meanwhile.
+            library.IssueResult.revoked: f"{spec.name} {record.number} 签发后已被注销",
+        }
+        problem = problems.get(outcome.result)
         return IssuedLicence(
             type=record.type,
             type_name=spec.name,
             number=record.number,
             digest=outcome.digest,
-            outcome=IssueOutcome.refused if conflict else IssueOutcome(outcome.result),
-            problem=f"编号 {record.number} 已被另一份{spec.name}使用" if conflict else None,
+            outcome=IssueOutcome.refused if problem else IssueOutcome(outcome.result),
+            problem=problem,
         )
 
     async def _supersede(

@@ -27,6 +27,7 @@ class IssueResult(StrEnum):
     issued = "issued"
     already = "already"  # the same licence was issued before: a retry
     conflict = "conflict"  # the number is taken by another licence
+    revoked = "revoked"  # issued by an earlier attempt, and revoked since (by a supervisor)
 
 
 @dataclass(frozen=True)
@@ -134,11 +135,14 @@ async def issue(
             same = row.application_no == record.application_no
         else:
             same = row.digest == digest
+        result = IssueResult.already if same else IssueResult.conflict
+        if same and row.revoked_at is not None:
+            result = IssueResult.revoked  # not to be reported issued (and texted) again
         outcomes.append(
             IssueOutcome(
                 type=record.type,
                 number=record.number,
-                result=IssueResult.already if same else IssueResult.conflict,
+                result=result,
                 licence_id=row.id,
                 digest=row.digest,
                 application_no=row.application_no,

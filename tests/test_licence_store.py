@@ -102,6 +102,22 @@ async def test_a_retry_of_the_same_application_is_not_a_conflict(sessions: Sessi
     assert await issue_one(sessions, imported) is IssueResult.already
 
 
+async def test_a_retry_finding_its_licence_revoked_meanwhile_does_not_report_it_issued(
+    sessions: Sessions,
+) -> None:
+    """The first attempt issued it and was lost before it reported; a supervisor revoked the
+    licence before the retry. Reported `already`, it was recorded issued and texted."""
+    record = realty(unique_person())
+    await issue_one(sessions, record)
+    async with sessions() as session:
+        await revoke(
+            session, type=record.type, number=record.number, actor_name="督查李",
+            reason="登记错误", at=NOW,
+        )  # fmt: skip
+        await session.commit()
+    assert await issue_one(sessions, record) is IssueResult.revoked
+
+
 async def test_a_number_held_with_other_content_is_a_conflict(sessions: Sessions) -> None:
     first = realty(unique_person())
     await issue_one(sessions, first)
