@@ -17,7 +17,7 @@ import time
 from datetime import UTC, datetime
 
 from pydantic import BaseModel
-from sqlalchemy import case, update
+from sqlalchemy import ColumnElement, case, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
@@ -32,6 +32,12 @@ log = logging.getLogger("tongban.feed")
 # How long one batch may take: a receiver answering in 15 s (the most a request waits) still
 # fits a batch's last request within the activity's five minutes.
 BATCH_SECONDS = 120.0
+
+
+def _forward(position: int) -> ColumnElement[int]:
+    """The cursor moved on to `position`, never back: an attempt Temporal gave up on may
+    still be finishing beside the retry that has gone further."""
+    return case((SubscriptionRow.cursor < position, position), else_=SubscriptionRow.cursor)
 
 
 class FeedBatch(BaseModel):
@@ -115,12 +121,7 @@ class FeedActivities:
             raise
         await self._record(
             subscription_id,
-            # Never back: an attempt Temporal gave up on may still be finishing beside the
-            # retry that has gone further.
-            cursor=case(
-                (SubscriptionRow.cursor < event.position, event.position),
-                else_=SubscriptionRow.cursor,
-            ),
+            cursor=_forward(event.position),
             delivered=SubscriptionRow.delivered + 1,
             last_delivered_at=datetime.now(UTC),
         )
@@ -132,7 +133,7 @@ class FeedActivities:
         it does not scan them again and is not counted behind by them. Failing ends here, not
         at the first event acknowledged: a receiver that takes one event in ten would
         otherwise look healthy while it falls behind for good."""
-        values: dict[str, object] = {"cursor": end} if end > cursor else {}
+        values: dict[str, object] = {"cursor": _forward(end)} if end > cursor else {}
         if failing:
             values |= {"failing_since": None, "last_error": None}
         if values:

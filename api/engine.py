@@ -28,7 +28,7 @@ from api.errors import ENGINE_DOWN, EngineUnreachable, conflict, unavailable
 from domain.actions import AftercareInput
 from domain.application import ApplicationInput, ApplicationStatus
 from workflows.matter import MatterWorkflow
-from workflows.matter_actions import NOT_WATCHING, REFUSED
+from workflows.matter_actions import NUMBERING_DONE, REFUSED
 
 log = logging.getLogger("tongban.api.engine")
 T = TypeVar("T")
@@ -125,9 +125,9 @@ class EngineGateway:
     async def note_aftercare(
         self, application_no: str, action: AftercareInput, *, update_id: str
     ) -> bool:
-        """Record a rating or its follow-up in the workflow, if it still watches the decision
-        (it then numbers the event); False if it has closed, or is closing: the caller writes
-        the event itself, after the workflow's last."""
+        """Record a rating or its follow-up in the workflow, which numbers the event among
+        its own; False if it has recorded its last event (closing, or closed: NOT_FOUND, not
+        a 409 here), and the caller writes the event itself, after the workflow's last."""
 
         async def call(client: Client) -> bool:
             handle = client.get_workflow_handle_for(MatterWorkflow.run, application_no)
@@ -135,7 +135,7 @@ class EngineGateway:
                 await handle.execute_update(MatterWorkflow.note_aftercare, action, id=update_id)
             except WorkflowUpdateFailedError as exc:
                 cause = exc.cause
-                if isinstance(cause, ApplicationError) and cause.type == NOT_WATCHING:
+                if isinstance(cause, ApplicationError) and cause.type == NUMBERING_DONE:
                     return False
                 raise
             except RPCError as exc:

@@ -9,10 +9,12 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.testing import WorkflowEnvironment
 
+from api.services import supervision
 from store.models import AuditRow, EventRow, RatingRow
 from tests.api_helpers import (
     CLERK,
@@ -289,3 +291,30 @@ async def test_a_rating_while_the_commitment_is_verified_keeps_its_place_on_the_
     [payload] = [p for _, kind, p in trail if kind == "rated"]
     assert payload["reason"] == row.reason == rating["reason"]
     assert row.follow_up_note == "已电话回访"
+
+
+@pytest.mark.parametrize("by_number", [True, False], ids=["by_number", "by_subquery"])
+async def test_a_grant_still_being_verified_is_listed_until_it_is_verified(
+    api: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch, by_number: bool
+) -> None:
+    """Unless states are asked for, the list holds the open applications and those still
+    being verified: named by number, or past a few thousand by a subquery."""
+    if not by_number:
+        monkeypatch.setattr(supervision, "_NUMBERS_AT_MOST", 0)
+    boss = await as_user(api, SUPERVISOR)
+
+    async def listed() -> set[str]:
+        params: dict[str, str | int] = {"matter": "tax_deregistration_commitment", "limit": 500}
+        rows = await api.get("/api/supervision/applications", headers=boss, params=params)
+        assert rows.status_code == 200, rows.text
+        return {a["application_no"] for a in rows.json()}
+
+    number = (await submit(api, tax_commitment()))["application_no"]
+    assert number in await listed()
+    task = await task_for(api, "tax", number)
+    verdict = {"passed": True, "findings": "已结清"}
+    answer = await api.post(
+        f"/api/tasks/{task['id']}/verification", headers=await as_user(api, "tax"), json=verdict
+    )
+    assert answer.status_code == 200, answer.text
+    assert number not in await listed()

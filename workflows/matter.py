@@ -102,6 +102,7 @@ class MatterWorkflow(MatterActions):
         self._recorded_first = False  # likewise
         self._sms_in_write = False  # likewise: the write gives its SMS their first try
         self._reminds_when_due = False  # likewise: a reminder written when it falls due
+        self._numbering_done = False  # set once the workflow records nothing more
         self._timer: asyncio.Task[None] | None = None  # the card timer, when one runs
         self._timer_at: datetime | None = None  # and when it fires
         self._deciding: set[asyncio.Task[None]] = set()  # 秒批 under way
@@ -178,6 +179,9 @@ class MatterWorkflow(MatterActions):
         await workflow.wait_condition(
             lambda: not self._deliveries and not self._pushes and not self._deciding
         )
+        # Nothing of its own is recorded from here (a licence revoked, a push acknowledged
+        # came before): a rating sent now is written by the API, after the last event.
+        self._numbering_done = True
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self._status
 

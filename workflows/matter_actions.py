@@ -64,9 +64,9 @@ with workflow.unsafe.imports_passed_through():
     from workflows.case.core import Case, Transition
 
 REFUSED = "ActionRefused"  # the error type of an action refused, by a validator or `_act`
-# The error type of an aftercare event sent once nothing watches the decision any more: the
-# workflow is about to close, its numbering done, and the API writes the event itself.
-NOT_WATCHING = "NotWatching"
+# The error type of an aftercare event sent once the workflow has recorded its last event
+# and is about to close: the API writes the event itself, after the workflow's.
+NUMBERING_DONE = "NumberingDone"
 A = TypeVar("A", bound=BaseModel)
 
 
@@ -74,6 +74,7 @@ class MatterActions:
     """The updates of `MatterWorkflow`, by who takes them."""
 
     _case: Case
+    _numbering_done: bool  # MatterWorkflow's: no event of its own will follow
 
     async def _act(self, transition: Transition[A], action: A) -> ApplicationStatus:
         raise NotImplementedError  # MatterWorkflow's
@@ -277,8 +278,8 @@ class MatterActions:
 
     @note_aftercare.validator
     def _note_aftercare_allowed(self, action: AftercareInput) -> None:
-        if self._case.status.state.final and not calendar_change.watched(self._case.status):
-            raise ApplicationError("办理流程已结束", type=NOT_WATCHING, non_retryable=True)
+        if self._numbering_done:
+            raise ApplicationError("办理流程已结束", type=NUMBERING_DONE, non_retryable=True)
         self._check(aftercare.NOTE, action)
 
     # --- 容缺受理 and 告知承诺制 -----------------------------------------------------------

@@ -2,9 +2,9 @@
 and the hand-over of results granted before the workflow watched their delivery.
 
 Their rows are written here. Their events continue the application's audit trail: written
-here too once the workflow has closed, but recorded by the workflow while it still watches
-the decision (a commitment being verified, materials accepted missing still owed), since it
-numbers its own events then (`workflows/case/aftercare.py`)."""
+here too once the workflow has recorded its last event, but recorded by the workflow before
+that (a commitment being verified, materials accepted missing still owed, licences being
+revoked), since it numbers its own events then (`workflows/case/aftercare.py`)."""
 
 from __future__ import annotations
 
@@ -33,7 +33,6 @@ from domain.states import ApplicationState
 from store.audit import append_event
 from store.models import ApplicationRow, EventRow, RatingRow
 from store.statistics import mark_stale, recount_visits
-from workflows.case.calendar_change import watched
 
 
 @dataclass(frozen=True)
@@ -54,12 +53,14 @@ async def _recorded(
     payload: dict[str, str | None],
 ) -> Recorded | None:
     """The event of `kind` (there is one of each per application) as the audit trail holds
-    it, recorded now by the workflow if it still watches the decision; None when the caller
-    is to write it, the workflow having closed. One recorded by an earlier attempt whose
-    row was not written (the database away) is found, not recorded again."""
+    it, recorded now by the workflow if it may still record events of its own (watching the
+    decision, revoking its licences, a push winding down: the read model cannot tell them
+    all, so the engine is asked); None when the caller is to write it, the workflow having
+    recorded its last. One recorded by an earlier attempt whose row was not written (the
+    database away) is found, not recorded again."""
     number = status.application_no
     found = await _event(session, number, kind)
-    if found is None and watched(status):
+    if found is None:
         await session.commit()  # only reads so far: the connection goes back while it waits
         action = AftercareInput(actor=actor, kind=kind.value, payload=payload)
         if await services.engine.note_aftercare(number, action, update_id=f"aftercare-{kind}"):

@@ -1,11 +1,12 @@
-"""好差评 and its 整改回访 while the workflow still watches a granted decision.
+"""好差评 and its 整改回访 while the workflow may still record events of its own.
 
 The rating and its follow-up come after the decision, and are written by the API with the
-next number of the application's audit trail once the workflow has closed. While it is still
-open (a commitment being verified, materials accepted missing still owed) the workflow goes on
-numbering its own events: one written beside it would take a number the workflow then gives
-to its next event, and the projection would write that event over it. So these are recorded
-here, and the API writes their rows from what was recorded.
+next number of the application's audit trail once the workflow has recorded its last event.
+Until then (a commitment being verified, materials accepted missing still owed, licences
+being revoked, a push winding down) the workflow goes on numbering its own events: one
+written beside it would take a number the workflow then gives to its next event, and the
+projection would write that event over it. So these are recorded here, and the API writes
+their rows from what was recorded.
 """
 
 from __future__ import annotations
