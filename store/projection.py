@@ -395,7 +395,7 @@ async def _keep_figures(session: AsyncSession, projection: Projection) -> None:
             .values(completed_early=early)
         )
     if projection.application is not None or kinds & FIGURE_EVENTS:
-        await session.execute(mark_stale(no))
+        await mark_stale(session, no)
 
 
 async def _calendar(session: AsyncSession, projection: Projection) -> WorkCalendar:

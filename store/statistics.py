@@ -13,7 +13,7 @@ current, and as fast as the share of days refreshed.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any, Literal, cast
 
 from sqlalchemy import (
@@ -23,8 +23,10 @@ from sqlalchemy import (
     case,
     delete,
     func,
+    literal,
     or_,
     select,
+    true,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -51,6 +53,7 @@ from store.models import (
     RatingRow,
     StatisticsDayRow,
 )
+from store.types import UTCDateTime
 
 Daily = cast(Table, DailyStatisticsRow.__table__)
 Days = cast(Table, StatisticsDayRow.__table__)
@@ -96,15 +99,24 @@ def record_acceptance(application_no: str, role: str) -> Any:
     )
 
 
-def mark_stale(application_no: str) -> Any:
-    """The day the application was received needs computing again. (Always a write when the
-    day has aggregates: a refresh of that day then waits for this transaction, and sees it.)"""
-    received = (
-        select(ApplicationRow.received_on)
-        .where(ApplicationRow.application_no == application_no)
-        .scalar_subquery()
+async def mark_stale(session: AsyncSession, application_no: str) -> None:
+    """The day the application was received needs computing again.
+
+    Always a write of the day's row, made (stale, holding no aggregates) if the day was
+    never refreshed: a refresh of that day, under way, inserts that row as fresh before it
+    counts, and on PostgreSQL an UPDATE would find no row, wait for nothing, and leave the
+    day fresh without this change for good. The insert waits for the refresh's instead,
+    then marks its row stale."""
+    a = ApplicationRow
+    day = select(a.received_on, literal(datetime.now(UTC), UTCDateTime()), true()).where(
+        a.application_no == application_no, a.received_on.is_not(None)
     )
-    return update(StatisticsDayRow).where(StatisticsDayRow.day == received).values(stale=True)
+    marked = insert_into(session.get_bind().dialect.name, Days).from_select(
+        ["day", "refreshed_at", "stale"], day
+    )
+    await session.execute(
+        marked.on_conflict_do_update(index_elements=["day"], set_={"stale": True})
+    )
 
 
 # --- counting --------------------------------------------------------------------------------

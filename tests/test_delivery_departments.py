@@ -5,7 +5,7 @@ the API with client credentials, scoped to their department and attributed to th
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import replace
 from datetime import timedelta
 from functools import partial
@@ -28,6 +28,7 @@ from api.services.subscriptions import new_secret
 from definitions.catalogue import default_catalogue
 from domain.actions import RerouteInput, ReturnStepInput, WithdrawInput
 from domain.actors import Role
+from domain.application import ApplicationInput
 from domain.matter import Connector
 from settings import Settings
 from store.models import StepRow
@@ -41,7 +42,7 @@ from tests.api_helpers import (
     task_for,
 )
 from tests.conftest import client_of
-from tests.engine import event_rows, kinds, running_worker, start
+from tests.engine import Handle, event_rows, kinds, running_worker, start
 from tests.factories import APPLICANT, application, staff
 from tests.factories import SUPERVISOR as SUPERVISING
 from tests.receivers import Receiver, running_receiver
@@ -151,15 +152,15 @@ async def _seal_step(sessions: async_sessionmaker[AsyncSession], number: str) ->
     return step
 
 
-async def test_a_push_abandoned_with_its_application_leaves_the_failing_list(
+async def _a_failing_push(
     env: WorkflowEnvironment,
     sessions: async_sessionmaker[AsyncSession],
     worker: Worker,
     system: Receiver,
     api: httpx.AsyncClient,
-) -> None:
-    """Supervisors chase the failing pushes of open steps only, as the metric counts them:
-    the push of a step closed with its application stops, failing on its row."""
+) -> tuple[Handle, ApplicationInput, Callable[[], Awaitable[bool]]]:
+    """A company setup whose seal step's push to the police's system keeps failing, once
+    it is on the supervisors' failing list; with the check of that list."""
     system.behaviour.down = True
     app = application("company_setup", now=await env.get_current_time())
     app = app.model_copy(update={"connectors": {"psb": Connector(url=f"{system.url}/tasks")}})
@@ -173,11 +174,25 @@ async def test_a_push_abandoned_with_its_application_leaves_the_failing_list(
         assert (await _seal_step(sessions, app.application_no)).push_state == "failing"
         assert await listed()
 
+    handle = await start(env, worker.task_queue, app)
+    await eventually(failing_and_listed)
+    return handle, app, listed
+
+
+async def test_a_push_abandoned_with_its_application_leaves_the_failing_list(
+    env: WorkflowEnvironment,
+    sessions: async_sessionmaker[AsyncSession],
+    worker: Worker,
+    system: Receiver,
+    api: httpx.AsyncClient,
+) -> None:
+    """Supervisors chase the failing pushes of open steps only, as the metric counts them:
+    the push of a step closed with its application stops, failing on its row."""
+    handle, app, listed = await _a_failing_push(env, sessions, worker, system, api)
+
     async def closed() -> None:
         assert (await _seal_step(sessions, app.application_no)).state == "cancelled"
 
-    handle = await start(env, worker.task_queue, app)
-    await eventually(failing_and_listed)
     await handle.execute_update(MatterWorkflow.withdraw, WithdrawInput(actor=APPLICANT))
     await eventually(closed)
     assert (await _seal_step(sessions, app.application_no)).push_state == "failing"
@@ -193,21 +208,7 @@ async def test_a_push_cancelled_with_its_step_returned_leaves_the_failing_list(
 ) -> None:
     """Returned (退单), the step's task left the department: its push stops, and so does
     its place on the failing list, also once rerouted to a department with no system."""
-    system.behaviour.down = True
-    app = application("company_setup", now=await env.get_current_time())
-    app = app.model_copy(update={"connectors": {"psb": Connector(url=f"{system.url}/tasks")}})
-    boss = await as_user(api, SUPERVISOR)
-
-    async def listed() -> bool:
-        report = (await api.get("/api/supervision/deliveries", headers=boss)).json()
-        return app.application_no in {p["application_no"] for p in report["pushes_failing"]}
-
-    async def failing_and_listed() -> None:
-        assert (await _seal_step(sessions, app.application_no)).push_state == "failing"
-        assert await listed()
-
-    handle = await start(env, worker.task_queue, app)
-    await eventually(failing_and_listed)
+    handle, app, listed = await _a_failing_push(env, sessions, worker, system, api)
     await handle.execute_update(
         MatterWorkflow.return_step,
         ReturnStepInput(step_code="seal", actor=staff("psb"), reason="不属于本部门职责"),

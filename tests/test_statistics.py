@@ -8,6 +8,7 @@ numbers applications there or then.
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 from collections.abc import AsyncIterator
@@ -18,7 +19,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 from openpyxl import load_workbook
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from domain.events import EventKind
@@ -49,6 +50,7 @@ from tests.api_helpers import (
 )
 from tests.page_helpers import sign_in
 from tests.test_catalogue_search import entry
+from tests.timeline import eventually
 
 REGION = "340522"
 MONDAY = date(2019, 3, 4)
@@ -294,7 +296,7 @@ async def test_the_same_figures_from_the_daily_aggregates(
                 application_no=NUMBERS[3], level="very_satisfied", reason="", rated_at=FRIDAY_NOON
             )
         )
-        await session.execute(mark_stale(NUMBERS[3]))
+        await mark_stale(session, NUMBERS[3])
         await session.commit()
     assert (await figures(api))["ratings"]["very_satisfied"] == 2
 
@@ -432,12 +434,63 @@ async def test_a_change_marks_its_day_stale(
             .where(ApplicationRow.application_no == NUMBERS[0])
             .values(visits=1)
         )
-        await session.execute(mark_stale(NUMBERS[0]))
+        await mark_stale(session, NUMBERS[0])
         await session.commit()
         stale = await session.scalar(
             select(StatisticsDayRow.stale).where(StatisticsDayRow.day == MONDAY)
         )
     assert stale is True
+
+
+async def test_a_change_while_its_day_is_first_refreshed_leaves_it_stale(
+    sessions: async_sessionmaker[AsyncSession], data_set: None, db_url: str
+) -> None:
+    """A day refreshed for the first time (every night: yesterday) has no row until the
+    refresh inserts one, fresh, and counts. A change made meanwhile marked the day stale by
+    an UPDATE, which found no row and waited for nothing: the day stayed fresh without it.
+    Marking now inserts the row, and waits for the refresh's."""
+    if not db_url.startswith("postgresql"):
+        pytest.skip("SQLite runs one writer at a time: the race needs two (CI runs PostgreSQL)")
+    sync = create_sync_engine(db_url)
+    try:
+        with sync.connect() as refreshing:
+            session = sessions()
+            await session.execute(delete(StatisticsDayRow).where(StatisticsDayRow.day == MONDAY))
+            await session.commit()
+            refreshing.begin()
+            refresh_days(refreshing, [MONDAY], datetime.now(UTC))  # counted, not committed
+
+            async def change() -> None:
+                await session.execute(
+                    update(ApplicationRow)
+                    .where(ApplicationRow.application_no == NUMBERS[0])
+                    .values(visits=1)
+                )
+                await mark_stale(session, NUMBERS[0])
+                await session.commit()
+
+            changing = asyncio.create_task(change())
+
+            async def done_or_waiting() -> None:
+                if changing.done():
+                    return
+                with sync.connect() as conn:
+                    waiting = conn.scalar(
+                        text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
+                    )
+                assert waiting, "the change has neither finished nor waits for the refresh"
+
+            await eventually(done_or_waiting)
+            refreshing.commit()
+            await changing
+            await session.close()
+        async with sessions() as session:
+            stale = await session.scalar(
+                select(StatisticsDayRow.stale).where(StatisticsDayRow.day == MONDAY)
+            )
+        assert stale is True
+    finally:
+        sync.dispose()
 
 
 # --- decisions undone after the grant (告知承诺 撤销, 容缺 终止) ----------------------------

@@ -128,7 +128,7 @@ async def rate(
             at=now,
             payload=payload,
         )
-    await session.execute(mark_stale(found.application_no))  # the 好差评 figure moves
+    await mark_stale(session, found.application_no)  # the 好差评 figure moves
     await session.commit()
 
 
@@ -170,7 +170,7 @@ async def hand_over(
     )
     # A result handed over at the window is a visit; the figures of its day move.
     await session.execute(recount_visits(application_no))
-    await session.execute(mark_stale(application_no))
+    await mark_stale(session, application_no)
     await session.commit()
 
 
