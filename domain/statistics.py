@@ -30,8 +30,13 @@ ONLINE_CHANNELS = ("online", "mobile")
 # application was received by the comprehensive window, so that counts as one window too.
 WINDOW_ROLES = (Role.clerk.value, Role.admin.value)
 ONE_WINDOW_ROLES = (*WINDOW_ROLES, Role.system.value)
-# Actions the applicant brings to a window in person, when a window clerk records them.
-VISIT_EVENTS = (EventKind.correction_supplied.value, EventKind.withdrawn.value)
+# Actions the applicant brings to a window in person, when a window clerk records them
+# (materials accepted missing, 容缺, brought in later are a trip of their own).
+VISIT_EVENTS = (
+    EventKind.correction_supplied.value,
+    EventKind.withdrawn.value,
+    EventKind.missing_supplied.value,
+)
 # The events that decide on acceptance (the first one is the decision).
 ACCEPTANCE_EVENTS = (
     EventKind.accepted.value,

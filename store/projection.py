@@ -55,6 +55,7 @@ _VISIT_CHANGES = frozenset(
         EventKind.not_accepted,
         EventKind.correction_supplied,
         EventKind.withdrawn,
+        EventKind.missing_supplied,
         EventKind.handed_over,
     }
 )

@@ -141,7 +141,12 @@ def _count_columns() -> list[Any]:
             and_(
                 online,
                 a.visits == 0,
-                or_(a.delivery == "express", a.state.in_(NOTHING_TO_COLLECT)),
+                or_(
+                    # Posted: as handed over, or as chosen while not yet handed over.
+                    a.handover_method == "express",
+                    and_(a.handover_method.is_(None), a.delivery == "express"),
+                    a.state.in_(NOTHING_TO_COLLECT),
+                ),
             )
         ),
         _sum_if(a.acceptance_role.is_not(None)),

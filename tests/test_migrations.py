@@ -82,3 +82,24 @@ def _insert(db: sqlite3.Connection, table: str, values: Mapping[str, object]) ->
     row: dict[str, object] = {**dict.fromkeys(required, "0"), **values}
     marks = ", ".join("?" * len(row))
     db.execute(f"INSERT INTO {table} ({', '.join(row)}) VALUES ({marks})", list(row.values()))
+
+
+def test_missing_materials_brought_to_the_window_are_counted_as_visits(tmp_path: Path) -> None:
+    """0024 adds to an application's visits each 容缺 hand-in a window clerk recorded (not
+    the applicant's own online), and marks every day's figures stale."""
+    url = f"sqlite:///{tmp_path / 'before.db'}"
+    upgrade(url, "0023")
+    with sqlite3.connect(tmp_path / "before.db") as db:
+        for number, visits in (("B1", 1), ("B2", 0), ("B3", 2)):
+            _insert(db, "applications", {"application_no": number, "visits": visits})
+        for seq, (number, role) in enumerate(
+            (("B1", "clerk"), ("B1", "admin"), ("B2", "applicant"), ("B3", "clerk")), start=1
+        ):
+            event = {"id": seq, "application_no": number, "seq": seq, "kind": "missing_supplied"}
+            _insert(db, "events", event | {"actor_role": role})
+        _insert(db, "statistics_days", {"day": "2026-11-02", "stale": False})
+    upgrade(url)
+    with sqlite3.connect(tmp_path / "before.db") as db:
+        rows = db.execute("SELECT application_no, visits FROM applications ORDER BY 1")
+        assert rows.fetchall() == [("B1", 3), ("B2", 0), ("B3", 3)]
+        assert db.execute("SELECT stale FROM statistics_days").fetchall() == [(1,)]

@@ -424,6 +424,25 @@ async def test_visits_acceptance_and_early_completion_are_kept(
     assert (kept.visits, kept.acceptance_role, kept.completed_early) == (0, "clerk", None)
 
 
+async def test_missing_materials_brought_to_the_window_are_a_visit(
+    api: httpx.AsyncClient, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """容缺受理 at the window, the missing material brought there later: two trips."""
+    clerk = await as_user(api, CLERK)
+    body = company_setup(tolerance={"missing": ["premises_proof"], "signed": True})
+    body["materials"] = [m for m in body["materials"] if m["code"] != "premises_proof"]
+    accepted = await api.post("/api/window/applications", json=body, headers=clerk)
+    assert accepted.status_code == 201, accepted.text
+    number = accepted.json()["application_no"]
+    assert (await row_of(sessions, number)).visits == 1
+    paper = {"materials": [{"code": "premises_proof", "source": "paper"}]}
+    brought = await api.post(
+        f"/api/window/applications/{number}/missing-materials", json=paper, headers=clerk
+    )
+    assert brought.status_code == 200, brought.text
+    assert (await row_of(sessions, number)).visits == 2
+
+
 async def test_a_change_marks_its_day_stale(
     sessions: async_sessionmaker[AsyncSession], data_set: None, db_url: str
 ) -> None:
@@ -541,3 +560,32 @@ async def test_a_decision_undone_after_the_grant_stays_completed(
             await session.commit()
     undoing = {EventKind.revoked, EventKind.missing_lapsed, EventKind.correction_lapsed}
     assert undoing <= FIGURE_EVENTS
+
+
+MAY = date(2019, 5, 6)  # a Monday: a week of 含山县 no other test numbers applications in
+
+
+async def test_a_result_the_window_posted_counts_as_posted_for_fully_online(
+    api: httpx.AsyncClient, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """全程网办 by how the result went, not by the delivery chosen: a pickup the window
+    posted after all needed no trip; one not handed over yet is as the applicant chose."""
+    rows = [
+        application(1, day=MAY, delivery="pickup", handover_method="express"),
+        application(2, day=MAY, delivery="pickup"),
+        application(3, day=MAY, delivery="express", handover_method=None),
+    ]
+    async with sessions() as session:
+        await session.execute(insert(ApplicationRow), rows)
+        await session.commit()
+    try:
+        period = {"from": MAY.isoformat(), "to": (MAY + timedelta(4)).isoformat()}
+        got = await figures(api, **period)
+        assert got["applications"] == 3 and got["fully_online_rate"] == round(2 / 3, 4)
+    finally:
+        async with sessions() as session:
+            numbers = [r["application_no"] for r in rows]
+            await session.execute(
+                delete(ApplicationRow).where(ApplicationRow.application_no.in_(numbers))
+            )
+            await session.commit()
