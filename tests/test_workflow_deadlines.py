@@ -349,6 +349,37 @@ async def test_a_granted_application_still_delivering_gets_the_new_calendar(
     assert app.application_no not in (await publish(settings, client=env.client)).changed
 
 
+async def test_a_completed_applications_deadline_stays_as_it_was_when_a_calendar_comes(
+    env: WorkflowEnvironment, worker: Worker, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """Engine 7. Granted on Monday, its result not yet delivered: a calendar published then
+    (Wednesday off) moves the delivery's deadline, which still runs, but not the promise it
+    was completed against, which the on-time figure reads."""
+    monday = next_plain_monday(await env.get_current_time())
+    await skip_to(env, at(monday, 10))
+    app = application("company_setup", now=at(monday, 10), calendar=plain_calendar(monday))
+    handle = await start(env, worker.task_queue, app)
+    matter = default_catalogue().matter("company_setup")
+    for code in ("registration", "seal", "invoice"):
+        granted = await approve(handle, matter, code)
+    assert granted.state is ApplicationState.granted and granted.delivery is not None
+    assert granted.promised_deadline == at(monday + timedelta(days=3), 17, 30)
+    wednesday_off = plain_calendar(monday, off_days=[monday + timedelta(days=2)])
+    changed = await handle.execute_update(
+        MatterWorkflow.calendar_changed,
+        CalendarChangedInput(actor=SUPERVISOR, calendar=wednesday_off),
+    )
+    assert changed.calendar_version == wednesday_off.version
+    assert changed.promised_deadline == granted.promised_deadline
+    assert changed.legal_deadline == granted.legal_deadline
+    assert changed.delivery is not None and granted.delivery.deadline is not None
+    assert changed.delivery.deadline is not None
+    assert changed.delivery.deadline > granted.delivery.deadline
+    row = await application_row(sessions, app.application_no)
+    assert row is not None and row.promised_deadline == granted.promised_deadline
+    await delivered(handle)
+
+
 async def test_a_department_asks_for_more_time_and_a_supervisor_decides(
     env: WorkflowEnvironment, worker: Worker, sessions: async_sessionmaker[AsyncSession]
 ) -> None:

@@ -137,8 +137,10 @@ class MatterWorkflow(MatterActions):
             self._case.strict_licences = app.engine >= 6
             self._case.stages_bind_all = app.engine >= 6
             # Engine 7 writes a reminder (and a push's alarm) when it falls due, not with
-            # the next event, which could be the red card a day later (`_supervise`).
+            # the next event, which could be the red card a day later (`_supervise`),
             self._reminds_when_due = app.engine >= 7
+            # And keeps a completed application's deadlines as they were (Case.refresh).
+            self._case.keeps_completed_deadlines = app.engine >= 7
         else:
             # Histories recorded before messages were delivered sent none: replayed, they
             # still send none (patched() is False there).

@@ -72,6 +72,10 @@ class Case:
         # Engine generation 6: every department action on a staged step is its current
         # stage's (signoff.holder_problem).
         self.stages_bind_all = False
+        # Engine generation 7: a completed application's promised and legal deadlines stay
+        # as they were when it completed (Case.refresh).
+        self.keeps_completed_deadlines = False
+        self._deadlines_final = False  # refreshed once since the case completed
         self.status = ApplicationStatus(
             application_no=app.application_no,
             matter_code=self.matter.code,
@@ -260,13 +264,19 @@ class Case:
         legal = self.legal.reading(self.calendar, now)
         st = self.status
         st.paused = self.promised.paused
-        if promised.deadline:
-            st.promised_deadline = promised.deadline
-        if legal.deadline:
-            st.legal_deadline = legal.deadline
-        st.deadline_provisional = promised.provisional
-        st.working_days_left = round(promised.working_days_left, 2)
-        st.extension_days = self.promised.extension_days
+        # Completed, the application was on time or not by its deadlines as they stood: a
+        # calendar published while its result is still delivered (or a commitment verified)
+        # moved them, and the on-time figure with them.
+        if not self._deadlines_final:
+            if promised.deadline:
+                st.promised_deadline = promised.deadline
+            if legal.deadline:
+                st.legal_deadline = legal.deadline
+            st.deadline_provisional = promised.provisional
+            st.working_days_left = round(promised.working_days_left, 2)
+            st.extension_days = self.promised.extension_days
+        # The refresh of the completion itself counts its clocks as resumed (Case.finish).
+        self._deadlines_final = self.keeps_completed_deadlines and st.completed_at is not None
         self._refresh_answer_due(now)
         for order in st.orders:
             if order.open:
