@@ -113,7 +113,8 @@ class Tolerance(BaseModel):
 # those who reroute it; 5 an opinion-only step deemed approved on its own clock; 6 秒批's
 # licence facts cited by number and digest, and none read for an empty holder; every
 # department action on a staged step its current stage's; 7 a reminder written when it falls
-# due, not with the next event, and a completed application's deadlines kept as they were.
+# due, not with the next event, a completed application's deadlines kept as they were, and
+# a pause begun once a clock has run out not moving its deadline.
 ENGINE = 7
 
 

@@ -60,6 +60,10 @@ class Clock(BaseModel):
     limit_days: int
     extension_days: int = 0
     pauses: list[Pause] = Field(default_factory=list)
+    # A pause that begins once the clock has run out (a correction asked on an overdue step)
+    # does not move its deadline. Clocks made before this (False) added every pause, and
+    # keep doing so: their histories replay as recorded.
+    exact: bool = False
 
     @field_validator("started_at")
     @classmethod
@@ -97,7 +101,8 @@ class Clock(BaseModel):
         provisional = original.provisional
         if not self.paused:
             # Solving office_time(start, x) - paused == budget: all pauses lie before now.
-            deadline = calendar.advance(self.started_at, budget + paused)
+            counted = self._paused_in_time(calendar, budget, now) if self.exact else paused
+            deadline = calendar.advance(self.started_at, budget + counted)
             provisional = calendar.provisional_between(
                 calendar.local(self.started_at).date(), calendar.local(deadline).date()
             )
@@ -110,6 +115,18 @@ class Clock(BaseModel):
             provisional=provisional,
             working_days_left=(budget - used) / calendar.day_length,
         )
+
+    def _paused_in_time(
+        self, calendar: WorkCalendar, budget: timedelta, now: datetime
+    ) -> timedelta:
+        """The office time of the pauses that began before the deadline they would move:
+        one begun after the clock ran out stops nothing that was still running."""
+        counted = timedelta(0)
+        for p in self.pauses:
+            if p.since >= calendar.advance(self.started_at, budget + counted):
+                break  # this one, and every later one, began with the clock run out
+            counted += calendar.office_time(p.since, p.until or now)
+        return counted
 
     def _running_since(self) -> datetime:
         return self.pauses[-1].until or self.started_at if self.pauses else self.started_at

@@ -58,6 +58,24 @@ def test_repeated_pauses_add_up() -> None:
     assert clock.reading(CAL, at(day(1), 12)).deadline == at(day(3), 12)
 
 
+def test_a_pause_begun_once_the_clock_ran_out_does_not_move_its_deadline() -> None:
+    """Due Tuesday 17:30, a correction asked on Thursday (overdue) and answered on Friday:
+    the deadline stays Tuesday; one pause in time before it still counts."""
+    for exact, due in ((True, at(day(1), 17, 30)), (False, at(day(2), 17, 30))):
+        clock = Clock(started_at=at(MON, 10), limit_days=1, exact=exact)
+        clock.pause(at(day(3), 10), "correction")
+        clock.resume(at(day(4), 10))
+        reading = clock.reading(CAL, at(day(4), 10))
+        assert reading.deadline == due, exact  # clocks made before `exact` moved it
+        assert reading.remaining < timedelta(0)
+    clock = Clock(started_at=at(MON, 10), limit_days=1, exact=True)
+    for start, end in ((at(MON, 11), at(MON, 12)), (at(day(3), 10), at(day(4), 10))):
+        clock.pause(start, "correction")
+        clock.resume(end)
+    # The hour paused on Monday moves Tuesday 17:30 on by an hour; Thursday's pause nothing.
+    assert clock.reading(CAL, at(day(4), 10)).deadline == at(day(2), 10)
+
+
 def test_extension_adds_whole_working_days() -> None:
     clock = Clock(started_at=at(MON, 10), limit_days=2)
     clock.extend(2)

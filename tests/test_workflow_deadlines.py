@@ -364,6 +364,9 @@ async def test_a_completed_applications_deadline_stays_as_it_was_when_a_calendar
         granted = await approve(handle, matter, code)
     assert granted.state is ApplicationState.granted and granted.delivery is not None
     assert granted.promised_deadline == at(monday + timedelta(days=3), 17, 30)
+    # Its clocks that pause are exact: a pause begun once one ran out moves nothing.
+    clocks = [granted.promised_clock, granted.legal_clock, granted.step("seal").clock]
+    assert all(c is not None and c.exact for c in clocks)
     wednesday_off = plain_calendar(monday, off_days=[monday + timedelta(days=2)])
     changed = await handle.execute_update(
         MatterWorkflow.calendar_changed,

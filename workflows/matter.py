@@ -139,8 +139,12 @@ class MatterWorkflow(MatterActions):
             # Engine 7 writes a reminder (and a push's alarm) when it falls due, not with
             # the next event, which could be the red card a day later (`_supervise`),
             self._reminds_when_due = app.engine >= 7
-            # And keeps a completed application's deadlines as they were (Case.refresh).
+            # And keeps a completed application's deadlines as they were (Case.refresh),
+            # and a pause begun once a clock has run out does not move its deadline.
             self._case.keeps_completed_deadlines = app.engine >= 7
+            if app.engine >= 7:
+                case = self._case
+                case.exact_clocks = case.promised.exact = case.legal.exact = True
         else:
             # Histories recorded before messages were delivered sent none: replayed, they
             # still send none (patched() is False there).

@@ -53,8 +53,11 @@ def start(
     commitment (告知承诺制)."""
     begin = since or now
     if case.status.state is ApplicationState.received:
-        case.promised = Clock(started_at=begin, limit_days=case.matter.promised_limit_days)
-        case.legal = Clock(started_at=begin, limit_days=case.matter.legal_limit_days)
+        exact = case.exact_clocks
+        case.promised = Clock(
+            started_at=begin, limit_days=case.matter.promised_limit_days, exact=exact
+        )
+        case.legal = Clock(started_at=begin, limit_days=case.matter.legal_limit_days, exact=exact)
         case.status.state = ApplicationState.accepted
         case.status.accepted_at = begin
         case.status.acceptance_due = None

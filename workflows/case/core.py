@@ -76,6 +76,9 @@ class Case:
         # as they were when it completed (Case.refresh).
         self.keeps_completed_deadlines = False
         self._deadlines_final = False  # refreshed once since the case completed
+        # Engine generation 7: the clocks that pause (the promised, the legal, the steps')
+        # are exact: a pause begun once one has run out does not move its deadline.
+        self.exact_clocks = False
         self.status = ApplicationStatus(
             application_no=app.application_no,
             matter_code=self.matter.code,
@@ -152,7 +155,9 @@ class Case:
                 spec = self.matter.step(step.code)
                 step.state = StepState.open
                 step.opened_at = now
-                step.clock = Clock(started_at=now, limit_days=spec.limit_days)
+                step.clock = Clock(
+                    started_at=now, limit_days=spec.limit_days, exact=self.exact_clocks
+                )
                 if spec.stages:  # 分级签署: it starts at its first stage (承办)
                     first = spec.stages[0]
                     step.stage, step.stage_name, step.stage_role = (
