@@ -44,9 +44,9 @@ def build_worker(
     **options: Any,
 ) -> Worker:
     settings = settings or get_settings()
+    tz = ZoneInfo(default_sources().centres[settings.centre].timezone)
     if licences is None:
-        centre = default_sources().centres[settings.centre]
-        licences = LicenceActivities(sessions, default_catalogue(), ZoneInfo(centre.timezone))
+        licences = LicenceActivities(sessions, default_catalogue(), tz)
     auto_facts = AutoFactsActivities(sessions)
     token = settings.sms_token.get_secret_value() if settings.sms_token else ""
     gateway = SmsGateway(
@@ -56,7 +56,7 @@ def build_worker(
         first_try_pause_seconds=settings.sms_first_try_pause_seconds,
     )
     messages = MessageActivities(sessions, gateway)
-    read_model = ReadModelActivities(sessions, messages)
+    read_model = ReadModelActivities(sessions, messages, tz=tz)
     departments = DepartmentActivities(
         sessions,
         secrets={k: v.get_secret_value() for k, v in settings.connector_secrets.items()},

@@ -3,6 +3,8 @@ SMS it recorded their first try once the transaction is in."""
 
 from __future__ import annotations
 
+from datetime import datetime, tzinfo
+
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
@@ -21,10 +23,13 @@ class ReadModelActivities:
         sessions: async_sessionmaker[AsyncSession],
         messages: MessageActivities,
         templates: Templates | None = None,
+        *,
+        tz: tzinfo | None = None,
     ) -> None:
         self._sessions = sessions
         self._templates = templates or default_templates()
         self._messages = messages
+        self._tz = tz  # the centre's: whose day the statistics count in
 
     @activity.defn(name="record_projection")
     async def record_projection(self, projection: Projection) -> list[str] | None:
@@ -36,7 +41,8 @@ class ReadModelActivities:
         follows it, through the Temporal server and back. Retried, this write is written
         again to the same rows and a message already sent is not sent again."""
         async with self._sessions() as session, session.begin():
-            await apply_projection(session, projection, self._templates)
+            today = datetime.now(self._tz).date() if self._tz else None
+            await apply_projection(session, projection, self._templates, today=today)
         if not projection.send_sms:
             return None
         return await self._messages.send_now(projection.send_sms)

@@ -4,7 +4,8 @@ After a year's schedule is added under definitions/calendars/years/ (or a centre
 holidays change), every open application still holds the calendar it was accepted under.
 This sends each one whose calendar differs the `calendar_changed` update, so provisional
 deadlines are recomputed from the clock ledgers; and so to each granted one whose clocks
-still run (its result's delivery, a commitment's verification, missing materials).
+still run (its result's delivery, a commitment's verification, missing materials): their
+deadlines, not the promised and legal ones it completed against (engine generation 7).
 """
 
 from __future__ import annotations

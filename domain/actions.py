@@ -167,8 +167,8 @@ class AcceptanceCorrectionInput(BaseModel):
 
 
 class AftercareInput(BaseModel):
-    """An event of the aftercare (好差评 and its 整改回访) recorded by a workflow that still
-    watches the decision, so that the workflow numbers it among its own."""
+    """An event of the aftercare (好差评 and its 整改回访) recorded by a workflow that has not
+    yet recorded its last event, so that the workflow numbers it among its own."""
 
     actor: Actor
     kind: Literal["rated", "review_followed_up"]

@@ -93,16 +93,19 @@ class Clock(BaseModel):
         total_days = self.limit_days + self.extension_days
         original = calendar.deadline(self.started_at, total_days)
         budget = calendar.office_time(self.started_at, original.at)
-        paused = sum(
-            (calendar.office_time(p.since, p.until or now) for p in self.pauses), timedelta(0)
-        )
+        if self.exact:  # the pauses begun once it had run out stopped nothing
+            paused = self._paused_in_time(calendar, budget, now)
+        else:
+            paused = sum(
+                (calendar.office_time(p.since, p.until or now) for p in self.pauses),
+                timedelta(0),
+            )
         used = calendar.office_time(self.started_at, now) - paused
         deadline: datetime | None = None
         provisional = original.provisional
         if not self.paused:
             # Solving office_time(start, x) - paused == budget: all pauses lie before now.
-            counted = self._paused_in_time(calendar, budget, now) if self.exact else paused
-            deadline = calendar.advance(self.started_at, budget + counted)
+            deadline = calendar.advance(self.started_at, budget + paused)
             provisional = calendar.provisional_between(
                 calendar.local(self.started_at).date(), calendar.local(deadline).date()
             )

@@ -21,7 +21,7 @@ never ran, so nothing of it was sent.
 from __future__ import annotations
 
 import functools
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -265,10 +265,14 @@ def _notification_values(
 
 
 async def apply_projection(
-    session: AsyncSession, projection: Projection, templates: Templates | None = None
+    session: AsyncSession,
+    projection: Projection,
+    templates: Templates | None = None,
+    *,
+    today: date | None = None,
 ) -> None:
     """Apply one projection inside the caller's transaction (`templates` word its
-    notifications)."""
+    notifications; `today`, the centre's date, see `mark_stale`)."""
     status, app = projection.status, projection.application
     no = status.application_no
     values = _application_values(status, app)
@@ -338,7 +342,7 @@ async def apply_projection(
         ],
         ("application_no", "seq"),
     )
-    await _keep_figures(session, projection)
+    await _keep_figures(session, projection, today)
     await _write_numbered(
         session,
         NotificationRow.__table__,  # type: ignore[arg-type]
@@ -375,7 +379,7 @@ async def apply_projection(
     )
 
 
-async def _keep_figures(session: AsyncSession, projection: Projection) -> None:
+async def _keep_figures(session: AsyncSession, projection: Projection, today: date | None) -> None:
     """What the statistics read of the application (domain.statistics), after its events
     are in: its visits, who decided on its acceptance, whether it was completed early; and
     its day marked for computing again."""
@@ -396,7 +400,7 @@ async def _keep_figures(session: AsyncSession, projection: Projection) -> None:
             .values(completed_early=early)
         )
     if projection.application is not None or kinds & FIGURE_EVENTS:
-        await mark_stale(session, no)
+        await mark_stale(session, no, today=today)
 
 
 async def _calendar(session: AsyncSession, projection: Projection) -> WorkCalendar:

@@ -99,18 +99,26 @@ def record_acceptance(application_no: str, role: str) -> Any:
     )
 
 
-async def mark_stale(session: AsyncSession, application_no: str) -> None:
+async def mark_stale(
+    session: AsyncSession, application_no: str, *, today: date | None = None
+) -> None:
     """The day the application was received needs computing again.
 
     Always a write of the day's row, made (stale, holding no aggregates) if the day was
     never refreshed: a refresh of that day, under way, inserts that row as fresh before it
     counts, and on PostgreSQL an UPDATE would find no row, wait for nothing, and leave the
     day fresh without this change for good. The insert waits for the refresh's instead,
-    then marks its row stale."""
+    then marks its row stale.
+
+    `today` (the centre's date, when known): an application received today is left alone.
+    Today is always counted live and never refreshed, so there is nothing to mark; and a row
+    made for it would have every projection of the day wait on it in turn (PostgreSQL)."""
     a = ApplicationRow
     day = select(a.received_on, literal(datetime.now(UTC), UTCDateTime()), true()).where(
         a.application_no == application_no, a.received_on.is_not(None)
     )
+    if today is not None:
+        day = day.where(a.received_on < today)
     marked = insert_into(session.get_bind().dialect.name, Days).from_select(
         ["day", "refreshed_at", "stale"], day
     )

@@ -461,6 +461,27 @@ async def test_a_change_marks_its_day_stale(
     assert stale is True
 
 
+async def test_todays_applications_leave_the_days_rows_alone(
+    sessions: async_sessionmaker[AsyncSession], data_set: None
+) -> None:
+    """Today is counted live and never refreshed: a change to an application received today
+    makes no row for it (one row, written by every projection of the day, had them queue);
+    a day gone by gets its row, stale."""
+
+    async def row() -> bool | None:
+        return await session.scalar(
+            select(StatisticsDayRow.stale).where(StatisticsDayRow.day == MONDAY)
+        )
+
+    async with sessions() as session:
+        await session.execute(delete(StatisticsDayRow).where(StatisticsDayRow.day == MONDAY))
+        await mark_stale(session, NUMBERS[0], today=MONDAY)
+        assert await row() is None
+        await mark_stale(session, NUMBERS[0], today=MONDAY + timedelta(days=1))
+        assert await row() is True
+        await session.commit()
+
+
 async def test_a_change_while_its_day_is_first_refreshed_leaves_it_stale(
     sessions: async_sessionmaker[AsyncSession], data_set: None, db_url: str
 ) -> None:

@@ -270,7 +270,7 @@ class MatterActions:
     def _hand_over_allowed(self, action: HandOverInput) -> None:
         self._check(delivery.HAND_OVER, action)
 
-    # --- after the decision: 好差评 and its 整改回访, while the workflow still watches it ---
+    # --- after the decision: 好差评 and its 整改回访, until the workflow's last event ------
 
     @workflow.update
     async def note_aftercare(self, action: AftercareInput) -> ApplicationStatus:
