@@ -443,22 +443,29 @@ async def test_missing_materials_brought_to_the_window_are_a_visit(
     assert (await row_of(sessions, number)).visits == 2
 
 
+async def _a_change(session: AsyncSession) -> None:
+    """Application 1 (received on Monday) changed, and its day marked, committed."""
+    await session.execute(
+        update(ApplicationRow).where(ApplicationRow.application_no == NUMBERS[0]).values(visits=1)
+    )
+    await mark_stale(session, NUMBERS[0])
+    await session.commit()
+
+
+async def _monday_stale(sessions: async_sessionmaker[AsyncSession]) -> bool | None:
+    async with sessions() as session:
+        return await session.scalar(
+            select(StatisticsDayRow.stale).where(StatisticsDayRow.day == MONDAY)
+        )
+
+
 async def test_a_change_marks_its_day_stale(
     sessions: async_sessionmaker[AsyncSession], data_set: None, db_url: str
 ) -> None:
     refresh(db_url, MONDAY, MONDAY)
     async with sessions() as session:
-        await session.execute(
-            update(ApplicationRow)
-            .where(ApplicationRow.application_no == NUMBERS[0])
-            .values(visits=1)
-        )
-        await mark_stale(session, NUMBERS[0])
-        await session.commit()
-        stale = await session.scalar(
-            select(StatisticsDayRow.stale).where(StatisticsDayRow.day == MONDAY)
-        )
-    assert stale is True
+        await _a_change(session)
+    assert await _monday_stale(sessions) is True
 
 
 async def test_todays_applications_leave_the_days_rows_alone(
@@ -500,16 +507,7 @@ async def test_a_change_while_its_day_is_first_refreshed_leaves_it_stale(
             refreshing.begin()
             refresh_days(refreshing, [MONDAY], datetime.now(UTC))  # counted, not committed
 
-            async def change() -> None:
-                await session.execute(
-                    update(ApplicationRow)
-                    .where(ApplicationRow.application_no == NUMBERS[0])
-                    .values(visits=1)
-                )
-                await mark_stale(session, NUMBERS[0])
-                await session.commit()
-
-            changing = asyncio.create_task(change())
+            changing = asyncio.create_task(_a_change(session))
 
             async def done_or_waiting() -> None:
                 if changing.done():
@@ -524,11 +522,7 @@ async def test_a_change_while_its_day_is_first_refreshed_leaves_it_stale(
             refreshing.commit()
             await changing
             await session.close()
-        async with sessions() as session:
-            stale = await session.scalar(
-                select(StatisticsDayRow.stale).where(StatisticsDayRow.day == MONDAY)
-            )
-        assert stale is True
+        assert await _monday_stale(sessions) is True
     finally:
         sync.dispose()
 

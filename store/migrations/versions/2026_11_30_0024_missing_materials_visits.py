@@ -28,19 +28,20 @@ _BROUGHT = (
 )
 
 
-def upgrade() -> None:
+def _recount(sign: str) -> None:
+    """Add (or take back) each application's 容缺 hand-ins at the window, and have every
+    day's figures computed again."""
     op.execute(
-        f"UPDATE applications SET visits = visits + ({_BROUGHT})"
+        f"UPDATE applications SET visits = visits {sign} ({_BROUGHT})"
         " WHERE application_no IN (SELECT application_no FROM events"
         " WHERE kind = 'missing_supplied' AND actor_role IN ('clerk', 'admin'))"
     )
     op.get_bind().execute(sa.text("UPDATE statistics_days SET stale = :stale"), {"stale": True})
+
+
+def upgrade() -> None:
+    _recount("+")
 
 
 def downgrade() -> None:
-    op.execute(
-        f"UPDATE applications SET visits = visits - ({_BROUGHT})"
-        " WHERE application_no IN (SELECT application_no FROM events"
-        " WHERE kind = 'missing_supplied' AND actor_role IN ('clerk', 'admin'))"
-    )
-    op.get_bind().execute(sa.text("UPDATE statistics_days SET stale = :stale"), {"stale": True})
+    _recount("-")
