@@ -270,10 +270,9 @@ async def follow_up(
         .values(followed_up_at=now, followed_up_by=by, follow_up_note=note)
     )
     if won.rowcount != 1:  # type: ignore[attr-defined]
+        # The bad rating was there above, and a rating is never changed or taken back:
+        # another follow-up was written meanwhile.
         await session.rollback()
-        rating = await session.get(RatingRow, application_no)
-        if rating is None or not RatingLevel(rating.level).bad:
-            raise not_found(f"办件 {application_no} 没有差评")
         raise conflict("该差评已整改回访")
     if recorded is None:
         await append_event(
